@@ -1,0 +1,303 @@
+//! `/containers/...`: create, list, inspect, start, stop, kill, wait, attach, logs, resize,
+//! remove.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Extension, Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use berth_engine::{LogOptions, WaitCondition};
+use berth_models::CreateRequest;
+use hyper_util::rt::TokioIo;
+
+use crate::version::ApiVersion;
+use crate::{ApiError, ApiResult, AppState, truthy};
+
+type Params = Query<HashMap<String, String>>;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/containers/create", post(create))
+        .route("/containers/json", get(list))
+        .route("/containers/{id}/json", get(inspect))
+        .route("/containers/{id}/start", post(start))
+        .route("/containers/{id}/stop", post(stop))
+        .route("/containers/{id}/restart", post(restart))
+        .route("/containers/{id}/kill", post(kill))
+        .route("/containers/{id}/wait", post(wait))
+        .route("/containers/{id}/attach", post(attach))
+        .route("/containers/{id}/logs", get(logs))
+        .route("/containers/{id}/resize", post(resize))
+        .route("/containers/{id}", delete(remove))
+}
+
+async fn create(
+    State(engine): State<AppState>,
+    Query(q): Params,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let req: CreateRequest = if body.is_empty() {
+        return Err(ApiError::bad_request(
+            "config cannot be empty in order to create a container",
+        ));
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON in request body: {e}")))?
+    };
+    let resp = engine
+        .create(q.get("name").map(String::as_str), req)
+        .await?;
+    Ok((StatusCode::CREATED, Json(resp)).into_response())
+}
+
+async fn list(State(engine): State<AppState>, Query(q): Params) -> ApiResult<Response> {
+    let mut rows = engine.list(truthy(q.get("all")));
+    if let Some(limit) = q
+        .get("limit")
+        .and_then(|l| l.parse::<i64>().ok())
+        .filter(|l| *l > 0)
+    {
+        rows.truncate(limit as usize);
+    }
+    Ok(Json(rows).into_response())
+}
+
+async fn inspect(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    Ok(Json(engine.inspect(&id)?).into_response())
+}
+
+async fn start(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    engine.start(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn timeout_param(q: &HashMap<String, String>) -> ApiResult<Option<i64>> {
+    q.get("t")
+        .or_else(|| q.get("timeout"))
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid value for t: {t}")))
+        })
+        .transpose()
+}
+
+async fn stop(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<StatusCode> {
+    engine
+        .stop(&id, timeout_param(&q)?, q.get("signal").map(String::as_str))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn restart(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<StatusCode> {
+    match engine
+        .stop(&id, timeout_param(&q)?, q.get("signal").map(String::as_str))
+        .await
+    {
+        Ok(()) => {}
+        Err(e) if e.kind == berth_engine::ErrorKind::NotModified => {}
+        Err(e) => return Err(e.into()),
+    }
+    engine.start(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn kill(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<StatusCode> {
+    engine
+        .kill(&id, q.get("signal").map(String::as_str))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Headers go out at once; the body follows when the condition is met.
+async fn wait(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
+    let cond: WaitCondition = q
+        .get("condition")
+        .map(String::as_str)
+        .unwrap_or("")
+        .parse()?;
+    let fut = engine.wait(&id, cond)?;
+    let body = futures_util::stream::once(async move {
+        let mut v = serde_json::to_vec(&fut.await).unwrap_or_default();
+        v.push(b'\n');
+        Ok::<_, Infallible>(Bytes::from(v))
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+/// The content type of a container's stdio stream for this API version.
+fn stream_type(version: ApiVersion, tty: bool) -> &'static str {
+    if !tty && version >= ApiVersion(1, 42) {
+        "application/vnd.docker.multiplexed-stream"
+    } else {
+        "application/vnd.docker.raw-stream"
+    }
+}
+
+async fn attach(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+    Extension(version): Extension<ApiVersion>,
+    mut req: Request,
+) -> ApiResult<Response> {
+    if !truthy(q.get("stream")) {
+        // Without `stream`, Docker only replays logs (with `logs`); Berth has nothing else
+        // to send.
+        return Err(ApiError::bad_request(
+            "attach without stream=1 is not supported",
+        ));
+    }
+    if !req.headers().contains_key(header::UPGRADE) {
+        return Err(ApiError::bad_request(
+            "attach needs a connection upgrade (Connection: Upgrade, Upgrade: tcp)",
+        ));
+    }
+    let (rx, tty) = engine
+        .attach(
+            &id,
+            truthy(q.get("stdin")),
+            truthy(q.get("stdout")),
+            truthy(q.get("stderr")),
+        )
+        .await?;
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::debug!("attach upgrade failed: {e}");
+                return;
+            }
+        };
+        let mut client = TokioIo::new(upgraded);
+        let mut shim = match rx.await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::debug!("attach: {e}");
+                return;
+            }
+            Err(_) => return,
+        };
+        if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut shim).await {
+            tracing::debug!("attach stream ended: {e}");
+        }
+    });
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(stream_type(version, tty)),
+    );
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(header::UPGRADE, HeaderValue::from_static("tcp"));
+    Ok(resp)
+}
+
+fn time_param(q: &HashMap<String, String>, key: &str) -> i64 {
+    q.get(key)
+        .and_then(|s| s.split('.').next().and_then(|n| n.parse::<i64>().ok()))
+        .unwrap_or(0)
+}
+
+async fn logs(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+    Extension(version): Extension<ApiVersion>,
+) -> ApiResult<Response> {
+    let opts = LogOptions {
+        stdout: truthy(q.get("stdout")),
+        stderr: truthy(q.get("stderr")),
+        follow: truthy(q.get("follow")),
+        tail: q.get("tail").and_then(|t| t.parse::<usize>().ok()),
+        timestamps: truthy(q.get("timestamps")),
+        since: time_param(&q, "since"),
+        until: time_param(&q, "until"),
+    };
+    if !opts.stdout && !opts.stderr {
+        return Err(ApiError::bad_request(
+            "Bad parameters: you must choose at least one stream",
+        ));
+    }
+    let (rx, tty) = engine.logs(&id, opts)?;
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+    });
+    Ok((
+        [(header::CONTENT_TYPE, stream_type(version, tty))],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+async fn resize(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<StatusCode> {
+    let dim = |k: &str| -> ApiResult<u16> {
+        q.get(k)
+            .map(|v| v.parse::<u16>())
+            .transpose()
+            .map_err(|_| ApiError::bad_request(format!("invalid value for {k}")))
+            .map(Option::unwrap_or_default)
+    };
+    engine.resize(&id, dim("w")?, dim("h")?).await?;
+    Ok(StatusCode::OK)
+}
+
+async fn remove(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<StatusCode> {
+    engine.remove(&id, truthy(q.get("force"))).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_types_follow_api_version() {
+        assert_eq!(
+            stream_type(ApiVersion(1, 50), false),
+            "application/vnd.docker.multiplexed-stream"
+        );
+        assert_eq!(
+            stream_type(ApiVersion(1, 50), true),
+            "application/vnd.docker.raw-stream"
+        );
+        assert_eq!(
+            stream_type(ApiVersion(1, 41), false),
+            "application/vnd.docker.raw-stream"
+        );
+    }
+}

@@ -1,0 +1,197 @@
+//! `/images/...`: load, list, inspect, tag.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::{ApiError, ApiResult, AppState};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/images/json", get(list))
+        .route("/images/load", post(load))
+        .route("/images/create", post(pull))
+        .route(
+            "/images/{*rest}",
+            get(by_name_get).post(by_name_post).delete(by_name_delete),
+        )
+}
+
+async fn list(State(engine): State<AppState>) -> ApiResult<Json<Vec<Value>>> {
+    Ok(Json(engine.image_list()?))
+}
+
+/// A blocking reader over body chunks sent from the async side.
+struct ChannelReader {
+    rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
+    cur: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.cur.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => self.cur = b,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len());
+        buf[..n].copy_from_slice(&self.cur[..n]);
+        let _ = self.cur.split_to(n);
+        Ok(n)
+    }
+}
+
+async fn load(State(engine): State<AppState>, body: Body) -> ApiResult<Response> {
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            let item =
+                chunk.map_err(|e| std::io::Error::other(format!("reading request body: {e}")));
+            let stop = item.is_err();
+            if tx.send(item).await.is_err() || stop {
+                break;
+            }
+        }
+    });
+    let reader = ChannelReader {
+        rx,
+        cur: Bytes::new(),
+    };
+    let loaded = engine.load_images(Box::new(reader)).await?;
+    let mut out = String::new();
+    for img in loaded {
+        let lines: Vec<String> = if img.tags.is_empty() {
+            vec![format!("Loaded image ID: {}\n", img.id)]
+        } else {
+            img.tags
+                .iter()
+                .map(|t| format!("Loaded image: {t}\n"))
+                .collect()
+        };
+        for l in lines {
+            out.push_str(&json!({ "stream": l }).to_string());
+            out.push('\n');
+        }
+    }
+    Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
+}
+
+async fn pull(Query(q): Query<HashMap<String, String>>) -> ApiError {
+    let image = q.get("fromImage").cloned().unwrap_or_default();
+    let tag = q
+        .get("tag")
+        .filter(|t| !t.is_empty())
+        .cloned()
+        .unwrap_or_else(|| "latest".into());
+    ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        format!(
+            "pulling {image}:{tag} from a registry is not supported yet: load the image with `docker load` or `berth load`"
+        ),
+    )
+}
+
+/// Split `NAME/suffix` where NAME may itself contain slashes.
+fn split_suffix<'a>(rest: &'a str, suffixes: &[&'a str]) -> (&'a str, Option<&'a str>) {
+    for s in suffixes {
+        if let Some(name) = rest.strip_suffix(s).and_then(|n| n.strip_suffix('/')) {
+            return (name, Some(s));
+        }
+    }
+    (rest, None)
+}
+
+async fn by_name_get(
+    State(engine): State<AppState>,
+    Path(rest): Path<String>,
+) -> ApiResult<Response> {
+    match split_suffix(&rest, &["json"]) {
+        (name, Some("json")) => Ok(Json(engine.image_inspect(name)?).into_response()),
+        _ => Err(ApiError::new(StatusCode::NOT_FOUND, "page not found")),
+    }
+}
+
+async fn by_name_post(
+    State(engine): State<AppState>,
+    Path(rest): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    match split_suffix(&rest, &["tag"]) {
+        (name, Some("tag")) => {
+            let repo = q.get("repo").cloned().unwrap_or_default();
+            if repo.is_empty() {
+                return Err(ApiError::bad_request(
+                    "repository name must have at least one component",
+                ));
+            }
+            let tag = q
+                .get("tag")
+                .filter(|t| !t.is_empty())
+                .cloned()
+                .unwrap_or_else(|| "latest".into());
+            let img = engine
+                .store()
+                .get(name)
+                .map_err(berth_engine::Error::from)?;
+            engine
+                .store()
+                .tag(&img.id, &format!("{repo}:{tag}"))
+                .map_err(berth_engine::Error::from)?;
+            Ok(StatusCode::CREATED.into_response())
+        }
+        _ => Err(ApiError::new(StatusCode::NOT_FOUND, "page not found")),
+    }
+}
+
+async fn by_name_delete(Path(rest): Path<String>) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        format!("removing images is not supported yet: {rest}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_with_slashes_split_from_suffix() {
+        assert_eq!(
+            split_suffix("busybox/json", &["json"]),
+            ("busybox", Some("json"))
+        );
+        assert_eq!(
+            split_suffix("library/busybox:1/json", &["json"]),
+            ("library/busybox:1", Some("json"))
+        );
+        assert_eq!(split_suffix("busybox", &["json"]), ("busybox", None));
+    }
+
+    #[test]
+    fn channel_reader_reads_across_chunks() {
+        let (tx, rx) = mpsc::channel(4);
+        tx.try_send(Ok(Bytes::from_static(b"ab"))).expect("send");
+        tx.try_send(Ok(Bytes::from_static(b"cde"))).expect("send");
+        drop(tx);
+        let mut r = ChannelReader {
+            rx,
+            cur: Bytes::new(),
+        };
+        let mut s = String::new();
+        r.read_to_string(&mut s).expect("read");
+        assert_eq!(s, "abcde");
+    }
+}

@@ -1,0 +1,166 @@
+//! `/_ping`, `/version`, `/info`.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/_ping", get(ping).head(ping))
+        .route("/version", get(version))
+        .route("/info", get(info))
+}
+
+async fn ping() -> Response {
+    let mut r = "OK".into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store, must-revalidate"),
+    );
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert("Builder-Version", HeaderValue::from_static("1"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+fn uname() -> (String, String, String) {
+    match nix_uname() {
+        Some(u) => u,
+        None => ("unknown".into(), "unknown".into(), "unknown".into()),
+    }
+}
+
+/// (kernel release, machine in Go's naming, host name)
+fn nix_uname() -> Option<(String, String, String)> {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    Some((release.trim().into(), arch.into(), host.trim().into()))
+}
+
+async fn version() -> Json<Value> {
+    let (kernel, arch, _) = uname();
+    let v = env!("CARGO_PKG_VERSION");
+    Json(json!({
+        "Platform": { "Name": "Berth" },
+        "Components": [{
+            "Name": "Engine",
+            "Version": v,
+            "Details": {
+                "ApiVersion": berth_models::API_VERSION_MAX,
+                "MinAPIVersion": berth_models::API_VERSION_MIN,
+                "Os": "linux",
+                "Arch": arch,
+                "KernelVersion": kernel,
+            }
+        }],
+        "Version": v,
+        "ApiVersion": berth_models::API_VERSION_MAX,
+        "MinAPIVersion": berth_models::API_VERSION_MIN,
+        "GitCommit": option_env!("BERTH_GIT_COMMIT").unwrap_or("unknown"),
+        "GoVersion": "n/a (Rust)",
+        "Os": "linux",
+        "Arch": arch,
+        "KernelVersion": kernel,
+        "BuildTime": "",
+    }))
+}
+
+fn mem_total() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn os_name() -> String {
+    std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+                .map(|v| v.trim_matches('"').to_string())
+        })
+        .unwrap_or_else(|| "Linux".into())
+}
+
+async fn info(State(engine): State<AppState>) -> Json<Value> {
+    let (kernel, arch, host) = uname();
+    let (total, running, paused, stopped) = engine.counts();
+    let images = engine.store().list().map(|l| l.len()).unwrap_or(0);
+    let cgroup_version = if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        "2"
+    } else {
+        "1"
+    };
+    Json(json!({
+        "ID": "",
+        "Containers": total,
+        "ContainersRunning": running,
+        "ContainersPaused": paused,
+        "ContainersStopped": stopped,
+        "Images": images,
+        "Driver": "overlay",
+        "DriverStatus": [["Backing Filesystem", "overlayfs lower dirs"]],
+        "Plugins": {
+            "Volume": ["local"],
+            "Network": ["host", "none"],
+            "Authorization": null,
+            "Log": ["json-file"],
+        },
+        "MemoryLimit": true,
+        "SwapLimit": false,
+        "CpuCfsPeriod": true,
+        "CpuCfsQuota": true,
+        "CPUShares": true,
+        "CPUSet": true,
+        "PidsLimit": true,
+        "IPv4Forwarding": false,
+        "Debug": false,
+        "NFd": 0,
+        "NGoroutines": 0,
+        "SystemTime": berth_engine::time::now_rfc3339(),
+        "LoggingDriver": "json-file",
+        "CgroupDriver": "cgroupfs",
+        "CgroupVersion": cgroup_version,
+        "NEventsListener": 0,
+        "KernelVersion": kernel,
+        "OperatingSystem": os_name(),
+        "OSVersion": "",
+        "OSType": "linux",
+        "Architecture": arch,
+        "IndexServerAddress": "https://index.docker.io/v1/",
+        "RegistryConfig": null,
+        "NCPU": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "MemTotal": mem_total(),
+        "DockerRootDir": engine.data_root(),
+        "Name": host,
+        "Labels": [],
+        "ExperimentalBuild": false,
+        "ServerVersion": env!("CARGO_PKG_VERSION"),
+        "Runtimes": { "berth": { "path": engine.config().shim_binary } },
+        "DefaultRuntime": "berth",
+        "LiveRestoreEnabled": true,
+        "Isolation": "",
+        "SecurityOptions": [],
+        "Warnings": [],
+    }))
+}

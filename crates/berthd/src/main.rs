@@ -1,0 +1,146 @@
+//! `berthd`: the Berth daemon. Parses dockerd-style flags, opens the engine and serves the
+//! Docker Engine API on the configured sockets. Containers keep running when it stops.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "berthd",
+    version,
+    about = "Berth daemon: the Docker Engine API, faster"
+)]
+struct Args {
+    /// Root of persistent state (images, containers, metadata).
+    #[arg(long, default_value = "/var/lib/berth")]
+    data_root: PathBuf,
+    /// Root of runtime state (bundles, shim sockets).
+    #[arg(long, default_value = "/run/berth")]
+    exec_root: PathBuf,
+    /// Where to listen: unix:///path or tcp://host:port (repeatable).
+    #[arg(short = 'H', long = "host")]
+    hosts: Vec<String>,
+    /// Log level: debug, info, warn, error.
+    #[arg(short = 'l', long, default_value = "info")]
+    log_level: String,
+    /// Bridge to attach containers on the default network to (not used yet).
+    #[arg(short = 'b', long)]
+    bridge: Option<String>,
+    /// Address and prefix of the default bridge (not used yet).
+    #[arg(long)]
+    bip: Option<String>,
+    /// The berth-shim executable (default: next to berthd, else on PATH).
+    #[arg(long)]
+    shim_binary: Option<PathBuf>,
+    /// cgroup parent of containers, below each hierarchy's root.
+    #[arg(long, default_value = "berth")]
+    cgroup_parent: String,
+}
+
+fn find_shim(explicit: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(p) = explicit {
+        return Ok(p);
+    }
+    if let Some(dir) = std::env::current_exe()?.parent() {
+        let p = dir.join("berth-shim");
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let p = dir.join("berth-shim");
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    bail!("berth-shim not found next to berthd or on PATH (use --shim-binary)")
+}
+
+/// Bind a Unix socket, replacing a stale socket file nobody listens on.
+fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!("another daemon is listening on {}", path.display());
+        }
+        std::fs::remove_file(path).with_context(|| format!("removing stale {}", path.display()))?;
+    }
+    let l = tokio::net::UnixListener::bind(path)
+        .with_context(|| format!("binding {}", path.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+    Ok(l)
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&args.log_level)
+                .context("invalid --log-level")?,
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(16)
+        .enable_all()
+        .build()?;
+    rt.block_on(run(args))
+}
+
+async fn run(args: Args) -> Result<()> {
+    if args.bridge.is_some() || args.bip.is_some() {
+        tracing::warn!(
+            "--bridge/--bip: bridge networking is not implemented yet; containers get loopback only"
+        );
+    }
+    let cfg = berth_engine::Config {
+        data_root: std::path::absolute(&args.data_root)?,
+        exec_root: std::path::absolute(&args.exec_root)?,
+        shim_binary: find_shim(args.shim_binary)?,
+        cgroup_parent: args.cgroup_parent,
+    };
+    let engine = berth_engine::Engine::open(cfg)
+        .await
+        .context("opening the engine state")?;
+    let router = berth_api::router(Arc::clone(&engine));
+    let hosts = if args.hosts.is_empty() {
+        vec!["unix:///run/berth/berthd.sock".to_string()]
+    } else {
+        args.hosts
+    };
+    let mut sockets = Vec::new();
+    for h in &hosts {
+        if let Some(path) = h.strip_prefix("unix://") {
+            let l = bind_unix(Path::new(path))?;
+            sockets.push(PathBuf::from(path));
+            tokio::spawn(berth_api::serve_unix(l, router.clone()));
+        } else if let Some(addr) = h.strip_prefix("tcp://") {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
+            tracing::warn!("serving the API on tcp://{addr} without TLS");
+            tokio::spawn(berth_api::serve_tcp(l, router.clone()));
+        } else {
+            bail!("unsupported host {h:?}: use unix:///path or tcp://host:port");
+        }
+        tracing::info!("API listening on {h}");
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down; containers keep running");
+    for s in sockets {
+        let _ = std::fs::remove_file(s);
+    }
+    Ok(())
+}

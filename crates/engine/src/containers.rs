@@ -1,0 +1,828 @@
+//! Container lifecycle: create, start, attach, wait, stop, kill, remove, logs, and finding
+//! running containers again after a daemon restart.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth_models::{
+    ContainerState, CreateRequest, CreateResponse, WaitError, WaitResponse, ZERO_TIME,
+};
+use berth_runtime::{BindMount, ContainerSpec, ExitStatus, NetworkMode, ShimClient};
+use bytes::Bytes;
+use nix::sys::signal::Signal;
+use serde_json::Value;
+use tokio::net::UnixStream;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::container::Container;
+use crate::{
+    Engine, Entry, Error, ErrorKind, LogOptions, PendingAttach, Result, lock, names, time,
+};
+
+const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
+fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+
+/// `condition` of `POST /containers/{id}/wait`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitCondition {
+    NotRunning,
+    NextExit,
+    Removed,
+}
+
+impl FromStr for WaitCondition {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "" | "not-running" => Ok(WaitCondition::NotRunning),
+            "next-exit" => Ok(WaitCondition::NextExit),
+            "removed" => Ok(WaitCondition::Removed),
+            other => Err(Error::invalid(format!(
+                "invalid condition: \"{other}\" (must be one of not-running, next-exit, removed)"
+            ))),
+        }
+    }
+}
+
+/// 32 random bytes as 64 hex characters.
+fn random_id() -> Result<String> {
+    let mut buf = [0u8; 32];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom")
+            .map_err(|e| Error::io("opening /dev/urandom", e))?,
+        &mut buf,
+    )
+    .map_err(|e| Error::io("reading /dev/urandom", e))?;
+    Ok(hex::encode(buf))
+}
+
+/// Parse a signal as Docker accepts it: `SIGTERM`, `TERM`, `15`.
+pub fn parse_signal(s: &str) -> Result<i32> {
+    if let Ok(n) = s.parse::<i32>() {
+        return Signal::try_from(n)
+            .map(|sig| sig as i32)
+            .map_err(|_| Error::invalid(format!("Invalid signal: {s}")));
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    Signal::from_str(&name)
+        .map(|sig| sig as i32)
+        .map_err(|_| Error::invalid(format!("Invalid signal: {s}")))
+}
+
+/// Merge `KEY=value` lists: later entries replace earlier ones with the same key.
+fn merge_env(base: &[String], over: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(base.len() + over.len());
+    for kv in base.iter().chain(over) {
+        let key = kv.split('=').next().unwrap_or(kv);
+        if let Some(slot) = out
+            .iter_mut()
+            .find(|e| e.split('=').next().unwrap_or(e) == key)
+        {
+            *slot = kv.clone();
+        } else {
+            out.push(kv.clone());
+        }
+    }
+    out
+}
+
+fn network_mode(mode: &str) -> Result<NetworkMode> {
+    match mode {
+        // No bridge networking yet: containers on the default network get a namespace of
+        // their own with loopback only, as with `none`.
+        "" | "default" | "bridge" | "none" => Ok(NetworkMode::Loopback),
+        "host" => Ok(NetworkMode::Host),
+        other => Err(Error::new(
+            ErrorKind::NotImplemented,
+            format!("network mode {other:?} is not supported yet"),
+        )),
+    }
+}
+
+fn parse_binds(binds: &[String]) -> Result<Vec<BindMount>> {
+    binds
+        .iter()
+        .map(|b| {
+            let parts: Vec<&str> = b.split(':').collect();
+            let (src, dst, opts) = match parts.as_slice() {
+                [s, d] => (*s, *d, ""),
+                [s, d, o] => (*s, *d, *o),
+                _ => return Err(Error::invalid(format!("invalid volume specification: '{b}'"))),
+            };
+            if !src.starts_with('/') {
+                return Err(Error::new(
+                    ErrorKind::NotImplemented,
+                    format!("named volumes are not supported yet: '{b}'"),
+                ));
+            }
+            if !dst.starts_with('/') {
+                return Err(Error::invalid(format!(
+                    "invalid volume specification: '{b}': invalid mount config: destination must be an absolute path"
+                )));
+            }
+            if !std::path::Path::new(src).exists() {
+                return Err(Error::invalid(format!(
+                    "invalid mount config for type \"bind\": bind source path does not exist: {src}"
+                )));
+            }
+            Ok(BindMount {
+                source: src.into(),
+                destination: dst.into(),
+                readonly: opts.split(',').any(|o| o == "ro"),
+            })
+        })
+        .collect()
+}
+
+impl Engine {
+    /// `POST /containers/create`.
+    pub async fn create(&self, name: Option<&str>, req: CreateRequest) -> Result<CreateResponse> {
+        let CreateRequest {
+            mut config,
+            host_config,
+            ..
+        } = req;
+        if config.image.is_empty() {
+            return Err(Error::invalid("no image specified"));
+        }
+        let image = self.store.get(&config.image)?;
+        network_mode(&host_config.network_mode)?;
+        parse_binds(&host_config.binds)?;
+        let ic = &image.config.config;
+
+        // Docker merges the image's defaults into the container's Config at create time.
+        let image_env = ic.env.clone().unwrap_or_default();
+        config.env = merge_env(&image_env, &config.env);
+        if !config.env.iter().any(|e| e.starts_with("PATH=")) {
+            config.env.insert(0, DEFAULT_PATH.into());
+        }
+        let user_entrypoint = config.entrypoint.is_some();
+        if config.entrypoint.is_none() {
+            config.entrypoint = ic.entrypoint.clone();
+        }
+        if config.cmd.as_ref().is_none_or(|c| c.is_empty()) && !user_entrypoint {
+            config.cmd = ic.cmd.clone();
+        }
+        if config.working_dir.is_empty() {
+            config.working_dir = ic.working_dir.clone().unwrap_or_default();
+        }
+        if config.user.is_empty() {
+            config.user = ic.user.clone().unwrap_or_default();
+        }
+        if config.stop_signal.is_none() {
+            config.stop_signal = ic.stop_signal.clone();
+        }
+        if let Some(labels) = &ic.labels {
+            for (k, v) in labels {
+                config.labels.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        if config.exposed_ports.is_none() {
+            config.exposed_ports = ic.exposed_ports.clone();
+        }
+        if config.volumes.is_none() {
+            config.volumes = ic.volumes.clone();
+        }
+        if let Some(sig) = &config.stop_signal {
+            parse_signal(sig)?;
+        }
+        let mut argv: Vec<String> = config.entrypoint.clone().unwrap_or_default();
+        argv.extend(config.cmd.clone().unwrap_or_default());
+        if argv.is_empty() {
+            return Err(Error::invalid("no command specified"));
+        }
+
+        let id = random_id()?;
+        if config.hostname.is_empty() {
+            config.hostname = id[..12].to_string();
+        }
+        let requested = name
+            .filter(|n| !n.is_empty())
+            .map(names::validate)
+            .transpose()?;
+        let c = Container {
+            id: id.clone(),
+            name: String::new(),
+            created: time::now_rfc3339(),
+            path: argv[0].clone(),
+            args: argv[1..].to_vec(),
+            config,
+            host_config,
+            image_id: image.id.clone(),
+            state: ContainerState::default(),
+            restart_count: 0,
+        };
+
+        let paths = self.paths(&id);
+        let entry = {
+            // Pick or check the name and register the container in one step, so two
+            // creates cannot take the same name.
+            let mut map = lock(&self.containers);
+            let taken = |n: &str| map.values().find(|e| e.record().name == n).cloned();
+            let name = match requested {
+                Some(n) => {
+                    if let Some(other) = taken(&n) {
+                        let other_id = other.record().id.clone();
+                        return Err(Error::conflict(format!(
+                            "Conflict. The container name \"/{n}\" is already in use by container \"{other_id}\". You have to remove (or rename) that container to be able to reuse that name."
+                        )));
+                    }
+                    n
+                }
+                None => {
+                    let seed = u64::from_str_radix(&id[..16], 16).unwrap_or(0);
+                    (0..)
+                        .map(|i| names::generate(seed.rotate_left(i * 7), i))
+                        .find(|n| taken(n).is_none())
+                        .unwrap_or_else(|| id[..12].to_string())
+                }
+            };
+            let mut c = c;
+            c.name = name;
+            let entry = Entry::new(c);
+            map.insert(id.clone(), entry.clone());
+            entry
+        };
+        let result = (|| -> Result<()> {
+            let c = entry.record().clone();
+            for d in [paths.upper(), paths.work()] {
+                std::fs::create_dir_all(&d)
+                    .map_err(|e| Error::io(&format!("creating {}", d.display()), e))?;
+            }
+            let resolv = std::fs::read("/etc/resolv.conf").unwrap_or_default();
+            let files: [(std::path::PathBuf, Vec<u8>); 4] = [
+                (
+                    paths.hostname(),
+                    format!("{}\n", c.config.hostname).into_bytes(),
+                ),
+                (
+                    paths.hosts(),
+                    format!("{HOSTS}127.0.1.1\t{}\n", c.config.hostname).into_bytes(),
+                ),
+                (paths.resolv_conf(), resolv),
+                (paths.log(&id), Vec::new()),
+            ];
+            for (path, content) in files {
+                std::fs::write(&path, content)
+                    .map_err(|e| Error::io(&format!("writing {}", path.display()), e))?;
+            }
+            self.db.save(&c, true)
+        })();
+        if let Err(e) = result {
+            lock(&self.containers).remove(&id);
+            let _ = std::fs::remove_dir_all(&paths.dir);
+            return Err(e);
+        }
+        Ok(CreateResponse {
+            id,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// `POST /containers/{id}/start`.
+    pub async fn start(self: &Arc<Self>, key: &str) -> Result<()> {
+        let entry = self.lookup(key)?;
+        let _op = entry.op.lock().await;
+        let c = entry.record().clone();
+        if c.state.running {
+            return Err(Error::new(
+                ErrorKind::NotModified,
+                "container already started",
+            ));
+        }
+        if c.state.status == "removing" || entry.progress.borrow().removed {
+            return Err(Error::conflict(format!(
+                "cannot start container {}: it is being removed",
+                c.id
+            )));
+        }
+        let paths = self.paths(&c.id);
+        let image = self.store.get(&c.image_id)?;
+        let layers = self.store.layer_dirs(&image)?;
+        let mut binds = vec![
+            BindMount {
+                source: paths.hostname(),
+                destination: "/etc/hostname".into(),
+                readonly: false,
+            },
+            BindMount {
+                source: paths.hosts(),
+                destination: "/etc/hosts".into(),
+                readonly: false,
+            },
+            BindMount {
+                source: paths.resolv_conf(),
+                destination: "/etc/resolv.conf".into(),
+                readonly: false,
+            },
+        ];
+        binds.extend(parse_binds(&c.host_config.binds)?);
+        let mut env = c.config.env.clone();
+        if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
+            env.push(format!("HOSTNAME={}", c.config.hostname));
+        }
+        let stop_signal = match &c.config.stop_signal {
+            Some(s) => parse_signal(s)?,
+            None => libc::SIGTERM,
+        };
+        let spec = ContainerSpec {
+            id: c.id.clone(),
+            args: std::iter::once(c.path.clone())
+                .chain(c.args.clone())
+                .collect(),
+            env,
+            cwd: if c.config.working_dir.is_empty() {
+                "/".into()
+            } else {
+                c.config.working_dir.clone()
+            },
+            user: c.config.user.clone(),
+            hostname: c.config.hostname.clone(),
+            tty: c.config.tty,
+            open_stdin: c.config.open_stdin,
+            stdin_once: c.config.stdin_once,
+            layers,
+            upper_dir: paths.upper(),
+            work_dir: paths.work(),
+            binds,
+            log_path: paths.log(&c.id),
+            cgroup_path: format!("/{}/{}", self.cfg.cgroup_parent, c.id),
+            network: network_mode(&c.host_config.network_mode)?,
+            memory: c.host_config.memory,
+            pids_limit: c.host_config.pids_limit.unwrap_or(0).max(0),
+            stop_signal,
+        };
+        match std::fs::remove_dir_all(&paths.bundle) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("clearing the old bundle", e)),
+        }
+        std::fs::create_dir_all(&paths.bundle).map_err(|e| Error::io("creating the bundle", e))?;
+        berth_runtime::write_bundle(&paths.bundle, &spec)?;
+
+        let shim = match berth_runtime::spawn_shim(&self.cfg.shim_binary, &paths.bundle).await {
+            Ok(s) => s,
+            Err(e) => return Err(self.start_failed(&entry, e.into()).await),
+        };
+        // Attaches that came before start get their streams before the process runs, so
+        // they see all of its output.
+        let pending: Vec<PendingAttach> = std::mem::take(&mut *lock(&entry.pending));
+        for p in pending {
+            let r = shim
+                .attach(p.stdin, p.stdout, p.stderr)
+                .await
+                .map_err(Error::from);
+            let _ = p.tx.send(r);
+        }
+        let pid = match shim.start().await {
+            Ok(pid) => pid,
+            Err(e) => return Err(self.start_failed(&entry, e.into()).await),
+        };
+        {
+            let mut r = entry.record();
+            r.state = ContainerState {
+                status: "running".into(),
+                running: true,
+                pid: i64::from(pid),
+                started_at: time::now_rfc3339(),
+                ..ContainerState::default()
+            };
+            self.db.save(&r, false)?;
+        }
+        entry.progress.send_modify(|p| p.running = true);
+        self.clone().monitor(entry.clone(), shim);
+        Ok(())
+    }
+
+    /// Record a failed start (Docker keeps the container, with the error and exit code
+    /// 126/127/128) and remove it when it was to be removed on exit.
+    async fn start_failed(self: &Arc<Self>, entry: &Arc<Entry>, err: Error) -> Error {
+        let code = if err.message.contains("permission denied") {
+            126
+        } else if err.message.contains("executable file not found")
+            || err.message.contains("no such file or directory")
+        {
+            127
+        } else {
+            128
+        };
+        let auto_remove = {
+            let mut r = entry.record();
+            r.state.error = err.message.clone();
+            r.state.exit_code = code;
+            r.state.status = if r.state.started_at == ZERO_TIME {
+                "created".into()
+            } else {
+                "exited".into()
+            };
+            if let Err(e) = self.db.save(&r, false) {
+                tracing::warn!("saving container state: {e}");
+            }
+            r.host_config.auto_remove
+        };
+        lock(&entry.pending).clear();
+        entry.progress.send_modify(|p| p.exits += 1);
+        if auto_remove {
+            self.remove_entry(entry).await;
+        }
+        err
+    }
+
+    /// Watch a started container until it exits, then record that.
+    fn monitor(self: Arc<Self>, entry: Arc<Entry>, shim: ShimClient) {
+        tokio::spawn(async move {
+            let status = match shim.wait().await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("lost the shim of a container: {e}");
+                    ExitStatus {
+                        exit_code: 255,
+                        oom_killed: false,
+                        finished_at: time::now_rfc3339(),
+                    }
+                }
+            };
+            self.exited(&entry, status).await;
+        });
+    }
+
+    async fn exited(self: &Arc<Self>, entry: &Arc<Entry>, status: ExitStatus) {
+        let auto_remove = {
+            let mut r = entry.record();
+            r.state.status = "exited".into();
+            r.state.running = false;
+            r.state.pid = 0;
+            r.state.exit_code = i64::from(status.exit_code);
+            r.state.oom_killed = status.oom_killed;
+            r.state.finished_at = status.finished_at;
+            if let Err(e) = self.db.save(&r, false) {
+                tracing::warn!("saving container state: {e}");
+            }
+            r.host_config.auto_remove
+        };
+        entry.progress.send_modify(|p| {
+            p.running = false;
+            p.exits += 1;
+        });
+        if auto_remove {
+            self.remove_entry(entry).await;
+        }
+    }
+
+    /// `POST /containers/{id}/wait`: checks the container now, then returns a future that
+    /// resolves when `condition` is met.
+    pub fn wait(
+        &self,
+        key: &str,
+        condition: WaitCondition,
+    ) -> Result<impl Future<Output = WaitResponse> + Send + 'static> {
+        let entry = self.lookup(key)?;
+        let mut rx = entry.progress.subscribe();
+        let start = rx.borrow_and_update().clone();
+        Ok(async move {
+            let _ = rx
+                .wait_for(|p| {
+                    p.removed
+                        || match condition {
+                            WaitCondition::NotRunning => !p.running,
+                            WaitCondition::NextExit => p.exits > start.exits,
+                            WaitCondition::Removed => false,
+                        }
+                })
+                .await;
+            let r = entry.record();
+            WaitResponse {
+                status_code: r.state.exit_code,
+                error: (!r.state.error.is_empty()).then(|| WaitError {
+                    message: r.state.error.clone(),
+                }),
+            }
+        })
+    }
+
+    /// `POST /containers/{id}/attach`: a receiver for the container's stdio stream (framed
+    /// when it has no TTY), available at once if it runs, else once it starts; and whether
+    /// it has a TTY.
+    pub async fn attach(
+        &self,
+        key: &str,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    ) -> Result<(oneshot::Receiver<Result<UnixStream>>, bool)> {
+        let entry = self.lookup(key)?;
+        let (tx, rx) = oneshot::channel();
+        let (running, tty, id) = {
+            let r = entry.record();
+            (r.state.running, r.config.tty, r.id.clone())
+        };
+        if running {
+            let shim = ShimClient::new(&self.paths(&id).bundle);
+            let _ = tx.send(
+                shim.attach(stdin, stdout, stderr)
+                    .await
+                    .map_err(Error::from),
+            );
+        } else {
+            lock(&entry.pending).push(PendingAttach {
+                stdin,
+                stdout,
+                stderr,
+                tx,
+            });
+        }
+        Ok((rx, tty))
+    }
+
+    /// `POST /containers/{id}/kill`.
+    pub async fn kill(&self, key: &str, signal: Option<&str>) -> Result<()> {
+        let entry = self.lookup(key)?;
+        let sig = match signal.filter(|s| !s.is_empty()) {
+            Some(s) => parse_signal(s)?,
+            None => libc::SIGKILL,
+        };
+        let (running, id) = {
+            let r = entry.record();
+            (r.state.running, r.id.clone())
+        };
+        if !running {
+            return Err(Error::conflict(format!(
+                "Cannot kill container: {key}: Container {id} is not running"
+            )));
+        }
+        ShimClient::new(&self.paths(&id).bundle)
+            .kill(sig, false)
+            .await
+            .map_err(Error::from)
+    }
+
+    /// `POST /containers/{id}/stop`: the stop signal, then SIGKILL after the timeout.
+    pub async fn stop(&self, key: &str, timeout: Option<i64>, signal: Option<&str>) -> Result<()> {
+        let entry = self.lookup(key)?;
+        let _op = entry.op.lock().await;
+        let (running, id, sig, default_timeout) = {
+            let r = entry.record();
+            let sig = match signal
+                .filter(|s| !s.is_empty())
+                .or(r.config.stop_signal.as_deref())
+            {
+                Some(s) => parse_signal(s)?,
+                None => libc::SIGTERM,
+            };
+            (
+                r.state.running,
+                r.id.clone(),
+                sig,
+                r.config.stop_timeout.unwrap_or(10),
+            )
+        };
+        if !running {
+            return Err(Error::new(
+                ErrorKind::NotModified,
+                "container already stopped",
+            ));
+        }
+        let shim = ShimClient::new(&self.paths(&id).bundle);
+        let timeout = timeout.unwrap_or(default_timeout);
+        let mut rx = entry.progress.subscribe();
+        if timeout != 0
+            && let Err(e) = shim.kill(sig, false).await
+        {
+            tracing::warn!("sending stop signal: {e}");
+        }
+        let stopped = async {
+            let _ = rx.wait_for(|p| !p.running).await;
+        };
+        let waited = if timeout < 0 {
+            stopped.await;
+            true
+        } else {
+            tokio::time::timeout(Duration::from_secs(timeout as u64), stopped)
+                .await
+                .is_ok()
+        };
+        if !waited {
+            let _ = shim.kill(libc::SIGKILL, true).await;
+            let _ = entry.progress.subscribe().wait_for(|p| !p.running).await;
+        }
+        Ok(())
+    }
+
+    /// `DELETE /containers/{id}`.
+    pub async fn remove(self: &Arc<Self>, key: &str, force: bool) -> Result<()> {
+        let entry = self.lookup(key)?;
+        let _op = entry.op.lock().await;
+        let (running, id) = {
+            let r = entry.record();
+            (r.state.running, r.id.clone())
+        };
+        if running {
+            if !force {
+                return Err(Error::conflict(format!(
+                    "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
+                    entry.record().name
+                )));
+            }
+            let shim = ShimClient::new(&self.paths(&id).bundle);
+            let mut rx = entry.progress.subscribe();
+            let _ = shim.kill(libc::SIGKILL, true).await;
+            let _ = rx.wait_for(|p| !p.running).await;
+        }
+        self.remove_entry(&entry).await;
+        Ok(())
+    }
+
+    /// Forget a stopped container and delete its files. Runs once per container.
+    async fn remove_entry(self: &Arc<Self>, entry: &Arc<Entry>) {
+        let mut first = false;
+        entry.progress.send_if_modified(|p| {
+            first = !p.removed;
+            false
+        });
+        if !first {
+            return;
+        }
+        let id = {
+            let mut r = entry.record();
+            r.state.status = "removing".into();
+            r.id.clone()
+        };
+        let paths = self.paths(&id);
+        lock(&self.containers).remove(&id);
+        if let Err(e) = self.db.remove(&id) {
+            tracing::warn!("removing container record {id}: {e}");
+        }
+        let _ = tokio::task::spawn_blocking(move || {
+            for d in [&paths.dir, &paths.bundle] {
+                if let Err(e) = std::fs::remove_dir_all(d)
+                    && e.kind() != std::io::ErrorKind::NotFound
+                {
+                    tracing::warn!("removing {}: {e}", d.display());
+                }
+            }
+        })
+        .await;
+        lock(&entry.pending).clear();
+        entry.progress.send_modify(|p| {
+            p.removed = true;
+            p.running = false;
+        });
+    }
+
+    /// `GET /containers/json`, newest first.
+    pub fn list(&self, all: bool) -> Vec<Value> {
+        let map = lock(&self.containers);
+        let mut rows: Vec<(String, Value)> = map
+            .values()
+            .filter_map(|e| {
+                let r = e.record();
+                (all || r.state.running).then(|| (r.created.clone(), r.summary()))
+            })
+            .collect();
+        rows.sort_by(|a, b| b.0.cmp(&a.0));
+        rows.into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// `GET /containers/{id}/json`.
+    pub fn inspect(&self, key: &str) -> Result<Value> {
+        let entry = self.lookup(key)?;
+        let c = entry.record().clone();
+        let layers = self
+            .store
+            .get(&c.image_id)
+            .and_then(|img| self.store.layer_dirs(&img))
+            .unwrap_or_default();
+        Ok(c.inspect(&self.paths(&c.id), &layers))
+    }
+
+    /// `GET /containers/{id}/logs`: a receiver of output chunks, and whether it has a TTY.
+    pub fn logs(&self, key: &str, opts: LogOptions) -> Result<(mpsc::Receiver<Bytes>, bool)> {
+        let entry = self.lookup(key)?;
+        let (id, tty) = {
+            let r = entry.record();
+            (r.id.clone(), r.config.tty)
+        };
+        let (tx, rx) = mpsc::channel(16);
+        let path = self.paths(&id).log(&id);
+        let progress = entry.progress.subscribe();
+        tokio::spawn(crate::logs::stream(path, opts, tty, progress, tx));
+        Ok((rx, tty))
+    }
+
+    /// `POST /containers/{id}/resize`.
+    pub async fn resize(&self, key: &str, width: u16, height: u16) -> Result<()> {
+        let entry = self.lookup(key)?;
+        let (running, id) = {
+            let r = entry.record();
+            (r.state.running, r.id.clone())
+        };
+        if !running {
+            return Err(Error::conflict(format!("Container {id} is not running")));
+        }
+        ShimClient::new(&self.paths(&id).bundle)
+            .resize(width, height)
+            .await
+            .map_err(Error::from)
+    }
+
+    /// After a daemon (re)start: reconnect to the shims of containers recorded as running,
+    /// and record the exits of those that ended meanwhile.
+    pub(crate) async fn recover(self: &Arc<Self>) {
+        let entries: Vec<Arc<Entry>> = lock(&self.containers).values().cloned().collect();
+        for entry in entries {
+            let (running, status, id) = {
+                let r = entry.record();
+                (r.state.running, r.state.status.clone(), r.id.clone())
+            };
+            if status == "removing" {
+                self.remove_entry(&entry).await;
+                continue;
+            }
+            if !running {
+                continue;
+            }
+            let shim = ShimClient::new(&self.paths(&id).bundle);
+            match shim.state().await {
+                Ok(s) if s.status != "stopped" => self.clone().monitor(entry, shim),
+                Ok(s) => {
+                    let exit = s.exit.unwrap_or(ExitStatus {
+                        exit_code: 255,
+                        oom_killed: false,
+                        finished_at: time::now_rfc3339(),
+                    });
+                    self.exited(&entry, exit).await;
+                }
+                Err(e) => {
+                    tracing::warn!(id, "container's shim is gone and left no exit record: {e}");
+                    entry.record().state.error = format!("shim lost: {e}");
+                    self.exited(
+                        &entry,
+                        ExitStatus {
+                            exit_code: 255,
+                            oom_killed: false,
+                            finished_at: time::now_rfc3339(),
+                        },
+                    )
+                    .await;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_parse_like_docker() {
+        assert_eq!(parse_signal("SIGTERM").expect("ok"), 15);
+        assert_eq!(parse_signal("term").expect("ok"), 15);
+        assert_eq!(parse_signal("9").expect("ok"), 9);
+        assert_eq!(parse_signal("KILL").expect("ok"), 9);
+        assert!(parse_signal("NOPE").is_err());
+        assert!(parse_signal("999").is_err());
+    }
+
+    #[test]
+    fn env_merge_overrides_by_key() {
+        let base = vec!["PATH=/bin".to_string(), "A=1".to_string()];
+        let over = vec!["A=2".to_string(), "B=3".to_string()];
+        assert_eq!(merge_env(&base, &over), vec!["PATH=/bin", "A=2", "B=3"]);
+    }
+
+    #[test]
+    fn wait_conditions_parse() {
+        assert_eq!(
+            "".parse::<WaitCondition>().expect("ok"),
+            WaitCondition::NotRunning
+        );
+        assert_eq!(
+            "removed".parse::<WaitCondition>().expect("ok"),
+            WaitCondition::Removed
+        );
+        assert!("soon".parse::<WaitCondition>().is_err());
+    }
+
+    #[test]
+    fn binds_need_absolute_existing_paths() {
+        assert!(parse_binds(&["/tmp:/data:ro".into()]).expect("ok")[0].readonly);
+        assert_eq!(
+            parse_binds(&["vol:/data".into()]).expect_err("named").kind,
+            ErrorKind::NotImplemented
+        );
+        assert_eq!(
+            parse_binds(&["/nonexistent-berth:/data".into()])
+                .expect_err("missing")
+                .kind,
+            ErrorKind::InvalidArgument
+        );
+    }
+}

@@ -1,0 +1,216 @@
+//! Berth's engine: containers and images, their state and lifecycle.
+//!
+//! [`Engine`] owns the image [`Store`](berth_store::Store), the container records (in an
+//! embedded transactional database, see `db`), and one shim per running container (through
+//! [`berth_runtime::ShimClient`]). It never forks container processes itself: `start` writes
+//! an OCI bundle and runs `berth-shim`, which creates and watches the container and outlives
+//! the daemon. On start-up the engine finds the shims of running containers again.
+//!
+//! The API layer (`berth-api`) calls the async methods here and maps [`Error`] kinds to
+//! HTTP status codes.
+
+mod container;
+mod containers;
+mod db;
+mod error;
+pub mod images;
+pub mod logs;
+pub mod names;
+pub mod time;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use berth_store::Store;
+use tokio::net::UnixStream;
+use tokio::sync::{oneshot, watch};
+
+pub use container::{Container, Paths};
+pub use containers::WaitCondition;
+pub use error::{Error, ErrorKind, Result};
+pub use logs::LogOptions;
+
+/// Where the engine keeps things and which helper binaries it runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Persistent state: images, container layers and logs, metadata.
+    pub data_root: PathBuf,
+    /// Runtime state: bundles and shim sockets.
+    pub exec_root: PathBuf,
+    /// The `berth-shim` executable.
+    pub shim_binary: PathBuf,
+    /// cgroup parent below each hierarchy's root (e.g. `berth`).
+    pub cgroup_parent: String,
+}
+
+/// What waiters watch on a container.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    /// How many times it has exited (or failed to start) since the daemon knows it.
+    pub exits: u64,
+    pub running: bool,
+    pub removed: bool,
+}
+
+/// An attach that waits for the container to start.
+struct PendingAttach {
+    stdin: bool,
+    stdout: bool,
+    stderr: bool,
+    tx: oneshot::Sender<Result<UnixStream>>,
+}
+
+/// One container as the running daemon holds it.
+pub(crate) struct Entry {
+    record: Mutex<Container>,
+    progress: watch::Sender<Progress>,
+    pending: Mutex<Vec<PendingAttach>>,
+    /// Serializes start, stop and remove of this container.
+    op: tokio::sync::Mutex<()>,
+}
+
+impl Entry {
+    fn new(c: Container) -> Arc<Entry> {
+        let running = c.state.running;
+        Arc::new(Entry {
+            record: Mutex::new(c),
+            progress: watch::Sender::new(Progress {
+                running,
+                ..Default::default()
+            }),
+            pending: Mutex::new(Vec::new()),
+            op: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    fn record(&self) -> MutexGuard<'_, Container> {
+        lock(&self.record)
+    }
+}
+
+/// Lock a std mutex, going on with the data if a panicking thread poisoned it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The engine. Share it in an `Arc`.
+pub struct Engine {
+    cfg: Config,
+    store: Arc<Store>,
+    db: db::Db,
+    containers: Mutex<BTreeMap<String, Arc<Entry>>>,
+}
+
+impl Engine {
+    /// Open the state under `cfg`'s roots and find running containers' shims again.
+    pub async fn open(cfg: Config) -> Result<Arc<Engine>> {
+        for dir in [cfg.data_root.join("containers"), cfg.exec_root.clone()] {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| Error::io(&format!("creating {}", dir.display()), e))?;
+        }
+        let image_root = cfg.data_root.join("image");
+        let store = tokio::task::spawn_blocking(move || Store::open(&image_root))
+            .await
+            .map_err(|e| Error::internal(e.to_string()))??;
+        let db = db::Db::open(&cfg.data_root.join("containers.redb"))?;
+        let records = db.all()?;
+        let engine = Arc::new(Engine {
+            cfg,
+            store: Arc::new(store),
+            db,
+            containers: Mutex::new(BTreeMap::new()),
+        });
+        {
+            let mut map = lock(&engine.containers);
+            for c in records {
+                map.insert(c.id.clone(), Entry::new(c));
+            }
+        }
+        engine.recover().await;
+        Ok(engine)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub(crate) fn paths(&self, id: &str) -> Paths {
+        Paths::new(&self.cfg.data_root, &self.cfg.exec_root, id)
+    }
+
+    /// Find a container by full id, name (with or without `/`) or unique id prefix.
+    pub(crate) fn lookup(&self, key: &str) -> Result<Arc<Entry>> {
+        let map = lock(&self.containers);
+        if let Some(e) = map.get(key) {
+            return Ok(e.clone());
+        }
+        let name = key.strip_prefix('/').unwrap_or(key);
+        if let Some(e) = map.values().find(|e| e.record().name == name) {
+            return Ok(e.clone());
+        }
+        if !key.is_empty() && key.chars().all(|c| c.is_ascii_hexdigit()) {
+            let mut found = map
+                .range(key.to_string()..)
+                .take_while(|(k, _)| k.starts_with(key));
+            if let Some((_, e)) = found.next() {
+                if found.next().is_some() {
+                    return Err(Error::invalid(format!(
+                        "multiple IDs found with provided prefix: {key}"
+                    )));
+                }
+                return Ok(e.clone());
+            }
+        }
+        Err(Error::not_found(format!("No such container: {key}")))
+    }
+
+    /// Counts for `info`: (total, running, paused, stopped).
+    pub fn counts(&self) -> (usize, usize, usize, usize) {
+        let map = lock(&self.containers);
+        let mut running = 0;
+        let mut paused = 0;
+        for e in map.values() {
+            let r = e.record();
+            if r.state.paused {
+                paused += 1;
+            } else if r.state.running {
+                running += 1;
+            }
+        }
+        (map.len(), running, paused, map.len() - running - paused)
+    }
+
+    /// Load an image archive (blocking work on a blocking thread).
+    pub async fn load_images(
+        &self,
+        mut input: Box<dyn std::io::Read + Send>,
+    ) -> Result<Vec<berth_store::LoadedImage>> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.load(&mut input))
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?
+            .map_err(Error::from)
+    }
+
+    /// All images as `GET /images/json` lists them, newest first.
+    pub fn image_list(&self) -> Result<Vec<serde_json::Value>> {
+        let mut imgs = self.store.list()?;
+        imgs.sort_by(|a, b| b.config.created.cmp(&a.config.created));
+        Ok(imgs.iter().map(images::summary).collect())
+    }
+
+    /// `GET /images/{name}/json`.
+    pub fn image_inspect(&self, name: &str) -> Result<serde_json::Value> {
+        Ok(images::inspect(&self.store.get(name)?))
+    }
+
+    /// Where the image store and its layers are, for `info`.
+    pub fn data_root(&self) -> &Path {
+        &self.cfg.data_root
+    }
+}

@@ -1,0 +1,213 @@
+//! The daemon's side of the shim socket.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+
+use crate::Error;
+use crate::protocol::{ExitStatus, Request, Response, ShimState};
+
+/// Name of the shim's socket in a bundle.
+pub const SOCKET_FILE: &str = "shim.sock";
+/// Name of the exit record the shim leaves in a bundle.
+pub const EXIT_FILE: &str = "exit.json";
+/// Longest response line accepted from a shim.
+const MAX_LINE: usize = 1 << 20;
+
+/// Start `berth-shim` for the bundle at `bundle` and return once the container is created
+/// (its process waits to be started) or creating it failed. The shim detaches (setsid,
+/// double fork) so it outlives the daemon; it is never a child the daemon must reap.
+pub async fn spawn_shim(shim_binary: &Path, bundle: &Path) -> crate::Result<ShimClient> {
+    let out = tokio::process::Command::new(shim_binary)
+        .arg(bundle)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| Error::io(format!("running {}", shim_binary.display()), e))?;
+    if !out.status.success() {
+        let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        let msg = if msg.is_empty() {
+            format!("berth-shim failed: {}", out.status)
+        } else {
+            msg
+        };
+        return Err(shim_error(msg));
+    }
+    Ok(ShimClient::new(bundle))
+}
+
+/// Exec failures (which read like Docker's) become [`Error::Exec`], anything else
+/// [`Error::Shim`].
+fn shim_error(message: String) -> Error {
+    if message.starts_with("exec: ") || message.contains(" exec: \"") {
+        Error::Exec(message)
+    } else {
+        Error::Shim(message)
+    }
+}
+
+/// Talks to one container's shim over `<bundle>/shim.sock`.
+#[derive(Debug, Clone)]
+pub struct ShimClient {
+    bundle: PathBuf,
+}
+
+impl ShimClient {
+    /// A client for an existing bundle (e.g. found again after a daemon restart).
+    pub fn new(bundle: &Path) -> Self {
+        ShimClient {
+            bundle: bundle.to_path_buf(),
+        }
+    }
+
+    pub fn bundle(&self) -> &Path {
+        &self.bundle
+    }
+
+    /// Connect, send `req`, read the answer line. The stream is returned positioned right
+    /// after the answer's newline.
+    async fn call(&self, req: &Request) -> crate::Result<(Response, UnixStream)> {
+        let path = self.bundle.join(SOCKET_FILE);
+        let mut stream = UnixStream::connect(&path).await.map_err(|e| match e.kind() {
+            ErrorKind::NotFound | ErrorKind::ConnectionRefused => {
+                Error::ShimGone(format!("{}: {e}", path.display()))
+            }
+            _ => Error::io(format!("connecting to {}", path.display()), e),
+        })?;
+        let mut line = serde_json::to_vec(req)
+            .map_err(|e| Error::Invalid(format!("encoding request: {e}")))?;
+        line.push(b'\n');
+        stream
+            .write_all(&line)
+            .await
+            .map_err(|e| gone_or_io("sending request", e))?;
+        let resp = read_line(&mut stream).await?;
+        let resp: Response = serde_json::from_slice(&resp)
+            .map_err(|e| Error::Invalid(format!("decoding shim response: {e}")))?;
+        Ok((resp, stream))
+    }
+
+    async fn call_only(&self, req: &Request) -> crate::Result<Response> {
+        let (resp, _) = self.call(req).await?;
+        match resp {
+            Response::Error { message } => Err(shim_error(message)),
+            r => Ok(r),
+        }
+    }
+
+    /// Exec the container's process; returns its host pid. `Error::Exec` when exec failed.
+    pub async fn start(&self) -> crate::Result<i32> {
+        match self.call_only(&Request::Start).await? {
+            Response::Started { pid } => Ok(pid),
+            r => Err(unexpected(&r)),
+        }
+    }
+
+    /// Wait for the container to exit. If the shim is gone, reads `<bundle>/exit.json`.
+    pub async fn wait(&self) -> crate::Result<ExitStatus> {
+        match self.call(&Request::Wait).await {
+            Ok((Response::Exited(status), _)) => Ok(status),
+            Ok((Response::Error { message }, _)) => Err(shim_error(message)),
+            Ok((r, _)) => Err(unexpected(&r)),
+            // The shim may exit between accepting and answering; its record tells.
+            Err(Error::ShimGone(msg)) => read_exit(&self.bundle).ok_or(Error::ShimGone(msg)),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn kill(&self, signal: i32, all: bool) -> crate::Result<()> {
+        match self.call_only(&Request::Kill { signal, all }).await? {
+            Response::Ok => Ok(()),
+            r => Err(unexpected(&r)),
+        }
+    }
+
+    /// State; when the shim is gone, a `stopped` state built from `exit.json`.
+    pub async fn state(&self) -> crate::Result<ShimState> {
+        match self.call(&Request::State).await {
+            Ok((Response::State(s), _)) => Ok(s),
+            Ok((Response::Error { message }, _)) => Err(shim_error(message)),
+            Ok((r, _)) => Err(unexpected(&r)),
+            Err(Error::ShimGone(msg)) => match read_exit(&self.bundle) {
+                Some(exit) => Ok(ShimState {
+                    status: "stopped".into(),
+                    pid: 0,
+                    started_at: None,
+                    exit: Some(exit),
+                }),
+                None => Err(Error::ShimGone(msg)),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Open a stdio stream (see [`crate::protocol`]).
+    pub async fn attach(&self, stdin: bool, stdout: bool, stderr: bool) -> crate::Result<UnixStream> {
+        let (resp, stream) = self
+            .call(&Request::Attach {
+                stdin,
+                stdout,
+                stderr,
+            })
+            .await?;
+        match resp {
+            Response::Ok => Ok(stream),
+            Response::Error { message } => Err(shim_error(message)),
+            r => Err(unexpected(&r)),
+        }
+    }
+
+    pub async fn resize(&self, width: u16, height: u16) -> crate::Result<()> {
+        match self.call_only(&Request::Resize { width, height }).await? {
+            Response::Ok => Ok(()),
+            r => Err(unexpected(&r)),
+        }
+    }
+}
+
+fn unexpected(r: &Response) -> Error {
+    Error::Shim(format!("unexpected response: {r:?}"))
+}
+
+fn gone_or_io(ctx: &str, e: std::io::Error) -> Error {
+    match e.kind() {
+        ErrorKind::BrokenPipe | ErrorKind::ConnectionReset => {
+            Error::ShimGone(format!("{ctx}: {e}"))
+        }
+        _ => Error::io(ctx, e),
+    }
+}
+
+/// Read one line, a byte at a time so nothing after the newline is consumed.
+async fn read_line(stream: &mut UnixStream) -> crate::Result<Vec<u8>> {
+    let mut line = Vec::with_capacity(128);
+    let mut byte = [0u8; 1];
+    loop {
+        let n = stream
+            .read(&mut byte)
+            .await
+            .map_err(|e| gone_or_io("reading shim response", e))?;
+        if n == 0 {
+            return Err(Error::ShimGone("connection closed before a response".into()));
+        }
+        if byte[0] == b'\n' {
+            return Ok(line);
+        }
+        if line.len() >= MAX_LINE {
+            return Err(Error::Invalid("shim response line too long".into()));
+        }
+        line.push(byte[0]);
+    }
+}
+
+/// The exit record the shim left in `bundle`, if any.
+pub fn read_exit(bundle: &Path) -> Option<ExitStatus> {
+    let data = std::fs::read(bundle.join(EXIT_FILE)).ok()?;
+    serde_json::from_slice(&data).ok()
+}

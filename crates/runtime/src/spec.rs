@@ -1,0 +1,302 @@
+//! What a container is made of, and the bundle written for the shim.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use oci_spec::runtime::{
+    Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxDevice,
+    LinuxDeviceBuilder, LinuxDeviceType, LinuxMemoryBuilder, LinuxNamespaceBuilder,
+    LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, Mount, MountBuilder,
+    PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder,
+    UserBuilder,
+};
+use serde::{Deserialize, Serialize};
+
+/// Everything the engine decides about a container that the runtime needs to create it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ContainerSpec {
+    /// Full 64-hex container id.
+    pub id: String,
+    /// argv of the process (entrypoint + cmd, already combined). `args[0]` is looked up in the
+    /// container's PATH when it has no `/`.
+    pub args: Vec<String>,
+    /// `KEY=value` list, image env merged with user env; PATH and HOSTNAME already present.
+    pub env: Vec<String>,
+    /// Working directory inside the container (created if missing), "/" when empty.
+    pub cwd: String,
+    /// As in Docker's `User`: "", "name", "uid", "name:group", "uid:gid"; resolved against the
+    /// container's /etc/passwd and /etc/group.
+    pub user: String,
+    pub hostname: String,
+    pub tty: bool,
+    /// Give the process a stdin pipe (Docker's `OpenStdin`); otherwise stdin is /dev/null.
+    pub open_stdin: bool,
+    /// Close the process's stdin when the first attached client closes its stdin.
+    pub stdin_once: bool,
+    /// Unpacked image layers, bottom-most first (overlay lowerdirs). May be empty.
+    pub layers: Vec<PathBuf>,
+    /// The container's writable layer (overlay upperdir) and overlay workdir.
+    pub upper_dir: PathBuf,
+    pub work_dir: PathBuf,
+    /// Extra bind mounts (e.g. /etc/hosts, /etc/hostname, /etc/resolv.conf, volumes).
+    pub binds: Vec<BindMount>,
+    /// Docker json-file log the shim writes the container's output to.
+    pub log_path: PathBuf,
+    /// cgroup path below each hierarchy's root, e.g. "/berth/<id>".
+    pub cgroup_path: String,
+    pub network: NetworkMode,
+    /// Memory limit in bytes (0 = none).
+    pub memory: i64,
+    /// pids limit (0 = none).
+    pub pids_limit: i64,
+    /// Signal sent by `stop` (the engine uses it; recorded here for the bundle).
+    pub stop_signal: i32,
+}
+
+/// A bind mount into the container.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BindMount {
+    pub source: PathBuf,
+    pub destination: String,
+    pub readonly: bool,
+}
+
+/// Which network namespace the container gets.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkMode {
+    /// A new network namespace with only loopback, up.
+    #[default]
+    Loopback,
+    /// The host's network namespace.
+    Host,
+}
+
+/// Docker's default capability set (bounding, effective and permitted).
+pub const DEFAULT_CAPS: [&str; 14] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// Docker's masked paths.
+pub const MASKED_PATHS: [&str; 10] = [
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+];
+
+/// Docker's read-only paths.
+pub const READONLY_PATHS: [&str; 5] = [
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// The RLIMIT_NOFILE Docker gives containers; capped at the host's hard limit.
+const DOCKER_NOFILE: u64 = 1_048_576;
+
+/// Name of the OCI config in a bundle.
+pub const CONFIG_FILE: &str = "config.json";
+/// Name of Berth's own part of a bundle (the [`ContainerSpec`]).
+pub const BERTH_FILE: &str = "berth.json";
+
+/// Write `<dir>/config.json` (OCI runtime spec) and `<dir>/berth.json` for `spec`.
+/// `dir` must exist. Files are written to a temp name and renamed.
+pub fn write_bundle(dir: &Path, spec: &ContainerSpec) -> crate::Result<()> {
+    let oci = oci_spec(spec)?;
+    let config = serde_json::to_vec_pretty(&oci)
+        .map_err(|e| crate::Error::Invalid(format!("serializing config.json: {e}")))?;
+    let berth = serde_json::to_vec_pretty(spec)
+        .map_err(|e| crate::Error::Invalid(format!("serializing berth.json: {e}")))?;
+    crate::fsutil::write_atomic(&dir.join(CONFIG_FILE), &config, false)?;
+    crate::fsutil::write_atomic(&dir.join(BERTH_FILE), &berth, false)?;
+    Ok(())
+}
+
+/// Read back the two files [`write_bundle`] wrote.
+pub fn read_bundle(dir: &Path) -> crate::Result<(Spec, ContainerSpec)> {
+    let read = |name: &str| {
+        std::fs::read(dir.join(name)).map_err(|e| crate::Error::io(format!("reading {name}"), e))
+    };
+    let oci: Spec = serde_json::from_slice(&read(CONFIG_FILE)?)
+        .map_err(|e| crate::Error::Invalid(format!("parsing {CONFIG_FILE}: {e}")))?;
+    let berth: ContainerSpec = serde_json::from_slice(&read(BERTH_FILE)?)
+        .map_err(|e| crate::Error::Invalid(format!("parsing {BERTH_FILE}: {e}")))?;
+    Ok((oci, berth))
+}
+
+fn invalid(e: impl std::fmt::Display) -> crate::Error {
+    crate::Error::Invalid(format!("building runtime spec: {e}"))
+}
+
+fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> crate::Result<Mount> {
+    MountBuilder::default()
+        .destination(dest)
+        .typ(typ)
+        .source(source)
+        .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
+        .build()
+        .map_err(invalid)
+}
+
+fn device(path: &str, major: i64, minor: i64) -> crate::Result<LinuxDevice> {
+    LinuxDeviceBuilder::default()
+        .path(path)
+        .typ(LinuxDeviceType::C)
+        .major(major)
+        .minor(minor)
+        .file_mode(0o666u32)
+        .uid(0u32)
+        .gid(0u32)
+        .build()
+        .map_err(invalid)
+}
+
+fn host_nofile_hard() -> u64 {
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map(|(_, hard)| hard)
+        .unwrap_or(DOCKER_NOFILE)
+}
+
+/// The OCI runtime spec for `spec`, close to what Docker hands runc.
+pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
+    let caps: Capabilities = DEFAULT_CAPS
+        .iter()
+        .map(|c| Capability::from_str(c.trim_start_matches("CAP_")).map_err(invalid))
+        .collect::<crate::Result<_>>()?;
+    let capabilities = LinuxCapabilitiesBuilder::default()
+        .bounding(caps.clone())
+        .effective(caps.clone())
+        .permitted(caps)
+        .build()
+        .map_err(invalid)?;
+    let nofile = DOCKER_NOFILE.min(host_nofile_hard());
+    let rlimits = vec![
+        PosixRlimitBuilder::default()
+            .typ(PosixRlimitType::RlimitNofile)
+            .hard(nofile)
+            .soft(nofile)
+            .build()
+            .map_err(invalid)?,
+    ];
+    let cwd = if spec.cwd.is_empty() { "/" } else { spec.cwd.as_str() };
+    let process = ProcessBuilder::default()
+        .terminal(spec.tty)
+        .user(UserBuilder::default().uid(0u32).gid(0u32).build().map_err(invalid)?)
+        .args(spec.args.clone())
+        .env(spec.env.clone())
+        .cwd(cwd)
+        .capabilities(capabilities)
+        .rlimits(rlimits)
+        .build()
+        .map_err(invalid)?;
+
+    let mut mounts = vec![
+        mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
+        mount("/dev", "tmpfs", "tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"])?,
+        mount(
+            "/dev/pts",
+            "devpts",
+            "devpts",
+            &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+        )?,
+        mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", "ro"])?,
+        mount("/sys/fs/cgroup", "cgroup", "cgroup", &["ro", "nosuid", "noexec", "nodev"])?,
+        mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"])?,
+        mount(
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            &["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"],
+        )?,
+    ];
+    for b in &spec.binds {
+        let source = b.source.to_string_lossy();
+        let rw = if b.readonly { "ro" } else { "rw" };
+        mounts.push(mount(&b.destination, "bind", &source, &["rbind", rw, "rprivate"])?);
+    }
+
+    let mut namespaces = Vec::new();
+    for typ in [
+        LinuxNamespaceType::Pid,
+        LinuxNamespaceType::Mount,
+        LinuxNamespaceType::Uts,
+        LinuxNamespaceType::Ipc,
+        LinuxNamespaceType::Network,
+        LinuxNamespaceType::Cgroup,
+    ] {
+        if typ == LinuxNamespaceType::Network && spec.network == NetworkMode::Host {
+            continue;
+        }
+        namespaces.push(LinuxNamespaceBuilder::default().typ(typ).build().map_err(invalid)?);
+    }
+
+    let devices = vec![
+        device("/dev/null", 1, 3)?,
+        device("/dev/zero", 1, 5)?,
+        device("/dev/full", 1, 7)?,
+        device("/dev/random", 1, 8)?,
+        device("/dev/urandom", 1, 9)?,
+        device("/dev/tty", 5, 0)?,
+    ];
+
+    let mut resources = LinuxResourcesBuilder::default();
+    if spec.memory > 0 {
+        resources = resources.memory(
+            LinuxMemoryBuilder::default()
+                .limit(spec.memory)
+                // Docker's default when no swap limit is given: as much swap as memory.
+                .swap(spec.memory.saturating_mul(2))
+                .build()
+                .map_err(invalid)?,
+        );
+    }
+    if spec.pids_limit > 0 {
+        resources = resources.pids(
+            LinuxPidsBuilder::default()
+                .limit(spec.pids_limit)
+                .build()
+                .map_err(invalid)?,
+        );
+    }
+    let linux = LinuxBuilder::default()
+        .namespaces(namespaces)
+        .cgroups_path(PathBuf::from(&spec.cgroup_path))
+        .resources(resources.build().map_err(invalid)?)
+        .devices(devices)
+        .masked_paths(MASKED_PATHS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+        .readonly_paths(READONLY_PATHS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+        .build()
+        .map_err(invalid)?;
+
+    SpecBuilder::default()
+        .version("1.0.2-dev")
+        .root(RootBuilder::default().path("rootfs").readonly(false).build().map_err(invalid)?)
+        .process(process)
+        .hostname(spec.hostname.clone())
+        .mounts(mounts)
+        .linux(linux)
+        .build()
+        .map_err(invalid)
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Run every test: formatting, lints, unit tests and the end-to-end tests (real berthd, real
+# containers, the real docker CLI). Needs root (namespaces, mounts, cgroups). This is the
+# README's test command, and what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null; then
+    echo "cargo not found: install a Rust toolchain (https://rustup.rs)" >&2
+    exit 1
+fi
+# Tools the tests call that a minimal machine may lack.
+need=()
+command -v umount >/dev/null || need+=(mount)
+command -v tar >/dev/null || need+=(tar)
+if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq && apt-get install -y -qq "${need[@]}"
+fi
+[ -x /usr/local/bin/docker ] || echo "note: /usr/local/bin/docker missing: the docker CLI tests will skip" >&2
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo build --workspace --bins --locked
+cargo test --workspace --locked

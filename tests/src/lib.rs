@@ -1,0 +1,313 @@
+//! Helpers for Berth's end-to-end tests: a real `berthd` on its own socket, data root,
+//! exec root and cgroup parent, driven with `berth` and the real `docker` CLI.
+//!
+//! Binaries are taken from `BERTH_BIN_DIR`, else `$CARGO_TARGET_DIR/debug`, else
+//! `<workspace>/target/debug`: build them first (`cargo build --workspace --bins`).
+//! [`Daemon`] cleans up everything it made when dropped, also when a test fails.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The real docker CLI.
+pub const DOCKER: &str = "/usr/local/bin/docker";
+
+/// Directory holding berthd, berth and berth-shim.
+pub fn bin_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("BERTH_BIN_DIR") {
+        return PathBuf::from(d);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("debug")
+}
+
+/// `../shared/images/NAME` of the workspace.
+pub fn image(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/images")
+        .join(name)
+}
+
+/// Skip (return true and say why) when not root: these tests create namespaces and mounts.
+pub fn skip_unless_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipping: end-to-end tests need root (namespaces, mounts, cgroups)");
+        return true;
+    }
+    false
+}
+
+/// Whether the real docker CLI is installed.
+pub fn have_docker_cli() -> bool {
+    Path::new(DOCKER).is_file()
+}
+
+/// A unique short tag for names owned by one test.
+pub fn unique(prefix: &str) -> String {
+    let mut b = [0u8; 4];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = f.read_exact(&mut b);
+    }
+    format!(
+        "{prefix}{}",
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    )
+}
+
+/// A running berthd owned by one test.
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    pub socket: PathBuf,
+    pub cgroup_parent: String,
+    child: Option<Child>,
+}
+
+/// The output of a command, with helpers for assertions.
+pub struct Run {
+    pub out: Output,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.out.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+    /// Panic with both streams unless the exit code is `code`.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code(),
+            code,
+            "exit code; stdout: {:?} stderr: {:?}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+    #[track_caller]
+    pub fn ok(&self) -> &Self {
+        self.expect_code(0)
+    }
+}
+
+impl Daemon {
+    /// Start a berthd in a fresh temp dir and wait for its socket to answer.
+    pub fn start() -> Daemon {
+        let dir = tempfile::Builder::new()
+            .prefix("berth-e2e.")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
+        let cgroup_parent = unique("berth-e2e-");
+        let mut d = Daemon {
+            socket: dir.path().join("berthd.sock"),
+            dir,
+            cgroup_parent,
+            child: None,
+        };
+        d.spawn();
+        d
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("berthd.log"))
+            .expect("log file");
+        let child = Command::new(bin_dir().join("berthd"))
+            .arg("--data-root")
+            .arg(self.dir.path().join("root"))
+            .arg("--exec-root")
+            .arg(self.dir.path().join("run"))
+            .arg("-H")
+            .arg(format!("unix://{}", self.socket.display()))
+            .arg("--cgroup-parent")
+            .arg(&self.cgroup_parent)
+            .arg("--log-level")
+            .arg("debug")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log fd"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "starting {}: {e} (build the binaries first: cargo build --workspace --bins)",
+                    bin_dir().join("berthd").display()
+                )
+            });
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if self
+                .raw("GET", "/_ping", "")
+                .is_some_and(|r| r.starts_with("HTTP/1.1 200"))
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("berthd did not answer within 20s; log:\n{}", self.log());
+    }
+
+    /// The daemon's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("berthd.log")).unwrap_or_default()
+    }
+
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// Kill the daemon with SIGKILL (containers keep running) and start it again.
+    pub fn kill9_and_restart(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.spawn();
+    }
+
+    /// `berth ARGS` against this daemon.
+    pub fn berth(&self, args: &[&str]) -> Run {
+        self.berth_stdin(args, None)
+    }
+
+    pub fn berth_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Run {
+        let mut cmd = Command::new(bin_dir().join("berth"));
+        cmd.env("BERTH_HOST", self.host())
+            .env_remove("DOCKER_HOST")
+            .args(args);
+        run(cmd, stdin)
+    }
+
+    /// The real docker CLI against this daemon.
+    pub fn docker(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new(DOCKER);
+        cmd.env("DOCKER_HOST", self.host())
+            .env("DOCKER_CONFIG", self.dir.path().join("docker-config"))
+            .args(args);
+        run(cmd, None)
+    }
+
+    /// One raw HTTP/1.0-style request; the whole response as text (None if no connection).
+    pub fn raw(&self, method: &str, path: &str, body: &str) -> Option<String> {
+        let mut s = UnixStream::connect(&self.socket).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        Some(out)
+    }
+
+    /// Load an image from ../shared/images with berth.
+    pub fn load(&self, name: &str) {
+        let path = image(name);
+        self.berth(&["load", "-i", path.to_str().expect("utf-8 path")])
+            .ok();
+    }
+}
+
+fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Run {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
+    if let Some(data) = stdin {
+        let mut w = child.stdin.take().expect("stdin");
+        w.write_all(data).expect("writing stdin");
+    }
+    let out = child.wait_with_output().expect("waiting for command");
+    Run { out }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // Remove every container through the API, then stop the daemon.
+        if self.child.is_some() {
+            let ids = self.berth(&["ps", "-aq", "--no-trunc"]).stdout();
+            for id in ids.split_whitespace() {
+                let _ = self.raw("DELETE", &format!("/containers/{id}?force=1"), "");
+            }
+        }
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let root = self.dir.path().to_string_lossy().into_owned();
+        // Shims still alive (a failed test): kill them.
+        if let Ok(procs) = std::fs::read_dir("/proc") {
+            for p in procs.flatten() {
+                let cmdline = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+                let cmdline = String::from_utf8_lossy(&cmdline);
+                if cmdline.contains("berth-shim")
+                    && cmdline.contains(&root)
+                    && let Ok(pid) = p.file_name().to_string_lossy().parse::<i32>()
+                {
+                    // SAFETY: kill has no memory-safety preconditions.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+        }
+        // Mounts under the temp dir, deepest first.
+        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+        let mut ours: Vec<&str> = mounts
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .filter(|m| m.starts_with(&root))
+            .collect();
+        ours.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for m in ours {
+            let _ = Command::new("umount").arg("-l").arg(m).status();
+        }
+        // Our cgroup parent in every hierarchy (children go when their shims exit).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for base in cgroup_roots() {
+            let dir = base.join(&self.cgroup_parent);
+            while dir.exists() && Instant::now() < deadline {
+                if let Ok(children) = std::fs::read_dir(&dir) {
+                    for c in children.flatten() {
+                        if c.path().is_dir() {
+                            let _ = std::fs::remove_dir(c.path());
+                        }
+                    }
+                }
+                if std::fs::remove_dir(&dir).is_ok() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+/// Every cgroup hierarchy mount point (v1 controllers, or the v2 root).
+pub fn cgroup_roots() -> Vec<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    mounts
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() > 2 && (f[2] == "cgroup" || f[2] == "cgroup2")).then(|| PathBuf::from(f[1]))
+        })
+        .collect()
+}

@@ -1,0 +1,196 @@
+//! The walking-skeleton flow with Berth's own CLI against a real berthd.
+
+use berth_e2e::{Daemon, image, skip_unless_root, unique};
+
+#[test]
+fn load_run_ps_logs_stop_rm_images_inspect() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    let out = d.berth(&["load", "-i", image("busybox.tar").to_str().expect("path")]);
+    out.ok();
+    assert!(
+        out.stdout().contains("Loaded image: busybox:latest"),
+        "{}",
+        out.stdout()
+    );
+
+    let out = d.berth(&["run", "--rm", "busybox", "echo", "hello"]);
+    out.ok();
+    assert_eq!(out.stdout(), "hello\n");
+
+    d.berth(&["run", "--rm", "busybox", "sh", "-c", "exit 3"])
+        .expect_code(3);
+
+    // Stderr stays stderr.
+    let out = d.berth(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2",
+    ]);
+    out.ok();
+    assert_eq!(out.stdout(), "out\n");
+    assert_eq!(out.stderr(), "err\n");
+
+    let web = unique("web");
+    let out = d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        &web,
+        "busybox",
+        "sh",
+        "-c",
+        "echo started; exec sleep 1000",
+    ]);
+    out.ok();
+    let id = out.stdout().trim().to_string();
+    assert_eq!(id.len(), 64, "run -d prints the full id: {id:?}");
+
+    let ps = d.berth(&["ps"]);
+    ps.ok();
+    assert!(ps.stdout().contains(&web), "{}", ps.stdout());
+    assert!(ps.stdout().contains(&id[..12]), "{}", ps.stdout());
+    assert!(ps.stdout().contains("Up "), "{}", ps.stdout());
+
+    // The log line may take a moment to be written after start.
+    let mut logs = String::new();
+    for _ in 0..50 {
+        logs = d.berth(&["logs", &web]).stdout();
+        if logs.contains("started") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(logs, "started\n");
+
+    d.berth(&["stop", "-t", "1", &web]).ok();
+    let inspect = d.berth(&["inspect", &web]);
+    inspect.ok();
+    let v: serde_json::Value = serde_json::from_str(&inspect.stdout()).expect("inspect json");
+    assert_eq!(v[0]["State"]["Status"], "exited");
+    assert_eq!(v[0]["State"]["Running"], false);
+    // sleep is PID 1 and ignores SIGTERM's default... it is killed by SIGTERM or SIGKILL.
+    let code = v[0]["State"]["ExitCode"].as_i64().expect("exit code");
+    assert!(code == 143 || code == 137, "exit code {code}");
+
+    // Logs are kept after exit.
+    assert_eq!(d.berth(&["logs", &web]).stdout(), "started\n");
+    d.berth(&["rm", &web]).ok();
+    let ps = d.berth(&["ps", "-a"]);
+    assert!(!ps.stdout().contains(&web), "{}", ps.stdout());
+
+    let images = d.berth(&["images"]);
+    images.ok();
+    assert!(images.stdout().contains("busybox"), "{}", images.stdout());
+    assert!(images.stdout().contains("latest"), "{}", images.stdout());
+
+    let inspect = d.berth(&["inspect", "busybox"]);
+    inspect.ok();
+    let v: serde_json::Value = serde_json::from_str(&inspect.stdout()).expect("inspect json");
+    assert_eq!(v[0]["RepoTags"][0], "busybox:latest");
+    assert_eq!(v[0]["Config"]["Cmd"][0], "sh");
+    assert!(v[0]["Id"].as_str().expect("id").starts_with("sha256:"));
+}
+
+#[test]
+fn image_config_is_honoured() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("layers-test.docker.tar");
+    // ENTRYPOINT + CMD, ENV, WORKDIR and USER of the image (see shared/images/README.md).
+    let out = d.berth(&["run", "--rm", "layers-test:1", "x", "y"]);
+    out.ok();
+    assert_eq!(
+        out.stdout(),
+        "entry: hello from layers user=1234 cwd=/home/app args=x y\n"
+    );
+    // The merged layers: whiteouts, opaque dir, hardlink, symlink, modes.
+    let out = d.berth(&[
+        "run", "--rm", "--entrypoint", "sh", "layers-test:1", "-c",
+        "ls /opt; ls /opt/opaque; test -e /opt/gone || echo gone-ok; test -e /bin/hostname || echo hostname-ok; stat -c '%h %a' /opt/hardlink /opt/mode600 /opt/sticky",
+    ]);
+    out.ok();
+    let s = out.stdout();
+    assert!(s.contains("gone-ok") && s.contains("hostname-ok"), "{s}");
+    assert!(s.contains("2 "), "hardlink count: {s}");
+    assert!(s.contains("600") && s.contains("1777"), "{s}");
+}
+
+#[test]
+fn container_is_isolated() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let out = d.berth(&[
+        "run", "--rm", "busybox", "sh", "-c",
+        "echo pid=$$; hostname; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '; ls /proc/1/exe >/dev/null && echo proc-ok; test -c /dev/null && echo dev-ok; test -d /sys/fs && echo sys-ok",
+    ]);
+    out.ok();
+    let s = out.stdout();
+    let lines: Vec<&str> = s.lines().collect();
+    assert_eq!(lines[0], "pid=1", "{s}");
+    assert_eq!(lines[1].len(), 12, "hostname is the short id: {s}");
+    assert_eq!(lines[2], "lo", "only loopback: {s}");
+    assert!(
+        s.contains("proc-ok") && s.contains("dev-ok") && s.contains("sys-ok"),
+        "{s}"
+    );
+    // A write in one container is not seen by the next: each has its own writable layer.
+    d.berth(&["run", "--rm", "busybox", "sh", "-c", "echo x > /marker"])
+        .ok();
+    d.berth(&["run", "--rm", "busybox", "test", "!", "-e", "/marker"])
+        .ok();
+}
+
+#[test]
+fn containers_survive_daemon_kill() {
+    if skip_unless_root() {
+        return;
+    }
+    let mut d = Daemon::start();
+    d.load("busybox.tar");
+    let a = unique("live");
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        &a,
+        "busybox",
+        "sh",
+        "-c",
+        "echo one; sleep 1000",
+    ])
+    .ok();
+    let b = unique("quick");
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        &b,
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 1; exit 7",
+    ])
+    .ok();
+    d.kill9_and_restart();
+    let ps = d.berth(&["ps"]);
+    ps.ok();
+    assert!(ps.stdout().contains(&a), "{}", ps.stdout());
+    // The one that exits while we wait reports its code through wait.
+    let out = d.berth(&["wait", &b]);
+    out.ok();
+    assert_eq!(out.stdout().trim(), "7");
+    assert_eq!(d.berth(&["logs", &a]).stdout(), "one\n");
+    d.berth(&["stop", "-t", "1", &a]).ok();
+    d.berth(&["rm", &a, &b]).ok();
+}
