@@ -4,6 +4,7 @@
 //! Binaries are taken from `BERTH_BIN_DIR`, else `$CARGO_TARGET_DIR/debug`, else
 //! `<workspace>/target/debug`: build them first (`cargo build --workspace --bins`).
 //! [`Daemon`] cleans up everything it made when dropped, also when a test fails.
+#![allow(clippy::unwrap_used)]
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;

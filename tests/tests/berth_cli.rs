@@ -1,4 +1,5 @@
 //! The walking-skeleton flow with Berth's own CLI against a real berthd.
+#![allow(clippy::unwrap_used)]
 
 use berth_e2e::{Daemon, image, skip_unless_root, unique};
 

@@ -1,4 +1,5 @@
 //! The real docker CLI (28) against berthd.
+#![allow(clippy::unwrap_used)]
 
 use berth_e2e::{Daemon, have_docker_cli, image, skip_unless_root, unique};
 

@@ -1,4 +1,5 @@
 //! Bad input gets Docker's status code and a clear message, and changes nothing.
+#![allow(clippy::unwrap_used)]
 
 use berth_e2e::{Daemon, have_docker_cli, image, skip_unless_root, unique};
 

@@ -74,12 +74,14 @@ impl ShimClient {
     /// after the answer's newline.
     async fn call(&self, req: &Request) -> crate::Result<(Response, UnixStream)> {
         let path = self.bundle.join(SOCKET_FILE);
-        let mut stream = UnixStream::connect(&path).await.map_err(|e| match e.kind() {
-            ErrorKind::NotFound | ErrorKind::ConnectionRefused => {
-                Error::ShimGone(format!("{}: {e}", path.display()))
-            }
-            _ => Error::io(format!("connecting to {}", path.display()), e),
-        })?;
+        let mut stream = UnixStream::connect(&path)
+            .await
+            .map_err(|e| match e.kind() {
+                ErrorKind::NotFound | ErrorKind::ConnectionRefused => {
+                    Error::ShimGone(format!("{}: {e}", path.display()))
+                }
+                _ => Error::io(format!("connecting to {}", path.display()), e),
+            })?;
         let mut line = serde_json::to_vec(req)
             .map_err(|e| Error::Invalid(format!("encoding request: {e}")))?;
         line.push(b'\n');
@@ -148,7 +150,12 @@ impl ShimClient {
     }
 
     /// Open a stdio stream (see [`crate::protocol`]).
-    pub async fn attach(&self, stdin: bool, stdout: bool, stderr: bool) -> crate::Result<UnixStream> {
+    pub async fn attach(
+        &self,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    ) -> crate::Result<UnixStream> {
         let (resp, stream) = self
             .call(&Request::Attach {
                 stdin,
@@ -194,7 +201,9 @@ async fn read_line(stream: &mut UnixStream) -> crate::Result<Vec<u8>> {
             .await
             .map_err(|e| gone_or_io("reading shim response", e))?;
         if n == 0 {
-            return Err(Error::ShimGone("connection closed before a response".into()));
+            return Err(Error::ShimGone(
+                "connection closed before a response".into(),
+            ));
         }
         if byte[0] == b'\n' {
             return Ok(line);

@@ -49,9 +49,8 @@ pub fn path_from_env(env: &[String]) -> &str {
 
 fn check(root: &Path, path: &Path) -> Result<(), nix::errno::Errno> {
     let full = root.join(path.strip_prefix("/").unwrap_or(path));
-    let meta = std::fs::metadata(full).map_err(|e| {
-        nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::ENOENT))
-    })?;
+    let meta = std::fs::metadata(full)
+        .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::ENOENT)))?;
     if meta.is_dir() || meta.permissions().mode() & 0o111 == 0 {
         return Err(nix::errno::Errno::EACCES);
     }
@@ -68,7 +67,11 @@ pub fn lookup(name: &str, path_var: &str, cwd: &Path, root: &Path) -> Result<Pat
         let p = cwd.join(name);
         return match check(root, &p) {
             Ok(()) => Ok(PathBuf::from(name)),
-            Err(e) => Err(ExecError::from_errno(name, e, e != nix::errno::Errno::EACCES)),
+            Err(e) => Err(ExecError::from_errno(
+                name,
+                e,
+                e != nix::errno::Errno::EACCES,
+            )),
         };
     }
     let mut denied = false;
@@ -82,7 +85,11 @@ pub fn lookup(name: &str, path_var: &str, cwd: &Path, root: &Path) -> Result<Pat
         }
     }
     if denied {
-        Err(ExecError::from_errno(name, nix::errno::Errno::EACCES, false))
+        Err(ExecError::from_errno(
+            name,
+            nix::errno::Errno::EACCES,
+            false,
+        ))
     } else {
         Err(ExecError::not_found(name))
     }
@@ -122,7 +129,10 @@ mod tests {
         std::fs::create_dir_all(d.path().join("bin/adir")).unwrap();
         let cwd = Path::new("/");
         let e = lookup("nosuch", DEFAULT_PATH, cwd, d.path()).unwrap_err();
-        assert_eq!(e.message, "exec: \"nosuch\": executable file not found in $PATH");
+        assert_eq!(
+            e.message,
+            "exec: \"nosuch\": executable file not found in $PATH"
+        );
         assert_eq!(e.code, 127);
         let e = lookup("noexec", "/bin", cwd, d.path()).unwrap_err();
         assert_eq!(e.message, "exec: \"noexec\": permission denied");

@@ -141,7 +141,8 @@ impl LogWriter {
     pub fn write(&mut self, stream: Stream, data: &[u8]) -> crate::Result<()> {
         let time = now_rfc3339();
         let mut buf = std::mem::take(&mut self.buf);
-        self.splitter(stream).push(&mut buf, stream.name(), &time, data);
+        self.splitter(stream)
+            .push(&mut buf, stream.name(), &time, data);
         let r = self.flush_buf(&mut buf);
         self.buf = buf;
         r
@@ -187,7 +188,12 @@ mod tests {
     #[test]
     fn formats_like_docker() {
         let mut out = Vec::new();
-        format_entry(&mut out, "stdout", "2026-11-22T22:44:12.123456789Z", b"hello\n");
+        format_entry(
+            &mut out,
+            "stdout",
+            "2026-11-22T22:44:12.123456789Z",
+            b"hello\n",
+        );
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             "{\"log\":\"hello\\n\",\"stream\":\"stdout\",\"time\":\"2026-11-22T22:44:12.123456789Z\"}\n"

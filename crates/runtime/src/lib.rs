@@ -11,10 +11,16 @@
 
 pub mod client;
 pub mod error;
+pub mod execpath;
+pub mod fsutil;
+pub mod jsonlog;
+pub mod linux;
 pub mod protocol;
+pub mod shim;
 pub mod spec;
+pub mod user;
 
-pub use client::{ShimClient, spawn_shim};
+pub use client::{ShimClient, read_exit, spawn_shim};
 pub use error::{Error, Result};
 pub use protocol::{ExitStatus, ShimState};
 pub use spec::{BindMount, ContainerSpec, NetworkMode, write_bundle};

@@ -25,7 +25,11 @@ pub enum Request {
     /// Current state (`Response::State`).
     State,
     /// Turn this connection into a stdio stream.
-    Attach { stdin: bool, stdout: bool, stderr: bool },
+    Attach {
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    },
     /// Resize the container's pty (no-op without TTY).
     Resize { width: u16, height: u16 },
 }
@@ -63,4 +67,83 @@ pub struct ShimState {
     /// RFC 3339 time the process was exec'd, when running or stopped.
     pub started_at: Option<String>,
     pub exit: Option<ExitStatus>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip_req(r: Request, json: &str) {
+        assert_eq!(serde_json::to_string(&r).unwrap(), json);
+        assert_eq!(serde_json::from_str::<Request>(json).unwrap(), r);
+    }
+
+    #[test]
+    fn requests() {
+        round_trip_req(Request::Start, r#"{"op":"start"}"#);
+        round_trip_req(Request::Wait, r#"{"op":"wait"}"#);
+        round_trip_req(
+            Request::Kill {
+                signal: 9,
+                all: true,
+            },
+            r#"{"op":"kill","signal":9,"all":true}"#,
+        );
+        round_trip_req(
+            Request::Attach {
+                stdin: true,
+                stdout: true,
+                stderr: false,
+            },
+            r#"{"op":"attach","stdin":true,"stdout":true,"stderr":false}"#,
+        );
+        round_trip_req(
+            Request::Resize {
+                width: 80,
+                height: 24,
+            },
+            r#"{"op":"resize","width":80,"height":24}"#,
+        );
+        round_trip_req(Request::State, r#"{"op":"state"}"#);
+    }
+
+    #[test]
+    fn responses() {
+        let exit = ExitStatus {
+            exit_code: 137,
+            oom_killed: true,
+            finished_at: "2026-11-22T22:44:12.123456789Z".into(),
+        };
+        let cases = [
+            Response::Ok,
+            Response::Started { pid: 42 },
+            Response::Exited(exit.clone()),
+            Response::State(ShimState {
+                status: "stopped".into(),
+                pid: 42,
+                started_at: Some("t".into()),
+                exit: Some(exit),
+            }),
+            Response::Error {
+                message: "exec: \"x\": executable file not found in $PATH".into(),
+            },
+        ];
+        for r in cases {
+            let s = serde_json::to_string(&r).unwrap();
+            assert!(!s.contains('\n'));
+            assert_eq!(serde_json::from_str::<Response>(&s).unwrap(), r);
+        }
+        assert_eq!(
+            serde_json::to_string(&Response::Started { pid: 1 }).unwrap(),
+            r#"{"kind":"started","pid":1}"#
+        );
+        let v: serde_json::Value = serde_json::to_value(Response::Exited(ExitStatus {
+            exit_code: 3,
+            oom_killed: false,
+            finished_at: String::new(),
+        }))
+        .unwrap();
+        assert_eq!(v["kind"], "exited");
+        assert_eq!(v["exit_code"], 3);
+    }
 }

@@ -189,6 +189,10 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
         .bounding(caps.clone())
         .effective(caps.clone())
         .permitted(caps)
+        // Explicitly empty: oci-spec's defaults would add AUDIT_WRITE, KILL and
+        // NET_BIND_SERVICE here, which non-root users would then keep.
+        .inheritable(Capabilities::new())
+        .ambient(Capabilities::new())
         .build()
         .map_err(invalid)?;
     let nofile = DOCKER_NOFILE.min(host_nofile_hard());
@@ -200,10 +204,20 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
             .build()
             .map_err(invalid)?,
     ];
-    let cwd = if spec.cwd.is_empty() { "/" } else { spec.cwd.as_str() };
+    let cwd = if spec.cwd.is_empty() {
+        "/"
+    } else {
+        spec.cwd.as_str()
+    };
     let process = ProcessBuilder::default()
         .terminal(spec.tty)
-        .user(UserBuilder::default().uid(0u32).gid(0u32).build().map_err(invalid)?)
+        .user(
+            UserBuilder::default()
+                .uid(0u32)
+                .gid(0u32)
+                .build()
+                .map_err(invalid)?,
+        )
         .args(spec.args.clone())
         .env(spec.env.clone())
         .cwd(cwd)
@@ -214,16 +228,43 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
 
     let mut mounts = vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
-        mount("/dev", "tmpfs", "tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"])?,
+        mount(
+            "/dev",
+            "tmpfs",
+            "tmpfs",
+            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+        )?,
         mount(
             "/dev/pts",
             "devpts",
             "devpts",
-            &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
         )?,
-        mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", "ro"])?,
-        mount("/sys/fs/cgroup", "cgroup", "cgroup", &["ro", "nosuid", "noexec", "nodev"])?,
-        mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"])?,
+        mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", "ro"],
+        )?,
+        mount(
+            "/sys/fs/cgroup",
+            "cgroup",
+            "cgroup",
+            &["ro", "nosuid", "noexec", "nodev"],
+        )?,
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        )?,
         mount(
             "/dev/shm",
             "tmpfs",
@@ -234,7 +275,12 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
     for b in &spec.binds {
         let source = b.source.to_string_lossy();
         let rw = if b.readonly { "ro" } else { "rw" };
-        mounts.push(mount(&b.destination, "bind", &source, &["rbind", rw, "rprivate"])?);
+        mounts.push(mount(
+            &b.destination,
+            "bind",
+            &source,
+            &["rbind", rw, "rprivate"],
+        )?);
     }
 
     let mut namespaces = Vec::new();
@@ -249,7 +295,12 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
         if typ == LinuxNamespaceType::Network && spec.network == NetworkMode::Host {
             continue;
         }
-        namespaces.push(LinuxNamespaceBuilder::default().typ(typ).build().map_err(invalid)?);
+        namespaces.push(
+            LinuxNamespaceBuilder::default()
+                .typ(typ)
+                .build()
+                .map_err(invalid)?,
+        );
     }
 
     let devices = vec![
@@ -285,18 +336,157 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
         .cgroups_path(PathBuf::from(&spec.cgroup_path))
         .resources(resources.build().map_err(invalid)?)
         .devices(devices)
-        .masked_paths(MASKED_PATHS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
-        .readonly_paths(READONLY_PATHS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+        .masked_paths(
+            MASKED_PATHS
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .readonly_paths(
+            READONLY_PATHS
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>(),
+        )
         .build()
         .map_err(invalid)?;
 
     SpecBuilder::default()
         .version("1.0.2-dev")
-        .root(RootBuilder::default().path("rootfs").readonly(false).build().map_err(invalid)?)
+        .root(
+            RootBuilder::default()
+                .path("rootfs")
+                .readonly(false)
+                .build()
+                .map_err(invalid)?,
+        )
         .process(process)
         .hostname(spec.hostname.clone())
         .mounts(mounts)
         .linux(linux)
         .build()
         .map_err(invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ContainerSpec {
+        ContainerSpec {
+            id: "ab".repeat(32),
+            args: vec!["sh".into(), "-c".into(), "true".into()],
+            env: vec!["PATH=/bin".into()],
+            cwd: String::new(),
+            user: "daemon".into(),
+            hostname: "abababababab".into(),
+            tty: true,
+            layers: vec!["/l/0".into(), "/l/1".into()],
+            binds: vec![BindMount {
+                source: "/tmp/hosts".into(),
+                destination: "/etc/hosts".into(),
+                readonly: true,
+            }],
+            cgroup_path: "/berth/abc".into(),
+            memory: 8 << 20,
+            pids_limit: 100,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn bundle_round_trips_with_docker_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = sample();
+        write_bundle(dir.path(), &spec).unwrap();
+        let (oci, berth) = read_bundle(dir.path()).unwrap();
+        assert_eq!(berth, spec);
+        let oci2 = Spec::load(dir.path().join(CONFIG_FILE)).unwrap();
+        assert_eq!(oci, oci2);
+
+        let p = oci.process().as_ref().unwrap();
+        assert_eq!(p.args().as_ref().unwrap(), &spec.args);
+        assert_eq!(p.cwd(), Path::new("/"));
+        assert_eq!(p.terminal(), Some(true));
+        let caps = p.capabilities().as_ref().unwrap();
+        for set in [caps.bounding(), caps.effective(), caps.permitted()] {
+            let set = set.as_ref().unwrap();
+            assert_eq!(set.len(), 14);
+            assert!(set.contains(&Capability::NetBindService));
+            assert!(!set.contains(&Capability::SysAdmin));
+        }
+        let nofile = p.rlimits().as_ref().unwrap()[0];
+        assert_eq!(nofile.typ(), PosixRlimitType::RlimitNofile);
+        assert!(nofile.hard() <= 1_048_576 && nofile.hard() == nofile.soft());
+        assert_eq!(oci.hostname().as_deref(), Some("abababababab"));
+
+        let mounts = oci.mounts().as_ref().unwrap();
+        let dests: Vec<_> = mounts
+            .iter()
+            .map(|m| m.destination().to_str().unwrap())
+            .collect();
+        assert_eq!(
+            dests,
+            [
+                "/proc",
+                "/dev",
+                "/dev/pts",
+                "/sys",
+                "/sys/fs/cgroup",
+                "/dev/mqueue",
+                "/dev/shm",
+                "/etc/hosts"
+            ]
+        );
+        let bind = &mounts[7];
+        assert_eq!(bind.typ().as_deref(), Some("bind"));
+        assert!(bind.options().as_ref().unwrap().contains(&"ro".to_string()));
+
+        let linux = oci.linux().as_ref().unwrap();
+        let ns: Vec<_> = linux
+            .namespaces()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|n| n.typ())
+            .collect();
+        assert_eq!(ns.len(), 6);
+        assert!(ns.contains(&LinuxNamespaceType::Network));
+        assert!(ns.contains(&LinuxNamespaceType::Cgroup));
+        assert_eq!(
+            linux.cgroups_path().as_deref(),
+            Some(Path::new("/berth/abc"))
+        );
+        let res = linux.resources().as_ref().unwrap();
+        assert_eq!(res.memory().as_ref().unwrap().limit(), Some(8 << 20));
+        assert_eq!(res.pids().as_ref().unwrap().limit(), 100);
+        assert_eq!(linux.masked_paths().as_ref().unwrap().len(), 10);
+        assert!(
+            linux
+                .readonly_paths()
+                .as_ref()
+                .unwrap()
+                .contains(&"/proc/sys".to_string())
+        );
+        assert_eq!(linux.devices().as_ref().unwrap().len(), 6);
+        // No temp files left behind.
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["berth.json", "config.json"]);
+    }
+
+    #[test]
+    fn host_network_has_no_net_namespace() {
+        let mut spec = sample();
+        spec.network = NetworkMode::Host;
+        spec.memory = 0;
+        let oci = oci_spec(&spec).unwrap();
+        let linux = oci.linux().as_ref().unwrap();
+        let ns = linux.namespaces().as_ref().unwrap();
+        assert!(!ns.iter().any(|n| n.typ() == LinuxNamespaceType::Network));
+        assert!(linux.resources().as_ref().unwrap().memory().is_none());
+    }
 }

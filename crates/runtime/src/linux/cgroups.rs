@@ -1,0 +1,383 @@
+//! The container's cgroup, on cgroup v1 (one directory per hierarchy) or a pure v2 host
+//! (cgroup2 mounted at /sys/fs/cgroup). Only memory and pids limits are applied so far.
+
+use std::path::{Path, PathBuf};
+
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+/// One v1 hierarchy as mounted on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hierarchy {
+    pub mountpoint: PathBuf,
+    /// Controllers (and `name=`) from the super options, e.g. "cpu,cpuacct".
+    pub options: String,
+}
+
+impl Hierarchy {
+    fn has(&self, controller: &str) -> bool {
+        self.options.split(',').any(|o| o == controller)
+    }
+}
+
+/// How cgroups are mounted on this host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layout {
+    V1 { hierarchies: Vec<Hierarchy> },
+    V2 { mountpoint: PathBuf },
+}
+
+/// Limits to apply (0 or negative = none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub memory: i64,
+    /// Memory + swap, v1 style (`memory.memsw.limit_in_bytes`).
+    pub memory_swap: i64,
+    pub pids: i64,
+}
+
+impl Limits {
+    pub fn from_spec(spec: &oci_spec::runtime::Spec) -> Self {
+        let res = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+        let mem = res.and_then(|r| r.memory().as_ref());
+        Limits {
+            memory: mem.and_then(|m| m.limit()).unwrap_or(0),
+            memory_swap: mem.and_then(|m| m.swap()).unwrap_or(0),
+            pids: res
+                .and_then(|r| r.pids().as_ref())
+                .map(|p| p.limit())
+                .unwrap_or(0),
+        }
+    }
+}
+
+/// Parse /proc/self/mountinfo: pure v2 when cgroup2 is mounted at /sys/fs/cgroup, else the
+/// v1 hierarchies (a hybrid host's cgroup2 at /sys/fs/cgroup/unified is ignored).
+pub fn parse_mountinfo(mountinfo: &str) -> Layout {
+    let mut hierarchies = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let Some(mountpoint) = pre.split(' ').nth(4) else {
+            continue;
+        };
+        let mut post = post.split(' ');
+        let fstype = post.next().unwrap_or("");
+        let _source = post.next();
+        let options = post.next().unwrap_or("");
+        match fstype {
+            "cgroup2" if mountpoint == CGROUP_ROOT => {
+                return Layout::V2 {
+                    mountpoint: PathBuf::from(mountpoint),
+                };
+            }
+            "cgroup" => {
+                let options = options
+                    .split(',')
+                    .filter(|o| !matches!(*o, "rw" | "ro") && !o.starts_with("release_agent"))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                hierarchies.push(Hierarchy {
+                    mountpoint: PathBuf::from(mountpoint),
+                    options,
+                });
+            }
+            _ => {}
+        }
+    }
+    Layout::V1 { hierarchies }
+}
+
+/// The host's layout.
+pub fn detect() -> crate::Result<Layout> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| crate::Error::io("reading /proc/self/mountinfo", e))?;
+    Ok(parse_mountinfo(&info))
+}
+
+fn write(path: &Path, value: &str) -> crate::Result<()> {
+    std::fs::write(path, value)
+        .map_err(|e| crate::Error::io(format!("writing {} to {}", value.trim(), path.display()), e))
+}
+
+fn relative(cgroup_path: &str) -> &Path {
+    Path::new(cgroup_path.trim_start_matches('/'))
+}
+
+/// A container's cgroup: the directories created for it.
+#[derive(Debug, Clone)]
+pub struct Cgroup {
+    v2: bool,
+    /// (hierarchy options, leaf dir) for v1; one entry for v2.
+    dirs: Vec<(String, PathBuf)>,
+}
+
+impl Cgroup {
+    /// Create the cgroup at `path` (e.g. "/berth/<id>") and apply `limits`.
+    pub fn create(layout: &Layout, path: &str, limits: &Limits) -> crate::Result<Cgroup> {
+        if relative(path).as_os_str().is_empty() {
+            return Err(crate::Error::Invalid("empty cgroup path".into()));
+        }
+        match layout {
+            Layout::V1 { hierarchies } => {
+                let mut cg = Cgroup {
+                    v2: false,
+                    dirs: Vec::new(),
+                };
+                for h in hierarchies {
+                    let dir = h.mountpoint.join(relative(path));
+                    if let Err(e) = create_v1_dir(&h.mountpoint, &dir, h.has("cpuset")) {
+                        cg.remove();
+                        return Err(e);
+                    }
+                    cg.dirs.push((h.options.clone(), dir));
+                }
+                if let Err(e) = cg.apply_v1(limits) {
+                    cg.remove();
+                    return Err(e);
+                }
+                Ok(cg)
+            }
+            Layout::V2 { mountpoint } => {
+                let dir = mountpoint.join(relative(path));
+                create_v2_dir(mountpoint, &dir)?;
+                let cg = Cgroup {
+                    v2: true,
+                    dirs: vec![(String::new(), dir)],
+                };
+                if let Err(e) = cg.apply_v2(limits) {
+                    cg.remove();
+                    return Err(e);
+                }
+                Ok(cg)
+            }
+        }
+    }
+
+    fn dir_with(&self, controller: &str) -> Option<&Path> {
+        self.dirs
+            .iter()
+            .find(|(o, _)| o.split(',').any(|c| c == controller))
+            .map(|(_, d)| d.as_path())
+    }
+
+    fn apply_v1(&self, l: &Limits) -> crate::Result<()> {
+        if let Some(dir) = self.dir_with("memory")
+            && l.memory > 0 {
+                write(&dir.join("memory.limit_in_bytes"), &l.memory.to_string())?;
+                let memsw = dir.join("memory.memsw.limit_in_bytes");
+                if l.memory_swap > 0 && memsw.exists() {
+                    write(&memsw, &l.memory_swap.to_string())?;
+                }
+            }
+        if let Some(dir) = self.dir_with("pids")
+            && l.pids > 0 {
+                write(&dir.join("pids.max"), &l.pids.to_string())?;
+            }
+        Ok(())
+    }
+
+    fn apply_v2(&self, l: &Limits) -> crate::Result<()> {
+        let dir = &self.dirs[0].1;
+        if l.memory > 0 {
+            write(&dir.join("memory.max"), &l.memory.to_string())?;
+            let swap = dir.join("memory.swap.max");
+            if l.memory_swap > 0 && swap.exists() {
+                write(&swap, &(l.memory_swap - l.memory).max(0).to_string())?;
+            }
+        }
+        if l.pids > 0 {
+            write(&dir.join("pids.max"), &l.pids.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Move `pid` into the cgroup (every hierarchy).
+    pub fn add(&self, pid: i32) -> crate::Result<()> {
+        let pid = pid.to_string();
+        for (_, dir) in &self.dirs {
+            write(&dir.join("cgroup.procs"), &pid)?;
+        }
+        Ok(())
+    }
+
+    /// Host pids of the processes in the cgroup.
+    pub fn pids(&self) -> Vec<i32> {
+        let dir = self
+            .dir_with("pids")
+            .or_else(|| self.dir_with("memory"))
+            .or_else(|| self.dirs.first().map(|(_, d)| d.as_path()));
+        let Some(dir) = dir else {
+            return Vec::new();
+        };
+        std::fs::read_to_string(dir.join("cgroup.procs"))
+            .map(|s| s.lines().filter_map(|l| l.trim().parse().ok()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether the kernel's OOM killer killed a process of the cgroup.
+    pub fn oom_killed(&self) -> bool {
+        let (dir, file) = if self.v2 {
+            (self.dirs.first().map(|(_, d)| d.as_path()), "memory.events")
+        } else {
+            (self.dir_with("memory"), "memory.oom_control")
+        };
+        let Some(dir) = dir else { return false };
+        std::fs::read_to_string(dir.join(file))
+            .map(|s| oom_kill_count(&s) > 0)
+            .unwrap_or(false)
+    }
+
+    /// Remove the cgroup's directories (the processes must be gone). Best effort: a busy
+    /// directory is retried briefly, as the kernel frees cgroups asynchronously.
+    pub fn remove(&self) {
+        for (_, dir) in &self.dirs {
+            for attempt in 0..20 {
+                match std::fs::remove_dir(dir) {
+                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) && attempt < 19 => {
+                        std::thread::sleep(std::time::Duration::from_millis(2 + attempt * 2));
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+}
+
+/// `oom_kill N` from memory.oom_control (v1) or memory.events (v2).
+pub fn oom_kill_count(s: &str) -> u64 {
+    s.lines()
+        .find_map(|l| l.strip_prefix("oom_kill "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// mkdir each missing level below `mount`; for cpuset, copy cpus and mems from the parent
+/// into each new level (the kernel leaves them empty and refuses tasks otherwise).
+fn create_v1_dir(mount: &Path, dir: &Path, cpuset: bool) -> crate::Result<()> {
+    let rel = dir.strip_prefix(mount).unwrap_or(dir);
+    let mut cur = mount.to_path_buf();
+    for c in rel.components() {
+        let parent = cur.clone();
+        cur.push(c);
+        match std::fs::create_dir(&cur) {
+            Ok(()) => {
+                if cpuset {
+                    for f in ["cpuset.cpus", "cpuset.mems"] {
+                        let v = std::fs::read_to_string(parent.join(f))
+                            .map_err(|e| crate::Error::io(format!("reading {f}"), e))?;
+                        if !v.trim().is_empty() {
+                            write(&cur.join(f), v.trim())?;
+                        }
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(crate::Error::io(
+                    format!("creating cgroup {}", cur.display()),
+                    e,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// mkdir each missing level below `mount`, enabling the available controllers in
+/// `cgroup.subtree_control` of every level above the leaf.
+fn create_v2_dir(mount: &Path, dir: &Path) -> crate::Result<()> {
+    let rel = dir.strip_prefix(mount).unwrap_or(dir);
+    let mut cur = mount.to_path_buf();
+    for c in rel.components() {
+        let controllers = std::fs::read_to_string(cur.join("cgroup.controllers")).map_err(|e| {
+            crate::Error::io(format!("reading {}/cgroup.controllers", cur.display()), e)
+        })?;
+        let enable = controllers
+            .split_whitespace()
+            .map(|c| format!("+{c}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !enable.is_empty() {
+            write(&cur.join("cgroup.subtree_control"), &enable)?;
+        }
+        cur.push(c);
+        match std::fs::create_dir(&cur) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(crate::Error::io(
+                    format!("creating cgroup {}", cur.display()),
+                    e,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_v1_and_hybrid() {
+        let info = "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n\
+            32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct\n\
+            34 31 0:31 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset\n\
+            40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd\n\
+            41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+        let Layout::V1 { hierarchies } = parse_mountinfo(info) else {
+            panic!("expected v1");
+        };
+        assert_eq!(hierarchies.len(), 3);
+        assert_eq!(hierarchies[0].options, "cpu,cpuacct");
+        assert!(hierarchies[0].has("cpuacct"));
+        assert_eq!(hierarchies[2].options, "xattr,name=systemd");
+        assert_eq!(
+            hierarchies[1].mountpoint,
+            Path::new("/sys/fs/cgroup/cpuset")
+        );
+    }
+
+    #[test]
+    fn detects_pure_v2() {
+        let info = "30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
+        assert_eq!(
+            parse_mountinfo(info),
+            Layout::V2 {
+                mountpoint: PathBuf::from("/sys/fs/cgroup")
+            }
+        );
+    }
+
+    #[test]
+    fn oom_count() {
+        assert_eq!(
+            oom_kill_count("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n"),
+            2
+        );
+        assert_eq!(
+            oom_kill_count("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n"),
+            1
+        );
+        assert_eq!(oom_kill_count("oom_kill_disable 0\n"), 0);
+    }
+
+    #[test]
+    fn v1_dirs_copy_cpuset() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("cpuset.cpus"), "0-1\n").unwrap();
+        std::fs::write(d.path().join("cpuset.mems"), "0\n").unwrap();
+        let leaf = d.path().join("berth/abc");
+        create_v1_dir(d.path(), &leaf, true).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(leaf.join("cpuset.cpus")).unwrap(),
+            "0-1"
+        );
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("berth/cpuset.mems")).unwrap(),
+            "0"
+        );
+    }
+}

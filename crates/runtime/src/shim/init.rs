@@ -1,0 +1,309 @@
+//! The container's init process, between fork and execve. Runs in the child forked by the
+//! shim (PID 1 of the new pid namespace). Any error is sent to the shim over the
+//! close-on-exec `report` pipe as `E<message>`; `C` means created (blocked until started).
+//! Exec success is seen by the shim as EOF on that pipe.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::sched::CloneFlags;
+use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, sigaction};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::execpath::{self, ExecError};
+use crate::linux::cgroups::Layout;
+use crate::linux::{caps::CapSets, mount, net, nix_err, pty};
+use crate::spec::ContainerSpec;
+use crate::user;
+
+/// The fds the init's stdio is made of.
+pub struct ChildStdio {
+    pub stdin: OwnedFd,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+    /// With a TTY: the slave's path, bound over /dev/console.
+    pub console: Option<PathBuf>,
+}
+
+/// Everything the init needs, prepared by the shim before fork.
+pub struct InitArgs<'a> {
+    pub bundle: &'a Path,
+    pub oci: &'a Spec,
+    pub berth: &'a ContainerSpec,
+    pub layout: &'a Layout,
+    pub stdio: ChildStdio,
+    /// Shim -> init: `G` (cgroup ready), `S` (start).
+    pub sync: OwnedFd,
+    /// Init -> shim, close-on-exec.
+    pub report: OwnedFd,
+}
+
+/// Run the init; never returns (execs or exits).
+pub fn run(args: InitArgs<'_>) -> ! {
+    let report = args.report.try_clone();
+    let err = match setup_and_exec(args) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    if let Ok(report) = report {
+        let mut msg = Vec::with_capacity(err.message.len() + 1);
+        msg.push(b'E');
+        msg.extend_from_slice(err.message.as_bytes());
+        let _ = nix::unistd::write(&report, &msg);
+    }
+    // SAFETY: _exit is always safe; it skips atexit handlers and stdio flushing, which
+    // belong to the shim's image we were forked from.
+    unsafe { libc::_exit(err.code) }
+}
+
+enum Never {}
+
+fn fail(e: impl std::fmt::Display) -> ExecError {
+    ExecError {
+        message: e.to_string(),
+        code: 1,
+    }
+}
+
+fn wait_byte(sync: &OwnedFd, want: u8) -> Result<(), ExecError> {
+    let mut b = [0u8; 1];
+    loop {
+        match nix::unistd::read(sync, &mut b) {
+            Ok(1) if b[0] == want => return Ok(()),
+            Err(nix::errno::Errno::EINTR) => continue,
+            _ => return Err(fail("shim went away before the container was started")),
+        }
+    }
+}
+
+fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    wait_byte(&a.sync, b'G')?;
+
+    // stdio, session and controlling terminal.
+    nix::unistd::setsid().map_err(|e| fail(nix_err("setsid", e)))?;
+    if a.stdio.console.is_some() {
+        pty::set_controlling(a.stdio.stdout.as_fd()).map_err(fail)?;
+    }
+    nix::unistd::dup2_stdin(&a.stdio.stdin).map_err(|e| fail(nix_err("dup2 stdin", e)))?;
+    nix::unistd::dup2_stdout(&a.stdio.stdout).map_err(|e| fail(nix_err("dup2 stdout", e)))?;
+    nix::unistd::dup2_stderr(&a.stdio.stderr).map_err(|e| fail(nix_err("dup2 stderr", e)))?;
+
+    let linux = a.oci.linux().as_ref();
+    let namespaces = linux.and_then(|l| l.namespaces().as_ref());
+    let mut flags = CloneFlags::empty();
+    let mut new_net = false;
+    let mut new_uts = false;
+    for ns in namespaces.into_iter().flatten() {
+        let flag = match ns.typ() {
+            LinuxNamespaceType::Mount => CloneFlags::CLONE_NEWNS,
+            LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
+            LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
+            LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
+            LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+            // Created by the shim before fork.
+            LinuxNamespaceType::Pid => continue,
+            other => return Err(fail(format!("namespace {other:?} is not supported"))),
+        };
+        if let Some(path) = ns.path() {
+            let f = std::fs::File::open(path)
+                .map_err(|e| fail(format!("opening namespace {}: {e}", path.display())))?;
+            nix::sched::setns(f, flag)
+                .map_err(|e| fail(nix_err(format!("joining {}", path.display()), e)))?;
+        } else {
+            flags |= flag;
+            new_net |= flag == CloneFlags::CLONE_NEWNET;
+            new_uts |= flag == CloneFlags::CLONE_NEWUTS;
+        }
+    }
+    nix::sched::unshare(flags).map_err(|e| fail(nix_err("unshare", e)))?;
+
+    // Root filesystem.
+    mount::make_root_private().map_err(fail)?;
+    let rootfs = a.bundle.join("rootfs");
+    mount::mount_overlay(
+        &a.berth.layers,
+        &a.bundle.join("empty-lower"),
+        &a.berth.upper_dir,
+        &a.berth.work_dir,
+        &rootfs,
+    )
+    .map_err(fail)?;
+    for m in a.oci.mounts().as_deref().unwrap_or(&[]) {
+        mount::mount_entry(&rootfs, m, a.layout).map_err(fail)?;
+    }
+    for d in linux
+        .and_then(|l| l.devices().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        mount::create_device(&rootfs, d).map_err(fail)?;
+    }
+    mount::dev_symlinks(&rootfs, Path::new("/proc/kcore").exists()).map_err(fail)?;
+    if let Some(console) = &a.stdio.console {
+        mount::bind_console(&rootfs, console).map_err(fail)?;
+    }
+    mount::pivot_root(&rootfs).map_err(fail)?;
+    for p in linux
+        .and_then(|l| l.masked_paths().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        mount::mask_path(Path::new(p)).map_err(fail)?;
+    }
+    for p in linux
+        .and_then(|l| l.readonly_paths().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        mount::readonly_path(Path::new(p)).map_err(fail)?;
+    }
+
+    if new_uts
+        && let Some(h) = a.oci.hostname().as_deref().filter(|h| !h.is_empty()) {
+            nix::unistd::sethostname(h).map_err(|e| fail(nix_err("sethostname", e)))?;
+        }
+    if new_net {
+        net::loopback_up().map_err(fail)?;
+    }
+
+    let process = a
+        .oci
+        .process()
+        .as_ref()
+        .ok_or_else(|| fail("config.json has no process"))?;
+    for r in process.rlimits().as_deref().unwrap_or(&[]) {
+        set_rlimit(r)?;
+    }
+
+    // User, working directory, capabilities.
+    let passwd = std::fs::read_to_string("/etc/passwd").ok();
+    let group = std::fs::read_to_string("/etc/group").ok();
+    let u = user::resolve(&a.berth.user, passwd.as_deref(), group.as_deref()).map_err(fail)?;
+    let cwd = process.cwd().clone();
+    let cwd = if cwd.as_os_str().is_empty() {
+        PathBuf::from("/")
+    } else {
+        cwd
+    };
+    create_cwd(&cwd, u.uid, u.gid)?;
+    let caps = process
+        .capabilities()
+        .as_ref()
+        .map(CapSets::from_spec)
+        .transpose()
+        .map_err(fail)?;
+    if let Some(c) = &caps {
+        c.drop_bounding().map_err(fail)?;
+    }
+    let gids: Vec<nix::unistd::Gid> = u
+        .sgids
+        .iter()
+        .map(|g| nix::unistd::Gid::from_raw(*g))
+        .collect();
+    nix::unistd::setgroups(&gids).map_err(|e| fail(nix_err("setgroups", e)))?;
+    crate::linux::caps::keep_caps(true).map_err(fail)?;
+    nix::unistd::setgid(nix::unistd::Gid::from_raw(u.gid))
+        .map_err(|e| fail(nix_err("setgid", e)))?;
+    nix::unistd::setuid(nix::unistd::Uid::from_raw(u.uid))
+        .map_err(|e| fail(nix_err("setuid", e)))?;
+    if let Some(c) = &caps {
+        c.apply().map_err(fail)?;
+    }
+    crate::linux::caps::keep_caps(false).map_err(fail)?;
+    nix::unistd::chdir(&cwd)
+        .map_err(|e| fail(nix_err(format!("chdir to cwd {}", cwd.display()), e)))?;
+
+    // The exec arguments, prepared before we block.
+    let argv = process.args().as_deref().unwrap_or(&[]);
+    let name = argv.first().ok_or_else(|| fail("no command specified"))?;
+    let mut env: Vec<String> = process.env().clone().unwrap_or_default();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", u.home));
+    }
+    let c_args = cstrings(argv.iter().map(|s| s.as_bytes()))?;
+    let c_env = cstrings(env.iter().map(|s| s.as_bytes()))?;
+
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
+    nix::unistd::write(&a.report, b"C").map_err(|e| fail(nix_err("reporting created", e)))?;
+    wait_byte(&a.sync, b'S')?;
+
+    let path = execpath::lookup(name, execpath::path_from_env(&env), &cwd, Path::new("/"))?;
+    let c_path = CString::new(path.as_os_str().as_bytes()).map_err(fail)?;
+    reset_signals();
+    let e = match nix::unistd::execve(&c_path, &c_args, &c_env) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    Err(ExecError::from_errno(name, e, false))
+}
+
+fn cstrings<'a>(items: impl Iterator<Item = &'a [u8]>) -> Result<Vec<CString>, ExecError> {
+    items
+        .map(|s| CString::new(s).map_err(|_| fail("argument or environment contains a nul byte")))
+        .collect()
+}
+
+/// Undo what the shim set for itself: blocked SIGCHLD, ignored SIGPIPE.
+fn reset_signals() {
+    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+    let dfl = nix::sys::signal::SigAction::new(
+        SigHandler::SigDfl,
+        nix::sys::signal::SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: installing SIG_DFL involves no handler code.
+    let _ = unsafe { sigaction(Signal::SIGPIPE, &dfl) };
+}
+
+fn set_rlimit(r: &oci_spec::runtime::PosixRlimit) -> Result<(), ExecError> {
+    use nix::sys::resource::Resource;
+    use oci_spec::runtime::PosixRlimitType as T;
+    let res = match r.typ() {
+        T::RlimitCpu => Resource::RLIMIT_CPU,
+        T::RlimitFsize => Resource::RLIMIT_FSIZE,
+        T::RlimitData => Resource::RLIMIT_DATA,
+        T::RlimitStack => Resource::RLIMIT_STACK,
+        T::RlimitCore => Resource::RLIMIT_CORE,
+        T::RlimitRss => Resource::RLIMIT_RSS,
+        T::RlimitNproc => Resource::RLIMIT_NPROC,
+        T::RlimitNofile => Resource::RLIMIT_NOFILE,
+        T::RlimitMemlock => Resource::RLIMIT_MEMLOCK,
+        T::RlimitAs => Resource::RLIMIT_AS,
+        T::RlimitLocks => Resource::RLIMIT_LOCKS,
+        T::RlimitSigpending => Resource::RLIMIT_SIGPENDING,
+        T::RlimitMsgqueue => Resource::RLIMIT_MSGQUEUE,
+        T::RlimitNice => Resource::RLIMIT_NICE,
+        T::RlimitRtprio => Resource::RLIMIT_RTPRIO,
+        T::RlimitRttime => Resource::RLIMIT_RTTIME,
+    };
+    nix::sys::resource::setrlimit(res, r.soft(), r.hard())
+        .map_err(|e| fail(nix_err(format!("setrlimit {:?}", r.typ()), e)))
+}
+
+/// Create the working directory (and missing parents) owned by the user.
+fn create_cwd(cwd: &Path, uid: u32, gid: u32) -> Result<(), ExecError> {
+    if cwd.is_dir() {
+        return Ok(());
+    }
+    let mut cur = PathBuf::from("/");
+    for c in cwd.components().skip(1) {
+        cur.push(c);
+        if cur.exists() {
+            continue;
+        }
+        std::fs::create_dir(&cur)
+            .map_err(|e| fail(format!("creating cwd {}: {e}", cur.display())))?;
+        std::fs::set_permissions(&cur, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .map_err(|e| fail(format!("chmod cwd {}: {e}", cur.display())))?;
+        nix::unistd::chown(
+            &cur,
+            Some(nix::unistd::Uid::from_raw(uid)),
+            Some(nix::unistd::Gid::from_raw(gid)),
+        )
+        .map_err(|e| fail(nix_err(format!("chown cwd {}", cur.display()), e)))?;
+    }
+    Ok(())
+}

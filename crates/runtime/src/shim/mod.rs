@@ -1,0 +1,342 @@
+//! The shim: `berth-shim BUNDLE`. Creates the container described by the bundle, detaches
+//! from the daemon, then watches the container in a single-threaded poll(2) loop
+//! ([`server`]) until it exits.
+//!
+//! Processes: the daemon runs the shim (P0), which forks P1 and waits on a pipe. P1 calls
+//! setsid, points its stdio at /dev/null and `<bundle>/shim.log`, unshares the pid
+//! namespace and forks the container init ([`init`]), puts it in its cgroup, lets it set
+//! itself up, listens on `<bundle>/shim.sock` and then tells P0, which exits 0 (or 1 with
+//! the error on stderr). P1 is the shim proper; the init is its child.
+
+pub mod init;
+pub mod server;
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::unistd::ForkResult;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::linux::cgroups::{self, Cgroup, Limits};
+use crate::linux::{nix_err, pty};
+use crate::spec::{ContainerSpec, read_bundle};
+use init::{ChildStdio, InitArgs};
+
+/// The shim's entry point; returns the process exit code.
+pub fn main(bundle: &Path) -> i32 {
+    let (oci, berth) = match read_bundle(bundle) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("berth-shim: {e}");
+            return 1;
+        }
+    };
+    let (report_r, report_w) = match nix::unistd::pipe2(OFlag::O_CLOEXEC) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("berth-shim: pipe: {e}");
+            return 1;
+        }
+    };
+    // SAFETY: the shim is single-threaded here, so the child may run arbitrary code.
+    match unsafe { nix::unistd::fork() } {
+        Err(e) => {
+            eprintln!("berth-shim: fork: {e}");
+            1
+        }
+        Ok(ForkResult::Parent { .. }) => {
+            drop(report_w);
+            wait_for_shim(report_r)
+        }
+        Ok(ForkResult::Child) => {
+            drop(report_r);
+            run_detached(bundle, oci, berth, report_w)
+        }
+    }
+}
+
+/// P0: relay P1's verdict.
+fn wait_for_shim(report: OwnedFd) -> i32 {
+    let mut msg = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match nix::unistd::read(&report, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                msg.extend_from_slice(&buf[..n]);
+                // The container init inherited the write end and keeps it until it
+                // execs, so a lone `K` is the whole verdict: don't wait for EOF.
+                if msg == b"K" {
+                    break;
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => break,
+        }
+    }
+    if msg == b"K" {
+        return 0;
+    }
+    let text = String::from_utf8_lossy(msg.strip_prefix(b"E").unwrap_or(&msg));
+    if text.is_empty() {
+        eprintln!("berth-shim: shim exited before the container was created");
+    } else {
+        eprintln!("{text}");
+    }
+    1
+}
+
+/// P1: detach, create, report, serve.
+fn run_detached(bundle: &Path, oci: Spec, berth: ContainerSpec, report: OwnedFd) -> i32 {
+    let created = detach(bundle).and_then(|()| create(bundle, &oci, &berth));
+    match created {
+        Ok(shim) => {
+            let _ = nix::unistd::write(&report, b"K");
+            drop(report);
+            shim.run()
+        }
+        Err(e) => {
+            let msg = format!("E{e}");
+            let _ = nix::unistd::write(&report, msg.as_bytes());
+            1
+        }
+    }
+}
+
+fn detach(bundle: &Path) -> crate::Result<()> {
+    nix::unistd::setsid().map_err(|e| nix_err("setsid", e))?;
+    nix::unistd::chdir("/").map_err(|e| nix_err("chdir /", e))?;
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| crate::Error::io("opening /dev/null", e))?;
+    let log = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(bundle.join("shim.log"))
+        .map_err(|e| crate::Error::io("opening shim.log", e))?;
+    nix::unistd::dup2_stdin(&null).map_err(|e| nix_err("dup2", e))?;
+    nix::unistd::dup2_stdout(&null).map_err(|e| nix_err("dup2", e))?;
+    nix::unistd::dup2_stderr(&log).map_err(|e| nix_err("dup2", e))?;
+    Ok(())
+}
+
+/// The shim's ends of the container's stdio.
+pub struct ShimStdio {
+    /// stdout pipe or pty master.
+    pub out: OwnedFd,
+    /// stderr pipe (none with a TTY).
+    pub err: Option<OwnedFd>,
+    /// Where client stdin goes (pipe or a dup of the pty master), when `open_stdin`.
+    pub stdin: Option<OwnedFd>,
+}
+
+fn pipe() -> crate::Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| nix_err("pipe", e))
+}
+
+fn set_nonblock(fd: &OwnedFd) -> crate::Result<()> {
+    let flags =
+        nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFL).map_err(|e| nix_err("fcntl", e))?;
+    let flags = OFlag::from_bits_retain(flags) | OFlag::O_NONBLOCK;
+    nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFL(flags)).map_err(|e| nix_err("fcntl", e))?;
+    Ok(())
+}
+
+fn stdio(berth: &ContainerSpec) -> crate::Result<(ShimStdio, ChildStdio)> {
+    if berth.tty {
+        let (master, slave) = pty::open()?;
+        let console = nix::unistd::ttyname(&slave).map_err(|e| nix_err("ttyname", e))?;
+        set_nonblock(&master)?;
+        let stdin = if berth.open_stdin {
+            Some(
+                master
+                    .try_clone()
+                    .map_err(|e| crate::Error::io("dup pty", e))?,
+            )
+        } else {
+            None
+        };
+        let child = ChildStdio {
+            stdin: slave
+                .try_clone()
+                .map_err(|e| crate::Error::io("dup pty", e))?,
+            stdout: slave
+                .try_clone()
+                .map_err(|e| crate::Error::io("dup pty", e))?,
+            stderr: slave,
+            console: Some(console),
+        };
+        return Ok((
+            ShimStdio {
+                out: master,
+                err: None,
+                stdin,
+            },
+            child,
+        ));
+    }
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    set_nonblock(&out_r)?;
+    set_nonblock(&err_r)?;
+    let (stdin_shim, stdin_child) = if berth.open_stdin {
+        let (r, w) = pipe()?;
+        set_nonblock(&w)?;
+        (Some(w), r)
+    } else {
+        let null = std::fs::OpenOptions::new()
+            .read(true)
+            .open("/dev/null")
+            .map_err(|e| crate::Error::io("opening /dev/null", e))?;
+        (None, OwnedFd::from(null))
+    };
+    Ok((
+        ShimStdio {
+            out: out_r,
+            err: Some(err_r),
+            stdin: stdin_shim,
+        },
+        ChildStdio {
+            stdin: stdin_child,
+            stdout: out_w,
+            stderr: err_w,
+            console: None,
+        },
+    ))
+}
+
+fn has_ns(oci: &Spec, typ: LinuxNamespaceType) -> bool {
+    oci.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == typ))
+}
+
+/// Create the container: returns once its init is blocked waiting for `start`.
+fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<server::Shim> {
+    let layout = cgroups::detect()?;
+    let limits = Limits::from_spec(oci);
+    let cgroup_path = oci
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_ref())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|| berth.cgroup_path.clone());
+
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
+        .map_err(|e| nix_err("blocking SIGCHLD", e))?;
+    let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(|e| nix_err("signalfd", e))?;
+
+    let log = crate::jsonlog::LogWriter::open(&berth.log_path)?;
+    let (shim_stdio, child_stdio) = stdio(berth)?;
+    let (sync_r, sync_w) = pipe()?;
+    let (report_r, report_w) = pipe()?;
+
+    if has_ns(oci, LinuxNamespaceType::Pid) {
+        nix::sched::unshare(CloneFlags::CLONE_NEWPID).map_err(|e| nix_err("unshare pid", e))?;
+    }
+    // SAFETY: single-threaded; the child only runs the init code and then execs or exits.
+    let pid = match unsafe { nix::unistd::fork() }.map_err(|e| nix_err("fork", e))? {
+        ForkResult::Child => {
+            drop(sync_w);
+            drop(report_r);
+            drop(shim_stdio);
+            init::run(InitArgs {
+                bundle,
+                oci,
+                berth,
+                layout: &layout,
+                stdio: child_stdio,
+                sync: sync_r,
+                report: report_w,
+            })
+        }
+        ForkResult::Parent { child } => child,
+    };
+    drop(child_stdio);
+    drop(sync_r);
+    drop(report_w);
+
+    let fail = |e: crate::Error, cg: Option<&Cgroup>| {
+        let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(pid, None);
+        if let Some(cg) = cg {
+            cg.remove();
+        }
+        e
+    };
+    let cgroup = Cgroup::create(&layout, &cgroup_path, &limits).map_err(|e| fail(e, None))?;
+    cgroup
+        .add(pid.as_raw())
+        .map_err(|e| fail(e, Some(&cgroup)))?;
+    nix::unistd::write(&sync_w, b"G")
+        .map_err(|e| fail(nix_err("releasing init", e), Some(&cgroup)))?;
+
+    let sock_path = bundle.join(crate::client::SOCKET_FILE);
+    let _ = std::fs::remove_file(&sock_path);
+    let listener = std::os::unix::net::UnixListener::bind(&sock_path).map_err(|e| {
+        fail(
+            crate::Error::io(format!("listening on {}", sock_path.display()), e),
+            Some(&cgroup),
+        )
+    })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| fail(crate::Error::io("socket", e), Some(&cgroup)))?;
+
+    // Wait for the init: `C` (created) or an error then EOF.
+    let msg = read_report(&report_r, true);
+    if msg.as_slice() != b"C" {
+        let _ = std::fs::remove_file(&sock_path);
+        let text = String::from_utf8_lossy(msg.strip_prefix(b"E").unwrap_or(&msg)).into_owned();
+        let text = if text.is_empty() {
+            "container init exited before it was created".to_string()
+        } else {
+            text
+        };
+        return Err(fail(crate::Error::Shim(text), Some(&cgroup)));
+    }
+    Ok(server::Shim::new(server::Parts {
+        bundle: bundle.to_path_buf(),
+        tty: berth.tty,
+        stdin_once: berth.stdin_once,
+        pid,
+        cgroup,
+        listener,
+        sigfd,
+        stdio: shim_stdio,
+        sync: sync_w,
+        report: report_r,
+        log,
+    }))
+}
+
+/// Read the init's report pipe: with `created`, stop after a lone `C`; otherwise (and
+/// after an `E`) read to EOF.
+pub(crate) fn read_report(fd: &impl AsFd, created: bool) -> Vec<u8> {
+    let mut msg = Vec::new();
+    let mut buf = [0u8; 512];
+    loop {
+        match nix::unistd::read(fd, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                msg.extend_from_slice(&buf[..n]);
+                if created && msg.as_slice() == b"C" {
+                    break;
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => break,
+        }
+    }
+    msg
+}

@@ -1,0 +1,611 @@
+//! The shim's event loop: one poll(2) over the socket, its clients, the container's output
+//! and a signalfd for SIGCHLD. Nothing here blocks on a client.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use nix::sys::signalfd::SignalFd;
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use super::ShimStdio;
+use crate::jsonlog::{LogWriter, Stream, now_rfc3339};
+use crate::linux::cgroups::Cgroup;
+use crate::protocol::{ExitStatus, Request, Response, ShimState};
+
+/// Most bytes buffered for one client; a client further behind is dropped.
+const MAX_CLIENT_BUF: usize = 512 * 1024;
+/// Most stdin bytes buffered for the container.
+const MAX_STDIN_BUF: usize = 64 * 1024;
+/// Longest request line.
+const MAX_REQUEST: usize = 64 * 1024;
+/// How long output is drained after the init died.
+const DRAIN_GRACE: Duration = Duration::from_secs(1);
+
+/// What [`super::create`] hands over.
+pub struct Parts {
+    pub bundle: PathBuf,
+    pub tty: bool,
+    pub stdin_once: bool,
+    pub pid: Pid,
+    pub cgroup: Cgroup,
+    pub listener: UnixListener,
+    pub sigfd: SignalFd,
+    pub stdio: ShimStdio,
+    pub sync: OwnedFd,
+    pub report: OwnedFd,
+    pub log: LogWriter,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Phase {
+    Request,
+    Waiting,
+    Attached {
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    },
+    /// Answered; closed once the output is flushed.
+    Closing,
+}
+
+struct Conn {
+    stream: UnixStream,
+    phase: Phase,
+    inbuf: Vec<u8>,
+    out: Vec<u8>,
+    read_closed: bool,
+    dead: bool,
+}
+
+impl Conn {
+    fn queue(&mut self, data: &[u8]) {
+        if self.dead {
+            return;
+        }
+        if self.out.len() + data.len() > MAX_CLIENT_BUF {
+            self.dead = true;
+            return;
+        }
+        self.out.extend_from_slice(data);
+    }
+
+    fn respond(&mut self, r: &Response) {
+        if let Ok(mut line) = serde_json::to_vec(r) {
+            line.push(b'\n');
+            self.queue(&line);
+        }
+    }
+
+    /// Write what can be written now.
+    fn flush(&mut self) {
+        while !self.out.is_empty() && !self.dead {
+            match self.stream.write(&self.out) {
+                Ok(0) => self.dead = true,
+                Ok(n) => {
+                    self.out.drain(..n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => self.dead = true,
+            }
+        }
+        if self.out.is_empty() && self.out.capacity() > 64 * 1024 {
+            self.out = Vec::new();
+        }
+        if self.out.is_empty() && self.phase == Phase::Closing {
+            self.dead = true;
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Tag {
+    Listener,
+    Signal,
+    Out,
+    Err,
+    Stdin,
+    Conn(usize),
+}
+
+/// The shim's state.
+pub struct Shim {
+    p: Parts,
+    out: Option<OwnedFd>,
+    err: Option<OwnedFd>,
+    stdin: Option<OwnedFd>,
+    stdin_buf: Vec<u8>,
+    close_stdin: bool,
+    conns: Vec<Conn>,
+    started_at: Option<String>,
+    /// Raw exit code once the init was reaped, and when.
+    reaped: Option<(i32, Instant)>,
+    exit: Option<ExitStatus>,
+}
+
+impl Shim {
+    pub fn new(mut p: Parts) -> Self {
+        let out = p.stdio.out.try_clone().ok();
+        let err = p.stdio.err.take();
+        let stdin = p.stdio.stdin.take();
+        Shim {
+            p,
+            out,
+            err,
+            stdin,
+            stdin_buf: Vec::new(),
+            close_stdin: false,
+            conns: Vec::new(),
+            started_at: None,
+            reaped: None,
+            exit: None,
+        }
+    }
+
+    /// Serve until the container has exited and everything is written; returns the exit
+    /// code for the shim process.
+    pub fn run(mut self) -> i32 {
+        let mut fds: Vec<libc::pollfd> = Vec::with_capacity(8);
+        let mut tags: Vec<Tag> = Vec::with_capacity(8);
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            if let Some((_, at)) = self.reaped {
+                let drained = self.out.is_none() && self.err.is_none();
+                if drained || at.elapsed() >= DRAIN_GRACE {
+                    break;
+                }
+            }
+            fds.clear();
+            tags.clear();
+            let mut add = |fd: RawFd, events: libc::c_short, tag: Tag| {
+                fds.push(libc::pollfd {
+                    fd,
+                    events,
+                    revents: 0,
+                });
+                tags.push(tag);
+            };
+            add(self.p.listener.as_raw_fd(), libc::POLLIN, Tag::Listener);
+            add(self.p.sigfd.as_fd().as_raw_fd(), libc::POLLIN, Tag::Signal);
+            if let Some(fd) = &self.out {
+                add(fd.as_raw_fd(), libc::POLLIN, Tag::Out);
+            }
+            if let Some(fd) = &self.err {
+                add(fd.as_raw_fd(), libc::POLLIN, Tag::Err);
+            }
+            if let Some(fd) = &self.stdin
+                && !self.stdin_buf.is_empty() {
+                    add(fd.as_raw_fd(), libc::POLLOUT, Tag::Stdin);
+                }
+            let stdin_room = self.stdin.is_some() && self.stdin_buf.len() < MAX_STDIN_BUF;
+            for (i, c) in self.conns.iter().enumerate() {
+                let mut ev: libc::c_short = 0;
+                let wants_in = match c.phase {
+                    Phase::Request => true,
+                    Phase::Attached { stdin, .. } => !stdin || stdin_room,
+                    Phase::Waiting | Phase::Closing => false,
+                };
+                if wants_in && !c.read_closed {
+                    ev |= libc::POLLIN;
+                }
+                if !c.out.is_empty() {
+                    ev |= libc::POLLOUT;
+                }
+                add(c.stream.as_raw_fd(), ev, Tag::Conn(i));
+            }
+            let timeout = match self.reaped {
+                Some((_, at)) => DRAIN_GRACE.saturating_sub(at.elapsed()).as_millis() as i32 + 1,
+                None => -1,
+            };
+            // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs for the call.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+            if n < 0 {
+                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                break;
+            }
+            for (pfd, tag) in fds.iter().zip(tags.iter()) {
+                if pfd.revents == 0 {
+                    continue;
+                }
+                match *tag {
+                    Tag::Listener => self.accept(),
+                    Tag::Signal => self.reap(),
+                    Tag::Out => self.read_output(Stream::Stdout, &mut buf),
+                    Tag::Err => self.read_output(Stream::Stderr, &mut buf),
+                    Tag::Stdin => self.write_stdin(),
+                    Tag::Conn(i) => self.conn_event(i, pfd.revents, &mut buf),
+                }
+            }
+            self.conns.retain(|c| !c.dead);
+        }
+        self.finish();
+        0
+    }
+
+    fn accept(&mut self) {
+        loop {
+            match self.p.listener.accept() {
+                Ok((stream, _)) => {
+                    if stream.set_nonblocking(true).is_err() {
+                        continue;
+                    }
+                    self.conns.push(Conn {
+                        stream,
+                        phase: Phase::Request,
+                        inbuf: Vec::new(),
+                        out: Vec::new(),
+                        read_closed: false,
+                        dead: false,
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn reap(&mut self) {
+        while let Ok(Some(_)) = self.p.sigfd.read_signal() {}
+        loop {
+            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) if pid == self.p.pid => {
+                    self.reaped = Some((code, Instant::now()));
+                }
+                Ok(WaitStatus::Signaled(pid, sig, _)) if pid == self.p.pid => {
+                    self.reaped = Some((128 + sig as i32, Instant::now()));
+                }
+                Ok(WaitStatus::StillAlive) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    fn read_output(&mut self, stream: Stream, buf: &mut [u8]) {
+        let slot = match stream {
+            Stream::Stdout => &mut self.out,
+            Stream::Stderr => &mut self.err,
+        };
+        let Some(fd) = slot.as_ref() else { return };
+        let n = match nix::unistd::read(fd, buf) {
+            Ok(n) => n,
+            Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => return,
+            // EIO: a pty whose slave side is closed everywhere.
+            Err(_) => 0,
+        };
+        if n == 0 {
+            *slot = None;
+            if let Err(e) = self.p.log.finish(stream) {
+                eprintln!("berth-shim: {e}");
+            }
+            return;
+        }
+        let data = &buf[..n];
+        if let Err(e) = self.p.log.write(stream, data) {
+            eprintln!("berth-shim: {e}");
+        }
+        let mut header = [0u8; 8];
+        header[0] = match stream {
+            Stream::Stdout => 1,
+            Stream::Stderr => 2,
+        };
+        header[4..].copy_from_slice(&(n as u32).to_be_bytes());
+        for c in &mut self.conns {
+            let Phase::Attached { stdout, stderr, .. } = c.phase else {
+                continue;
+            };
+            let wanted = match stream {
+                Stream::Stdout => stdout,
+                Stream::Stderr => stderr,
+            };
+            if !wanted {
+                continue;
+            }
+            if !self.p.tty {
+                c.queue(&header);
+            }
+            c.queue(data);
+            c.flush();
+        }
+    }
+
+    fn write_stdin(&mut self) {
+        let Some(fd) = &self.stdin else { return };
+        match nix::unistd::write(fd, &self.stdin_buf) {
+            Ok(n) => {
+                self.stdin_buf.drain(..n);
+            }
+            Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => {
+                self.stdin = None;
+                self.stdin_buf = Vec::new();
+            }
+        }
+        self.maybe_close_stdin();
+    }
+
+    fn maybe_close_stdin(&mut self) {
+        if self.close_stdin && self.stdin_buf.is_empty() && !self.p.tty {
+            self.stdin = None;
+        }
+    }
+
+    fn conn_event(&mut self, i: usize, revents: libc::c_short, buf: &mut [u8]) {
+        if revents & libc::POLLOUT != 0 {
+            self.conns[i].flush();
+        }
+        if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) == 0 {
+            return;
+        }
+        let c = &mut self.conns[i];
+        if c.read_closed || c.dead {
+            if revents & libc::POLLERR != 0 {
+                c.dead = true;
+            }
+            return;
+        }
+        let n = match c.stream.read(buf) {
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                ) =>
+            {
+                return;
+            }
+            Err(_) => {
+                c.dead = true;
+                return;
+            }
+        };
+        match c.phase {
+            Phase::Request => {
+                if n == 0 {
+                    c.dead = true;
+                    return;
+                }
+                c.inbuf.extend_from_slice(&buf[..n]);
+                if let Some(nl) = c.inbuf.iter().position(|&b| b == b'\n') {
+                    let rest = c.inbuf.split_off(nl + 1);
+                    let line = std::mem::take(&mut c.inbuf);
+                    self.request(i, &line[..nl], rest);
+                } else if c.inbuf.len() > MAX_REQUEST {
+                    c.respond(&Response::Error {
+                        message: "request too long".into(),
+                    });
+                    c.phase = Phase::Closing;
+                    c.flush();
+                }
+            }
+            Phase::Attached { stdin, .. } => {
+                if n == 0 {
+                    c.read_closed = true;
+                    if stdin && self.p.stdin_once {
+                        self.close_stdin = true;
+                        self.maybe_close_stdin();
+                    }
+                } else if stdin {
+                    self.push_stdin(&buf[..n]);
+                }
+            }
+            Phase::Waiting | Phase::Closing => {
+                if n == 0 {
+                    c.read_closed = true;
+                }
+            }
+        }
+    }
+
+    fn push_stdin(&mut self, data: &[u8]) {
+        if self.stdin.is_none() {
+            return;
+        }
+        self.stdin_buf.extend_from_slice(data);
+        self.write_stdin();
+    }
+
+    fn state(&self) -> ShimState {
+        let status = if self.exit.is_some() {
+            "stopped"
+        } else if self.started_at.is_some() {
+            "running"
+        } else {
+            "created"
+        };
+        ShimState {
+            status: status.into(),
+            pid: self.p.pid.as_raw(),
+            started_at: self.started_at.clone(),
+            exit: self.exit.clone(),
+        }
+    }
+
+    fn request(&mut self, i: usize, line: &[u8], rest: Vec<u8>) {
+        let req: Request = match serde_json::from_slice(line) {
+            Ok(r) => r,
+            Err(e) => {
+                let c = &mut self.conns[i];
+                c.respond(&Response::Error {
+                    message: format!("invalid request: {e}"),
+                });
+                c.phase = Phase::Closing;
+                c.flush();
+                return;
+            }
+        };
+        let mut phase = Phase::Closing;
+        let resp = match req {
+            Request::Start => self.start(),
+            Request::Wait => match &self.exit {
+                Some(e) => Some(Response::Exited(e.clone())),
+                None => {
+                    phase = Phase::Waiting;
+                    None
+                }
+            },
+            Request::Kill { signal, all } => Some(self.kill(signal, all)),
+            Request::State => Some(Response::State(self.state())),
+            Request::Attach {
+                stdin,
+                stdout,
+                stderr,
+            } => {
+                let stdin = stdin && self.stdin.is_some();
+                phase = Phase::Attached {
+                    stdin,
+                    stdout,
+                    stderr,
+                };
+                if stdin && !rest.is_empty() {
+                    self.push_stdin(&rest);
+                }
+                Some(Response::Ok)
+            }
+            Request::Resize { width, height } => Some(self.resize(width, height)),
+        };
+        let c = &mut self.conns[i];
+        c.phase = phase;
+        if let Some(r) = resp {
+            c.respond(&r);
+            c.flush();
+        }
+    }
+
+    fn start(&mut self) -> Option<Response> {
+        if self.exit.is_some() || self.reaped.is_some() {
+            return Some(Response::Error {
+                message: "container has exited".into(),
+            });
+        }
+        if self.started_at.is_some() {
+            return Some(Response::Error {
+                message: "container already started".into(),
+            });
+        }
+        if let Err(e) = nix::unistd::write(&self.p.sync, b"S") {
+            return Some(Response::Error {
+                message: format!("starting container: {e}"),
+            });
+        }
+        // Exec is quick: wait for EOF (success) or the error on the close-on-exec pipe.
+        let msg = super::read_report(&self.p.report, false);
+        if msg.is_empty() {
+            self.started_at = Some(now_rfc3339());
+            Some(Response::Started {
+                pid: self.p.pid.as_raw(),
+            })
+        } else {
+            let text = String::from_utf8_lossy(msg.strip_prefix(b"E").unwrap_or(&msg));
+            Some(Response::Error {
+                message: text.into_owned(),
+            })
+        }
+    }
+
+    fn kill(&mut self, signal: i32, all: bool) -> Response {
+        let sig = match Signal::try_from(signal) {
+            Ok(s) => s,
+            Err(_) => {
+                return Response::Error {
+                    message: format!("invalid signal {signal}"),
+                };
+            }
+        };
+        if self.reaped.is_some() {
+            return Response::Error {
+                message: "container is not running".into(),
+            };
+        }
+        if all {
+            for pid in self.p.cgroup.pids() {
+                let _ = nix::sys::signal::kill(Pid::from_raw(pid), sig);
+            }
+        }
+        match nix::sys::signal::kill(self.p.pid, sig) {
+            Ok(()) | Err(nix::errno::Errno::ESRCH) => Response::Ok,
+            Err(e) => Response::Error {
+                message: format!("kill: {e}"),
+            },
+        }
+    }
+
+    fn resize(&mut self, width: u16, height: u16) -> Response {
+        if !self.p.tty {
+            return Response::Ok;
+        }
+        match crate::linux::pty::set_size(self.p.stdio.out.as_fd(), width, height) {
+            Ok(()) => Response::Ok,
+            Err(e) => Response::Error {
+                message: e.to_string(),
+            },
+        }
+    }
+
+    /// The init is gone and output drained: record, clean up, answer, exit.
+    fn finish(&mut self) {
+        for s in [Stream::Stdout, Stream::Stderr] {
+            let _ = self.p.log.finish(s);
+        }
+        let code = self.reaped.map(|(c, _)| c).unwrap_or(255);
+        let status = ExitStatus {
+            exit_code: code,
+            oom_killed: self.p.cgroup.oom_killed(),
+            finished_at: now_rfc3339(),
+        };
+        match serde_json::to_vec(&status) {
+            Ok(data) => {
+                let path = self.p.bundle.join(crate::client::EXIT_FILE);
+                if let Err(e) = crate::fsutil::write_atomic(&path, &data, true) {
+                    eprintln!("berth-shim: {e}");
+                }
+            }
+            Err(e) => eprintln!("berth-shim: encoding exit status: {e}"),
+        }
+        self.exit = Some(status.clone());
+        self.p.cgroup.remove();
+        let _ = std::fs::remove_file(self.p.bundle.join(crate::client::SOCKET_FILE));
+        for c in &mut self.conns {
+            match c.phase {
+                Phase::Waiting => {
+                    c.respond(&Response::Exited(status.clone()));
+                    c.phase = Phase::Closing;
+                }
+                Phase::Attached { .. } | Phase::Request => c.phase = Phase::Closing,
+                Phase::Closing => {}
+            }
+            c.flush();
+        }
+        // Give slow clients a moment to take the rest.
+        let deadline = Instant::now() + DRAIN_GRACE;
+        self.conns.retain(|c| !c.dead && !c.out.is_empty());
+        while !self.conns.is_empty() && Instant::now() < deadline {
+            let mut fds: Vec<libc::pollfd> = self
+                .conns
+                .iter()
+                .map(|c| libc::pollfd {
+                    fd: c.stream.as_raw_fd(),
+                    events: libc::POLLOUT,
+                    revents: 0,
+                })
+                .collect();
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .as_millis() as i32
+                + 1;
+            // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs for the call.
+            unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, left) };
+            for c in &mut self.conns {
+                c.flush();
+            }
+            self.conns.retain(|c| !c.dead && !c.out.is_empty());
+        }
+    }
+}
