@@ -150,7 +150,7 @@ async fn wait(
 }
 
 /// The content type of a container's stdio stream for this API version.
-fn stream_type(version: ApiVersion, tty: bool) -> &'static str {
+pub(crate) fn stream_type(version: ApiVersion, tty: bool) -> &'static str {
     if !tty && version >= ApiVersion(1, 42) {
         "application/vnd.docker.multiplexed-stream"
     } else {
@@ -207,6 +207,11 @@ async fn attach(
             tracing::debug!("attach stream ended: {e}");
         }
     });
+    Ok(upgraded_response(version, tty))
+}
+
+/// The 101 answer that hands the connection over to a stdio stream.
+pub(crate) fn upgraded_response(version: ApiVersion, tty: bool) -> Response {
     let mut resp = Response::new(Body::empty());
     *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = resp.headers_mut();
@@ -216,7 +221,7 @@ async fn attach(
     );
     h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
     h.insert(header::UPGRADE, HeaderValue::from_static("tcp"));
-    Ok(resp)
+    resp
 }
 
 fn time_param(q: &HashMap<String, String>, key: &str) -> i64 {
@@ -261,15 +266,19 @@ async fn resize(
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<StatusCode> {
-    let dim = |k: &str| -> ApiResult<u16> {
-        q.get(k)
-            .map(|v| v.parse::<u16>())
-            .transpose()
-            .map_err(|_| ApiError::bad_request(format!("invalid value for {k}")))
-            .map(Option::unwrap_or_default)
-    };
-    engine.resize(&id, dim("w")?, dim("h")?).await?;
+    engine
+        .resize(&id, dimension(&q, "w")?, dimension(&q, "h")?)
+        .await?;
     Ok(StatusCode::OK)
+}
+
+/// A `w` or `h` query parameter of a resize.
+pub(crate) fn dimension(q: &HashMap<String, String>, k: &str) -> ApiResult<u16> {
+    q.get(k)
+        .map(|v| v.parse::<u16>())
+        .transpose()
+        .map_err(|_| ApiError::bad_request(format!("invalid value for {k}")))
+        .map(Option::unwrap_or_default)
 }
 
 async fn remove(

@@ -10,6 +10,7 @@
 
 pub mod containers;
 pub mod error;
+pub mod exec;
 pub mod images;
 pub mod system;
 pub mod version;
@@ -39,6 +40,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .merge(system::routes())
         .merge(images::routes())
         .merge(containers::routes())
+        .merge(exec::routes())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "page not found") })
         .with_state(engine)
 }

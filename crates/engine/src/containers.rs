@@ -47,7 +47,7 @@ impl FromStr for WaitCondition {
 }
 
 /// 32 random bytes as 64 hex characters.
-fn random_id() -> Result<String> {
+pub(crate) fn random_id() -> Result<String> {
     let mut buf = [0u8; 32];
     std::io::Read::read_exact(
         &mut std::fs::File::open("/dev/urandom")
@@ -277,6 +277,7 @@ impl Engine {
         })();
         if let Err(e) = result {
             lock(&self.containers).remove(&id);
+            self.drop_execs(&id);
             let _ = std::fs::remove_dir_all(&paths.dir);
             return Err(e);
         }

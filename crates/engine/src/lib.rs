@@ -13,6 +13,7 @@ mod container;
 mod containers;
 mod db;
 mod error;
+pub mod exec;
 pub mod images;
 pub mod logs;
 pub mod names;
@@ -29,6 +30,7 @@ use tokio::sync::{oneshot, watch};
 pub use container::{Container, Paths};
 pub use containers::WaitCondition;
 pub use error::{Error, ErrorKind, Result};
+pub use exec::ExecConfig;
 pub use logs::LogOptions;
 
 /// Where the engine keeps things and which helper binaries it runs.
@@ -100,6 +102,7 @@ pub struct Engine {
     store: Arc<Store>,
     db: db::Db,
     containers: Mutex<BTreeMap<String, Arc<Entry>>>,
+    execs: Mutex<std::collections::HashMap<String, exec::ExecRecord>>,
 }
 
 impl Engine {
@@ -120,6 +123,7 @@ impl Engine {
             store: Arc::new(store),
             db,
             containers: Mutex::new(BTreeMap::new()),
+            execs: Mutex::new(std::collections::HashMap::new()),
         });
         {
             let mut map = lock(&engine.containers);

@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
 use crate::Error;
-use crate::protocol::{ExitStatus, Request, Response, ShimState};
+use crate::protocol::{ExecProcess, ExecStatus, ExitStatus, Request, Response, ShimState};
 
 /// Name of the shim's socket in a bundle.
 pub const SOCKET_FILE: &str = "shim.sock";
@@ -166,6 +166,54 @@ impl ShimClient {
         match resp {
             Response::Ok => Ok(stream),
             Response::Error { message } => Err(shim_error(message)),
+            r => Err(unexpected(&r)),
+        }
+    }
+
+    /// Run `process` in the running container. Returns its host pid and, unless `detach`,
+    /// its stdio stream (framed like an attach stream), which ends once it exited.
+    /// `Error::Exec` when the command could not be exec'd.
+    pub async fn exec(
+        &self,
+        id: &str,
+        process: ExecProcess,
+        detach: bool,
+    ) -> crate::Result<(i32, UnixStream)> {
+        let (resp, stream) = self
+            .call(&Request::Exec {
+                id: id.to_string(),
+                process,
+                detach,
+            })
+            .await?;
+        match resp {
+            Response::Started { pid } => Ok((pid, stream)),
+            Response::Error { message } => Err(shim_error(message)),
+            r => Err(unexpected(&r)),
+        }
+    }
+
+    /// State of exec `id`.
+    pub async fn exec_state(&self, id: &str) -> crate::Result<ExecStatus> {
+        match self
+            .call_only(&Request::ExecState { id: id.to_string() })
+            .await?
+        {
+            Response::Exec(s) => Ok(s),
+            r => Err(unexpected(&r)),
+        }
+    }
+
+    pub async fn exec_resize(&self, id: &str, width: u16, height: u16) -> crate::Result<()> {
+        match self
+            .call_only(&Request::ExecResize {
+                id: id.to_string(),
+                width,
+                height,
+            })
+            .await?
+        {
+            Response::Ok => Ok(()),
             r => Err(unexpected(&r)),
         }
     }

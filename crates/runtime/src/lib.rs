@@ -22,5 +22,5 @@ pub mod user;
 
 pub use client::{ShimClient, read_exit, spawn_shim};
 pub use error::{Error, Result};
-pub use protocol::{ExitStatus, ShimState};
+pub use protocol::{ExecProcess, ExecStatus, ExitStatus, ShimState};
 pub use spec::{BindMount, ContainerSpec, NetworkMode, write_bundle};

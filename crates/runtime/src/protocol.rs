@@ -32,6 +32,45 @@ pub enum Request {
     },
     /// Resize the container's pty (no-op without TTY).
     Resize { width: u16, height: u16 },
+    /// Run another process in the running container (`docker exec`). Answered with
+    /// `Response::Started` once it exec'd, or `Response::Error` (Docker-like message).
+    /// Unless `detach`, the connection then becomes the process's stdio stream (framed
+    /// like an attach stream), closed once it exited and its output is drained.
+    Exec {
+        id: String,
+        process: ExecProcess,
+        detach: bool,
+    },
+    /// State of an exec'd process (`Response::Exec`).
+    ExecState { id: String },
+    /// Resize an exec'd process's pty.
+    ExecResize { id: String, width: u16, height: u16 },
+}
+
+/// What to run for an exec.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ExecProcess {
+    pub args: Vec<String>,
+    /// Complete environment (the daemon merges the container's and the exec's).
+    pub env: Vec<String>,
+    /// Working directory; empty for the container's.
+    pub cwd: String,
+    /// `user[:group]`; empty for the container's (root).
+    pub user: String,
+    pub tty: bool,
+    pub open_stdin: bool,
+    /// All capabilities.
+    pub privileged: bool,
+}
+
+/// State of an exec'd process.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExecStatus {
+    /// Host pid.
+    pub pid: i32,
+    pub running: bool,
+    /// Once it exited: exit code, or 128 + signal.
+    pub exit_code: Option<i32>,
 }
 
 /// The answer line.
@@ -42,6 +81,7 @@ pub enum Response {
     Started { pid: i32 },
     Exited(ExitStatus),
     State(ShimState),
+    Exec(ExecStatus),
     Error { message: String },
 }
 

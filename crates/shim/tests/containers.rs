@@ -473,3 +473,79 @@ async fn binds_and_readonly_paths() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "from host\n0\ninside\n");
 }
+
+#[tokio::test]
+async fn exec_joins_the_container() {
+    if !is_root() {
+        return;
+    }
+    let f = Fixture::new(&["sleep", "1000"]);
+    let client = f.spawn().await.unwrap();
+    let init_pid = client.start().await.unwrap();
+    let ns = |pid: i32, n: &str| std::fs::read_link(format!("/proc/{pid}/ns/{n}")).unwrap();
+
+    // Output, exit code, and the container's namespaces, hostname and cgroup.
+    let process = berth_runtime::ExecProcess {
+        args: vec![
+            "sh".into(),
+            "-c".into(),
+            "hostname; [ \"$(cat /proc/self/cgroup)\" = \"$(cat /proc/1/cgroup)\" ] && echo same-cgroup; ls /proc/1/exe >/dev/null && readlink /proc/1/exe; echo err >&2; exit 7".into(),
+        ],
+        env: vec!["PATH=/bin".into()],
+        ..Default::default()
+    };
+    let (pid, mut stream) = client.exec("e1", process, false).await.unwrap();
+    for n in ["mnt", "net", "uts", "ipc", "pid"] {
+        let exec_ns = if n == "pid" {
+            ns(pid, "pid")
+        } else {
+            ns(pid, n)
+        };
+        let init_ns = ns(init_pid, n);
+        assert_eq!(exec_ns, init_ns, "{n} namespace differs");
+    }
+    let (out, err) = read_frames(&mut stream).await;
+    let out = String::from_utf8(out).unwrap();
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some(f.spec.hostname.as_str()), "{out}");
+    assert_eq!(lines.next(), Some("same-cgroup"), "{out}");
+    assert_eq!(lines.next(), Some("/bin/sleep"), "{out}");
+    assert_eq!(err, b"err\n");
+    let st = client.exec_state("e1").await.unwrap();
+    assert_eq!((st.running, st.exit_code), (false, Some(7)));
+
+    // Stdin, until the client closes its side.
+    let process = berth_runtime::ExecProcess {
+        args: vec!["tr".into(), "a-z".into(), "A-Z".into()],
+        env: vec!["PATH=/bin".into()],
+        open_stdin: true,
+        ..Default::default()
+    };
+    let (_, stream) = client.exec("e2", process, false).await.unwrap();
+    let (mut rd, mut wr) = stream.into_split();
+    wr.write_all(b"shout\n").await.unwrap();
+    wr.shutdown().await.unwrap();
+    let mut all = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), rd.read_to_end(&mut all))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(all, b"\x01\x00\x00\x00\x00\x00\x00\x06SHOUT\n");
+    assert_eq!(client.exec_state("e2").await.unwrap().exit_code, Some(0));
+
+    // A missing command fails like Docker's, the container keeps running.
+    let process = berth_runtime::ExecProcess {
+        args: vec!["nosuch".into()],
+        env: vec!["PATH=/bin".into()],
+        ..Default::default()
+    };
+    match client.exec("e3", process, false).await {
+        Err(Error::Exec(m)) => assert!(m.contains("executable file not found"), "{m}"),
+        other => panic!("expected an exec error, got {other:?}"),
+    }
+    assert_eq!(client.state().await.unwrap().status, "running");
+
+    client.kill(9, false).await.unwrap();
+    assert_eq!(client.wait().await.unwrap().exit_code, 137);
+    f.assert_cleaned_up();
+}

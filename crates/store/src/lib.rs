@@ -2,23 +2,50 @@
 //! and image metadata (configs, tags) in an embedded transactional database (redb).
 //!
 //! Main type: [`Store`]. Layout under its root:
-//! - `blobs/sha256/<hex>`: every blob (layer tars, configs, manifests) once, by digest;
+//! - `blobs/sha256/<hex>`: every blob (layer tars as they came, configs, manifests) once,
+//!   by digest, verified before it is stored;
 //! - `layers/<diffid-hex>/`: each layer unpacked once, as an overlayfs lower dir
-//!   (whiteouts as 0/0 char devices, opaque dirs with `trusted.overlay.opaque=y`);
-//! - `meta.redb`: images, tags, layer records;
+//!   (whiteouts as 0/0 char devices, opaque dirs with `trusted.overlay.opaque=y`), shared
+//!   by every image that has it;
+//! - `meta.redb`: images, tags and layers;
 //! - `tmp/`: work in progress, emptied at open.
+//!
+//! Crash safety: a load spools and verifies everything under `tmp/`, unpacks layers there
+//! and renames them into place, flushes the filesystem (`syncfs`), and only then records
+//! the images, their tags and layers in one redb transaction. A crash at any point leaves
+//! either the old state or the new one; files not referenced by the database (a layer
+//! renamed but never recorded) are redone by the next load.
 
 pub mod error;
+mod reference;
+mod sys;
+pub mod unpack;
 
-use std::io::Read;
+use std::collections::HashMap;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 pub use berth_oci::ImageConfig;
 pub use error::{Error, ErrorKind, Result};
+pub use reference::normalize;
+
+const IMAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("images");
+const TAGS: TableDefinition<&str, &str> = TableDefinition::new("tags");
+const LAYERS: TableDefinition<&str, u64> = TableDefinition::new("layers");
 
 /// The image store.
 pub struct Store {
     root: PathBuf,
+    db: Database,
+    /// Serialises metadata commits (load, tag).
+    commit: Mutex<()>,
+    seq: AtomicU64,
 }
 
 /// An image as `load` reports it.
@@ -45,45 +72,681 @@ pub struct Image {
     pub diff_ids: Vec<String>,
 }
 
+/// What the database keeps per image.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Record {
+    id: String,
+    repo_tags: Vec<String>,
+    #[serde(default)]
+    repo_digests: Vec<String>,
+    diff_ids: Vec<String>,
+    size: u64,
+    /// The raw config JSON (also in `blobs/`).
+    config: String,
+}
+
+impl Record {
+    fn image(&self) -> Result<Image> {
+        let config: ImageConfig = serde_json::from_str(&self.config)
+            .map_err(|e| Error::Db(format!("image {}: bad config: {e}", self.id)))?;
+        Ok(Image {
+            id: self.id.clone(),
+            repo_tags: self.repo_tags.clone(),
+            repo_digests: self.repo_digests.clone(),
+            config,
+            size: self.size,
+            diff_ids: self.diff_ids.clone(),
+        })
+    }
+}
+
+fn db_err(e: impl std::fmt::Display) -> Error {
+    Error::Db(e.to_string())
+}
+
+fn io_err(ctx: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    let context = ctx.into();
+    move |source| Error::Io { context, source }
+}
+
+fn invalid(msg: impl std::fmt::Display) -> Error {
+    Error::Invalid(format!("invalid archive: {msg}"))
+}
+
+/// `sha256:<64 hex>` → the hex.
+fn digest_hex(d: &str) -> Option<&str> {
+    let h = d.strip_prefix("sha256:")?;
+    (h.len() == 64
+        && h.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+    .then_some(h)
+}
+
+/// A file of the archive, spooled to disk with its digest.
+struct Spooled {
+    path: PathBuf,
+    digest: String,
+}
+
+/// The whole archive spooled under a temporary directory.
+struct Spool {
+    files: HashMap<String, Spooled>,
+    links: HashMap<String, String>,
+}
+
+impl Spool {
+    fn get(&self, name: &str) -> Result<&Spooled> {
+        let mut name = clean(name);
+        for _ in 0..8 {
+            if let Some(f) = self.files.get(&name) {
+                return Ok(f);
+            }
+            match self.links.get(&name) {
+                Some(t) => name = t.clone(),
+                None => break,
+            }
+        }
+        Err(invalid(format!("{name} is missing")))
+    }
+
+    fn read(&self, name: &str) -> Result<Vec<u8>> {
+        let f = self.get(name)?;
+        std::fs::read(&f.path).map_err(io_err(format!("reading {name}")))
+    }
+}
+
+/// `./a//b/` → `a/b`.
+fn clean(p: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out.join("/")
+}
+
+/// One image found in an archive, verified, ready to be committed.
+struct Staged {
+    id: String,
+    config: String,
+    diff_ids: Vec<String>,
+    layers: Vec<String>,
+    tags: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerManifest {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    layers: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Descriptor {
+    #[serde(default)]
+    media_type: String,
+    digest: String,
+    #[serde(default)]
+    annotations: HashMap<String, String>,
+    #[serde(default)]
+    platform: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct OciIndex {
+    manifests: Vec<Descriptor>,
+}
+
+#[derive(Deserialize)]
+struct OciManifest {
+    config: Descriptor,
+    layers: Vec<Descriptor>,
+}
+
 impl Store {
     /// Open (creating if needed) the store at `root`.
     pub fn open(root: &Path) -> Result<Store> {
-        let _ = root;
-        todo!("store helper implements")
+        for d in ["blobs/sha256", "layers", "tmp"] {
+            std::fs::create_dir_all(root.join(d))
+                .map_err(io_err(format!("creating {}", root.join(d).display())))?;
+        }
+        // Work in progress from before a crash.
+        let tmp = root.join("tmp");
+        for e in std::fs::read_dir(&tmp).map_err(io_err("reading tmp"))? {
+            let p = e.map_err(io_err("reading tmp"))?.path();
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+        }
+        let db = Database::create(root.join("meta.redb")).map_err(db_err)?;
+        let txn = db.begin_write().map_err(db_err)?;
+        txn.open_table(IMAGES).map_err(db_err)?;
+        txn.open_table(TAGS).map_err(db_err)?;
+        txn.open_table(LAYERS).map_err(db_err)?;
+        txn.commit().map_err(db_err)?;
+        Ok(Store {
+            root: root.to_path_buf(),
+            db,
+            commit: Mutex::new(()),
+            seq: AtomicU64::new(0),
+        })
     }
 
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    fn tmp_dir(&self, what: &str) -> Result<PathBuf> {
+        let n = self.seq.fetch_add(1, Ordering::Relaxed);
+        let p = self
+            .root
+            .join("tmp")
+            .join(format!("{what}-{}-{n}", std::process::id()));
+        std::fs::create_dir(&p).map_err(io_err(format!("creating {}", p.display())))?;
+        Ok(p)
+    }
+
     /// Load a `docker save` archive or an OCI image layout tar, plain, gzip or zstd.
     pub fn load(&self, input: &mut dyn Read) -> Result<Vec<LoadedImage>> {
-        let _ = input;
-        todo!()
+        let work = self.tmp_dir("load")?;
+        let result = self.load_in(input, &work);
+        let _ = std::fs::remove_dir_all(&work);
+        result
+    }
+
+    fn load_in(&self, input: &mut dyn Read, work: &Path) -> Result<Vec<LoadedImage>> {
+        let spool = spool(input, work)?;
+        let staged = if spool.files.contains_key("manifest.json") {
+            stage_docker(&spool)?
+        } else if spool.files.contains_key("index.json") {
+            stage_oci(&spool)?
+        } else {
+            return Err(invalid(
+                "neither manifest.json (docker save) nor index.json (OCI layout) found",
+            ));
+        };
+        if staged.is_empty() {
+            return Err(invalid("no images in the archive"));
+        }
+        // Unpack each missing layer once, verifying its diff id.
+        let mut sizes: HashMap<String, u64> = HashMap::new();
+        for img in &staged {
+            for (i, (diff_id, file)) in img.diff_ids.iter().zip(&img.layers).enumerate() {
+                if sizes.contains_key(diff_id) {
+                    continue;
+                }
+                let size = match self.layer_size(diff_id)? {
+                    Some(s) => {
+                        verify_layer(&spool, file, diff_id, i)?;
+                        s
+                    }
+                    None => self.unpack(&spool, file, diff_id, i, work)?,
+                };
+                sizes.insert(diff_id.clone(), size);
+            }
+        }
+        // Blobs: configs and layer tars, each once by digest.
+        for img in &staged {
+            let hex = &img.id["sha256:".len()..];
+            self.put_blob(hex, img.config.as_bytes())?;
+            for file in &img.layers {
+                let f = spool.get(file)?;
+                let dst = self.blob_path(&f.digest["sha256:".len()..]);
+                if !dst.exists() {
+                    std::fs::rename(&f.path, &dst).map_err(io_err("storing a layer blob"))?;
+                }
+            }
+        }
+        let root = sys::open_dir(&self.root).map_err(io_err("opening the store"))?;
+        sys::syncfs(sys::borrow(&root)).map_err(io_err("syncing the store"))?;
+        self.commit(&staged, &sizes)
+    }
+
+    fn blob_path(&self, hex: &str) -> PathBuf {
+        self.root.join("blobs/sha256").join(hex)
+    }
+
+    fn put_blob(&self, hex: &str, data: &[u8]) -> Result<()> {
+        let dst = self.blob_path(hex);
+        if dst.exists() {
+            return Ok(());
+        }
+        let tmp = self.root.join("tmp").join(format!(
+            "blob-{hex}-{}",
+            self.seq.fetch_add(1, Ordering::Relaxed)
+        ));
+        let mut f = std::fs::File::create(&tmp).map_err(io_err("writing a blob"))?;
+        f.write_all(data).map_err(io_err("writing a blob"))?;
+        drop(f);
+        std::fs::rename(&tmp, &dst).map_err(io_err("storing a blob"))
+    }
+
+    /// The recorded size of layer `diff_id`, if it is recorded and on disk.
+    fn layer_size(&self, diff_id: &str) -> Result<Option<u64>> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let t = txn.open_table(LAYERS).map_err(db_err)?;
+        let size = t.get(diff_id).map_err(db_err)?.map(|v| v.value());
+        let hex = digest_hex(diff_id).unwrap_or_default();
+        Ok(size.filter(|_| self.root.join("layers").join(hex).is_dir()))
+    }
+
+    fn unpack(
+        &self,
+        spool: &Spool,
+        file: &str,
+        diff_id: &str,
+        index: usize,
+        work: &Path,
+    ) -> Result<u64> {
+        let hex = digest_hex(diff_id).ok_or_else(|| invalid(format!("bad diff id {diff_id}")))?;
+        let src = spool.get(file)?;
+        let dir = work.join(format!("layer-{hex}"));
+        std::fs::create_dir(&dir).map_err(io_err("creating a layer directory"))?;
+        let f = std::fs::File::open(&src.path).map_err(io_err("opening a layer"))?;
+        let got = unpack::unpack_layer(f, &dir).map_err(|e| match e {
+            Error::Invalid(m) => Error::Invalid(format!("layer {}: {m}", index + 1)),
+            e => e,
+        })?;
+        if got.diff_id != diff_id {
+            return Err(invalid(format!(
+                "layer {} digest mismatch: expected {diff_id}, got {}",
+                index + 1,
+                got.diff_id
+            )));
+        }
+        let dst = self.root.join("layers").join(hex);
+        if dst.exists() {
+            // Unpacked but never recorded (a crash, or a concurrent load): replace it.
+            let _ = std::fs::remove_dir_all(&dst);
+        }
+        std::fs::rename(&dir, &dst).map_err(io_err("storing a layer"))?;
+        Ok(got.size)
+    }
+
+    fn commit(&self, staged: &[Staged], sizes: &HashMap<String, u64>) -> Result<Vec<LoadedImage>> {
+        let _guard = self.commit.lock().unwrap_or_else(|p| p.into_inner());
+        let txn = self.db.begin_write().map_err(db_err)?;
+        let mut loaded = Vec::new();
+        {
+            let mut images = txn.open_table(IMAGES).map_err(db_err)?;
+            let mut tags = txn.open_table(TAGS).map_err(db_err)?;
+            let mut layers = txn.open_table(LAYERS).map_err(db_err)?;
+            for (d, s) in sizes {
+                layers.insert(d.as_str(), *s).map_err(db_err)?;
+            }
+            for img in staged {
+                let mut rec = match images.get(img.id.as_str()).map_err(db_err)? {
+                    Some(v) => serde_json::from_slice::<Record>(v.value()).map_err(db_err)?,
+                    None => Record {
+                        id: img.id.clone(),
+                        repo_tags: Vec::new(),
+                        repo_digests: Vec::new(),
+                        diff_ids: img.diff_ids.clone(),
+                        size: img.diff_ids.iter().filter_map(|d| sizes.get(d)).sum(),
+                        config: img.config.clone(),
+                    },
+                };
+                for tag in &img.tags {
+                    move_tag(&mut images, &mut tags, tag, &img.id)?;
+                    if !rec.repo_tags.contains(tag) {
+                        rec.repo_tags.push(tag.clone());
+                    }
+                }
+                let json = serde_json::to_vec(&rec).map_err(db_err)?;
+                images
+                    .insert(img.id.as_str(), json.as_slice())
+                    .map_err(db_err)?;
+                loaded.push(LoadedImage {
+                    id: img.id.clone(),
+                    tags: img.tags.clone(),
+                });
+            }
+        }
+        txn.commit().map_err(db_err)?;
+        Ok(loaded)
     }
 
     /// All images.
     pub fn list(&self) -> Result<Vec<Image>> {
-        todo!()
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let t = txn.open_table(IMAGES).map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(db_err)? {
+            let (_, v) = row.map_err(db_err)?;
+            let rec: Record = serde_json::from_slice(v.value()).map_err(db_err)?;
+            out.push(rec.image()?);
+        }
+        out.sort_by(|a, b| b.config.created.cmp(&a.config.created));
+        Ok(out)
     }
 
     /// Look up by `name[:tag]` (tag defaults to `latest`; `docker.io/library/` prefixes
     /// accepted), by full or `sha256:`-prefixed id, or by a unique id prefix.
     /// `ErrorKind::NotFound` with message `No such image: <reference>` otherwise.
     pub fn get(&self, reference: &str) -> Result<Image> {
-        let _ = reference;
-        todo!()
+        let not_found = || Error::NotFound(format!("No such image: {reference}"));
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let images = txn.open_table(IMAGES).map_err(db_err)?;
+        let fetch = |id: &str| -> Result<Option<Image>> {
+            match images.get(id).map_err(db_err)? {
+                Some(v) => {
+                    let rec: Record = serde_json::from_slice(v.value()).map_err(db_err)?;
+                    Ok(Some(rec.image()?))
+                }
+                None => Ok(None),
+            }
+        };
+        if let Ok(name) = normalize(reference) {
+            let tags = txn.open_table(TAGS).map_err(db_err)?;
+            if let Some(id) = tags.get(name.as_str()).map_err(db_err)? {
+                let id = id.value().to_string();
+                return fetch(&id)?.ok_or_else(not_found);
+            }
+        }
+        let hex = reference.strip_prefix("sha256:").unwrap_or(reference);
+        if hex.is_empty() || hex.len() > 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(not_found());
+        }
+        let prefix = format!("sha256:{hex}");
+        let mut found = Vec::new();
+        for row in images.range(prefix.as_str()..).map_err(db_err)? {
+            let (k, _) = row.map_err(db_err)?;
+            if !k.value().starts_with(&prefix) {
+                break;
+            }
+            found.push(k.value().to_string());
+            if found.len() > 1 {
+                return Err(Error::Invalid(format!(
+                    "multiple images match the prefix {reference}"
+                )));
+            }
+        }
+        match found.first() {
+            Some(id) => fetch(id)?.ok_or_else(not_found),
+            None => Err(not_found()),
+        }
     }
 
     /// Point `reference` (`name[:tag]`) at image `id`, moving it if it pointed elsewhere.
     pub fn tag(&self, id: &str, reference: &str) -> Result<()> {
-        let _ = (id, reference);
-        todo!()
+        let name = normalize(reference)?;
+        let _guard = self.commit.lock().unwrap_or_else(|p| p.into_inner());
+        let txn = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut images = txn.open_table(IMAGES).map_err(db_err)?;
+            let mut tags = txn.open_table(TAGS).map_err(db_err)?;
+            let mut rec: Record = match images.get(id).map_err(db_err)? {
+                Some(v) => serde_json::from_slice(v.value()).map_err(db_err)?,
+                None => return Err(Error::NotFound(format!("No such image: {id}"))),
+            };
+            move_tag(&mut images, &mut tags, &name, id)?;
+            if !rec.repo_tags.contains(&name) {
+                rec.repo_tags.push(name.clone());
+            }
+            let json = serde_json::to_vec(&rec).map_err(db_err)?;
+            images.insert(id, json.as_slice()).map_err(db_err)?;
+        }
+        txn.commit().map_err(db_err)
     }
 
     /// Unpacked layer directories of `image`, bottom-most first.
     pub fn layer_dirs(&self, image: &Image) -> Result<Vec<PathBuf>> {
-        let _ = image;
-        todo!()
+        image
+            .diff_ids
+            .iter()
+            .map(|d| {
+                let hex = digest_hex(d)
+                    .ok_or_else(|| Error::Db(format!("image {}: bad diff id {d}", image.id)))?;
+                Ok(self.root.join("layers").join(hex))
+            })
+            .collect()
     }
+}
+
+/// Check that the archive's copy of a layer we already have is what its config says.
+fn verify_layer(spool: &Spool, file: &str, diff_id: &str, index: usize) -> Result<()> {
+    let f = spool.get(file)?;
+    let got = if f.digest == diff_id {
+        f.digest.clone()
+    } else {
+        let input = std::fs::File::open(&f.path).map_err(io_err("opening a layer"))?;
+        let reader = unpack::decompress(input).map_err(invalid)?;
+        unpack::HashReader::new(reader).finish().map_err(invalid)?.0
+    };
+    if got != diff_id {
+        return Err(invalid(format!(
+            "layer {} digest mismatch: expected {diff_id}, got {got}",
+            index + 1
+        )));
+    }
+    Ok(())
+}
+
+/// Point `tag` at `id`, taking it off the image that had it.
+fn move_tag(
+    images: &mut redb::Table<'_, &'static str, &'static [u8]>,
+    tags: &mut redb::Table<'_, &'static str, &'static str>,
+    tag: &str,
+    id: &str,
+) -> Result<()> {
+    let old = tags
+        .get(tag)
+        .map_err(db_err)?
+        .map(|v| v.value().to_string());
+    if let Some(old) = old.filter(|o| o != id) {
+        let rec = images
+            .get(old.as_str())
+            .map_err(db_err)?
+            .map(|v| serde_json::from_slice::<Record>(v.value()));
+        if let Some(Ok(mut rec)) = rec {
+            rec.repo_tags.retain(|t| t != tag);
+            let json = serde_json::to_vec(&rec).map_err(db_err)?;
+            images
+                .insert(old.as_str(), json.as_slice())
+                .map_err(db_err)?;
+        }
+    }
+    tags.insert(tag, id).map_err(db_err)?;
+    Ok(())
+}
+
+/// Read the whole (possibly compressed) archive into `work`, hashing each file.
+fn spool(input: &mut dyn Read, work: &Path) -> Result<Spool> {
+    let reader = unpack::decompress(input).map_err(invalid)?;
+    let mut archive = tar::Archive::new(reader);
+    let mut spool = Spool {
+        files: HashMap::new(),
+        links: HashMap::new(),
+    };
+    let mut buf = vec![0u8; 256 * 1024];
+    for (n, entry) in archive.entries().map_err(invalid)?.enumerate() {
+        let mut entry = entry.map_err(invalid)?;
+        let name = clean(&String::from_utf8_lossy(&entry.path_bytes()));
+        match entry.header().entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                let path = work.join(format!("f{n}"));
+                let mut f = std::fs::File::create(&path).map_err(io_err("spooling"))?;
+                let mut h = Sha256::new();
+                let want = entry.size();
+                let mut got = 0u64;
+                loop {
+                    let k = entry.read(&mut buf).map_err(invalid)?;
+                    if k == 0 {
+                        break;
+                    }
+                    got += k as u64;
+                    h.update(&buf[..k]);
+                    f.write_all(&buf[..k]).map_err(io_err("spooling"))?;
+                }
+                if got != want {
+                    return Err(invalid(format!(
+                        "unexpected end of archive in {name} ({got} of {want} bytes)"
+                    )));
+                }
+                let digest = format!("sha256:{}", hex::encode(h.finalize()));
+                spool.files.insert(name, Spooled { path, digest });
+            }
+            tar::EntryType::Symlink => {
+                if let Some(t) = entry.link_name_bytes() {
+                    let t = String::from_utf8_lossy(&t).into_owned();
+                    let parent = name.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+                    let target = if t.starts_with('/') {
+                        clean(&t)
+                    } else {
+                        clean(&format!("{parent}/{t}"))
+                    };
+                    spool.links.insert(name, target);
+                }
+            }
+            tar::EntryType::Link => {
+                if let Some(t) = entry.link_name_bytes() {
+                    spool
+                        .links
+                        .insert(name, clean(&String::from_utf8_lossy(&t)));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(spool)
+}
+
+fn parse_config(spool: &Spool, name: &str) -> Result<(String, String, Vec<String>)> {
+    let f = spool.get(name)?;
+    let data = spool.read(name)?;
+    let text = String::from_utf8(data).map_err(|_| invalid("image config is not UTF-8"))?;
+    let config: ImageConfig =
+        serde_json::from_str(&text).map_err(|e| invalid(format!("image config: {e}")))?;
+    let diff_ids = config.rootfs.diff_ids.clone();
+    if let Some(bad) = diff_ids.iter().find(|d| digest_hex(d).is_none()) {
+        return Err(invalid(format!("bad diff id {bad}")));
+    }
+    Ok((f.digest.clone(), text, diff_ids))
+}
+
+fn normalize_tags(tags: &[String]) -> Result<Vec<String>> {
+    tags.iter()
+        .map(|t| normalize(t).map_err(|_| invalid(format!("invalid tag {t}"))))
+        .collect()
+}
+
+fn stage_docker(spool: &Spool) -> Result<Vec<Staged>> {
+    let manifest: Vec<DockerManifest> = serde_json::from_slice(&spool.read("manifest.json")?)
+        .map_err(|e| invalid(format!("manifest.json: {e}")))?;
+    let mut out = Vec::new();
+    for m in manifest {
+        let (id, config, diff_ids) = parse_config(spool, &m.config)?;
+        // The file is named after its digest: it must match.
+        let base = m.config.rsplit('/').next().unwrap_or("");
+        let named = base.strip_suffix(".json").unwrap_or(base);
+        if named.len() == 64 && named.bytes().all(|b| b.is_ascii_hexdigit()) && id[7..] != *named {
+            return Err(invalid(format!(
+                "config digest mismatch: {} has digest {id}",
+                m.config
+            )));
+        }
+        if diff_ids.len() != m.layers.len() {
+            return Err(invalid(format!(
+                "config lists {} layers, manifest {}",
+                diff_ids.len(),
+                m.layers.len()
+            )));
+        }
+        for l in &m.layers {
+            spool.get(l)?;
+        }
+        out.push(Staged {
+            id,
+            config,
+            diff_ids,
+            layers: m.layers,
+            tags: normalize_tags(m.repo_tags.as_deref().unwrap_or(&[]))?,
+        });
+    }
+    Ok(out)
+}
+
+/// A blob of an OCI layout, its digest verified.
+fn oci_blob(spool: &Spool, digest: &str) -> Result<String> {
+    let hex = digest_hex(digest).ok_or_else(|| invalid(format!("bad digest {digest}")))?;
+    let name = format!("blobs/sha256/{hex}");
+    let f = spool.get(&name)?;
+    if f.digest != digest {
+        return Err(invalid(format!(
+            "blob digest mismatch: expected {digest}, got {}",
+            f.digest
+        )));
+    }
+    Ok(name)
+}
+
+fn stage_oci(spool: &Spool) -> Result<Vec<Staged>> {
+    let index: OciIndex = serde_json::from_slice(&spool.read("index.json")?)
+        .map_err(|e| invalid(format!("index.json: {e}")))?;
+    let mut out = Vec::new();
+    for desc in index.manifests {
+        let mut name_ann = desc
+            .annotations
+            .get("io.containerd.image.name")
+            .or_else(|| desc.annotations.get("org.opencontainers.image.ref.name"))
+            .cloned();
+        let mut mdesc = desc;
+        // A nested index: take the linux/amd64 manifest, else the first.
+        if mdesc.media_type.contains("image.index") || mdesc.media_type.contains("manifest.list") {
+            let blob = oci_blob(spool, &mdesc.digest)?;
+            let nested: OciIndex = serde_json::from_slice(&spool.read(&blob)?)
+                .map_err(|e| invalid(format!("nested index: {e}")))?;
+            let pick = nested
+                .manifests
+                .into_iter()
+                .min_by_key(|m| {
+                    let p = m.platform.as_ref();
+                    let arch = p.and_then(|p| p["architecture"].as_str()).unwrap_or("");
+                    u8::from(arch != "amd64")
+                })
+                .ok_or_else(|| invalid("empty nested index"))?;
+            name_ann = name_ann.or(pick.annotations.get("io.containerd.image.name").cloned());
+            mdesc = pick;
+        }
+        let blob = oci_blob(spool, &mdesc.digest)?;
+        let manifest: OciManifest = serde_json::from_slice(&spool.read(&blob)?)
+            .map_err(|e| invalid(format!("manifest {}: {e}", mdesc.digest)))?;
+        let config_name = oci_blob(spool, &manifest.config.digest)?;
+        let (id, config, diff_ids) = parse_config(spool, &config_name)?;
+        if diff_ids.len() != manifest.layers.len() {
+            return Err(invalid(format!(
+                "config lists {} layers, manifest {}",
+                diff_ids.len(),
+                manifest.layers.len()
+            )));
+        }
+        let layers = manifest
+            .layers
+            .iter()
+            .map(|l| oci_blob(spool, &l.digest))
+            .collect::<Result<Vec<_>>>()?;
+        // A bare tag ("1") names no repository: such images load untagged.
+        let tags = match name_ann {
+            Some(n) if n.contains(':') || n.contains('/') => normalize_tags(&[n])?,
+            _ => Vec::new(),
+        };
+        out.push(Staged {
+            id,
+            config,
+            diff_ids,
+            layers,
+            tags,
+        });
+    }
+    Ok(out)
 }

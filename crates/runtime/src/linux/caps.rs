@@ -41,6 +41,18 @@ impl CapSets {
         })
     }
 
+    /// Every capability the kernel supports, in every set but ambient (`--privileged`).
+    pub fn all() -> Self {
+        let all: CapsHashSet = caps::runtime::thread_all_supported();
+        CapSets {
+            bounding: all.clone(),
+            effective: all.clone(),
+            permitted: all.clone(),
+            inheritable: CapsHashSet::new(),
+            ambient: CapsHashSet::new(),
+        }
+    }
+
     /// Drop every capability not in the bounding set (needs CAP_SETPCAP: call before
     /// changing user).
     pub fn drop_bounding(&self) -> crate::Result<()> {

@@ -163,17 +163,19 @@ impl Cgroup {
 
     fn apply_v1(&self, l: &Limits) -> crate::Result<()> {
         if let Some(dir) = self.dir_with("memory")
-            && l.memory > 0 {
-                write(&dir.join("memory.limit_in_bytes"), &l.memory.to_string())?;
-                let memsw = dir.join("memory.memsw.limit_in_bytes");
-                if l.memory_swap > 0 && memsw.exists() {
-                    write(&memsw, &l.memory_swap.to_string())?;
-                }
+            && l.memory > 0
+        {
+            write(&dir.join("memory.limit_in_bytes"), &l.memory.to_string())?;
+            let memsw = dir.join("memory.memsw.limit_in_bytes");
+            if l.memory_swap > 0 && memsw.exists() {
+                write(&memsw, &l.memory_swap.to_string())?;
             }
+        }
         if let Some(dir) = self.dir_with("pids")
-            && l.pids > 0 {
-                write(&dir.join("pids.max"), &l.pids.to_string())?;
-            }
+            && l.pids > 0
+        {
+            write(&dir.join("pids.max"), &l.pids.to_string())?;
+        }
         Ok(())
     }
 

@@ -60,7 +60,7 @@ pub fn run(args: InitArgs<'_>) -> ! {
 
 enum Never {}
 
-fn fail(e: impl std::fmt::Display) -> ExecError {
+pub(crate) fn fail(e: impl std::fmt::Display) -> ExecError {
     ExecError {
         message: e.to_string(),
         code: 1,
@@ -161,10 +161,9 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
         mount::readonly_path(Path::new(p)).map_err(fail)?;
     }
 
-    if new_uts
-        && let Some(h) = a.oci.hostname().as_deref().filter(|h| !h.is_empty()) {
-            nix::unistd::sethostname(h).map_err(|e| fail(nix_err("sethostname", e)))?;
-        }
+    if new_uts && let Some(h) = a.oci.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).map_err(|e| fail(nix_err("sethostname", e)))?;
+    }
     if new_net {
         net::loopback_up().map_err(fail)?;
     }
@@ -178,24 +177,45 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
         set_rlimit(r)?;
     }
 
-    // User, working directory, capabilities.
-    let passwd = std::fs::read_to_string("/etc/passwd").ok();
-    let group = std::fs::read_to_string("/etc/group").ok();
-    let u = user::resolve(&a.berth.user, passwd.as_deref(), group.as_deref()).map_err(fail)?;
     let cwd = process.cwd().clone();
-    let cwd = if cwd.as_os_str().is_empty() {
-        PathBuf::from("/")
-    } else {
-        cwd
-    };
-    create_cwd(&cwd, u.uid, u.gid)?;
     let caps = process
         .capabilities()
         .as_ref()
         .map(CapSets::from_spec)
         .transpose()
         .map_err(fail)?;
-    if let Some(c) = &caps {
+    let u = become_user(&a.berth.user, caps.as_ref(), &cwd, true)?;
+    let argv = process.args().as_deref().unwrap_or(&[]);
+    let env: Vec<String> = process.env().clone().unwrap_or_default();
+    // The exec arguments, prepared before we block.
+    let prepared = Prepared::new(argv, env, &u.home, &cwd)?;
+
+    nix::unistd::write(&a.report, b"C").map_err(|e| fail(nix_err("reporting created", e)))?;
+    wait_byte(&a.sync, b'S')?;
+    Err(prepared.exec())
+}
+
+/// Switch to the process's user (resolved in the container's /etc/passwd and
+/// /etc/group), keeping the capabilities of `caps`, and change to `cwd` (created, owned
+/// by the user, when missing and `create`).
+pub(crate) fn become_user(
+    user_spec: &str,
+    caps: Option<&CapSets>,
+    cwd: &Path,
+    create: bool,
+) -> Result<user::ExecUser, ExecError> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok();
+    let group = std::fs::read_to_string("/etc/group").ok();
+    let u = user::resolve(user_spec, passwd.as_deref(), group.as_deref()).map_err(fail)?;
+    let cwd = if cwd.as_os_str().is_empty() {
+        Path::new("/")
+    } else {
+        cwd
+    };
+    if create {
+        create_cwd(cwd, u.uid, u.gid)?;
+    }
+    if let Some(c) = caps {
         c.drop_bounding().map_err(fail)?;
     }
     let gids: Vec<nix::unistd::Gid> = u
@@ -209,35 +229,74 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
         .map_err(|e| fail(nix_err("setgid", e)))?;
     nix::unistd::setuid(nix::unistd::Uid::from_raw(u.uid))
         .map_err(|e| fail(nix_err("setuid", e)))?;
-    if let Some(c) = &caps {
+    if let Some(c) = caps {
         c.apply().map_err(fail)?;
     }
     crate::linux::caps::keep_caps(false).map_err(fail)?;
-    nix::unistd::chdir(&cwd)
+    nix::unistd::chdir(cwd)
         .map_err(|e| fail(nix_err(format!("chdir to cwd {}", cwd.display()), e)))?;
+    Ok(u)
+}
 
-    // The exec arguments, prepared before we block.
-    let argv = process.args().as_deref().unwrap_or(&[]);
-    let name = argv.first().ok_or_else(|| fail("no command specified"))?;
-    let mut env: Vec<String> = process.env().clone().unwrap_or_default();
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", u.home));
+/// A process image ready to be exec'd: everything allocated beforehand.
+pub(crate) struct Prepared {
+    name: String,
+    env: Vec<String>,
+    cwd: PathBuf,
+    c_args: Vec<CString>,
+    c_env: Vec<CString>,
+}
+
+impl Prepared {
+    pub(crate) fn new(
+        argv: &[String],
+        mut env: Vec<String>,
+        home: &str,
+        cwd: &Path,
+    ) -> Result<Prepared, ExecError> {
+        let name = argv.first().ok_or_else(|| fail("no command specified"))?;
+        if !env.iter().any(|e| e.starts_with("HOME=")) {
+            env.push(format!("HOME={home}"));
+        }
+        let c_args = cstrings(argv.iter().map(|s| s.as_bytes()))?;
+        let c_env = cstrings(env.iter().map(|s| s.as_bytes()))?;
+        let cwd = if cwd.as_os_str().is_empty() {
+            PathBuf::from("/")
+        } else {
+            cwd.to_path_buf()
+        };
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
+        Ok(Prepared {
+            name: name.clone(),
+            env,
+            cwd,
+            c_args,
+            c_env,
+        })
     }
-    let c_args = cstrings(argv.iter().map(|s| s.as_bytes()))?;
-    let c_env = cstrings(env.iter().map(|s| s.as_bytes()))?;
 
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
-    nix::unistd::write(&a.report, b"C").map_err(|e| fail(nix_err("reporting created", e)))?;
-    wait_byte(&a.sync, b'S')?;
-
-    let path = execpath::lookup(name, execpath::path_from_env(&env), &cwd, Path::new("/"))?;
-    let c_path = CString::new(path.as_os_str().as_bytes()).map_err(fail)?;
-    reset_signals();
-    let e = match nix::unistd::execve(&c_path, &c_args, &c_env) {
-        Ok(never) => match never {},
-        Err(e) => e,
-    };
-    Err(ExecError::from_errno(name, e, false))
+    /// Look the command up in the PATH and exec it; returns only on failure.
+    pub(crate) fn exec(self) -> ExecError {
+        let path = match execpath::lookup(
+            &self.name,
+            execpath::path_from_env(&self.env),
+            &self.cwd,
+            Path::new("/"),
+        ) {
+            Ok(p) => p,
+            Err(e) => return e,
+        };
+        let c_path = match CString::new(path.as_os_str().as_bytes()) {
+            Ok(p) => p,
+            Err(e) => return fail(e),
+        };
+        reset_signals();
+        let e = match nix::unistd::execve(&c_path, &self.c_args, &self.c_env) {
+            Ok(never) => match never {},
+            Err(e) => e,
+        };
+        ExecError::from_errno(&self.name, e, false)
+    }
 }
 
 fn cstrings<'a>(items: impl Iterator<Item = &'a [u8]>) -> Result<Vec<CString>, ExecError> {
@@ -258,7 +317,7 @@ fn reset_signals() {
     let _ = unsafe { sigaction(Signal::SIGPIPE, &dfl) };
 }
 
-fn set_rlimit(r: &oci_spec::runtime::PosixRlimit) -> Result<(), ExecError> {
+pub(crate) fn set_rlimit(r: &oci_spec::runtime::PosixRlimit) -> Result<(), ExecError> {
     use nix::sys::resource::Resource;
     use oci_spec::runtime::PosixRlimitType as T;
     let res = match r.typ() {

@@ -8,6 +8,7 @@
 //! itself up, listens on `<bundle>/shim.sock` and then tells P0, which exits 0 (or 1 with
 //! the error on stderr). P1 is the shim proper; the init is its child.
 
+pub mod exec;
 pub mod init;
 pub mod server;
 
@@ -148,12 +149,12 @@ fn set_nonblock(fd: &OwnedFd) -> crate::Result<()> {
     Ok(())
 }
 
-fn stdio(berth: &ContainerSpec) -> crate::Result<(ShimStdio, ChildStdio)> {
-    if berth.tty {
+fn stdio(tty: bool, open_stdin: bool) -> crate::Result<(ShimStdio, ChildStdio)> {
+    if tty {
         let (master, slave) = pty::open()?;
         let console = nix::unistd::ttyname(&slave).map_err(|e| nix_err("ttyname", e))?;
         set_nonblock(&master)?;
-        let stdin = if berth.open_stdin {
+        let stdin = if open_stdin {
             Some(
                 master
                     .try_clone()
@@ -185,7 +186,7 @@ fn stdio(berth: &ContainerSpec) -> crate::Result<(ShimStdio, ChildStdio)> {
     let (err_r, err_w) = pipe()?;
     set_nonblock(&out_r)?;
     set_nonblock(&err_r)?;
-    let (stdin_shim, stdin_child) = if berth.open_stdin {
+    let (stdin_shim, stdin_child) = if open_stdin {
         let (r, w) = pipe()?;
         set_nonblock(&w)?;
         (Some(w), r)
@@ -237,7 +238,7 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
         .map_err(|e| nix_err("signalfd", e))?;
 
     let log = crate::jsonlog::LogWriter::open(&berth.log_path)?;
-    let (shim_stdio, child_stdio) = stdio(berth)?;
+    let (shim_stdio, child_stdio) = stdio(berth.tty, berth.open_stdin)?;
     let (sync_r, sync_w) = pipe()?;
     let (report_r, report_w) = pipe()?;
 
@@ -317,6 +318,8 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
         sync: sync_w,
         report: report_r,
         log,
+        oci: oci.clone(),
+        user: berth.user.clone(),
     }))
 }
 

@@ -15,7 +15,7 @@ use nix::unistd::Pid;
 use super::ShimStdio;
 use crate::jsonlog::{LogWriter, Stream, now_rfc3339};
 use crate::linux::cgroups::Cgroup;
-use crate::protocol::{ExitStatus, Request, Response, ShimState};
+use crate::protocol::{ExecProcess, ExecStatus, ExitStatus, Request, Response, ShimState};
 
 /// Most bytes buffered for one client; a client further behind is dropped.
 const MAX_CLIENT_BUF: usize = 512 * 1024;
@@ -39,6 +39,30 @@ pub struct Parts {
     pub sync: OwnedFd,
     pub report: OwnedFd,
     pub log: LogWriter,
+    /// The container's runtime spec, for execs.
+    pub oci: oci_spec::runtime::Spec,
+    /// The container's user, the default for execs.
+    pub user: String,
+}
+
+/// Finished exec records kept for `exec_state`.
+const MAX_EXEC_RECORDS: usize = 256;
+
+/// A process exec'd into the container.
+struct Exec {
+    id: String,
+    pid: Pid,
+    tty: bool,
+    /// stdout pipe or pty master (kept for resize with a TTY).
+    out: Option<OwnedFd>,
+    err: Option<OwnedFd>,
+    stdin: Option<OwnedFd>,
+    stdin_buf: Vec<u8>,
+    /// The client's input ended: close stdin once the buffer is written.
+    stdin_eof: bool,
+    master: Option<OwnedFd>,
+    reaped: Option<(i32, Instant)>,
+    exit: Option<i32>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -49,6 +73,11 @@ enum Phase {
         stdin: bool,
         stdout: bool,
         stderr: bool,
+    },
+    /// The stdio stream of exec `exec`.
+    ExecAttached {
+        exec: String,
+        stdin: bool,
     },
     /// Answered; closed once the output is flushed.
     Closing,
@@ -112,6 +141,9 @@ enum Tag {
     Err,
     Stdin,
     Conn(usize),
+    ExecOut(usize),
+    ExecErr(usize),
+    ExecStdin(usize),
 }
 
 /// The shim's state.
@@ -127,6 +159,7 @@ pub struct Shim {
     /// Raw exit code once the init was reaped, and when.
     reaped: Option<(i32, Instant)>,
     exit: Option<ExitStatus>,
+    execs: Vec<Exec>,
 }
 
 impl Shim {
@@ -145,6 +178,7 @@ impl Shim {
             started_at: None,
             reaped: None,
             exit: None,
+            execs: Vec::new(),
         }
     }
 
@@ -180,15 +214,37 @@ impl Shim {
                 add(fd.as_raw_fd(), libc::POLLIN, Tag::Err);
             }
             if let Some(fd) = &self.stdin
-                && !self.stdin_buf.is_empty() {
-                    add(fd.as_raw_fd(), libc::POLLOUT, Tag::Stdin);
+                && !self.stdin_buf.is_empty()
+            {
+                add(fd.as_raw_fd(), libc::POLLOUT, Tag::Stdin);
+            }
+            for (i, e) in self.execs.iter().enumerate() {
+                if let Some(fd) = &e.out {
+                    add(fd.as_raw_fd(), libc::POLLIN, Tag::ExecOut(i));
                 }
+                if let Some(fd) = &e.err {
+                    add(fd.as_raw_fd(), libc::POLLIN, Tag::ExecErr(i));
+                }
+                if let Some(fd) = &e.stdin
+                    && !e.stdin_buf.is_empty()
+                {
+                    add(fd.as_raw_fd(), libc::POLLOUT, Tag::ExecStdin(i));
+                }
+            }
             let stdin_room = self.stdin.is_some() && self.stdin_buf.len() < MAX_STDIN_BUF;
             for (i, c) in self.conns.iter().enumerate() {
                 let mut ev: libc::c_short = 0;
-                let wants_in = match c.phase {
+                let wants_in = match &c.phase {
                     Phase::Request => true,
                     Phase::Attached { stdin, .. } => !stdin || stdin_room,
+                    Phase::ExecAttached { exec, stdin } => {
+                        !stdin
+                            || self.execs.iter().any(|e| {
+                                &e.id == exec
+                                    && e.stdin.is_some()
+                                    && e.stdin_buf.len() < MAX_STDIN_BUF
+                            })
+                    }
                     Phase::Waiting | Phase::Closing => false,
                 };
                 if wants_in && !c.read_closed {
@@ -199,10 +255,15 @@ impl Shim {
                 }
                 add(c.stream.as_raw_fd(), ev, Tag::Conn(i));
             }
-            let timeout = match self.reaped {
-                Some((_, at)) => DRAIN_GRACE.saturating_sub(at.elapsed()).as_millis() as i32 + 1,
-                None => -1,
-            };
+            let grace_left =
+                |at: Instant| DRAIN_GRACE.saturating_sub(at.elapsed()).as_millis() as i32 + 1;
+            let mut timeout = self.reaped.map(|(_, at)| grace_left(at)).unwrap_or(-1);
+            for e in &self.execs {
+                if let (Some((_, at)), None) = (e.reaped, e.exit) {
+                    let t = grace_left(at);
+                    timeout = if timeout < 0 { t } else { timeout.min(t) };
+                }
+            }
             // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs for the call.
             let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
             if n < 0 {
@@ -222,8 +283,12 @@ impl Shim {
                     Tag::Err => self.read_output(Stream::Stderr, &mut buf),
                     Tag::Stdin => self.write_stdin(),
                     Tag::Conn(i) => self.conn_event(i, pfd.revents, &mut buf),
+                    Tag::ExecOut(i) => self.read_exec_output(i, Stream::Stdout, &mut buf),
+                    Tag::ExecErr(i) => self.read_exec_output(i, Stream::Stderr, &mut buf),
+                    Tag::ExecStdin(i) => self.write_exec_stdin(i),
                 }
             }
+            self.finish_execs();
             self.conns.retain(|c| !c.dead);
         }
         self.finish();
@@ -262,6 +327,8 @@ impl Shim {
                 Ok(WaitStatus::Signaled(pid, sig, _)) if pid == self.p.pid => {
                     self.reaped = Some((128 + sig as i32, Instant::now()));
                 }
+                Ok(WaitStatus::Exited(pid, code)) => self.exec_reaped(pid, code),
+                Ok(WaitStatus::Signaled(pid, sig, _)) => self.exec_reaped(pid, 128 + sig as i32),
                 Ok(WaitStatus::StillAlive) | Err(_) => break,
                 Ok(_) => {}
             }
@@ -396,6 +463,24 @@ impl Shim {
                     self.push_stdin(&buf[..n]);
                 }
             }
+            Phase::ExecAttached { ref exec, stdin } => {
+                let exec = exec.clone();
+                if n == 0 {
+                    c.read_closed = true;
+                }
+                if let Some(e) = self.execs.iter_mut().find(|e| e.id == exec) {
+                    if n == 0 {
+                        // Docker closes an exec's stdin when the client's input ends.
+                        if stdin && !e.tty {
+                            e.stdin_eof = true;
+                            write_exec_stdin(e);
+                        }
+                    } else if stdin && e.stdin.is_some() {
+                        e.stdin_buf.extend_from_slice(&buf[..n]);
+                        write_exec_stdin(e);
+                    }
+                }
+            }
             Phase::Waiting | Phase::Closing => {
                 if n == 0 {
                     c.read_closed = true;
@@ -470,6 +555,53 @@ impl Shim {
                 Some(Response::Ok)
             }
             Request::Resize { width, height } => Some(self.resize(width, height)),
+            Request::Exec {
+                id,
+                process,
+                detach,
+            } => match self.exec(&id, &process) {
+                Ok(pid) => {
+                    if !detach {
+                        let stdin = process.open_stdin;
+                        if stdin
+                            && !rest.is_empty()
+                            && let Some(e) = self.execs.iter_mut().find(|e| e.id == id)
+                        {
+                            e.stdin_buf.extend_from_slice(&rest);
+                            write_exec_stdin(e);
+                        }
+                        phase = Phase::ExecAttached { exec: id, stdin };
+                    }
+                    Some(Response::Started { pid: pid.as_raw() })
+                }
+                Err(message) => Some(Response::Error { message }),
+            },
+            Request::ExecState { id } => Some(match self.execs.iter().find(|e| e.id == id) {
+                Some(e) => Response::Exec(ExecStatus {
+                    pid: e.pid.as_raw(),
+                    running: e.exit.is_none(),
+                    exit_code: e.exit,
+                }),
+                None => Response::Error {
+                    message: format!("no such exec: {id}"),
+                },
+            }),
+            Request::ExecResize { id, width, height } => {
+                Some(match self.execs.iter().find(|e| e.id == id) {
+                    Some(Exec {
+                        master: Some(m), ..
+                    }) => match crate::linux::pty::set_size(m.as_fd(), width, height) {
+                        Ok(()) => Response::Ok,
+                        Err(e) => Response::Error {
+                            message: e.to_string(),
+                        },
+                    },
+                    Some(_) => Response::Ok,
+                    None => Response::Error {
+                        message: format!("no such exec: {id}"),
+                    },
+                })
+            }
         };
         let c = &mut self.conns[i];
         c.phase = phase;
@@ -549,6 +681,158 @@ impl Shim {
         }
     }
 
+    /// Fork and exec `process` into the container; returns its host pid once it exec'd.
+    fn exec(&mut self, id: &str, process: &ExecProcess) -> Result<Pid, String> {
+        if self.started_at.is_none() || self.reaped.is_some() {
+            return Err(format!("container {} is not running", self.short_id()));
+        }
+        if self.execs.iter().any(|e| e.id == id) {
+            return Err(format!("exec {id} has already been started"));
+        }
+        let mut process = process.clone();
+        if process.user.is_empty() {
+            process.user = self.p.user.clone();
+        }
+        let (stdio, child_stdio) =
+            super::stdio(process.tty, process.open_stdin).map_err(|e| e.to_string())?;
+        let (report_r, report_w) = super::pipe().map_err(|e| e.to_string())?;
+        // SAFETY: the shim is single-threaded; the child only sets itself up and execs.
+        let pid = match unsafe { nix::unistd::fork() } {
+            Err(e) => return Err(format!("fork: {e}")),
+            Ok(nix::unistd::ForkResult::Child) => {
+                drop(report_r);
+                drop(stdio);
+                super::exec::run(super::exec::ExecArgs {
+                    oci: &self.p.oci,
+                    process: &process,
+                    init_pid: self.p.pid,
+                    cgroup: &self.p.cgroup,
+                    stdio: child_stdio,
+                    report: report_w,
+                })
+            }
+            Ok(nix::unistd::ForkResult::Parent { child }) => child,
+        };
+        drop(child_stdio);
+        drop(report_w);
+        let msg = super::read_report(&report_r, false);
+        if !msg.is_empty() {
+            // The child exits; the SIGCHLD loop reaps it.
+            return Err(
+                String::from_utf8_lossy(msg.strip_prefix(b"E").unwrap_or(&msg)).into_owned(),
+            );
+        }
+        let master = if process.tty {
+            stdio.out.try_clone().ok()
+        } else {
+            None
+        };
+        if self.execs.len() >= MAX_EXEC_RECORDS
+            && let Some(i) = self.execs.iter().position(|e| e.exit.is_some())
+        {
+            self.execs.remove(i);
+        }
+        self.execs.push(Exec {
+            id: id.to_string(),
+            pid,
+            tty: process.tty,
+            out: Some(stdio.out),
+            err: stdio.err,
+            stdin: stdio.stdin,
+            stdin_buf: Vec::new(),
+            stdin_eof: false,
+            master,
+            reaped: None,
+            exit: None,
+        });
+        Ok(pid)
+    }
+
+    fn short_id(&self) -> String {
+        self.p
+            .bundle
+            .file_name()
+            .map(|n| n.to_string_lossy().chars().take(12).collect())
+            .unwrap_or_default()
+    }
+
+    fn exec_reaped(&mut self, pid: Pid, code: i32) {
+        if let Some(e) = self
+            .execs
+            .iter_mut()
+            .find(|e| e.pid == pid && e.reaped.is_none())
+        {
+            e.reaped = Some((code, Instant::now()));
+        }
+    }
+
+    fn read_exec_output(&mut self, i: usize, stream: Stream, buf: &mut [u8]) {
+        let e = &mut self.execs[i];
+        let slot = match stream {
+            Stream::Stdout => &mut e.out,
+            Stream::Stderr => &mut e.err,
+        };
+        let Some(fd) = slot.as_ref() else { return };
+        let n = match nix::unistd::read(fd, buf) {
+            Ok(n) => n,
+            Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => return,
+            Err(_) => 0,
+        };
+        if n == 0 {
+            *slot = None;
+            return;
+        }
+        let data = &buf[..n];
+        let tty = e.tty;
+        let id = e.id.clone();
+        let mut header = [0u8; 8];
+        header[0] = match stream {
+            Stream::Stdout => 1,
+            Stream::Stderr => 2,
+        };
+        header[4..].copy_from_slice(&(n as u32).to_be_bytes());
+        for c in &mut self.conns {
+            if !matches!(&c.phase, Phase::ExecAttached { exec, .. } if *exec == id) {
+                continue;
+            }
+            if !tty {
+                c.queue(&header);
+            }
+            c.queue(data);
+            c.flush();
+        }
+    }
+
+    fn write_exec_stdin(&mut self, i: usize) {
+        write_exec_stdin(&mut self.execs[i]);
+    }
+
+    /// Execs that exited and whose output is drained (or whose grace ran out): record
+    /// the exit code and end their streams.
+    fn finish_execs(&mut self) {
+        for e in &mut self.execs {
+            let Some((code, at)) = e.reaped else { continue };
+            if e.exit.is_some() {
+                continue;
+            }
+            if (e.out.is_some() || e.err.is_some()) && at.elapsed() < DRAIN_GRACE {
+                continue;
+            }
+            e.exit = Some(code);
+            e.out = None;
+            e.err = None;
+            e.stdin = None;
+            e.master = None;
+            e.stdin_buf = Vec::new();
+            for c in &mut self.conns {
+                if matches!(&c.phase, Phase::ExecAttached { exec, .. } if *exec == e.id) {
+                    c.phase = Phase::Closing;
+                    c.flush();
+                }
+            }
+        }
+    }
+
     /// The init is gone and output drained: record, clean up, answer, exit.
     fn finish(&mut self) {
         for s in [Stream::Stdout, Stream::Stderr] {
@@ -578,7 +862,9 @@ impl Shim {
                     c.respond(&Response::Exited(status.clone()));
                     c.phase = Phase::Closing;
                 }
-                Phase::Attached { .. } | Phase::Request => c.phase = Phase::Closing,
+                Phase::Attached { .. } | Phase::ExecAttached { .. } | Phase::Request => {
+                    c.phase = Phase::Closing
+                }
                 Phase::Closing => {}
             }
             c.flush();
@@ -606,6 +892,29 @@ impl Shim {
                 c.flush();
             }
             self.conns.retain(|c| !c.dead && !c.out.is_empty());
+        }
+    }
+}
+
+fn write_exec_stdin(e: &mut Exec) {
+    let Some(fd) = &e.stdin else { return };
+    if e.stdin_buf.is_empty() {
+        if e.stdin_eof {
+            e.stdin = None;
+        }
+        return;
+    }
+    match nix::unistd::write(fd, &e.stdin_buf) {
+        Ok(n) => {
+            e.stdin_buf.drain(..n);
+            if e.stdin_buf.is_empty() && e.stdin_eof {
+                e.stdin = None;
+            }
+        }
+        Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => {}
+        Err(_) => {
+            e.stdin = None;
+            e.stdin_buf = Vec::new();
         }
     }
 }

@@ -1,0 +1,158 @@
+//! `docker exec`: `POST /containers/{id}/exec`, `POST /exec/{id}/start`,
+//! `GET /exec/{id}/json`, `POST /exec/{id}/resize`.
+
+use std::collections::HashMap;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Extension, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use berth_engine::ExecConfig;
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
+
+use crate::containers::{dimension, upgraded_response};
+use crate::version::ApiVersion;
+use crate::{ApiError, ApiResult, AppState};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/containers/{id}/exec", post(create))
+        .route("/exec/{id}/start", post(start))
+        .route("/exec/{id}/json", get(inspect))
+        .route("/exec/{id}/resize", post(resize))
+}
+
+fn parse_json<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> ApiResult<T> {
+    if body.is_empty() {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON in request body: {e}")))
+}
+
+async fn create(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let config: ExecConfig = parse_json(&body)?;
+    let exec_id = engine.exec_create(&id, config)?;
+    Ok((StatusCode::CREATED, Json(json!({ "Id": exec_id }))).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct StartRequest {
+    detach: bool,
+    tty: bool,
+}
+
+async fn start(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Extension(version): Extension<ApiVersion>,
+    mut req: Request,
+) -> ApiResult<Response> {
+    let body = axum::body::to_bytes(std::mem::take(req.body_mut()), 64 * 1024)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("reading request body: {e}")))?;
+    let start: StartRequest = parse_json(&body)?;
+    if start.detach {
+        engine.exec_start(&id, true).await?;
+        return Ok(StatusCode::OK.into_response());
+    }
+    let tty = engine.exec_check(&id)? || start.tty;
+    let upgrade = req.headers().contains_key(header::UPGRADE);
+    if !upgrade {
+        // Old clients: run it and send the framed output as the response body.
+        let stream = engine.exec_start(&id, false).await?;
+        let stream = stream.ok_or_else(|| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exec has no stream")
+        })?;
+        let body = Body::from_stream(tokio_util_stream(stream));
+        return Response::builder()
+            .status(StatusCode::OK)
+            .header(
+                header::CONTENT_TYPE,
+                crate::containers::stream_type(version, tty),
+            )
+            .body(body)
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()));
+    }
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::debug!("exec upgrade failed: {e}");
+                return;
+            }
+        };
+        let mut client = TokioIo::new(upgraded);
+        match engine.exec_start(&id, false).await {
+            Ok(Some(mut shim)) => {
+                if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut shim).await {
+                    tracing::debug!("exec stream ended: {e}");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                // Like Docker: once hijacked, the error goes down the stream as output.
+                let msg = format!("{}\r\n", e.message);
+                let mut out = Vec::with_capacity(msg.len() + 8);
+                if !tty {
+                    out.push(1);
+                    out.extend_from_slice(&[0, 0, 0]);
+                    out.extend_from_slice(&(msg.len() as u32).to_be_bytes());
+                }
+                out.extend_from_slice(msg.as_bytes());
+                let _ = client.write_all(&out).await;
+                let _ = client.shutdown().await;
+            }
+        }
+    });
+    Ok(upgraded_response(version, tty))
+}
+
+/// A Unix stream as a body stream of chunks.
+fn tokio_util_stream(
+    mut stream: tokio::net::UnixStream,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
+    futures_util::stream::poll_fn(move |cx| {
+        let mut buf = vec![0u8; 32 * 1024];
+        let mut rb = tokio::io::ReadBuf::new(&mut buf);
+        match tokio::io::AsyncRead::poll_read(std::pin::Pin::new(&mut stream), cx, &mut rb) {
+            std::task::Poll::Ready(Ok(())) => {
+                let n = rb.filled().len();
+                if n == 0 {
+                    std::task::Poll::Ready(None)
+                } else {
+                    buf.truncate(n);
+                    std::task::Poll::Ready(Some(Ok(Bytes::from(buf))))
+                }
+            }
+            std::task::Poll::Ready(Err(e)) => std::task::Poll::Ready(Some(Err(e))),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    })
+}
+
+async fn inspect(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    Ok(Json(engine.exec_inspect(&id).await?).into_response())
+}
+
+async fn resize(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<StatusCode> {
+    engine
+        .exec_resize(&id, dimension(&q, "w")?, dimension(&q, "h")?)
+        .await?;
+    Ok(StatusCode::OK)
+}

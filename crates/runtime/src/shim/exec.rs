@@ -1,0 +1,131 @@
+//! A process exec'd into a running container (`docker exec`), between fork and execve.
+//!
+//! The shim forks it; since the shim unshared the pid namespace before forking the
+//! container's init, its children are born in the container's pid namespace. The child
+//! moves itself into the container's cgroup, joins the init's other namespaces (mount
+//! last, which also puts it under the container's root), takes the container's
+//! capabilities (all with `privileged`), rlimits, user and working directory, and execs.
+//! Errors go to the shim over the close-on-exec `report` pipe, as for the init.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use nix::sched::CloneFlags;
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use super::init::{ChildStdio, Prepared, become_user, fail, set_rlimit};
+use crate::execpath::ExecError;
+use crate::linux::caps::CapSets;
+use crate::linux::cgroups::Cgroup;
+use crate::linux::{nix_err, pty};
+use crate::protocol::ExecProcess;
+
+/// Everything the exec'd process needs, prepared by the shim before fork.
+pub struct ExecArgs<'a> {
+    pub oci: &'a Spec,
+    pub process: &'a ExecProcess,
+    /// Host pid of the container's init, whose namespaces are joined.
+    pub init_pid: Pid,
+    pub cgroup: &'a Cgroup,
+    pub stdio: ChildStdio,
+    pub report: OwnedFd,
+}
+
+/// Run the exec'd process; never returns.
+pub fn run(args: ExecArgs<'_>) -> ! {
+    let report = args.report.try_clone();
+    let err = setup_and_exec(args);
+    if let Ok(report) = report {
+        let mut msg = Vec::with_capacity(err.message.len() + 1);
+        msg.push(b'E');
+        msg.extend_from_slice(err.message.as_bytes());
+        let _ = nix::unistd::write(&report, &msg);
+    }
+    // SAFETY: _exit is always safe; it skips the shim's atexit handlers and buffers.
+    unsafe { libc::_exit(err.code) }
+}
+
+fn setup_and_exec(a: ExecArgs<'_>) -> ExecError {
+    match setup(&a) {
+        Ok(prepared) => prepared.exec(),
+        Err(e) => e,
+    }
+}
+
+fn setup(a: &ExecArgs<'_>) -> Result<Prepared, ExecError> {
+    // Writing 0 moves the writer itself.
+    a.cgroup.add(0).map_err(fail)?;
+
+    nix::unistd::setsid().map_err(|e| fail(nix_err("setsid", e)))?;
+    if a.stdio.console.is_some() {
+        pty::set_controlling(a.stdio.stdout.as_fd()).map_err(fail)?;
+    }
+    nix::unistd::dup2_stdin(&a.stdio.stdin).map_err(|e| fail(nix_err("dup2 stdin", e)))?;
+    nix::unistd::dup2_stdout(&a.stdio.stdout).map_err(|e| fail(nix_err("dup2 stdout", e)))?;
+    nix::unistd::dup2_stderr(&a.stdio.stderr).map_err(|e| fail(nix_err("dup2 stderr", e)))?;
+
+    // Open every namespace first: once in the mount namespace, /proc is the container's.
+    let linux = a.oci.linux().as_ref();
+    let mut joins = Vec::new();
+    let mut mnt = None;
+    for ns in linux
+        .and_then(|l| l.namespaces().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        let (name, flag) = match ns.typ() {
+            LinuxNamespaceType::Mount => ("mnt", CloneFlags::CLONE_NEWNS),
+            LinuxNamespaceType::Uts => ("uts", CloneFlags::CLONE_NEWUTS),
+            LinuxNamespaceType::Ipc => ("ipc", CloneFlags::CLONE_NEWIPC),
+            LinuxNamespaceType::Network => ("net", CloneFlags::CLONE_NEWNET),
+            LinuxNamespaceType::Cgroup => ("cgroup", CloneFlags::CLONE_NEWCGROUP),
+            // Already ours: we were forked into it.
+            _ => continue,
+        };
+        let path = format!("/proc/{}/ns/{name}", a.init_pid);
+        let f = std::fs::File::open(&path).map_err(|e| fail(format!("opening {path}: {e}")))?;
+        if flag == CloneFlags::CLONE_NEWNS {
+            mnt = Some((path, f));
+        } else {
+            joins.push((path, f, flag));
+        }
+    }
+    for (path, f, flag) in joins {
+        nix::sched::setns(f, flag).map_err(|e| fail(nix_err(format!("joining {path}"), e)))?;
+    }
+    if let Some((path, f)) = mnt {
+        nix::sched::setns(f, CloneFlags::CLONE_NEWNS)
+            .map_err(|e| fail(nix_err(format!("joining {path}"), e)))?;
+    }
+
+    let oci_process = a.oci.process().as_ref();
+    for r in oci_process
+        .and_then(|p| p.rlimits().as_deref())
+        .unwrap_or(&[])
+    {
+        set_rlimit(r)?;
+    }
+    let caps = if a.process.privileged {
+        Some(CapSets::all())
+    } else {
+        oci_process
+            .and_then(|p| p.capabilities().as_ref())
+            .map(CapSets::from_spec)
+            .transpose()
+            .map_err(fail)?
+    };
+    let container_cwd = oci_process.map(|p| p.cwd().clone()).unwrap_or_default();
+    let cwd = if a.process.cwd.is_empty() {
+        container_cwd
+    } else {
+        a.process.cwd.clone().into()
+    };
+    let u = become_user(&a.process.user, caps.as_ref(), &cwd, false)?;
+    Prepared::new(
+        &a.process.args,
+        a.process.env.clone(),
+        &u.home,
+        Path::new(&cwd),
+    )
+}
