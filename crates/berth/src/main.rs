@@ -1,1 +1,542 @@
-fn main() {}
+//! `berth`: Berth's command line, with docker's commands, flags, output and exit codes.
+//! `-H`/`--host`, `BERTH_HOST` or `DOCKER_HOST` pick the daemon.
+
+mod commands;
+mod format;
+mod stream;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A fatal error with the exit code it should produce.
+#[derive(Debug)]
+pub struct Exit {
+    pub code: i32,
+    pub message: String,
+}
+
+pub type CmdResult = Result<i32, Exit>;
+
+impl From<berth_client::Error> for Exit {
+    fn from(e: berth_client::Error) -> Self {
+        Exit {
+            code: 1,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<std::io::Error> for Exit {
+    fn from(e: std::io::Error) -> Self {
+        Exit {
+            code: 1,
+            message: e.to_string(),
+        }
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "berth",
+    version,
+    about = "A fast, lean container engine",
+    disable_help_subcommand = true
+)]
+struct Cli {
+    /// Daemon socket to connect to (unix:///path or tcp://host:port).
+    #[arg(short = 'H', long = "host", global = true)]
+    host: Option<String>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+/// Flags shared by `create` and `run`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct CreateOpts {
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Assign a name to the container.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Keep STDIN open even if not attached.
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY.
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Set environment variables.
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// Read a file of environment variables.
+    #[arg(long = "env-file")]
+    pub env_file: Vec<String>,
+    /// Overwrite the default ENTRYPOINT of the image.
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Working directory inside the container.
+    #[arg(short = 'w', long = "workdir")]
+    pub workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>]).
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Connect a container to a network.
+    #[arg(long = "network", alias = "net")]
+    pub network: Option<String>,
+    /// Container host name.
+    #[arg(short = 'h', long)]
+    pub hostname: Option<String>,
+    /// Bind mount a volume (src:dst[:ro]).
+    #[arg(short = 'v', long = "volume")]
+    pub volumes: Vec<String>,
+    /// Memory limit.
+    #[arg(short = 'm', long)]
+    pub memory: Option<String>,
+    /// Tune container pids limit (-1 for unlimited).
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Signal to stop the container.
+    #[arg(long = "stop-signal")]
+    pub stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container.
+    #[arg(long = "stop-timeout")]
+    pub stop_timeout: Option<i64>,
+    /// Set metadata on a container.
+    #[arg(short = 'l', long = "label")]
+    pub labels: Vec<String>,
+    /// Run an init inside the container.
+    #[arg(long)]
+    pub init: bool,
+    /// Give extended privileges to this container.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Add Linux capabilities.
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities.
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
+    /// Security options.
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
+    /// Publish a container's port(s) to the host.
+    #[arg(short = 'p', long = "publish")]
+    pub publish: Vec<String>,
+    /// Restart policy to apply when a container exits.
+    #[arg(long)]
+    pub restart: Option<String>,
+    /// Mount the container's root filesystem as read only.
+    #[arg(long = "read-only")]
+    pub read_only: bool,
+    /// Automatically remove the container when it exits.
+    #[arg(long)]
+    pub rm: bool,
+    /// The image.
+    pub image: String,
+    /// Command and arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Create and run a new container from an image.
+    #[command(disable_help_flag = true)]
+    Run {
+        /// Run container in background and print container ID.
+        #[arg(short = 'd', long)]
+        detach: bool,
+        #[command(flatten)]
+        opts: CreateOpts,
+    },
+    /// Create a new container.
+    #[command(disable_help_flag = true)]
+    Create {
+        #[command(flatten)]
+        opts: CreateOpts,
+    },
+    /// Start one or more stopped containers.
+    Start {
+        #[arg(short = 'a', long)]
+        attach: bool,
+        #[arg(short = 'i', long)]
+        interactive: bool,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Stop one or more running containers.
+    Stop {
+        #[arg(short = 't', long = "time", alias = "timeout")]
+        time: Option<i64>,
+        #[arg(short = 's', long)]
+        signal: Option<String>,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Restart one or more containers.
+    Restart {
+        #[arg(short = 't', long = "time", alias = "timeout")]
+        time: Option<i64>,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Kill one or more running containers.
+    Kill {
+        #[arg(short = 's', long)]
+        signal: Option<String>,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Remove one or more containers.
+    Rm {
+        #[arg(short = 'f', long)]
+        force: bool,
+        #[arg(short = 'v', long)]
+        volumes: bool,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Block until containers stop, then print their exit codes.
+    Wait {
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Attach local standard input, output, and error streams to a running container.
+    Attach {
+        #[arg(long = "no-stdin")]
+        no_stdin: bool,
+        container: String,
+    },
+    /// Fetch the logs of a container.
+    Logs {
+        #[arg(short = 'f', long)]
+        follow: bool,
+        #[arg(short = 't', long)]
+        timestamps: bool,
+        #[arg(short = 'n', long)]
+        tail: Option<String>,
+        #[arg(long)]
+        since: Option<String>,
+        container: String,
+    },
+    /// List containers.
+    #[command(alias = "ls")]
+    Ps {
+        #[arg(short = 'a', long)]
+        all: bool,
+        #[arg(short = 'q', long)]
+        quiet: bool,
+        #[arg(long = "no-trunc")]
+        no_trunc: bool,
+        #[arg(short = 'n', long = "last")]
+        last: Option<i64>,
+        #[arg(short = 'l', long)]
+        latest: bool,
+        #[arg(short = 'f', long = "filter")]
+        filter: Vec<String>,
+    },
+    /// Execute a command in a running container.
+    Exec {
+        #[arg(short = 'd', long)]
+        detach: bool,
+        #[arg(short = 'i', long)]
+        interactive: bool,
+        #[arg(short = 't', long)]
+        tty: bool,
+        #[arg(short = 'u', long)]
+        user: Option<String>,
+        #[arg(short = 'w', long)]
+        workdir: Option<String>,
+        #[arg(short = 'e', long = "env")]
+        env: Vec<String>,
+        #[arg(long)]
+        privileged: bool,
+        container: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Resize a container's TTY.
+    Resize {
+        container: String,
+        width: u16,
+        height: u16,
+    },
+    /// Load an image from a tar archive or STDIN.
+    Load {
+        #[arg(short = 'i', long)]
+        input: Option<String>,
+        #[arg(short = 'q', long)]
+        quiet: bool,
+    },
+    /// List images.
+    Images {
+        #[arg(short = 'a', long)]
+        all: bool,
+        #[arg(short = 'q', long)]
+        quiet: bool,
+        #[arg(long = "no-trunc")]
+        no_trunc: bool,
+        #[arg(long)]
+        digests: bool,
+    },
+    /// Remove one or more images.
+    Rmi {
+        #[arg(short = 'f', long)]
+        force: bool,
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE.
+    Tag { source: String, target: String },
+    /// Return low-level information on containers or images.
+    Inspect {
+        #[arg(short = 'f', long)]
+        format: Option<String>,
+        #[arg(long = "type")]
+        kind: Option<String>,
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Show the Berth version information.
+    Version {
+        #[arg(short = 'f', long)]
+        format: Option<String>,
+    },
+    /// Display system-wide information.
+    Info {
+        #[arg(short = 'f', long)]
+        format: Option<String>,
+    },
+    /// Manage containers.
+    Container {
+        #[command(subcommand)]
+        cmd: ContainerCmd,
+    },
+    /// Manage images.
+    Image {
+        #[command(subcommand)]
+        cmd: ImageCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ContainerCmd {
+    #[command(alias = "ps", alias = "list")]
+    Ls {
+        #[arg(short = 'a', long)]
+        all: bool,
+        #[arg(short = 'q', long)]
+        quiet: bool,
+        #[arg(long = "no-trunc")]
+        no_trunc: bool,
+    },
+    Inspect {
+        #[arg(short = 'f', long)]
+        format: Option<String>,
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    Rm {
+        #[arg(short = 'f', long)]
+        force: bool,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ImageCmd {
+    #[command(alias = "list")]
+    Ls {
+        #[arg(short = 'a', long)]
+        all: bool,
+        #[arg(short = 'q', long)]
+        quiet: bool,
+        #[arg(long = "no-trunc")]
+        no_trunc: bool,
+    },
+    Inspect {
+        #[arg(short = 'f', long)]
+        format: Option<String>,
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    Load {
+        #[arg(short = 'i', long)]
+        input: Option<String>,
+        #[arg(short = 'q', long)]
+        quiet: bool,
+    },
+    Rm {
+        #[arg(short = 'f', long)]
+        force: bool,
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+    Tag {
+        source: String,
+        target: String,
+    },
+}
+
+fn main() {
+    // Die quietly on a closed pipe (`berth ps | head`), like other command-line tools.
+    // SAFETY: setting a signal disposition to SIG_DFL runs no handler code.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 125 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("berth: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = rt.block_on(dispatch(cli));
+    let code = match code {
+        Ok(c) => c,
+        Err(e) => {
+            if !e.message.is_empty() {
+                eprintln!("{}", e.message);
+            }
+            e.code
+        }
+    };
+    std::process::exit(code);
+}
+
+async fn dispatch(cli: Cli) -> CmdResult {
+    use commands as c;
+    let mut client = berth_client::Client::from_env(cli.host.as_deref())?;
+    client.negotiate().await?;
+    let cl = &client;
+    match cli.cmd {
+        Cmd::Run { detach, opts } => c::run(cl, opts, detach).await,
+        Cmd::Create { opts } => c::create_cmd(cl, opts).await,
+        Cmd::Start {
+            attach,
+            interactive,
+            containers,
+        } => c::start(cl, &containers, attach || interactive, interactive).await,
+        Cmd::Stop {
+            time,
+            signal,
+            containers,
+        } => c::stop(cl, &containers, time, signal.as_deref(), "stop").await,
+        Cmd::Restart { time, containers } => c::stop(cl, &containers, time, None, "restart").await,
+        Cmd::Kill { signal, containers } => c::kill(cl, &containers, signal.as_deref()).await,
+        Cmd::Rm {
+            force,
+            volumes,
+            containers,
+        } => c::rm(cl, &containers, force, volumes).await,
+        Cmd::Container {
+            cmd: ContainerCmd::Rm { force, containers },
+        } => c::rm(cl, &containers, force, false).await,
+        Cmd::Wait { containers } => c::wait(cl, &containers).await,
+        Cmd::Attach {
+            no_stdin,
+            container,
+        } => c::attach(cl, &container, !no_stdin).await,
+        Cmd::Logs {
+            follow,
+            timestamps,
+            tail,
+            since,
+            container,
+        } => c::logs(cl, &container, follow, timestamps, tail, since).await,
+        Cmd::Ps {
+            all,
+            quiet,
+            no_trunc,
+            last,
+            latest,
+            filter,
+        } => {
+            let limit = if latest { Some(1) } else { last };
+            c::ps(cl, all || limit.is_some(), quiet, no_trunc, limit, &filter).await
+        }
+        Cmd::Container {
+            cmd:
+                ContainerCmd::Ls {
+                    all,
+                    quiet,
+                    no_trunc,
+                },
+        } => c::ps(cl, all, quiet, no_trunc, None, &[]).await,
+        Cmd::Exec {
+            detach,
+            interactive,
+            tty,
+            user,
+            workdir,
+            env,
+            privileged,
+            container,
+            command,
+        } => {
+            let opts = c::ExecOpts {
+                detach,
+                interactive,
+                tty,
+                user,
+                workdir,
+                env,
+                privileged,
+            };
+            c::exec(cl, &container, command, opts).await
+        }
+        Cmd::Resize {
+            container,
+            width,
+            height,
+        } => c::resize(cl, &container, width, height).await,
+        Cmd::Load { input, quiet }
+        | Cmd::Image {
+            cmd: ImageCmd::Load { input, quiet },
+        } => c::load(cl, input.as_deref(), quiet).await,
+        Cmd::Images {
+            all,
+            quiet,
+            no_trunc,
+            digests,
+        } => c::images(cl, all, quiet, no_trunc, digests).await,
+        Cmd::Image {
+            cmd:
+                ImageCmd::Ls {
+                    all,
+                    quiet,
+                    no_trunc,
+                },
+        } => c::images(cl, all, quiet, no_trunc, false).await,
+        Cmd::Rmi { force, images }
+        | Cmd::Image {
+            cmd: ImageCmd::Rm { force, images },
+        } => c::rmi(cl, &images, force).await,
+        Cmd::Tag { source, target }
+        | Cmd::Image {
+            cmd: ImageCmd::Tag { source, target },
+        } => c::tag(cl, &source, &target).await,
+        Cmd::Inspect {
+            format,
+            kind,
+            names,
+        } => c::inspect(cl, &names, format.as_deref(), kind.as_deref()).await,
+        Cmd::Container {
+            cmd: ContainerCmd::Inspect { format, names },
+        } => c::inspect(cl, &names, format.as_deref(), Some("container")).await,
+        Cmd::Image {
+            cmd: ImageCmd::Inspect { format, names },
+        } => c::inspect(cl, &names, format.as_deref(), Some("image")).await,
+        Cmd::Version { format } => c::version(cl, format.as_deref()).await,
+        Cmd::Info { format } => c::info(cl, format.as_deref()).await,
+    }
+}

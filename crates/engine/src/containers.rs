@@ -735,6 +735,55 @@ impl Engine {
 
     /// After a daemon (re)start: reconnect to the shims of containers recorded as running,
     /// and record the exits of those that ended meanwhile.
+    /// State changes are committed without fsync (the shims know them too), so a daemon
+    /// killed right after a start or an exit may find a record older than its shim: ask
+    /// the shim of any container that has a bundle and catch up.
+    async fn recover_unrecorded(self: &Arc<Self>, entry: &Arc<Entry>, id: &str) {
+        let bundle = self.paths(id).bundle;
+        if !bundle.join(berth_runtime::client::SOCKET_FILE).exists()
+            && !bundle.join(berth_runtime::client::EXIT_FILE).exists()
+        {
+            return;
+        }
+        let shim = ShimClient::new(&bundle);
+        let Ok(s) = shim.state().await else { return };
+        match (s.status.as_str(), s.exit) {
+            ("running", _) => {
+                {
+                    let mut r = entry.record();
+                    r.state = ContainerState {
+                        status: "running".into(),
+                        running: true,
+                        pid: i64::from(s.pid),
+                        started_at: s.started_at.unwrap_or_else(time::now_rfc3339),
+                        ..ContainerState::default()
+                    };
+                    if let Err(e) = self.db.save(&r, false) {
+                        tracing::warn!("saving container state: {e}");
+                    }
+                }
+                entry.progress.send_modify(|p| p.running = true);
+                self.clone().monitor(entry.clone(), shim);
+            }
+            ("stopped", Some(exit)) => {
+                let newer = {
+                    let mut r = entry.record();
+                    let newer = r.state.finished_at == ZERO_TIME
+                        || r.state.finished_at.as_str() < exit.finished_at.as_str();
+                    if newer && r.state.started_at == ZERO_TIME {
+                        r.state.started_at =
+                            s.started_at.unwrap_or_else(|| exit.finished_at.clone());
+                    }
+                    newer
+                };
+                if newer {
+                    self.exited(entry, exit).await;
+                }
+            }
+            _ => {}
+        }
+    }
+
     pub(crate) async fn recover(self: &Arc<Self>) {
         let entries: Vec<Arc<Entry>> = lock(&self.containers).values().cloned().collect();
         for entry in entries {
@@ -747,6 +796,7 @@ impl Engine {
                 continue;
             }
             if !running {
+                self.recover_unrecorded(&entry, &id).await;
                 continue;
             }
             let shim = ShimClient::new(&self.paths(&id).bundle);

@@ -1,0 +1,990 @@
+//! The commands. Each returns the process exit code or an [`Exit`].
+
+use berth_client::{Client, Error as ClientError, next_chunk};
+use hyper::Method;
+use serde_json::{Value, json};
+
+use crate::format::{self, human_duration, human_size, table, truncate_command};
+use crate::stream::{RawTerminal, is_tty, pump, term_size};
+use crate::{CmdResult, CreateOpts, Exit};
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn fail(code: i32, message: impl Into<String>) -> Exit {
+    Exit {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Percent-encode a query value.
+fn q(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Per-name commands: run `f` on each, print what it returns, keep going on errors
+/// (exit 1 at the end), as docker does for `stop a b c`.
+async fn each<F, Fut>(names: &[String], mut f: F) -> CmdResult
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<String>, ClientError>>,
+{
+    let mut code = 0;
+    for n in names {
+        match f(n.clone()).await {
+            Ok(Some(line)) => println!("{line}"),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("{e}");
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn read_env_file(path: &str) -> Result<Vec<String>, Exit> {
+    let text = std::fs::read_to_string(path).map_err(|e| fail(125, format!("open {path}: {e}")))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(expand_env)
+        .collect())
+}
+
+/// `KEY=VAL` as is; `KEY` takes the value from our environment (dropped if unset).
+fn expand_env(e: &str) -> Option<String> {
+    if e.contains('=') {
+        Some(e.to_string())
+    } else {
+        std::env::var(e).ok().map(|v| format!("{e}={v}"))
+    }
+}
+
+/// The body of `POST /containers/create` for `opts`.
+pub fn create_body(o: &CreateOpts) -> Result<Value, Exit> {
+    let mut env = Vec::new();
+    for f in &o.env_file {
+        env.extend(read_env_file(f)?);
+    }
+    env.extend(o.env.iter().filter_map(|e| expand_env(e)));
+    let labels: serde_json::Map<String, Value> = o
+        .labels
+        .iter()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l, ""));
+            (k.to_string(), Value::String(v.to_string()))
+        })
+        .collect();
+    let memory = match &o.memory {
+        Some(m) => format::parse_bytes(m).map_err(|e| fail(125, e))?,
+        None => 0,
+    };
+    let mut ports = serde_json::Map::new();
+    let mut exposed = serde_json::Map::new();
+    for p in &o.publish {
+        let parts: Vec<&str> = p.split(':').collect();
+        let (ip, host, cport) = match parts.as_slice() {
+            [c] => ("", "", *c),
+            [h, c] => ("", *h, *c),
+            [i, h, c] => (*i, *h, *c),
+            _ => return Err(fail(125, format!("invalid publish spec: {p}"))),
+        };
+        let cport = if cport.contains('/') {
+            cport.to_string()
+        } else {
+            format!("{cport}/tcp")
+        };
+        exposed.insert(cport.clone(), json!({}));
+        let list = ports.entry(cport).or_insert_with(|| json!([]));
+        if let Some(a) = list.as_array_mut() {
+            a.push(json!({"HostIp": ip, "HostPort": host}));
+        }
+    }
+    let restart = o.restart.as_deref().map(|r| {
+        let (name, count) = r.split_once(':').unwrap_or((r, "0"));
+        json!({"Name": name, "MaximumRetryCount": count.parse::<i64>().unwrap_or(0)})
+    });
+    let mut host = json!({
+        "Binds": o.volumes,
+        "NetworkMode": o.network.clone().unwrap_or_else(|| "default".into()),
+        "PortBindings": ports,
+        "AutoRemove": o.rm,
+        "CapAdd": o.cap_add,
+        "CapDrop": o.cap_drop,
+        "Privileged": o.privileged,
+        "ReadonlyRootfs": o.read_only,
+        "SecurityOpt": o.security_opt,
+        "Memory": memory,
+    });
+    if let Some(p) = o.pids_limit {
+        host["PidsLimit"] = json!(p);
+    }
+    if o.init {
+        host["Init"] = json!(true);
+    }
+    if let Some(r) = restart {
+        host["RestartPolicy"] = r;
+    }
+    let mut body = json!({
+        "Hostname": o.hostname.clone().unwrap_or_default(),
+        "User": o.user.clone().unwrap_or_default(),
+        "AttachStdin": o.interactive,
+        "AttachStdout": true,
+        "AttachStderr": true,
+        "Tty": o.tty,
+        "OpenStdin": o.interactive,
+        "StdinOnce": o.interactive,
+        "Env": env,
+        "Image": o.image,
+        "WorkingDir": o.workdir.clone().unwrap_or_default(),
+        "Labels": labels,
+        "ExposedPorts": exposed,
+        "HostConfig": host,
+    });
+    if !o.args.is_empty() {
+        body["Cmd"] = json!(o.args);
+    }
+    if let Some(ep) = &o.entrypoint {
+        body["Entrypoint"] = if ep.is_empty() {
+            json!([])
+        } else {
+            json!([ep])
+        };
+    }
+    if let Some(s) = &o.stop_signal {
+        body["StopSignal"] = json!(s);
+    }
+    if let Some(t) = o.stop_timeout {
+        body["StopTimeout"] = json!(t);
+    }
+    Ok(body)
+}
+
+/// Create the container; daemon errors exit 125 like docker's.
+async fn create(c: &Client, o: &CreateOpts) -> Result<String, Exit> {
+    let body = create_body(o)?;
+    let path = match &o.name {
+        Some(n) => format!("/containers/create?name={}", q(n)),
+        None => "/containers/create".to_string(),
+    };
+    match c.post(&path, &body).await {
+        Ok(v) => {
+            for w in v["Warnings"].as_array().into_iter().flatten() {
+                if let Some(w) = w.as_str() {
+                    eprintln!("WARNING: {w}");
+                }
+            }
+            v["Id"]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| fail(125, "berth: daemon returned no container id"))
+        }
+        Err(ClientError::Api {
+            status: 404,
+            message,
+        }) if message.starts_with("No such image") => {
+            let image = if o.image.contains(':') {
+                o.image.clone()
+            } else {
+                format!("{}:latest", o.image)
+            };
+            eprintln!("Unable to find image '{image}' locally");
+            Err(fail(
+                125,
+                format!("berth: Error response from daemon: {message}.\nSee 'berth run --help'."),
+            ))
+        }
+        Err(e) => Err(fail(125, format!("berth: {e}.\nSee 'berth run --help'."))),
+    }
+}
+
+pub async fn create_cmd(c: &Client, o: CreateOpts) -> CmdResult {
+    let id = create(c, &o).await?;
+    println!("{id}");
+    Ok(0)
+}
+
+/// Exit code for a failed start, from the daemon's message.
+fn start_failure_code(msg: &str) -> i32 {
+    if msg.contains("executable file not found") || msg.contains("no such file or directory") {
+        127
+    } else if msg.contains("permission denied") {
+        126
+    } else {
+        125
+    }
+}
+
+/// Send the terminal size now and on every SIGWINCH.
+fn track_size(c: &Client, path: String) {
+    let c = c.clone();
+    tokio::spawn(async move {
+        let mut sig =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change()) {
+                Ok(s) => s,
+                Err(_) => return,
+            };
+        loop {
+            if let Some((w, h)) = term_size() {
+                let _ = c.post(&format!("{path}?h={h}&w={w}"), &Value::Null).await;
+            }
+            if sig.recv().await.is_none() {
+                return;
+            }
+        }
+    });
+}
+
+pub async fn run(c: &Client, o: CreateOpts, detach: bool) -> CmdResult {
+    let id = create(c, &o).await?;
+    if detach {
+        if let Err(e) = c
+            .post(&format!("/containers/{id}/start"), &Value::Null)
+            .await
+        {
+            let msg = e.to_string();
+            return Err(fail(start_failure_code(&msg), format!("berth: {msg}.")));
+        }
+        println!("{id}");
+        return Ok(0);
+    }
+    // Like the docker CLI: attach and wait first, then start.
+    let attach = c
+        .hijack(
+            &format!(
+                "/containers/{id}/attach?stream=1&stdin={}&stdout=1&stderr=1",
+                u8::from(o.interactive)
+            ),
+            &Value::Null,
+        )
+        .await
+        .map_err(|e| fail(125, format!("berth: {e}")))?;
+    let condition = if o.rm { "removed" } else { "next-exit" };
+    let wait = c
+        .post_stream(
+            &format!("/containers/{id}/wait?condition={condition}"),
+            &Value::Null,
+        )
+        .await
+        .map_err(|e| fail(125, format!("berth: {e}")))?;
+    let wait = tokio::spawn(async move {
+        use http_body_util_shim::collect;
+        collect(wait).await
+    });
+    let raw = if o.tty && o.interactive {
+        RawTerminal::enable()
+    } else {
+        None
+    };
+    if let Err(e) = c
+        .post(&format!("/containers/{id}/start"), &Value::Null)
+        .await
+    {
+        drop(raw);
+        let msg = e.to_string();
+        return Err(fail(start_failure_code(&msg), format!("berth: {msg}.")));
+    }
+    if o.tty {
+        track_size(c, format!("/containers/{id}/resize"));
+    }
+    let pumped = pump(attach, o.tty, o.interactive).await;
+    drop(raw);
+    pumped?;
+    let status = match wait.await {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => return Err(fail(125, format!("berth: {e}"))),
+        Err(e) => return Err(fail(125, format!("berth: {e}"))),
+    };
+    if let Some(m) = status["Error"]["Message"]
+        .as_str()
+        .filter(|m| !m.is_empty())
+    {
+        eprintln!("berth: Error waiting for container: {m}");
+    }
+    Ok(status["StatusCode"].as_i64().unwrap_or(125) as i32)
+}
+
+/// Collecting a streamed JSON response (the wait answer).
+mod http_body_util_shim {
+    use berth_client::next_chunk;
+    use serde_json::Value;
+
+    pub async fn collect(
+        resp: hyper::Response<hyper::body::Incoming>,
+    ) -> Result<Value, berth_client::Error> {
+        let mut body = resp.into_body();
+        let mut all = Vec::new();
+        while let Some(chunk) = next_chunk(&mut body).await? {
+            all.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&all).map_err(|e| berth_client::Error::Decode(e.to_string()))
+    }
+}
+
+pub async fn start(c: &Client, names: &[String], attach: bool, stdin: bool) -> CmdResult {
+    if attach {
+        let [name] = names else {
+            return Err(fail(
+                1,
+                "berth: you cannot start and attach multiple containers at once",
+            ));
+        };
+        let info: Value = c.get(&format!("/containers/{}/json", q(name))).await?;
+        let tty = info["Config"]["Tty"].as_bool().unwrap_or(false);
+        let id = info["Id"].as_str().unwrap_or(name).to_string();
+        let stream = c
+            .hijack(
+                &format!(
+                    "/containers/{id}/attach?stream=1&stdin={}&stdout=1&stderr=1",
+                    u8::from(stdin)
+                ),
+                &Value::Null,
+            )
+            .await?;
+        let wait = c
+            .post_stream(
+                &format!("/containers/{id}/wait?condition=next-exit"),
+                &Value::Null,
+            )
+            .await?;
+        let wait = tokio::spawn(http_body_util_shim::collect(wait));
+        let raw = if tty && stdin {
+            RawTerminal::enable()
+        } else {
+            None
+        };
+        c.post(&format!("/containers/{id}/start"), &Value::Null)
+            .await?;
+        pump(stream, tty, stdin).await?;
+        drop(raw);
+        let v = wait.await.map_err(|e| fail(1, e.to_string()))??;
+        return Ok(v["StatusCode"].as_i64().unwrap_or(1) as i32);
+    }
+    each(names, |n| async move {
+        c.post(&format!("/containers/{}/start", q(&n)), &Value::Null)
+            .await?;
+        Ok(Some(n))
+    })
+    .await
+}
+
+pub async fn stop(
+    c: &Client,
+    names: &[String],
+    time: Option<i64>,
+    signal: Option<&str>,
+    verb: &str,
+) -> CmdResult {
+    let mut params = Vec::new();
+    if let Some(t) = time {
+        params.push(format!("t={t}"));
+    }
+    if let Some(s) = signal {
+        params.push(format!("signal={}", q(s)));
+    }
+    let query = if params.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", params.join("&"))
+    };
+    each(names, |n| {
+        let query = query.clone();
+        async move {
+            c.post(
+                &format!("/containers/{}/{verb}{query}", q(&n)),
+                &Value::Null,
+            )
+            .await?;
+            Ok(Some(n))
+        }
+    })
+    .await
+}
+
+pub async fn kill(c: &Client, names: &[String], signal: Option<&str>) -> CmdResult {
+    let query = signal
+        .map(|s| format!("?signal={}", q(s)))
+        .unwrap_or_default();
+    each(names, |n| {
+        let query = query.clone();
+        async move {
+            c.post(&format!("/containers/{}/kill{query}", q(&n)), &Value::Null)
+                .await?;
+            Ok(Some(n))
+        }
+    })
+    .await
+}
+
+pub async fn rm(c: &Client, names: &[String], force: bool, volumes: bool) -> CmdResult {
+    each(names, |n| async move {
+        c.delete(&format!(
+            "/containers/{}?force={}&v={}",
+            q(&n),
+            u8::from(force),
+            u8::from(volumes)
+        ))
+        .await?;
+        Ok(Some(n))
+    })
+    .await
+}
+
+pub async fn wait(c: &Client, names: &[String]) -> CmdResult {
+    each(names, |n| async move {
+        let v = c
+            .post(&format!("/containers/{}/wait", q(&n)), &Value::Null)
+            .await?;
+        Ok(Some(v["StatusCode"].as_i64().unwrap_or(0).to_string()))
+    })
+    .await
+}
+
+pub async fn attach(c: &Client, name: &str, stdin: bool) -> CmdResult {
+    let info: Value = c.get(&format!("/containers/{}/json", q(name))).await?;
+    if !info["State"]["Running"].as_bool().unwrap_or(false) {
+        return Err(fail(
+            1,
+            "You cannot attach to a stopped container, start it first",
+        ));
+    }
+    let tty = info["Config"]["Tty"].as_bool().unwrap_or(false);
+    let stdin = stdin && info["Config"]["OpenStdin"].as_bool().unwrap_or(false);
+    let id = info["Id"].as_str().unwrap_or(name).to_string();
+    let stream = c
+        .hijack(
+            &format!(
+                "/containers/{id}/attach?stream=1&stdin={}&stdout=1&stderr=1",
+                u8::from(stdin)
+            ),
+            &Value::Null,
+        )
+        .await?;
+    let raw = if tty && stdin {
+        RawTerminal::enable()
+    } else {
+        None
+    };
+    if tty {
+        track_size(c, format!("/containers/{id}/resize"));
+    }
+    pump(stream, tty, stdin).await?;
+    drop(raw);
+    let v: Value = c.get(&format!("/containers/{id}/json")).await?;
+    Ok(v["State"]["ExitCode"].as_i64().unwrap_or(0) as i32)
+}
+
+pub async fn logs(
+    c: &Client,
+    name: &str,
+    follow: bool,
+    timestamps: bool,
+    tail: Option<String>,
+    since: Option<String>,
+) -> CmdResult {
+    let info: Value = c.get(&format!("/containers/{}/json", q(name))).await?;
+    let tty = info["Config"]["Tty"].as_bool().unwrap_or(false);
+    let mut path = format!(
+        "/containers/{}/logs?stdout=1&stderr=1&follow={}&timestamps={}",
+        q(name),
+        u8::from(follow),
+        u8::from(timestamps)
+    );
+    if let Some(t) = tail {
+        path.push_str(&format!("&tail={}", q(&t)));
+    }
+    if let Some(s) = since {
+        path.push_str(&format!("&since={}", q(&s)));
+    }
+    let resp = c
+        .send(Method::GET, &path, berth_client::empty(), &[])
+        .await?;
+    let mut body = resp.into_body();
+    let mut demux = berth_client::Demux::default();
+    use std::io::Write;
+    while let Some(chunk) = next_chunk(&mut body).await? {
+        if tty {
+            std::io::stdout().write_all(&chunk)?;
+            continue;
+        }
+        for (s, data) in demux.push(&chunk) {
+            if s == 2 {
+                std::io::stderr().write_all(&data)?;
+            } else {
+                let mut o = std::io::stdout().lock();
+                o.write_all(&data)?;
+                o.flush()?;
+            }
+        }
+    }
+    Ok(0)
+}
+
+pub async fn ps(
+    c: &Client,
+    all: bool,
+    quiet: bool,
+    no_trunc: bool,
+    limit: Option<i64>,
+    filters: &[String],
+) -> CmdResult {
+    let mut path = format!("/containers/json?all={}", u8::from(all));
+    if let Some(n) = limit {
+        path.push_str(&format!("&limit={n}"));
+    }
+    if !filters.is_empty() {
+        let mut m: serde_json::Map<String, Value> = serde_json::Map::new();
+        for f in filters {
+            let (k, v) = f.split_once('=').unwrap_or((f, ""));
+            let e = m.entry(k.to_string()).or_insert_with(|| json!({}));
+            e[v] = json!(true);
+        }
+        path.push_str(&format!("&filters={}", q(&Value::Object(m).to_string())));
+    }
+    let list: Vec<Value> = c.get(&path).await?;
+    let id = |v: &Value| {
+        let id = v["Id"].as_str().unwrap_or("").to_string();
+        if no_trunc {
+            id
+        } else {
+            id.chars().take(12).collect()
+        }
+    };
+    if quiet {
+        for v in &list {
+            println!("{}", id(v));
+        }
+        return Ok(0);
+    }
+    let now = now();
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|v| {
+            let names: Vec<String> = v["Names"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n.as_str())
+                .map(|n| n.trim_start_matches('/').to_string())
+                .collect();
+            let ports: Vec<String> = v["Ports"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    let private = format!(
+                        "{}/{}",
+                        p["PrivatePort"].as_i64().unwrap_or(0),
+                        p["Type"].as_str().unwrap_or("tcp")
+                    );
+                    match p["PublicPort"].as_i64() {
+                        Some(pp) => {
+                            format!("{}:{pp}->{private}", p["IP"].as_str().unwrap_or("0.0.0.0"))
+                        }
+                        None => private,
+                    }
+                })
+                .collect();
+            vec![
+                id(v),
+                v["Image"].as_str().unwrap_or("").to_string(),
+                truncate_command(v["Command"].as_str().unwrap_or(""), no_trunc),
+                format!(
+                    "{} ago",
+                    human_duration(now - v["Created"].as_i64().unwrap_or(now))
+                ),
+                v["Status"].as_str().unwrap_or("").to_string(),
+                ports.join(", "),
+                names.join(","),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(
+            &[
+                "CONTAINER ID",
+                "IMAGE",
+                "COMMAND",
+                "CREATED",
+                "STATUS",
+                "PORTS",
+                "NAMES"
+            ],
+            &rows
+        )
+    );
+    Ok(0)
+}
+
+/// `exec` flags.
+pub struct ExecOpts {
+    pub detach: bool,
+    pub interactive: bool,
+    pub tty: bool,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub env: Vec<String>,
+    pub privileged: bool,
+}
+
+pub async fn exec(c: &Client, name: &str, cmd: Vec<String>, o: ExecOpts) -> CmdResult {
+    let body = json!({
+        "AttachStdin": o.interactive && !o.detach,
+        "AttachStdout": !o.detach,
+        "AttachStderr": !o.detach,
+        "Tty": o.tty,
+        "Cmd": cmd,
+        "Env": o.env.iter().filter_map(|e| expand_env(e)).collect::<Vec<_>>(),
+        "User": o.user.unwrap_or_default(),
+        "WorkingDir": o.workdir.unwrap_or_default(),
+        "Privileged": o.privileged,
+    });
+    let v = c
+        .post(&format!("/containers/{}/exec", q(name)), &body)
+        .await?;
+    let exec_id = v["Id"]
+        .as_str()
+        .ok_or_else(|| fail(1, "berth: daemon returned no exec id"))?
+        .to_string();
+    if o.detach {
+        c.post(
+            &format!("/exec/{exec_id}/start"),
+            &json!({"Detach": true, "Tty": o.tty}),
+        )
+        .await?;
+        return Ok(0);
+    }
+    let stream = c
+        .hijack(
+            &format!("/exec/{exec_id}/start"),
+            &json!({"Detach": false, "Tty": o.tty}),
+        )
+        .await?;
+    let raw = if o.tty && o.interactive {
+        RawTerminal::enable()
+    } else {
+        None
+    };
+    if o.tty {
+        track_size(c, format!("/exec/{exec_id}/resize"));
+    }
+    pump(stream, o.tty, o.interactive).await?;
+    drop(raw);
+    let v: Value = c.get(&format!("/exec/{exec_id}/json")).await?;
+    Ok(v["ExitCode"].as_i64().unwrap_or(126) as i32)
+}
+
+pub async fn resize(c: &Client, name: &str, w: u16, h: u16) -> CmdResult {
+    c.post(
+        &format!("/containers/{}/resize?h={h}&w={w}", q(name)),
+        &Value::Null,
+    )
+    .await?;
+    Ok(0)
+}
+
+pub async fn load(c: &Client, input: Option<&str>, quiet: bool) -> CmdResult {
+    let body = match input {
+        Some(p) => {
+            let f = tokio::fs::File::open(p)
+                .await
+                .map_err(|e| fail(1, format!("open {p}: {e}")))?;
+            berth_client::reader_body(f)
+        }
+        None => {
+            if is_tty(0) {
+                return Err(fail(
+                    1,
+                    "requested load from stdin, but stdin is empty (use -i FILE)",
+                ));
+            }
+            berth_client::reader_body(tokio::io::stdin())
+        }
+    };
+    let resp = c
+        .send(
+            Method::POST,
+            &format!("/images/load?quiet={}", u8::from(quiet)),
+            body,
+            &[("content-type", "application/x-tar")],
+        )
+        .await?;
+    let mut body = resp.into_body();
+    let mut buf = Vec::new();
+    let mut code = 0;
+    while let Some(chunk) = next_chunk(&mut body).await? {
+        buf.extend_from_slice(&chunk);
+        while let Some(nl) = buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=nl).collect();
+            code |= print_progress(&line);
+        }
+    }
+    if !buf.is_empty() {
+        code |= print_progress(&buf);
+    }
+    Ok(code)
+}
+
+/// One JSON line of a progress stream; returns 1 for an error line.
+fn print_progress(line: &[u8]) -> i32 {
+    let Ok(v) = serde_json::from_slice::<Value>(line) else {
+        return 0;
+    };
+    if let Some(e) = v["errorDetail"]["message"].as_str().or(v["error"].as_str()) {
+        eprintln!("Error: {e}");
+        return 1;
+    }
+    if let Some(s) = v["stream"].as_str() {
+        print!("{s}");
+    }
+    0
+}
+
+pub async fn images(
+    c: &Client,
+    all: bool,
+    quiet: bool,
+    no_trunc: bool,
+    digests: bool,
+) -> CmdResult {
+    let list: Vec<Value> = c
+        .get(&format!("/images/json?all={}", u8::from(all)))
+        .await?;
+    let short = |id: &str| -> String {
+        if no_trunc {
+            id.to_string()
+        } else {
+            id.trim_start_matches("sha256:").chars().take(12).collect()
+        }
+    };
+    if quiet {
+        for v in &list {
+            println!("{}", short(v["Id"].as_str().unwrap_or("")));
+        }
+        return Ok(0);
+    }
+    let now = now();
+    let mut rows = Vec::new();
+    for v in &list {
+        let id = short(v["Id"].as_str().unwrap_or(""));
+        let created = format!(
+            "{} ago",
+            human_duration(now - v["Created"].as_i64().unwrap_or(now))
+        );
+        let size = human_size(v["Size"].as_i64().unwrap_or(0));
+        let tags: Vec<&str> = v["RepoTags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str())
+            .collect();
+        let digest = v["RepoDigests"][0]
+            .as_str()
+            .and_then(|d| d.split_once('@').map(|(_, d)| d.to_string()))
+            .unwrap_or_else(|| "<none>".into());
+        let mut push = |repo: &str, tag: &str| {
+            let mut r = vec![repo.to_string(), tag.to_string()];
+            if digests {
+                r.push(digest.clone());
+            }
+            r.extend([id.clone(), created.clone(), size.clone()]);
+            rows.push(r);
+        };
+        if tags.is_empty() {
+            push("<none>", "<none>");
+        }
+        for t in tags {
+            let (repo, tag) = t.rsplit_once(':').unwrap_or((t, "<none>"));
+            push(repo, tag);
+        }
+    }
+    let header: Vec<&str> = if digests {
+        vec!["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"]
+    } else {
+        vec!["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]
+    };
+    print!("{}", table(&header, &rows));
+    Ok(0)
+}
+
+pub async fn rmi(c: &Client, names: &[String], force: bool) -> CmdResult {
+    each(names, |n| async move {
+        let resp = c
+            .send(
+                Method::DELETE,
+                &format!("/images/{}?force={}", q(&n), u8::from(force)),
+                berth_client::empty(),
+                &[],
+            )
+            .await?;
+        let _ = http_body_util_shim::collect(resp).await;
+        Ok(Some(format!("Untagged: {n}")))
+    })
+    .await
+}
+
+pub async fn tag(c: &Client, source: &str, target: &str) -> CmdResult {
+    let (repo, tag) = match target.rsplit_once(':') {
+        Some((r, t)) if !t.contains('/') => (r, t),
+        _ => (target, "latest"),
+    };
+    c.post(
+        &format!("/images/{}/tag?repo={}&tag={}", q(source), q(repo), q(tag)),
+        &Value::Null,
+    )
+    .await?;
+    Ok(0)
+}
+
+pub async fn inspect(
+    c: &Client,
+    names: &[String],
+    fmt: Option<&str>,
+    kind: Option<&str>,
+) -> CmdResult {
+    let mut out = Vec::new();
+    let mut code = 0;
+    for n in names {
+        let mut found = None;
+        let mut last_err = None;
+        if kind != Some("image") {
+            match c.get::<Value>(&format!("/containers/{}/json", q(n))).await {
+                Ok(v) => found = Some(v),
+                Err(e) => last_err = Some(e),
+            }
+        }
+        if found.is_none() && kind != Some("container") {
+            match c.get::<Value>(&format!("/images/{}/json", q(n))).await {
+                Ok(v) => found = Some(v),
+                Err(e) => last_err = Some(e),
+            }
+        }
+        match found {
+            Some(v) => out.push(v),
+            None => {
+                code = 1;
+                match last_err {
+                    Some(ClientError::Api { status: 404, .. }) | None => {
+                        eprintln!("Error: No such object: {n}")
+                    }
+                    Some(e) => eprintln!("{e}"),
+                }
+            }
+        }
+    }
+    match fmt {
+        Some(f) => {
+            for v in &out {
+                println!("{}", format::template(f, v).map_err(|e| fail(1, e))?);
+            }
+        }
+        None => {
+            let mut buf = Vec::new();
+            let fmtr = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+            let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmtr);
+            serde::Serialize::serialize(&out, &mut ser).map_err(|e| fail(1, e.to_string()))?;
+            println!("{}", String::from_utf8_lossy(&buf));
+        }
+    }
+    Ok(code)
+}
+
+pub async fn version(c: &Client, fmt: Option<&str>) -> CmdResult {
+    let server: Result<Value, _> = c.get("/version").await;
+    let client = json!({
+        "Version": env!("CARGO_PKG_VERSION"),
+        "ApiVersion": c.version(),
+        "Os": std::env::consts::OS,
+        "Arch": std::env::consts::ARCH,
+    });
+    if let Some(f) = fmt {
+        let v = json!({"Client": client, "Server": server.as_ref().ok()});
+        println!("{}", format::template(f, &v).map_err(|e| fail(1, e))?);
+        return Ok(0);
+    }
+    println!("Client:");
+    println!(" Version:           {}", env!("CARGO_PKG_VERSION"));
+    println!(" API version:       {}", c.version());
+    println!(
+        " OS/Arch:           {}/{}",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    );
+    let s = server?;
+    println!();
+    println!(
+        "Server: {}",
+        s["Platform"]["Name"].as_str().unwrap_or("Berth")
+    );
+    println!(" Engine:");
+    println!(
+        "  Version:          {}",
+        s["Version"].as_str().unwrap_or("")
+    );
+    println!(
+        "  API version:      {} (minimum version {})",
+        s["ApiVersion"].as_str().unwrap_or(""),
+        s["MinAPIVersion"].as_str().unwrap_or("")
+    );
+    println!(
+        "  OS/Arch:          {}/{}",
+        s["Os"].as_str().unwrap_or(""),
+        s["Arch"].as_str().unwrap_or("")
+    );
+    println!(
+        "  Kernel Version:   {}",
+        s["KernelVersion"].as_str().unwrap_or("")
+    );
+    Ok(0)
+}
+
+pub async fn info(c: &Client, fmt: Option<&str>) -> CmdResult {
+    let v: Value = c.get("/info").await?;
+    if let Some(f) = fmt {
+        println!("{}", format::template(f, &v).map_err(|e| fail(1, e))?);
+        return Ok(0);
+    }
+    let s = |k: &str| match &v[k] {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    println!("Server:");
+    println!(" Containers: {}", s("Containers"));
+    println!("  Running: {}", s("ContainersRunning"));
+    println!("  Paused: {}", s("ContainersPaused"));
+    println!("  Stopped: {}", s("ContainersStopped"));
+    println!(" Images: {}", s("Images"));
+    println!(" Server Version: {}", s("ServerVersion"));
+    println!(" Storage Driver: {}", s("Driver"));
+    println!(" Logging Driver: {}", s("LoggingDriver"));
+    println!(" Cgroup Driver: {}", s("CgroupDriver"));
+    println!(" Cgroup Version: {}", s("CgroupVersion"));
+    println!(" Kernel Version: {}", s("KernelVersion"));
+    println!(" Operating System: {}", s("OperatingSystem"));
+    println!(" Architecture: {}", s("Architecture"));
+    println!(" CPUs: {}", s("NCPU"));
+    println!(
+        " Total Memory: {}",
+        human_size(v["MemTotal"].as_i64().unwrap_or(0))
+    );
+    println!(" Name: {}", s("Name"));
+    println!(" Docker Root Dir: {}", s("DockerRootDir"));
+    Ok(0)
+}
