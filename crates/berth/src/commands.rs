@@ -250,6 +250,22 @@ fn track_size(c: &Client, path: String) {
     });
 }
 
+/// Hijack the container's stdio stream (stdout and stderr, stdin if asked).
+async fn attach_stream(
+    c: &Client,
+    id: &str,
+    stdin: bool,
+) -> Result<berth_client::Hijacked, ClientError> {
+    c.hijack(
+        &format!(
+            "/containers/{id}/attach?stream=1&stdin={}&stdout=1&stderr=1",
+            u8::from(stdin)
+        ),
+        &Value::Null,
+    )
+    .await
+}
+
 pub async fn run(c: &Client, o: CreateOpts, detach: bool) -> CmdResult {
     let id = create(c, &o).await?;
     if detach {
@@ -264,14 +280,7 @@ pub async fn run(c: &Client, o: CreateOpts, detach: bool) -> CmdResult {
         return Ok(0);
     }
     // Like the docker CLI: attach and wait first, then start.
-    let attach = c
-        .hijack(
-            &format!(
-                "/containers/{id}/attach?stream=1&stdin={}&stdout=1&stderr=1",
-                u8::from(o.interactive)
-            ),
-            &Value::Null,
-        )
+    let attach = attach_stream(c, &id, o.interactive)
         .await
         .map_err(|e| fail(125, format!("berth: {e}")))?;
     let condition = if o.rm { "removed" } else { "next-exit" };
@@ -347,15 +356,7 @@ pub async fn start(c: &Client, names: &[String], attach: bool, stdin: bool) -> C
         let info: Value = c.get(&format!("/containers/{}/json", q(name))).await?;
         let tty = info["Config"]["Tty"].as_bool().unwrap_or(false);
         let id = info["Id"].as_str().unwrap_or(name).to_string();
-        let stream = c
-            .hijack(
-                &format!(
-                    "/containers/{id}/attach?stream=1&stdin={}&stdout=1&stderr=1",
-                    u8::from(stdin)
-                ),
-                &Value::Null,
-            )
-            .await?;
+        let stream = attach_stream(c, &id, stdin).await?;
         let wait = c
             .post_stream(
                 &format!("/containers/{id}/wait?condition=next-exit"),
@@ -466,15 +467,7 @@ pub async fn attach(c: &Client, name: &str, stdin: bool) -> CmdResult {
     let tty = info["Config"]["Tty"].as_bool().unwrap_or(false);
     let stdin = stdin && info["Config"]["OpenStdin"].as_bool().unwrap_or(false);
     let id = info["Id"].as_str().unwrap_or(name).to_string();
-    let stream = c
-        .hijack(
-            &format!(
-                "/containers/{id}/attach?stream=1&stdin={}&stdout=1&stderr=1",
-                u8::from(stdin)
-            ),
-            &Value::Null,
-        )
-        .await?;
+    let stream = attach_stream(c, &id, stdin).await?;
     let raw = if tty && stdin {
         RawTerminal::enable()
     } else {

@@ -106,6 +106,33 @@ fn network_mode(mode: &str) -> Result<NetworkMode> {
     }
 }
 
+/// What `--security-opt` asks for: (no_new_privileges, seccomp unconfined).
+fn security_opts(opts: &[String]) -> Result<(bool, bool)> {
+    let (mut nnp, mut unconfined) = (false, false);
+    for o in opts {
+        let (k, v) = o
+            .split_once(['=', ':'])
+            .map_or((o.as_str(), ""), |(k, v)| (k, v));
+        match (k, v) {
+            ("no-new-privileges", "" | "true") => nnp = true,
+            ("no-new-privileges", "false") => nnp = false,
+            ("seccomp", "unconfined") => unconfined = true,
+            ("seccomp", _) => {
+                return Err(Error::new(
+                    ErrorKind::NotImplemented,
+                    "custom seccomp profiles are not supported yet: use the default or seccomp=unconfined",
+                ));
+            }
+            // No AppArmor/SELinux here: Docker ignores these too when the host lacks them.
+            ("apparmor" | "label", _) => {}
+            _ => {
+                return Err(Error::invalid(format!("Invalid --security-opt: {o:?}")));
+            }
+        }
+    }
+    Ok((nnp, unconfined))
+}
+
 fn parse_binds(binds: &[String]) -> Result<Vec<BindMount>> {
     binds
         .iter()
@@ -155,6 +182,13 @@ impl Engine {
         let image = self.store.get(&config.image)?;
         network_mode(&host_config.network_mode)?;
         parse_binds(&host_config.binds)?;
+        security_opts(&host_config.security_opt)?;
+        for c in host_config.cap_add.iter().chain(&host_config.cap_drop) {
+            if !c.eq_ignore_ascii_case("ALL") {
+                berth_runtime::spec::normalize_capability(c)
+                    .map_err(|e| Error::invalid(e.to_string()))?;
+            }
+        }
         let ic = &image.config.config;
 
         // Docker merges the image's defaults into the container's Config at create time.
@@ -333,6 +367,7 @@ impl Engine {
             Some(s) => parse_signal(s)?,
             None => libc::SIGTERM,
         };
+        let (no_new_privileges, seccomp_unconfined) = security_opts(&c.host_config.security_opt)?;
         let spec = ContainerSpec {
             id: c.id.clone(),
             args: std::iter::once(c.path.clone())
@@ -359,6 +394,11 @@ impl Engine {
             memory: c.host_config.memory,
             pids_limit: c.host_config.pids_limit.unwrap_or(0).max(0),
             stop_signal,
+            cap_add: c.host_config.cap_add.clone(),
+            cap_drop: c.host_config.cap_drop.clone(),
+            privileged: c.host_config.privileged,
+            no_new_privileges,
+            seccomp_unconfined,
         };
         match std::fs::remove_dir_all(&paths.bundle) {
             Ok(()) => {}

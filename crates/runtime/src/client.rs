@@ -74,10 +74,16 @@ impl ShimClient {
     /// after the answer's newline.
     async fn call(&self, req: &Request) -> crate::Result<(Response, UnixStream)> {
         let path = self.bundle.join(SOCKET_FILE);
-        let mut stream = UnixStream::connect(&path)
+        let (short, _dir) =
+            crate::fsutil::socket_path(&self.bundle, SOCKET_FILE).map_err(|e| match e.kind() {
+                ErrorKind::NotFound => Error::ShimGone(format!("{}: {e}", path.display())),
+                _ => Error::io(format!("opening {}", self.bundle.display()), e),
+            })?;
+        let mut stream = UnixStream::connect(&short)
             .await
             .map_err(|e| match e.kind() {
-                ErrorKind::NotFound | ErrorKind::ConnectionRefused => {
+                // Reset: the shim exited with our connection still in its backlog.
+                ErrorKind::NotFound | ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset => {
                     Error::ShimGone(format!("{}: {e}", path.display()))
                 }
                 _ => Error::io(format!("connecting to {}", path.display()), e),

@@ -51,6 +51,67 @@ pub struct ContainerSpec {
     pub pids_limit: i64,
     /// Signal sent by `stop` (the engine uses it; recorded here for the bundle).
     pub stop_signal: i32,
+    /// Capabilities added to and dropped from Docker's default set (`ALL` allowed; names
+    /// with or without `CAP_`, any case).
+    #[serde(default)]
+    pub cap_add: Vec<String>,
+    #[serde(default)]
+    pub cap_drop: Vec<String>,
+    /// `--privileged`: every capability, no seccomp filter, no masked or read-only paths.
+    #[serde(default)]
+    pub privileged: bool,
+    /// `--security-opt no-new-privileges`.
+    #[serde(default)]
+    pub no_new_privileges: bool,
+    /// `--security-opt seccomp=unconfined`: no seccomp filter.
+    #[serde(default)]
+    pub seccomp_unconfined: bool,
+}
+
+/// A capability name as Docker accepts it (`net_admin`, `CAP_NET_ADMIN`) in its
+/// `CAP_NET_ADMIN` form, checked against the capabilities the kernel knows.
+pub fn normalize_capability(name: &str) -> crate::Result<String> {
+    let upper = name.to_ascii_uppercase();
+    let full = if upper.starts_with("CAP_") {
+        upper
+    } else {
+        format!("CAP_{upper}")
+    };
+    caps::Capability::from_str(&full)
+        .map(|_| full)
+        .map_err(|_| crate::Error::Invalid(format!("unknown capability: \"{name}\"")))
+}
+
+/// The capability set for `spec`: Docker's default, with `cap_add`/`cap_drop` applied
+/// (drop first, so `--cap-drop ALL --cap-add X` leaves X), or all with `privileged`.
+pub fn capability_set(spec: &ContainerSpec) -> crate::Result<Vec<String>> {
+    let all = || -> Vec<String> {
+        let mut v: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
+        v.sort();
+        v
+    };
+    if spec.privileged {
+        return Ok(all());
+    }
+    let is_all = |n: &str| n.eq_ignore_ascii_case("ALL");
+    let mut set: Vec<String> = DEFAULT_CAPS.iter().map(|c| c.to_string()).collect();
+    if spec.cap_drop.iter().any(|n| is_all(n)) {
+        set.clear();
+    }
+    for d in spec.cap_drop.iter().filter(|n| !is_all(n)) {
+        let d = normalize_capability(d)?;
+        set.retain(|c| *c != d);
+    }
+    if spec.cap_add.iter().any(|n| is_all(n)) {
+        return Ok(all());
+    }
+    for a in &spec.cap_add {
+        let a = normalize_capability(a)?;
+        if !set.contains(&a) {
+            set.push(a);
+        }
+    }
+    Ok(set)
 }
 
 /// A bind mount into the container.
@@ -181,7 +242,7 @@ fn host_nofile_hard() -> u64 {
 
 /// The OCI runtime spec for `spec`, close to what Docker hands runc.
 pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
-    let caps: Capabilities = DEFAULT_CAPS
+    let caps: Capabilities = capability_set(spec)?
         .iter()
         .map(|c| Capability::from_str(c.trim_start_matches("CAP_")).map_err(invalid))
         .collect::<crate::Result<_>>()?;
@@ -222,6 +283,7 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
         .env(spec.env.clone())
         .cwd(cwd)
         .capabilities(capabilities)
+        .no_new_privileges(spec.no_new_privileges)
         .rlimits(rlimits)
         .build()
         .map_err(invalid)?;
@@ -336,18 +398,16 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
         .cgroups_path(PathBuf::from(&spec.cgroup_path))
         .resources(resources.build().map_err(invalid)?)
         .devices(devices)
-        .masked_paths(
-            MASKED_PATHS
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>(),
-        )
-        .readonly_paths(
-            READONLY_PATHS
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>(),
-        )
+        .masked_paths(if spec.privileged {
+            Vec::new()
+        } else {
+            MASKED_PATHS.iter().map(|p| p.to_string()).collect()
+        })
+        .readonly_paths(if spec.privileged {
+            Vec::new()
+        } else {
+            READONLY_PATHS.iter().map(|p| p.to_string()).collect()
+        })
         .build()
         .map_err(invalid)?;
 

@@ -34,6 +34,18 @@ struct Fixture {
     spec: ContainerSpec,
 }
 
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let parent = self.cgroup_parent();
+        if let Ok(dirs) = std::fs::read_dir("/sys/fs/cgroup") {
+            for d in dirs.flatten() {
+                let _ = std::fs::remove_dir(d.path().join(&parent).join(&self.spec.id));
+                let _ = std::fs::remove_dir(d.path().join(&parent));
+            }
+        }
+    }
+}
+
 impl Fixture {
     fn new(args: &[&str]) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
@@ -57,12 +69,17 @@ impl Fixture {
             upper_dir: dir.path().join("upper"),
             work_dir: dir.path().join("work"),
             log_path: dir.path().join("bundle/container.log"),
-            cgroup_path: format!("/berth-test/{id}"),
+            cgroup_path: format!("/berth-test-{}/{id}", &id[..12]),
             network: NetworkMode::Loopback,
             stop_signal: 15,
             ..Default::default()
         };
         Fixture { dir, spec }
+    }
+
+    /// This test's own cgroup parent (removed on drop; the shim removes the leaf).
+    fn cgroup_parent(&self) -> String {
+        format!("berth-test-{}", &self.spec.id[..12])
     }
 
     fn bundle(&self) -> PathBuf {

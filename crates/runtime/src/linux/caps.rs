@@ -5,13 +5,22 @@ use oci_spec::runtime::LinuxCapabilities;
 
 use std::str::FromStr;
 
+/// What this process may hold at all: a container cannot get more (on hosts whose
+/// bounding set lacks a capability, `--privileged` gets the rest).
+fn grantable() -> CapsHashSet {
+    caps::read(None, CapSet::Bounding).unwrap_or_else(|_| caps::runtime::thread_all_supported())
+}
+
 fn convert(set: Option<&oci_spec::runtime::Capabilities>) -> crate::Result<CapsHashSet> {
+    let grantable = grantable();
     let mut out = CapsHashSet::new();
     for c in set.into_iter().flatten() {
         let name = format!("CAP_{c}");
         let cap = Capability::from_str(&name)
             .map_err(|e| crate::Error::Invalid(format!("unknown capability {name}: {e}")))?;
-        out.insert(cap);
+        if grantable.contains(&cap) {
+            out.insert(cap);
+        }
     }
     Ok(out)
 }
@@ -41,9 +50,14 @@ impl CapSets {
         })
     }
 
+    /// Whether `cap` is in the bounding set (what the process may ever hold).
+    pub fn has(&self, cap: Capability) -> bool {
+        self.bounding.contains(&cap)
+    }
+
     /// Every capability the kernel supports, in every set but ambient (`--privileged`).
     pub fn all() -> Self {
-        let all: CapsHashSet = caps::runtime::thread_all_supported();
+        let all: CapsHashSet = grantable();
         CapSets {
             bounding: all.clone(),
             effective: all.clone(),

@@ -6,6 +6,7 @@ pub mod cgroups;
 pub mod mount;
 pub mod net;
 pub mod pty;
+pub mod seccomp;
 
 /// Turn a `nix` error into this crate's error with context.
 pub(crate) fn nix_err(context: impl Into<String>, e: nix::errno::Errno) -> crate::Error {

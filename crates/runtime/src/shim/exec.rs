@@ -7,7 +7,7 @@
 //! capabilities (all with `privileged`), rlimits, user and working directory, and execs.
 //! Errors go to the shim over the close-on-exec `report` pipe, as for the init.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use nix::sched::CloneFlags;
@@ -18,7 +18,7 @@ use super::init::{ChildStdio, Prepared, become_user, fail, set_rlimit};
 use crate::execpath::ExecError;
 use crate::linux::caps::CapSets;
 use crate::linux::cgroups::Cgroup;
-use crate::linux::{nix_err, pty};
+use crate::linux::nix_err;
 use crate::protocol::ExecProcess;
 
 /// Everything the exec'd process needs, prepared by the shim before fork.
@@ -30,6 +30,8 @@ pub struct ExecArgs<'a> {
     pub cgroup: &'a Cgroup,
     pub stdio: ChildStdio,
     pub report: OwnedFd,
+    /// Install the default seccomp filter (not with `--privileged` or `seccomp=unconfined`).
+    pub seccomp: bool,
 }
 
 /// Run the exec'd process; never returns.
@@ -57,13 +59,7 @@ fn setup(a: &ExecArgs<'_>) -> Result<Prepared, ExecError> {
     // Writing 0 moves the writer itself.
     a.cgroup.add(0).map_err(fail)?;
 
-    nix::unistd::setsid().map_err(|e| fail(nix_err("setsid", e)))?;
-    if a.stdio.console.is_some() {
-        pty::set_controlling(a.stdio.stdout.as_fd()).map_err(fail)?;
-    }
-    nix::unistd::dup2_stdin(&a.stdio.stdin).map_err(|e| fail(nix_err("dup2 stdin", e)))?;
-    nix::unistd::dup2_stdout(&a.stdio.stdout).map_err(|e| fail(nix_err("dup2 stdout", e)))?;
-    nix::unistd::dup2_stderr(&a.stdio.stderr).map_err(|e| fail(nix_err("dup2 stderr", e)))?;
+    a.stdio.install()?;
 
     // Open every namespace first: once in the mount namespace, /proc is the container's.
     let linux = a.oci.linux().as_ref();
@@ -121,7 +117,17 @@ fn setup(a: &ExecArgs<'_>) -> Result<Prepared, ExecError> {
     } else {
         a.process.cwd.clone().into()
     };
+    if a.seccomp && !a.process.privileged {
+        crate::linux::seccomp::install(&|c| caps.as_ref().is_none_or(|s| s.has(c)))
+            .map_err(fail)?;
+    }
     let u = become_user(&a.process.user, caps.as_ref(), &cwd, false)?;
+    if oci_process
+        .and_then(|p| p.no_new_privileges())
+        .unwrap_or(false)
+    {
+        crate::linux::seccomp::no_new_privs().map_err(fail)?;
+    }
     Prepared::new(
         &a.process.args,
         a.process.env.clone(),

@@ -27,6 +27,20 @@ pub struct ChildStdio {
     pub console: Option<PathBuf>,
 }
 
+impl ChildStdio {
+    /// Become a session leader, take the terminal (with a TTY) and put the fds on 0, 1, 2.
+    pub(crate) fn install(&self) -> Result<(), ExecError> {
+        nix::unistd::setsid().map_err(|e| fail(nix_err("setsid", e)))?;
+        if self.console.is_some() {
+            pty::set_controlling(self.stdout.as_fd()).map_err(fail)?;
+        }
+        nix::unistd::dup2_stdin(&self.stdin).map_err(|e| fail(nix_err("dup2 stdin", e)))?;
+        nix::unistd::dup2_stdout(&self.stdout).map_err(|e| fail(nix_err("dup2 stdout", e)))?;
+        nix::unistd::dup2_stderr(&self.stderr).map_err(|e| fail(nix_err("dup2 stderr", e)))?;
+        Ok(())
+    }
+}
+
 /// Everything the init needs, prepared by the shim before fork.
 pub struct InitArgs<'a> {
     pub bundle: &'a Path,
@@ -83,13 +97,7 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
     wait_byte(&a.sync, b'G')?;
 
     // stdio, session and controlling terminal.
-    nix::unistd::setsid().map_err(|e| fail(nix_err("setsid", e)))?;
-    if a.stdio.console.is_some() {
-        pty::set_controlling(a.stdio.stdout.as_fd()).map_err(fail)?;
-    }
-    nix::unistd::dup2_stdin(&a.stdio.stdin).map_err(|e| fail(nix_err("dup2 stdin", e)))?;
-    nix::unistd::dup2_stdout(&a.stdio.stdout).map_err(|e| fail(nix_err("dup2 stdout", e)))?;
-    nix::unistd::dup2_stderr(&a.stdio.stderr).map_err(|e| fail(nix_err("dup2 stderr", e)))?;
+    a.stdio.install()?;
 
     let linux = a.oci.linux().as_ref();
     let namespaces = linux.and_then(|l| l.namespaces().as_ref());
@@ -184,7 +192,14 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
         .map(CapSets::from_spec)
         .transpose()
         .map_err(fail)?;
+    if !a.berth.privileged && !a.berth.seccomp_unconfined {
+        crate::linux::seccomp::install(&|c| caps.as_ref().is_none_or(|s| s.has(c)))
+            .map_err(fail)?;
+    }
     let u = become_user(&a.berth.user, caps.as_ref(), &cwd, true)?;
+    if process.no_new_privileges().unwrap_or(false) {
+        crate::linux::seccomp::no_new_privs().map_err(fail)?;
+    }
     let argv = process.args().as_deref().unwrap_or(&[]);
     let env: Vec<String> = process.env().clone().unwrap_or_default();
     // The exec arguments, prepared before we block.

@@ -284,12 +284,14 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
 
     let sock_path = bundle.join(crate::client::SOCKET_FILE);
     let _ = std::fs::remove_file(&sock_path);
-    let listener = std::os::unix::net::UnixListener::bind(&sock_path).map_err(|e| {
-        fail(
-            crate::Error::io(format!("listening on {}", sock_path.display()), e),
-            Some(&cgroup),
-        )
-    })?;
+    let listener = crate::fsutil::socket_path(bundle, crate::client::SOCKET_FILE)
+        .and_then(|(short, _dir)| std::os::unix::net::UnixListener::bind(short))
+        .map_err(|e| {
+            fail(
+                crate::Error::io(format!("listening on {}", sock_path.display()), e),
+                Some(&cgroup),
+            )
+        })?;
     listener
         .set_nonblocking(true)
         .map_err(|e| fail(crate::Error::io("socket", e), Some(&cgroup)))?;
@@ -320,6 +322,7 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
         log,
         oci: oci.clone(),
         user: berth.user.clone(),
+        seccomp: !berth.privileged && !berth.seccomp_unconfined,
     }))
 }
 

@@ -43,6 +43,8 @@ pub struct Parts {
     pub oci: oci_spec::runtime::Spec,
     /// The container's user, the default for execs.
     pub user: String,
+    /// Whether processes get the default seccomp filter.
+    pub seccomp: bool,
 }
 
 /// Finished exec records kept for `exec_state`.
@@ -340,15 +342,10 @@ impl Shim {
             Stream::Stdout => &mut self.out,
             Stream::Stderr => &mut self.err,
         };
-        let Some(fd) = slot.as_ref() else { return };
-        let n = match nix::unistd::read(fd, buf) {
-            Ok(n) => n,
-            Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => return,
-            // EIO: a pty whose slave side is closed everywhere.
-            Err(_) => 0,
+        let Some(n) = read_chunk(slot, buf) else {
+            return;
         };
         if n == 0 {
-            *slot = None;
             if let Err(e) = self.p.log.finish(stream) {
                 eprintln!("berth-shim: {e}");
             }
@@ -358,12 +355,7 @@ impl Shim {
         if let Err(e) = self.p.log.write(stream, data) {
             eprintln!("berth-shim: {e}");
         }
-        let mut header = [0u8; 8];
-        header[0] = match stream {
-            Stream::Stdout => 1,
-            Stream::Stderr => 2,
-        };
-        header[4..].copy_from_slice(&(n as u32).to_be_bytes());
+        let header = frame_header(stream, n);
         for c in &mut self.conns {
             let Phase::Attached { stdout, stderr, .. } = c.phase else {
                 continue;
@@ -709,6 +701,7 @@ impl Shim {
                     cgroup: &self.p.cgroup,
                     stdio: child_stdio,
                     report: report_w,
+                    seccomp: self.p.seccomp,
                 })
             }
             Ok(nix::unistd::ForkResult::Parent { child }) => child,
@@ -772,25 +765,16 @@ impl Shim {
             Stream::Stdout => &mut e.out,
             Stream::Stderr => &mut e.err,
         };
-        let Some(fd) = slot.as_ref() else { return };
-        let n = match nix::unistd::read(fd, buf) {
-            Ok(n) => n,
-            Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => return,
-            Err(_) => 0,
+        let Some(n) = read_chunk(slot, buf) else {
+            return;
         };
         if n == 0 {
-            *slot = None;
             return;
         }
         let data = &buf[..n];
         let tty = e.tty;
         let id = e.id.clone();
-        let mut header = [0u8; 8];
-        header[0] = match stream {
-            Stream::Stdout => 1,
-            Stream::Stderr => 2,
-        };
-        header[4..].copy_from_slice(&(n as u32).to_be_bytes());
+        let header = frame_header(stream, n);
         for c in &mut self.conns {
             if !matches!(&c.phase, Phase::ExecAttached { exec, .. } if *exec == id) {
                 continue;
@@ -917,4 +901,31 @@ fn write_exec_stdin(e: &mut Exec) {
             e.stdin_buf = Vec::new();
         }
     }
+}
+
+/// Read what `slot`'s fd has now: `None` when nothing is ready (or it is closed already),
+/// `Some(0)` at the end (which also closes it: EIO from a pty whose slave side is closed
+/// everywhere counts as the end), else the byte count.
+fn read_chunk(slot: &mut Option<OwnedFd>, buf: &mut [u8]) -> Option<usize> {
+    let fd = slot.as_ref()?;
+    let n = match nix::unistd::read(fd, buf) {
+        Ok(n) => n,
+        Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => return None,
+        Err(_) => 0,
+    };
+    if n == 0 {
+        *slot = None;
+    }
+    Some(n)
+}
+
+/// Docker's 8-byte stream frame header for `n` bytes of `stream`.
+fn frame_header(stream: Stream, n: usize) -> [u8; 8] {
+    let mut header = [0u8; 8];
+    header[0] = match stream {
+        Stream::Stdout => 1,
+        Stream::Stderr => 2,
+    };
+    header[4..].copy_from_slice(&(n as u32).to_be_bytes());
+    header
 }

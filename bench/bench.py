@@ -1,0 +1,404 @@
+#!/usr/bin/env python3
+"""Berth vs dockerd 20.10, side by side. Run through bench/run.sh (which installs and
+builds first). Writes BENCHMARKS.md and bench/scaling.png.
+
+Each engine runs on its own private socket and data root under a temporary work dir.
+Single-command scenarios are timed with hyperfine, in rounds that alternate the engines
+(so drift on the machine hits both alike); compound scenarios are timed here."""
+
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMAGES = os.path.normpath(os.path.join(REPO, "..", "shared", "images"))
+REL = os.path.join(REPO, "target", "release")
+DOCKER = "/usr/local/bin/docker"
+QUICK = "--quick" in sys.argv
+ROUNDS = 3
+RUNS = 5 if QUICK else 10  # per round
+SCALE = [0, 50, 100] if QUICK else [0, 100, 500]
+
+W = tempfile.mkdtemp(prefix="berth-bench.")
+REF_SOCK = f"unix://{W}/ref/docker.sock"
+BERTH_SOCK = f"unix://{W}/berth/berthd.sock"
+procs = {}
+# (controller, name) cgroup dirs present before we start, left alone by the cleanup.
+CGROUPS_BEFORE = {(c, n) for c in os.listdir("/sys/fs/cgroup")
+                  if os.path.isdir(os.path.join("/sys/fs/cgroup", c))
+                  for n in os.listdir(os.path.join("/sys/fs/cgroup", c))}
+
+
+def sh(cmd, env=None, check=True, quiet=True):
+    e = dict(os.environ)
+    e.update(env or {})
+    r = subprocess.run(cmd, shell=isinstance(cmd, str), env=e, text=True,
+                       stdout=subprocess.PIPE if quiet else None,
+                       stderr=subprocess.PIPE if quiet else None)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{cmd} failed ({r.returncode}): {r.stderr}")
+    return r
+
+
+def wait_socket(path, proc, name, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if os.path.exists(path):
+            return
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}")
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} did not start")
+
+
+def iptables_snapshot():
+    snap = {}
+    for tool in ("iptables", "ip6tables"):
+        if shutil.which(tool + "-save"):
+            r = subprocess.run([tool + "-save"], stdout=subprocess.PIPE, text=True)
+            snap[tool] = r.stdout
+    return snap
+
+
+def start_ref():
+    os.makedirs(f"{W}/ref", exist_ok=True)
+    log = open(f"{W}/ref/dockerd.log", "w")
+    p = subprocess.Popen(["dockerd", "--data-root", f"{W}/ref/root", "--exec-root",
+                          f"{W}/ref/exec", "-H", REF_SOCK, "--pidfile", f"{W}/ref/docker.pid",
+                          "--containerd-namespace", "berth-bench",
+                          "--containerd-plugins-namespace", "berth-bench-plugins"],
+                         stdout=log, stderr=log)
+    procs["dockerd"] = p
+    wait_socket(f"{W}/ref/docker.sock", p, "dockerd")
+    for _ in range(100):
+        if sh([DOCKER, "version"], env={"DOCKER_HOST": REF_SOCK}, check=False).returncode == 0:
+            return
+        time.sleep(0.2)
+    raise RuntimeError("dockerd does not answer")
+
+
+def start_berth(root=None, sock=None):
+    root = root or f"{W}/berth"
+    sock = sock or BERTH_SOCK
+    os.makedirs(root, exist_ok=True)
+    log = open(f"{root}/berthd.log", "w")
+    p = subprocess.Popen([f"{REL}/berthd", "--data-root", f"{root}/root", "--exec-root",
+                          f"{root}/run", "-H", sock, "--cgroup-parent",
+                          "berth-bench-" + os.path.basename(W).split(".")[-1]],
+                         stdout=log, stderr=log)
+    wait_socket(sock[len("unix://"):], p, "berthd")
+    return p
+
+
+def stop_berth(p, sock):
+    env = {"BERTH_HOST": sock}
+    ids = sh([f"{REL}/berth", "ps", "-aq"], env=env, check=False).stdout.split()
+    if ids:
+        sh([f"{REL}/berth", "rm", "-f", *ids], env=env, check=False)
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+
+
+def cleanup(snap, had_docker0):
+    if "berthd" in procs:
+        stop_berth(procs["berthd"], BERTH_SOCK)
+    p = procs.get("dockerd")
+    if p and p.poll() is None:
+        ids = sh([DOCKER, "ps", "-aq"], env={"DOCKER_HOST": REF_SOCK}, check=False).stdout.split()
+        if ids:
+            sh([DOCKER, "rm", "-f", *ids], env={"DOCKER_HOST": REF_SOCK}, check=False)
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    # Shims, containerd and their mounts left under the work dir.
+    sh(f"pkill -9 -f '{W}' || true", check=False)
+    time.sleep(0.5)
+    mounts = [l.split()[1] for l in open("/proc/mounts") if W in l]
+    for m in sorted(mounts, key=len, reverse=True):
+        sh(["umount", "-l", m], check=False)
+    for tool, rules in snap.items():
+        subprocess.run([tool + "-restore"], input=rules, text=True)
+    if not had_docker0:
+        sh(["ip", "link", "del", "docker0"], check=False)
+    tag = "berth-bench-" + os.path.basename(W).split(".")[-1]
+    for ctl in os.listdir("/sys/fs/cgroup"):
+        for name in [tag] + [n for n in ("docker",) if (ctl, n) not in CGROUPS_BEFORE]:
+            d = os.path.join("/sys/fs/cgroup", ctl, name)
+            if not os.path.isdir(d):
+                continue
+            for sub, dirs, _ in os.walk(d, topdown=False):
+                try:
+                    os.rmdir(sub)
+                except OSError:
+                    pass
+    shutil.rmtree(W, ignore_errors=True)
+
+
+def hyperfine(cmds, runs=RUNS, prepare=None):
+    """{name: [seconds...]} over ROUNDS rounds alternating the commands."""
+    out = {n: [] for n in cmds}
+    for rnd in range(ROUNDS):
+        order = list(cmds.items())
+        if rnd % 2:
+            order.reverse()
+        for name, (cmd, env) in order:
+            j = f"{W}/hf.json"
+            args = ["hyperfine", "-N", "--warmup", "3" if rnd == 0 else "1", "--runs", str(runs),
+                    "--export-json", j, "--style", "none"]
+            if prepare:
+                args += ["--prepare", prepare]
+            r = sh(["env", *[f"{k}={v}" for k, v in env.items()], *args, cmd], check=False)
+            if r.returncode != 0:
+                again = sh(cmd, env=env, check=False)
+                raise RuntimeError(f"{name}: {cmd} failed: {again.returncode} {again.stdout} {again.stderr}")
+            res = json.load(open(j))["results"][0]
+            out[name].extend(res["times"])
+    return out
+
+
+def timed(fn, reps):
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return ts
+
+
+def stats(ts):
+    ts = sorted(ts)
+    med = statistics.median(ts)
+    q = statistics.quantiles(ts, n=4) if len(ts) >= 4 else [ts[0], med, ts[-1]]
+    return med, q[0], q[2]
+
+
+def fmt_t(s):
+    return f"{s*1000:.1f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def pss_kb(pids):
+    total = 0
+    for pid in pids:
+        try:
+            for line in open(f"/proc/{pid}/smaps_rollup"):
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def pids_matching(pattern):
+    r = sh(["pgrep", "-f", pattern], check=False)
+    return [int(p) for p in r.stdout.split()]
+
+
+def main():
+    snap = iptables_snapshot()
+    had_docker0 = os.path.exists("/sys/class/net/docker0")
+    results = []  # rows
+    scaling = {}
+    try:
+        start_ref()
+        procs["berthd"] = start_berth()
+        ref = {"DOCKER_HOST": REF_SOCK}
+        bdk = {"DOCKER_HOST": BERTH_SOCK}
+        bb = {"BERTH_HOST": BERTH_SOCK}
+        berth = f"{REL}/berth"
+        for env in (ref, bdk):
+            sh([DOCKER, "load", "-i", f"{IMAGES}/busybox.tar"], env=env)
+
+        def row(name, res, target):
+            r = {"scenario": name, "target": target}
+            for k, v in res.items():
+                r[k] = stats(v)
+            results.append(r)
+            print(name, {k: fmt_t(v[0]) for k, v in r.items() if isinstance(v, tuple)}, flush=True)
+
+        # Memory, idle.
+        idle_berth = pss_kb([procs["berthd"].pid])
+        ref_pids = lambda: pids_matching(f"{W}/ref") + pids_matching("containerd-shim-runc-v2")
+        idle_ref = pss_kb(ref_pids())
+
+        row("`run --rm busybox true` (default network)", hyperfine({
+            "dockerd": (f"{DOCKER} run --rm busybox true", ref),
+            "berth-docker": (f"{DOCKER} run --rm busybox true", bdk),
+            "berth": (f"{berth} run --rm busybox true", bb),
+        }), ">= 8x faster via docker CLI; < 25 ms via `berth`")
+        row("`run --rm --network none busybox true`", hyperfine({
+            "dockerd": (f"{DOCKER} run --rm --network none busybox true", ref),
+            "berth-docker": (f"{DOCKER} run --rm --network none busybox true", bdk),
+            "berth": (f"{berth} run --rm --network none busybox true", bb),
+        }), "< 20 ms via `berth`")
+        for env in (ref, bdk):
+            sh([DOCKER, "run", "-d", "--name", "benchc", "busybox", "sleep", "100000"], env=env)
+        row("`exec c true`", hyperfine({
+            "dockerd": (f"{DOCKER} exec benchc true", ref),
+            "berth-docker": (f"{DOCKER} exec benchc true", bdk),
+            "berth": (f"{berth} exec benchc true", bb),
+        }), "< 10 ms via `berth`")
+        for env in (ref, bdk):
+            sh([DOCKER, "rm", "-f", "benchc"], env=env)
+
+        # 50 x run -d, then rm -f all.
+        def fifty(cli, env):
+            def run():
+                ids = []
+                for _ in range(50):
+                    ids.append(sh([cli, "run", "-d", "busybox", "sleep", "1000"], env=env).stdout.strip())
+                return ids
+            holder = {}
+            t_run = timed(lambda: holder.__setitem__("ids", run()), 1)[0]
+            t_rm = timed(lambda: sh([cli, "rm", "-f", *holder["ids"]], env=env), 1)[0]
+            return t_run, t_rm
+        runs50 = {"dockerd": [], "berth-docker": [], "berth": []}
+        rms50 = {"dockerd": [], "berth-docker": [], "berth": []}
+        for _ in range(1 if QUICK else 2):
+            for name, cli, env in (("dockerd", DOCKER, ref), ("berth-docker", DOCKER, bdk), ("berth", berth, bb)):
+                a, b = fifty(cli, env)
+                runs50[name].append(a)
+                rms50[name].append(b)
+        row("50 x `run -d busybox sleep 1000`", runs50, ">= 8x faster")
+        row("`rm -f` of those 50", rms50, ">= 8x faster")
+
+        # Memory with 50 running.
+        for name, cli, env in (("dockerd", DOCKER, ref), ("berth", berth, bb)):
+            for _ in range(50):
+                sh([cli, "run", "-d", "busybox", "sleep", "1000"], env=env)
+        time.sleep(1)
+        shims = pids_matching(f"berth-shim {W}")
+        busy_berth = pss_kb([procs["berthd"].pid] + shims)
+        busy_ref = pss_kb(ref_pids())
+        berthd_busy = pss_kb([procs["berthd"].pid])
+        mem = {
+            "idle_berth": idle_berth, "idle_ref": idle_ref,
+            "busy_berth": busy_berth, "busy_ref": busy_ref,
+            "berthd_busy": berthd_busy, "shims": len(shims),
+        }
+        print("memory", mem, flush=True)
+        for cli, env in ((DOCKER, ref), (berth, bb)):
+            ids = sh([cli, "ps", "-aq"], env=env).stdout.split()
+            if ids:
+                sh([cli, "rm", "-f", *ids], env=env)
+
+        # Scaling: run latency and ps -a with N containers running.
+        for n in SCALE:
+            for name, cli, env in (("dockerd", DOCKER, ref), ("berth", berth, bb)):
+                have = len(sh([cli, "ps", "-q"], env=env).stdout.split())
+                for _ in range(n - have):
+                    sh([cli, "run", "-d", "busybox", "sleep", "100000"], env=env)
+            res = hyperfine({
+                "dockerd-run": (f"{DOCKER} run --rm --network none busybox true", ref),
+                "berth-run": (f"{berth} run --rm --network none busybox true", bb),
+                "dockerd-ps": (f"{DOCKER} ps -a", ref),
+                "berth-ps": (f"{berth} ps -a", bb),
+            }, runs=3)
+            scaling[n] = {k: stats(v)[0] for k, v in res.items()}
+            print("scale", n, scaling[n], flush=True)
+        for cli, env in ((DOCKER, ref), (berth, bb)):
+            ids = sh([cli, "ps", "-aq"], env=env).stdout.split()
+            if ids:
+                sh([cli, "rm", "-f", *ids], env=env)
+
+        # load of debian-bookworm.tar.gz: into a fresh berthd each time; dockerd after rmi.
+        deb = f"{IMAGES}/debian-bookworm.tar.gz"
+        loads = {"dockerd": [], "berth": []}
+        for i in range(2 if QUICK else 3):
+            sh([DOCKER, "rmi", "-f", "debian:bookworm"], env=ref, check=False)
+            loads["dockerd"].extend(timed(lambda: sh([DOCKER, "load", "-i", deb], env=ref), 1))
+            root = f"{W}/load{i}"
+            sock = f"unix://{root}/berthd.sock"
+            p = start_berth(root, sock)
+            loads["berth"].extend(timed(lambda: sh([berth, "load", "-i", deb], env={"BERTH_HOST": sock}), 1))
+            stop_berth(p, sock)
+        row("`load` of `debian-bookworm.tar.gz`", loads, ">= 2x faster")
+    finally:
+        cleanup(snap, had_docker0)
+    write_report(results, mem, scaling)
+
+
+def write_report(results, mem, scaling):
+    commit = sh(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], check=False).stdout.strip()
+    dirty = sh(["git", "-C", REPO, "status", "--porcelain"], check=False).stdout.strip()
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    memtotal = next((int(l.split()[1]) // 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
+    ref_ver = sh(["dockerd", "--version"], check=False).stdout.strip()
+    lines = []
+    lines.append("# Benchmarks: Berth vs dockerd\n")
+    lines.append("Generated by `bench/run.sh` (add `--quick` for a shorter pass). Do not edit by hand: rerun it.\n")
+    lines.append("It installs docker.io (dockerd 20.10, containerd, runc), hyperfine and gnuplot if missing, builds release binaries, starts dockerd and berthd on private sockets and data roots, loads the same images from `../shared/images` into both, runs every scenario with the engines interleaved (hyperfine rounds alternate engine order), and cleans both up, also on failure. Times are medians with the interquartile range; ratio = dockerd median / Berth median (higher is better for Berth). Memory is proportional set size (PSS) from `/proc/PID/smaps_rollup`.\n")
+    lines.append(f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    lines.append(f"- Commit: {commit}{' (with uncommitted changes)' if dirty else ''}")
+    lines.append(f"- Machine: {cpu}, {os.cpu_count()} CPUs, {memtotal} MB RAM, kernel {platform.release()}")
+    lines.append(f"- Reference: {ref_ver}; docker CLI {sh([DOCKER, '--version'], check=False).stdout.strip()}")
+    lines.append(f"- Mode: {'quick' if QUICK else 'full'} ({ROUNDS} rounds x {RUNS} runs per command)\n")
+    lines.append("| scenario | dockerd 20.10 (docker CLI) | Berth (docker CLI) | Berth (`berth`) | ratio docker CLI | ratio `berth` | target |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for r in results:
+        def cell(k):
+            if k not in r:
+                return "n/a"
+            m, lo, hi = r[k]
+            return f"{fmt_t(m)} ({fmt_t(lo)}–{fmt_t(hi)})"
+        ref = r["dockerd"][0]
+        ratio = lambda k: f"{ref / r[k][0]:.1f}x" if k in r else "n/a"
+        lines.append(f"| {r['scenario']} | {cell('dockerd')} | {cell('berth-docker')} | {cell('berth')} | {ratio('berth-docker')} | {ratio('berth')} | {r['target']} |")
+    per = (mem["busy_berth"] - mem["idle_berth"]) / 50
+    per_ref = (mem["busy_ref"] - mem["idle_ref"]) / 50
+    lines.append("")
+    lines.append("| memory (PSS) | dockerd + containerd (+ shims) | berthd (+ shims) | target |")
+    lines.append("|---|---|---|---|")
+    lines.append(f"| idle | {mem['idle_ref']/1024:.1f} MB | {mem['idle_berth']/1024:.1f} MB | berthd < 15 MB |")
+    lines.append(f"| with 50 running containers | {mem['busy_ref']/1024:.1f} MB | {mem['busy_berth']/1024:.1f} MB (berthd {mem['berthd_busy']/1024:.1f} MB, {mem['shims']} shims) | |")
+    lines.append(f"| per container | {per_ref/1024:.2f} MB | {per/1024:.2f} MB | < 1 MB |")
+    lines.append("")
+    lines.append("## Cost against the number of running containers\n")
+    lines.append("| running | dockerd `run --rm --network none busybox true` | Berth (`berth`) | dockerd `ps -a` | Berth `ps -a` |")
+    lines.append("|---|---|---|---|---|")
+    for n, v in sorted(scaling.items()):
+        lines.append(f"| {n} | {fmt_t(v['dockerd-run'])} | {fmt_t(v['berth-run'])} | {fmt_t(v['dockerd-ps'])} | {fmt_t(v['berth-ps'])} |")
+    lines.append("\n![run and ps -a latency against running containers](bench/scaling.png)\n")
+    lines.append("## Caveats\n")
+    lines.append("- Berth's default network is loopback-only so far (no bridge/NAT yet), while dockerd's default is its bridge with NAT: the default-network row is not like for like until Berth has the bridge. The `--network none` rows are.")
+    lines.append("- dockerd loads after `docker rmi` (its layer cache is cold); Berth loads into a fresh daemon and data root each time.")
+    lines.append("- One machine, one run; see the spread columns before reading much into small ratios.")
+    open(os.path.join(REPO, "BENCHMARKS.md"), "w").write("\n".join(lines) + "\n")
+    plot(scaling)
+
+
+def plot(scaling):
+    data = os.path.join(REPO, "bench", "scaling.dat")
+    with open(data, "w") as f:
+        for n, v in sorted(scaling.items()):
+            f.write(f"{n} {v['dockerd-run']*1000} {v['berth-run']*1000} {v['dockerd-ps']*1000} {v['berth-ps']*1000}\n")
+    script = f"""
+set terminal png size 900,500
+set output '{os.path.join(REPO, 'bench', 'scaling.png')}'
+set title 'Latency against running containers'
+set xlabel 'running containers'
+set ylabel 'ms (median)'
+set key left top
+set logscale y
+plot '{data}' using 1:2 with linespoints title 'dockerd run --rm', \\
+     '{data}' using 1:3 with linespoints title 'berth run --rm', \\
+     '{data}' using 1:4 with linespoints title 'dockerd ps -a', \\
+     '{data}' using 1:5 with linespoints title 'berth ps -a'
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=False)
+    os.remove(data)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+//! Docker's default confinement and the flags that change it: capabilities, seccomp,
+//! no-new-privileges, `--privileged`.
+#![allow(clippy::unwrap_used)]
+
+use berth_e2e::{Daemon, skip_unless_root};
+
+fn status_field(d: &Daemon, extra: &[&str], field: &str) -> String {
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["busybox", "grep", field, "/proc/self/status"]);
+    let out = d.berth(&args);
+    out.ok();
+    out.stdout()
+        .trim()
+        .trim_start_matches(field)
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn capabilities_follow_docker_and_the_flags() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    assert_eq!(status_field(&d, &[], "CapEff:"), "00000000a80425fb");
+    assert_eq!(
+        status_field(&d, &["--cap-drop", "ALL"], "CapEff:"),
+        "0000000000000000"
+    );
+    // NET_ADMIN is bit 12; dropping chown (bit 0) too.
+    assert_eq!(
+        status_field(
+            &d,
+            &["--cap-add", "net_admin", "--cap-drop", "CAP_CHOWN"],
+            "CapEff:"
+        ),
+        "00000000a80435fa"
+    );
+    let mine = std::fs::read_to_string("/proc/self/status").unwrap();
+    let bnd = mine
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(status_field(&d, &["--privileged"], "CapEff:"), bnd);
+
+    let out = d.berth(&["run", "--rm", "--cap-add", "NOPE", "busybox", "true"]);
+    assert_eq!(out.code(), 125);
+    assert!(
+        out.stderr().contains("unknown capability"),
+        "{}",
+        out.stderr()
+    );
+}
+
+#[test]
+fn seccomp_and_no_new_privileges() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    // Mode 2: a filter is installed.
+    assert_eq!(status_field(&d, &[], "Seccomp:"), "2");
+    assert_eq!(
+        status_field(&d, &["--security-opt", "seccomp=unconfined"], "Seccomp:"),
+        "0"
+    );
+    assert_eq!(status_field(&d, &["--privileged"], "Seccomp:"), "0");
+    assert_eq!(status_field(&d, &[], "NoNewPrivs:"), "0");
+    assert_eq!(
+        status_field(&d, &["--security-opt", "no-new-privileges"], "NoNewPrivs:"),
+        "1"
+    );
+
+    // Creating a user namespace needs no capability, but the default profile refuses it.
+    let out = d.berth(&["run", "--rm", "busybox", "unshare", "-U", "true"]);
+    assert_ne!(out.code(), 0);
+    assert!(
+        out.stderr().contains("Operation not permitted"),
+        "{}",
+        out.stderr()
+    );
+    d.berth(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=unconfined",
+        "busybox",
+        "unshare",
+        "-U",
+        "true",
+    ])
+    .ok();
+    // Options we do not know are refused, not ignored.
+    let out = d.berth(&["run", "--rm", "--security-opt", "bogus", "busybox", "true"]);
+    assert_eq!(out.code(), 125);
+    assert!(
+        out.stderr().contains("Invalid --security-opt"),
+        "{}",
+        out.stderr()
+    );
+}
