@@ -399,6 +399,7 @@ impl Engine {
             privileged: c.host_config.privileged,
             no_new_privileges,
             seccomp_unconfined,
+            init: c.host_config.init.unwrap_or(false),
         };
         match std::fs::remove_dir_all(&paths.bundle) {
             Ok(()) => {}

@@ -66,6 +66,9 @@ pub struct ContainerSpec {
     /// `--security-opt seccomp=unconfined`: no seccomp filter.
     #[serde(default)]
     pub seccomp_unconfined: bool,
+    /// `--init`: PID 1 is a minimal reaping init (the shim's), the workload its child.
+    #[serde(default)]
+    pub init: bool,
 }
 
 /// A capability name as Docker accepts it (`net_admin`, `CAP_NET_ADMIN`) in its

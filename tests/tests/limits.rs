@@ -1,0 +1,186 @@
+//! Resource limits, `--init`, signals and Docker's masked paths, end to end.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use berth_e2e::{Daemon, skip_unless_root, unique};
+
+fn inspect(d: &Daemon, name: &str, field: &str) -> String {
+    let out = d.berth(&["inspect", "-f", field, name]);
+    out.ok();
+    out.stdout().trim().to_string()
+}
+
+/// Poll `f` until it is true (up to ~10 s).
+fn eventually(mut f: impl FnMut() -> bool) -> bool {
+    for _ in 0..100 {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn memory_limit_oom_kills() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let c = unique("oom");
+    // `tail` keeps the newline-free stream in memory until the limit stops it.
+    let out = d.berth(&[
+        "run",
+        "--name",
+        &c,
+        "--memory",
+        "16m",
+        "busybox",
+        "tail",
+        "/dev/zero",
+    ]);
+    assert_eq!(out.code(), 137, "{}", out.stderr());
+    assert_eq!(inspect(&d, &c, "{{.State.OOMKilled}}"), "true");
+    assert_eq!(inspect(&d, &c, "{{.State.ExitCode}}"), "137");
+    assert_eq!(inspect(&d, &c, "{{.HostConfig.Memory}}"), "16777216");
+    d.berth(&["rm", &c]).ok();
+}
+
+#[test]
+fn pids_limit_stops_a_fork_bomb() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    // Only builtins after the loop: `set -- /proc/[0-9]*` counts processes without forking.
+    let script = "for i in $(seq 30); do sleep 3 & done; set -- /proc/[0-9]*; echo $#";
+    let out = d.berth(&["run", "--rm", "busybox", "sh", "-c", script]);
+    out.ok();
+    let n: usize = out.stdout().trim().parse().unwrap();
+    assert!(n > 30, "{n} processes without a limit");
+    // With a limit, forking fails (and ash gives up).
+    let out = d.berth(&[
+        "run",
+        "--rm",
+        "--pids-limit",
+        "8",
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(out.code(), 2, "{}", out.stdout());
+    assert!(
+        out.stderr()
+            .contains("can't fork: Resource temporarily unavailable"),
+        "{}",
+        out.stderr()
+    );
+}
+
+#[test]
+fn init_reaps_zombies_and_forwards_signals() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    // An orphan reparented to PID 1: `sleep` as PID 1 never reaps it, the init does.
+    let script = "sh -c 'sleep 0.2 &'; exec sleep 1000";
+    let plain = unique("zombie");
+    let init = unique("reaped");
+    d.berth(&["run", "-d", "--name", &plain, "busybox", "sh", "-c", script])
+        .ok();
+    d.berth(&[
+        "run", "-d", "--init", "--name", &init, "busybox", "sh", "-c", script,
+    ])
+    .ok();
+    let zombies = |c: &str| {
+        let out = d.berth(&["exec", c, "ps", "-o", "stat"]);
+        out.ok();
+        out.stdout().lines().filter(|l| l.starts_with('Z')).count()
+    };
+    assert!(
+        eventually(|| zombies(&plain) == 1),
+        "no zombie without --init"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(zombies(&init), 0);
+    // PID 1 is the workload without --init.
+    let out = d.berth(&["exec", &plain, "cat", "/proc/1/cmdline"]);
+    assert_eq!(out.stdout(), "sleep\u{0}1000\u{0}");
+
+    // SIGTERM reaches `sleep` through the init (exit 143); as PID 1 without handler it is
+    // ignored, and stop has to kill (137).
+    d.berth(&["stop", "-t", "20", &init]).ok();
+    assert_eq!(inspect(&d, &init, "{{.State.ExitCode}}"), "143");
+    d.berth(&["stop", "-t", "1", &plain]).ok();
+    assert_eq!(inspect(&d, &plain, "{{.State.ExitCode}}"), "137");
+    d.berth(&["rm", &init, &plain]).ok();
+}
+
+#[test]
+fn signals_reach_the_workload() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let c = unique("trap");
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        &c,
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'echo got USR1' USR1; echo ready; while true; do sleep 0.1; done",
+    ])
+    .ok();
+    assert!(eventually(|| d
+        .berth(&["logs", &c])
+        .stdout()
+        .contains("ready")));
+    d.berth(&["kill", "-s", "USR1", &c]).ok();
+    assert!(eventually(|| d
+        .berth(&["logs", &c])
+        .stdout()
+        .contains("got USR1")));
+    d.berth(&["rm", "-f", &c]).ok();
+}
+
+#[test]
+fn masked_and_read_only_paths() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let out = d.berth(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /proc/keys | wc -c; cat /proc/timer_list | wc -c; ls /sys/firmware | wc -l; \
+         echo 1 > /proc/sys/kernel/domainname 2>/dev/null && echo writable || echo ro",
+    ]);
+    out.ok();
+    assert_eq!(out.stdout(), "0\n0\n0\nro\n");
+    // --privileged lifts them.
+    let out = d.berth(&[
+        "run",
+        "--rm",
+        "--privileged",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /proc/timer_list | wc -c",
+    ]);
+    out.ok();
+    assert_ne!(out.stdout().trim(), "0");
+}
