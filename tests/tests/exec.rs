@@ -73,6 +73,7 @@ fn exec_runs_in_the_container() {
 
     // Not running: exec is refused with Docker's 409 message.
     d.berth(&["kill", &c]).ok();
+    d.berth(&["wait", &c]).ok();
     let out = d.berth(&["exec", &c, "true"]);
     assert_ne!(out.code(), 0);
     assert!(out.stderr().contains("is not running"), "{}", out.stderr());

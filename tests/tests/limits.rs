@@ -184,3 +184,134 @@ fn masked_and_read_only_paths() {
     out.ok();
     assert_ne!(out.stdout().trim(), "0");
 }
+
+#[test]
+fn run_flags_reach_the_kernel() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    // cgroup files as the container sees them (its cgroup namespace makes them "/").
+    let out = d.berth(&[
+        "run",
+        "--rm",
+        "--cpus",
+        "0.5",
+        "--cpu-shares",
+        "512",
+        "--cpuset-cpus",
+        "0",
+        "--memory",
+        "64m",
+        "--memory-reservation",
+        "32m",
+        "--ulimit",
+        "nproc=50:60",
+        "--ulimit",
+        "nofile=1000:2000",
+        "--shm-size",
+        "8m",
+        "--sysctl",
+        "kernel.shmmax=123456789",
+        "--group-add",
+        "www-data",
+        "--group-add",
+        "4242",
+        "busybox",
+        "sh",
+        "-c",
+        "ulimit -u; ulimit -n; ulimit -Hn; df -k /dev/shm | tail -1 | awk '{print $2}'; \
+         cat /proc/sys/kernel/shmmax; id -G",
+    ]);
+    out.ok();
+    assert_eq!(out.stdout(), "50\n1000\n2000\n8192\n123456789\n0 33 4242\n");
+
+    let c = unique("cg");
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        &c,
+        "--cpus",
+        "0.5",
+        "--cpu-shares",
+        "512",
+        "--cpuset-cpus",
+        "0",
+        "--memory",
+        "64m",
+        "--memory-reservation",
+        "32m",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    let pid = inspect(&d, &c, "{{.State.Pid}}");
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let path_of = |ctl: &str| {
+        cgroups
+            .lines()
+            .find_map(|l| {
+                let mut f = l.splitn(3, ':');
+                let (_, ctls, path) = (f.next()?, f.next()?, f.next()?);
+                ctls.split(',').any(|x| x == ctl).then(|| path.to_string())
+            })
+            .unwrap()
+    };
+    let v2 = !std::path::Path::new("/sys/fs/cgroup/memory").exists();
+    let read = |ctl: &str, file: &str| {
+        let p = if v2 {
+            format!("/sys/fs/cgroup{}/{file}", path_of(""))
+        } else {
+            format!("/sys/fs/cgroup/{ctl}{}/{file}", path_of(ctl))
+        };
+        std::fs::read_to_string(&p).unwrap().trim().to_string()
+    };
+    if v2 {
+        assert_eq!(read("", "cpu.max"), "50000 100000");
+        assert_eq!(read("", "memory.max"), "67108864");
+        assert_eq!(read("", "memory.low"), "33554432");
+        assert_eq!(read("", "cpuset.cpus"), "0");
+    } else {
+        assert_eq!(read("cpu", "cpu.cfs_quota_us"), "50000");
+        assert_eq!(read("cpu", "cpu.cfs_period_us"), "100000");
+        assert_eq!(read("cpu", "cpu.shares"), "512");
+        assert_eq!(read("memory", "memory.limit_in_bytes"), "67108864");
+        assert_eq!(read("memory", "memory.soft_limit_in_bytes"), "33554432");
+        assert_eq!(read("cpuset", "cpuset.cpus"), "0");
+    }
+    d.berth(&["rm", "-f", &c]).ok();
+
+    // --read-only: the root is read-only, /dev/shm is not.
+    let out = d.berth(&[
+        "run",
+        "--rm",
+        "--read-only",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /x 2>/dev/null && echo rw || echo ro; touch /dev/shm/x && echo shm-rw",
+    ]);
+    out.ok();
+    assert_eq!(out.stdout(), "ro\nshm-rw\n");
+
+    // Bad values are refused before anything runs.
+    for (args, msg) in [
+        (
+            vec!["--ulimit", "nofile=100:30000"],
+            "above the host's hard limit",
+        ),
+        (vec!["--sysctl", "kernel.hostname=x"], "not allowed"),
+        (vec!["--cpus", "64"], "Range of CPUs"),
+        (vec!["--ulimit", "bogus=1"], "invalid ulimit type"),
+    ] {
+        let mut a = vec!["run", "--rm"];
+        a.extend(args);
+        a.extend(["busybox", "true"]);
+        let out = d.berth(&a);
+        assert_eq!(out.code(), 125, "{a:?}");
+        assert!(out.stderr().contains(msg), "{a:?}: {}", out.stderr());
+    }
+}

@@ -134,6 +134,67 @@ pub fn create_body(o: &CreateOpts) -> Result<Value, Exit> {
     if let Some(p) = o.pids_limit {
         host["PidsLimit"] = json!(p);
     }
+    let bytes = |v: &Option<String>| -> Result<Option<i64>, Exit> {
+        match v.as_deref() {
+            None => Ok(None),
+            Some("-1") => Ok(Some(-1)),
+            Some(s) => format::parse_bytes(s).map(Some).map_err(|e| fail(125, e)),
+        }
+    };
+    if let Some(c) = o.cpus {
+        host["NanoCpus"] = json!((c * 1e9).round() as i64);
+    }
+    for (key, v) in [
+        ("CpuShares", o.cpu_shares),
+        ("CpuQuota", o.cpu_quota),
+        ("CpuPeriod", o.cpu_period),
+        ("MemorySwap", bytes(&o.memory_swap)?),
+        ("MemoryReservation", bytes(&o.memory_reservation)?),
+        ("ShmSize", bytes(&o.shm_size)?),
+        ("BlkioWeight", o.blkio_weight.map(i64::from)),
+    ] {
+        if let Some(v) = v {
+            host[key] = json!(v);
+        }
+    }
+    if let Some(c) = &o.cpuset_cpus {
+        host["CpusetCpus"] = json!(c);
+    }
+    if let Some(m) = &o.cpuset_mems {
+        host["CpusetMems"] = json!(m);
+    }
+    if o.oom_kill_disable {
+        host["OomKillDisable"] = json!(true);
+    }
+    let mut ulimits = Vec::new();
+    for u in &o.ulimits {
+        let (name, vals) = u
+            .split_once('=')
+            .ok_or_else(|| fail(125, format!("invalid ulimit argument: {u}")))?;
+        let (soft, hard) = vals.split_once(':').unwrap_or((vals, vals));
+        let num = |v: &str| {
+            v.parse::<i64>()
+                .map_err(|_| fail(125, format!("invalid ulimit argument: {u}")))
+        };
+        ulimits.push(json!({"Name": name, "Soft": num(soft)?, "Hard": num(hard)?}));
+    }
+    if !ulimits.is_empty() {
+        host["Ulimits"] = json!(ulimits);
+    }
+    if !o.sysctls.is_empty() {
+        let m: serde_json::Map<String, Value> = o
+            .sysctls
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                (k.to_string(), json!(v))
+            })
+            .collect();
+        host["Sysctls"] = Value::Object(m);
+    }
+    if !o.group_add.is_empty() {
+        host["GroupAdd"] = json!(o.group_add);
+    }
     if o.init {
         host["Init"] = json!(true);
     }
@@ -150,14 +211,14 @@ pub fn create_body(o: &CreateOpts) -> Result<Value, Exit> {
         "OpenStdin": o.interactive,
         "StdinOnce": o.interactive,
         "Env": env,
-        "Image": o.image,
+        "Image": o.image(),
         "WorkingDir": o.workdir.clone().unwrap_or_default(),
         "Labels": labels,
         "ExposedPorts": exposed,
         "HostConfig": host,
     });
-    if !o.args.is_empty() {
-        body["Cmd"] = json!(o.args);
+    if !o.args().is_empty() {
+        body["Cmd"] = json!(o.args());
     }
     if let Some(ep) = &o.entrypoint {
         body["Entrypoint"] = if ep.is_empty() {
@@ -198,10 +259,10 @@ async fn create(c: &Client, o: &CreateOpts) -> Result<String, Exit> {
             status: 404,
             message,
         }) if message.starts_with("No such image") => {
-            let image = if o.image.contains(':') {
-                o.image.clone()
+            let image = if o.image().contains(':') {
+                o.image().to_string()
             } else {
-                format!("{}:latest", o.image)
+                format!("{}:latest", o.image())
             };
             eprintln!("Unable to find image '{image}' locally");
             Err(fail(

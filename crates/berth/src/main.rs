@@ -49,6 +49,16 @@ struct Cli {
     cmd: Cmd,
 }
 
+impl CreateOpts {
+    pub fn image(&self) -> &str {
+        self.image_and_args.first().map_or("", String::as_str)
+    }
+
+    pub fn args(&self) -> &[String] {
+        self.image_and_args.get(1..).unwrap_or(&[])
+    }
+}
+
 /// Flags shared by `create` and `run`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct CreateOpts {
@@ -130,11 +140,57 @@ pub struct CreateOpts {
     /// Automatically remove the container when it exits.
     #[arg(long)]
     pub rm: bool,
-    /// The image.
-    pub image: String,
-    /// Command and arguments.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub args: Vec<String>,
+    /// Number of CPUs.
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// CPU shares (relative weight).
+    #[arg(short = 'c', long = "cpu-shares")]
+    pub cpu_shares: Option<i64>,
+    /// Limit CPU CFS quota (microseconds).
+    #[arg(long = "cpu-quota")]
+    pub cpu_quota: Option<i64>,
+    /// Limit CPU CFS period (microseconds).
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1).
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// MEMs in which to allow execution (0-3, 0,1).
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap.
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Memory soft limit.
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
+    /// Disable OOM Killer.
+    #[arg(long = "oom-kill-disable")]
+    pub oom_kill_disable: bool,
+    /// Block IO (relative weight), between 10 and 1000.
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+    /// Ulimit options (name=soft[:hard]).
+    #[arg(long = "ulimit")]
+    pub ulimits: Vec<String>,
+    /// Size of /dev/shm.
+    #[arg(long = "shm-size")]
+    pub shm_size: Option<String>,
+    /// Sysctl options.
+    #[arg(long = "sysctl")]
+    pub sysctls: Vec<String>,
+    /// Add additional groups to join.
+    #[arg(long = "group-add")]
+    pub group_add: Vec<String>,
+    /// IMAGE [COMMAND] [ARG...]: one list, so that flag parsing stops at the image, as
+    /// docker's does (`run busybox sh -c ...` must not read `-c` as `--cpu-shares`).
+    #[arg(
+        value_name = "IMAGE [COMMAND] [ARG...]",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        required = true
+    )]
+    pub image_and_args: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -538,5 +594,30 @@ async fn dispatch(cli: Cli) -> CmdResult {
         } => c::inspect(cl, &names, format.as_deref(), Some("image")).await,
         Cmd::Version { format } => c::version(cl, format.as_deref()).await,
         Cmd::Info { format } => c::info(cl, format.as_deref()).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_stop_at_the_image() {
+        let cli = Cli::try_parse_from([
+            "berth", "run", "--rm", "-c", "512", "busybox", "sh", "-c", "exit 3",
+        ])
+        .unwrap();
+        let Cmd::Run { opts, .. } = cli.cmd else {
+            panic!("not run")
+        };
+        assert_eq!(opts.cpu_shares, Some(512));
+        assert_eq!(opts.image(), "busybox");
+        assert_eq!(opts.args(), ["sh", "-c", "exit 3"]);
+        let cli = Cli::try_parse_from(["berth", "run", "-it", "busybox", "ls", "-l"]).unwrap();
+        let Cmd::Run { opts, .. } = cli.cmd else {
+            panic!("not run")
+        };
+        assert!(opts.interactive && opts.tty);
+        assert_eq!(opts.args(), ["ls", "-l"]);
     }
 }

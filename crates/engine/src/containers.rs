@@ -106,6 +106,137 @@ fn network_mode(mode: &str) -> Result<NetworkMode> {
     }
 }
 
+/// Runtime settings that Docker keeps in HostConfig fields Berth does not model one by
+/// one: resources, ulimits, /dev/shm size, sysctls, extra groups. Checked at create.
+#[derive(Debug, Default)]
+struct RuntimeOptions {
+    resources: berth_runtime::spec::Resources,
+    ulimits: Vec<berth_runtime::spec::Ulimit>,
+    shm_size: i64,
+    sysctls: std::collections::BTreeMap<String, String>,
+    group_add: Vec<String>,
+}
+
+/// IPC and network sysctls are per namespace; Docker allows only these.
+fn namespaced_sysctl(key: &str, host_network: bool) -> bool {
+    const IPC: [&str; 8] = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    IPC.contains(&key)
+        || key.starts_with("fs.mqueue.")
+        || (!host_network && key.starts_with("net."))
+}
+
+fn runtime_options(hc: &berth_models::HostConfig) -> Result<RuntimeOptions> {
+    let get = |k: &str| hc.extra.get(k).filter(|v| !v.is_null());
+    let int = |k: &str| get(k).and_then(Value::as_i64).unwrap_or(0);
+    let text = |k: &str| get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let mut r = berth_runtime::spec::Resources {
+        memory_swap: int("MemorySwap"),
+        memory_reservation: int("MemoryReservation"),
+        oom_kill_disable: get("OomKillDisable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        cpu_shares: int("CpuShares").max(0) as u64,
+        cpu_quota: int("CpuQuota"),
+        cpu_period: int("CpuPeriod").max(0) as u64,
+        cpuset_cpus: text("CpusetCpus"),
+        cpuset_mems: text("CpusetMems"),
+        blkio_weight: int("BlkioWeight").clamp(0, 1000) as u16,
+    };
+    if r.memory_swap > 0 && hc.memory > 0 && r.memory_swap < hc.memory {
+        return Err(Error::invalid(
+            "Minimum memoryswap limit should be larger than memory limit, see usage",
+        ));
+    }
+    let nano = int("NanoCpus");
+    if nano != 0 {
+        let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get()) as i64;
+        if nano < 10_000_000 || nano > ncpu * 1_000_000_000 {
+            return Err(Error::invalid(format!(
+                "Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available"
+            )));
+        }
+        if r.cpu_quota > 0 || r.cpu_period > 0 {
+            return Err(Error::invalid(
+                "Conflicting options: Nano CPUs and CPU Period cannot both be set",
+            ));
+        }
+        r.cpu_period = 100_000;
+        r.cpu_quota = nano * 100_000 / 1_000_000_000;
+    }
+    let mut ulimits = Vec::new();
+    for u in get("Ulimits")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = u["Name"].as_str().unwrap_or("").to_string();
+        let soft = u["Soft"].as_i64().unwrap_or(0);
+        let hard = u["Hard"].as_i64().unwrap_or(soft);
+        if berth_runtime::spec::rlimit_type(&name).is_none() {
+            return Err(Error::invalid(format!("invalid ulimit type: {name}")));
+        }
+        if soft < 0 || hard < soft {
+            return Err(Error::invalid(format!(
+                "ulimit {name}: soft limit {soft} must not be above hard limit {hard}"
+            )));
+        }
+        if name == "nofile" {
+            let (_, host_hard) =
+                nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+                    .map_err(|e| Error::internal(format!("getrlimit: {e}")))?;
+            if hard as u64 > host_hard {
+                return Err(Error::invalid(format!(
+                    "ulimit nofile: hard limit {hard} is above the host's hard limit {host_hard}"
+                )));
+            }
+        }
+        ulimits.push(berth_runtime::spec::Ulimit {
+            name,
+            soft: soft as u64,
+            hard: hard as u64,
+        });
+    }
+    let host_network = hc.network_mode == "host";
+    let mut sysctls = std::collections::BTreeMap::new();
+    for (k, v) in get("Sysctls")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        if !namespaced_sysctl(k, host_network) {
+            return Err(Error::invalid(format!(
+                "sysctl {k:?} is not allowed: only namespaced sysctls (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*) can be set"
+            )));
+        }
+        sysctls.insert(
+            k.clone(),
+            v.as_str().map_or_else(|| v.to_string(), str::to_string),
+        );
+    }
+    let group_add = get("GroupAdd")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|g| g.as_str().map(str::to_string))
+        .collect();
+    Ok(RuntimeOptions {
+        resources: r,
+        ulimits,
+        shm_size: int("ShmSize").max(0),
+        sysctls,
+        group_add,
+    })
+}
+
 /// What `--security-opt` asks for: (no_new_privileges, seccomp unconfined).
 fn security_opts(opts: &[String]) -> Result<(bool, bool)> {
     let (mut nnp, mut unconfined) = (false, false);
@@ -183,6 +314,7 @@ impl Engine {
         network_mode(&host_config.network_mode)?;
         parse_binds(&host_config.binds)?;
         security_opts(&host_config.security_opt)?;
+        runtime_options(&host_config)?;
         for c in host_config.cap_add.iter().chain(&host_config.cap_drop) {
             if !c.eq_ignore_ascii_case("ALL") {
                 berth_runtime::spec::normalize_capability(c)
@@ -368,6 +500,7 @@ impl Engine {
             None => libc::SIGTERM,
         };
         let (no_new_privileges, seccomp_unconfined) = security_opts(&c.host_config.security_opt)?;
+        let opts = runtime_options(&c.host_config)?;
         let spec = ContainerSpec {
             id: c.id.clone(),
             args: std::iter::once(c.path.clone())
@@ -400,6 +533,12 @@ impl Engine {
             no_new_privileges,
             seccomp_unconfined,
             init: c.host_config.init.unwrap_or(false),
+            resources: opts.resources,
+            ulimits: opts.ulimits,
+            shm_size: opts.shm_size,
+            sysctls: opts.sysctls,
+            group_add: opts.group_add,
+            readonly_rootfs: c.host_config.readonly_rootfs,
         };
         match std::fs::remove_dir_all(&paths.bundle) {
             Ok(()) => {}

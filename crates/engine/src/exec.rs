@@ -173,7 +173,14 @@ impl Engine {
                 if let Some(r) = lock(&self.execs).get_mut(exec_id) {
                     r.exit_code = Some(126);
                 }
-                Err(e.into())
+                match e {
+                    // It exited between our check and the exec.
+                    berth_runtime::Error::ShimGone(_) => Err(Error::conflict(format!(
+                        "Container {} is not running",
+                        rec.container_id
+                    ))),
+                    e => Err(e.into()),
+                }
             }
         }
     }

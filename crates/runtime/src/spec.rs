@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use oci_spec::runtime::{
-    Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxDevice,
-    LinuxDeviceBuilder, LinuxDeviceType, LinuxMemoryBuilder, LinuxNamespaceBuilder,
-    LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, Mount, MountBuilder,
-    PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder,
-    UserBuilder,
+    Capabilities, Capability, LinuxBlockIoBuilder, LinuxBuilder, LinuxCapabilitiesBuilder,
+    LinuxCpuBuilder, LinuxDevice, LinuxDeviceBuilder, LinuxDeviceType, LinuxMemoryBuilder,
+    LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, Mount,
+    MountBuilder, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec,
+    SpecBuilder, UserBuilder,
 };
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +69,74 @@ pub struct ContainerSpec {
     /// `--init`: PID 1 is a minimal reaping init (the shim's), the workload its child.
     #[serde(default)]
     pub init: bool,
+    /// cgroup limits beyond memory and pids.
+    #[serde(default)]
+    pub resources: Resources,
+    /// `--ulimit`s (the engine keeps them within the host's hard limits).
+    #[serde(default)]
+    pub ulimits: Vec<Ulimit>,
+    /// Size of /dev/shm in bytes (0: Docker's 64 MiB).
+    #[serde(default)]
+    pub shm_size: i64,
+    /// Namespaced sysctls to set, e.g. `net.ipv4.ip_forward` = `1`.
+    #[serde(default)]
+    pub sysctls: std::collections::BTreeMap<String, String>,
+    /// `--group-add`: extra supplementary groups (names or gids).
+    #[serde(default)]
+    pub group_add: Vec<String>,
+    /// `--read-only`: the root filesystem is mounted read-only.
+    #[serde(default)]
+    pub readonly_rootfs: bool,
+}
+
+/// cgroup limits as Docker's run flags give them (0 or empty: not set).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default)]
+pub struct Resources {
+    /// Memory + swap in bytes; -1 unlimited; 0: twice the memory limit (Docker's default).
+    pub memory_swap: i64,
+    pub memory_reservation: i64,
+    pub oom_kill_disable: bool,
+    pub cpu_shares: u64,
+    /// CFS quota and period in microseconds.
+    pub cpu_quota: i64,
+    pub cpu_period: u64,
+    pub cpuset_cpus: String,
+    pub cpuset_mems: String,
+    pub blkio_weight: u16,
+}
+
+/// One `--ulimit name=soft[:hard]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Ulimit {
+    /// `nofile`, `nproc`, `core`, ... (without `RLIMIT_`).
+    pub name: String,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// The rlimit type for a Docker ulimit name.
+pub fn rlimit_type(name: &str) -> Option<PosixRlimitType> {
+    use PosixRlimitType as T;
+    Some(match name {
+        "core" => T::RlimitCore,
+        "cpu" => T::RlimitCpu,
+        "data" => T::RlimitData,
+        "fsize" => T::RlimitFsize,
+        "locks" => T::RlimitLocks,
+        "memlock" => T::RlimitMemlock,
+        "msgqueue" => T::RlimitMsgqueue,
+        "nice" => T::RlimitNice,
+        "nofile" => T::RlimitNofile,
+        "nproc" => T::RlimitNproc,
+        "rss" => T::RlimitRss,
+        "rtprio" => T::RlimitRtprio,
+        "rttime" => T::RlimitRttime,
+        "sigpending" => T::RlimitSigpending,
+        "stack" => T::RlimitStack,
+        "as" => T::RlimitAs,
+        _ => return None,
+    })
 }
 
 /// A capability name as Docker accepts it (`net_admin`, `CAP_NET_ADMIN`) in its
@@ -260,14 +328,29 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
         .build()
         .map_err(invalid)?;
     let nofile = DOCKER_NOFILE.min(host_nofile_hard());
-    let rlimits = vec![
-        PosixRlimitBuilder::default()
-            .typ(PosixRlimitType::RlimitNofile)
-            .hard(nofile)
-            .soft(nofile)
-            .build()
-            .map_err(invalid)?,
-    ];
+    let mut rlimits = Vec::new();
+    if !spec.ulimits.iter().any(|u| u.name == "nofile") {
+        rlimits.push(
+            PosixRlimitBuilder::default()
+                .typ(PosixRlimitType::RlimitNofile)
+                .hard(nofile)
+                .soft(nofile)
+                .build()
+                .map_err(invalid)?,
+        );
+    }
+    for u in &spec.ulimits {
+        let typ = rlimit_type(&u.name)
+            .ok_or_else(|| crate::Error::Invalid(format!("unknown ulimit {:?}", u.name)))?;
+        rlimits.push(
+            PosixRlimitBuilder::default()
+                .typ(typ)
+                .hard(u.hard)
+                .soft(u.soft)
+                .build()
+                .map_err(invalid)?,
+        );
+    }
     let cwd = if spec.cwd.is_empty() {
         "/"
     } else {
@@ -334,7 +417,20 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
             "/dev/shm",
             "tmpfs",
             "shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"],
+            &[
+                "nosuid",
+                "noexec",
+                "nodev",
+                "mode=1777",
+                &format!(
+                    "size={}",
+                    if spec.shm_size > 0 {
+                        spec.shm_size
+                    } else {
+                        67_108_864
+                    }
+                ),
+            ],
         )?,
     ];
     for b in &spec.binds {
@@ -378,12 +474,52 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
     ];
 
     let mut resources = LinuxResourcesBuilder::default();
+    let r = &spec.resources;
+    let mut memory = LinuxMemoryBuilder::default();
     if spec.memory > 0 {
-        resources = resources.memory(
-            LinuxMemoryBuilder::default()
-                .limit(spec.memory)
-                // Docker's default when no swap limit is given: as much swap as memory.
-                .swap(spec.memory.saturating_mul(2))
+        memory = memory.limit(spec.memory).swap(match r.memory_swap {
+            // Docker's default when no swap limit is given: as much swap as memory.
+            0 => spec.memory.saturating_mul(2),
+            s => s,
+        });
+    }
+    if r.memory_reservation > 0 {
+        memory = memory.reservation(r.memory_reservation);
+    }
+    if r.oom_kill_disable {
+        memory = memory.disable_oom_killer(true);
+    }
+    if spec.memory > 0 || r.memory_reservation > 0 || r.oom_kill_disable {
+        resources = resources.memory(memory.build().map_err(invalid)?);
+    }
+    let mut cpu = LinuxCpuBuilder::default();
+    if r.cpu_shares > 0 {
+        cpu = cpu.shares(r.cpu_shares);
+    }
+    if r.cpu_quota > 0 {
+        cpu = cpu.quota(r.cpu_quota);
+    }
+    if r.cpu_period > 0 {
+        cpu = cpu.period(r.cpu_period);
+    }
+    if !r.cpuset_cpus.is_empty() {
+        cpu = cpu.cpus(r.cpuset_cpus.clone());
+    }
+    if !r.cpuset_mems.is_empty() {
+        cpu = cpu.mems(r.cpuset_mems.clone());
+    }
+    if r.cpu_shares > 0
+        || r.cpu_quota > 0
+        || r.cpu_period > 0
+        || !r.cpuset_cpus.is_empty()
+        || !r.cpuset_mems.is_empty()
+    {
+        resources = resources.cpu(cpu.build().map_err(invalid)?);
+    }
+    if r.blkio_weight > 0 {
+        resources = resources.block_io(
+            LinuxBlockIoBuilder::default()
+                .weight(r.blkio_weight)
                 .build()
                 .map_err(invalid)?,
         );
@@ -401,6 +537,12 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
         .cgroups_path(PathBuf::from(&spec.cgroup_path))
         .resources(resources.build().map_err(invalid)?)
         .devices(devices)
+        .sysctl(
+            spec.sysctls
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<std::collections::HashMap<_, _>>(),
+        )
         .masked_paths(if spec.privileged {
             Vec::new()
         } else {
@@ -419,7 +561,7 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
         .root(
             RootBuilder::default()
                 .path("rootfs")
-                .readonly(false)
+                .readonly(spec.readonly_rootfs)
                 .build()
                 .map_err(invalid)?,
         )

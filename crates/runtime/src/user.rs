@@ -63,6 +63,17 @@ fn group_entries(group: &str) -> impl Iterator<Item = GroupEntry<'_>> {
 
 /// Resolve `spec` ("", "name", "uid", "name:group", "uid:gid"...) against the contents of
 /// /etc/passwd and /etc/group (`None` when a file does not exist). Errors read like Docker's.
+/// A `--group-add` entry: a gid, or a name from the container's /etc/group.
+pub fn group_id(name: &str, group: Option<&str>) -> Result<u32, String> {
+    if let Ok(gid) = name.parse::<u32>() {
+        return Ok(gid);
+    }
+    group
+        .and_then(|g| group_entries(g).find(|e| e.name == name))
+        .map(|e| e.gid)
+        .ok_or_else(|| format!("unable to find group {name}: no matching entries in group file"))
+}
+
 pub fn resolve(spec: &str, passwd: Option<&str>, group: Option<&str>) -> Result<ExecUser, String> {
     let (user_arg, group_arg) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),

@@ -1,5 +1,5 @@
 //! The container's cgroup, on cgroup v1 (one directory per hierarchy) or a pure v2 host
-//! (cgroup2 mounted at /sys/fs/cgroup). Only memory and pids limits are applied so far.
+//! (cgroup2 mounted at /sys/fs/cgroup): memory, pids, cpu, cpuset and block I/O limits.
 
 use std::path::{Path, PathBuf};
 
@@ -26,28 +26,56 @@ pub enum Layout {
     V2 { mountpoint: PathBuf },
 }
 
-/// Limits to apply (0 or negative = none).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Limits to apply (0, negative or empty = none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Limits {
     pub memory: i64,
-    /// Memory + swap, v1 style (`memory.memsw.limit_in_bytes`).
+    /// Memory + swap, v1 style (`memory.memsw.limit_in_bytes`); -1 unlimited.
     pub memory_swap: i64,
+    pub memory_reservation: i64,
+    pub oom_kill_disable: bool,
     pub pids: i64,
+    pub cpu_shares: u64,
+    pub cpu_quota: i64,
+    pub cpu_period: u64,
+    pub cpus: String,
+    pub mems: String,
+    pub blkio_weight: u16,
 }
 
 impl Limits {
     pub fn from_spec(spec: &oci_spec::runtime::Spec) -> Self {
         let res = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
         let mem = res.and_then(|r| r.memory().as_ref());
+        let cpu = res.and_then(|r| r.cpu().as_ref());
         Limits {
             memory: mem.and_then(|m| m.limit()).unwrap_or(0),
             memory_swap: mem.and_then(|m| m.swap()).unwrap_or(0),
+            memory_reservation: mem.and_then(|m| m.reservation()).unwrap_or(0),
+            oom_kill_disable: mem.and_then(|m| m.disable_oom_killer()).unwrap_or(false),
             pids: res
                 .and_then(|r| r.pids().as_ref())
                 .map(|p| p.limit())
                 .unwrap_or(0),
+            cpu_shares: cpu.and_then(|c| c.shares()).unwrap_or(0),
+            cpu_quota: cpu.and_then(|c| c.quota()).unwrap_or(0),
+            cpu_period: cpu.and_then(|c| c.period()).unwrap_or(0),
+            cpus: cpu.and_then(|c| c.cpus().clone()).unwrap_or_default(),
+            mems: cpu.and_then(|c| c.mems().clone()).unwrap_or_default(),
+            blkio_weight: res
+                .and_then(|r| r.block_io().as_ref())
+                .and_then(|b| b.weight())
+                .unwrap_or(0),
         }
     }
+}
+
+/// cgroup v1 `cpu.shares` (2..262144) as a v2 `cpu.weight` (1..10000), as runc converts.
+pub fn shares_to_weight(shares: u64) -> u64 {
+    if shares == 0 {
+        return 0;
+    }
+    1 + (shares.clamp(2, 262_144) - 2) * 9999 / 262_142
 }
 
 /// Parse /proc/self/mountinfo: pure v2 when cgroup2 is mounted at /sys/fs/cgroup, else the
@@ -162,19 +190,63 @@ impl Cgroup {
     }
 
     fn apply_v1(&self, l: &Limits) -> crate::Result<()> {
-        if let Some(dir) = self.dir_with("memory")
-            && l.memory > 0
-        {
-            write(&dir.join("memory.limit_in_bytes"), &l.memory.to_string())?;
-            let memsw = dir.join("memory.memsw.limit_in_bytes");
-            if l.memory_swap > 0 && memsw.exists() {
-                write(&memsw, &l.memory_swap.to_string())?;
+        if let Some(dir) = self.dir_with("memory") {
+            if l.memory > 0 {
+                write(&dir.join("memory.limit_in_bytes"), &l.memory.to_string())?;
+                let memsw = dir.join("memory.memsw.limit_in_bytes");
+                if l.memory_swap != 0 && memsw.exists() {
+                    write(&memsw, &l.memory_swap.to_string())?;
+                }
+            }
+            if l.memory_reservation > 0 {
+                write(
+                    &dir.join("memory.soft_limit_in_bytes"),
+                    &l.memory_reservation.to_string(),
+                )?;
+            }
+            if l.oom_kill_disable {
+                write(&dir.join("memory.oom_control"), "1")?;
             }
         }
         if let Some(dir) = self.dir_with("pids")
             && l.pids > 0
         {
             write(&dir.join("pids.max"), &l.pids.to_string())?;
+        }
+        if let Some(dir) = self.dir_with("cpu") {
+            if l.cpu_shares > 0 {
+                write(&dir.join("cpu.shares"), &l.cpu_shares.to_string())?;
+            }
+            if l.cpu_period > 0 {
+                write(&dir.join("cpu.cfs_period_us"), &l.cpu_period.to_string())?;
+            }
+            if l.cpu_quota > 0 {
+                write(&dir.join("cpu.cfs_quota_us"), &l.cpu_quota.to_string())?;
+            }
+        }
+        if let Some(dir) = self.dir_with("cpuset") {
+            if !l.cpus.is_empty() {
+                write(&dir.join("cpuset.cpus"), &l.cpus)?;
+            }
+            if !l.mems.is_empty() {
+                write(&dir.join("cpuset.mems"), &l.mems)?;
+            }
+        }
+        if let Some(dir) = self.dir_with("blkio")
+            && l.blkio_weight > 0
+        {
+            let w = l.blkio_weight.to_string();
+            let cfq = dir.join("blkio.weight");
+            let bfq = dir.join("blkio.bfq.weight");
+            if cfq.exists() {
+                write(&cfq, &w)?;
+            } else if bfq.exists() {
+                write(&bfq, &w)?;
+            } else {
+                eprintln!(
+                    "berth-shim: no block I/O weight control on this host; --blkio-weight ignored"
+                );
+            }
         }
         Ok(())
     }
@@ -184,12 +256,54 @@ impl Cgroup {
         if l.memory > 0 {
             write(&dir.join("memory.max"), &l.memory.to_string())?;
             let swap = dir.join("memory.swap.max");
-            if l.memory_swap > 0 && swap.exists() {
-                write(&swap, &(l.memory_swap - l.memory).max(0).to_string())?;
+            if l.memory_swap != 0 && swap.exists() {
+                let v = if l.memory_swap < 0 {
+                    "max".to_string()
+                } else {
+                    (l.memory_swap - l.memory).max(0).to_string()
+                };
+                write(&swap, &v)?;
             }
+        }
+        if l.memory_reservation > 0 {
+            write(&dir.join("memory.low"), &l.memory_reservation.to_string())?;
         }
         if l.pids > 0 {
             write(&dir.join("pids.max"), &l.pids.to_string())?;
+        }
+        if l.cpu_shares > 0 {
+            write(
+                &dir.join("cpu.weight"),
+                &shares_to_weight(l.cpu_shares).to_string(),
+            )?;
+        }
+        if l.cpu_quota > 0 || l.cpu_period > 0 {
+            let quota = if l.cpu_quota > 0 {
+                l.cpu_quota.to_string()
+            } else {
+                "max".to_string()
+            };
+            let period = if l.cpu_period > 0 {
+                l.cpu_period
+            } else {
+                100_000
+            };
+            write(&dir.join("cpu.max"), &format!("{quota} {period}"))?;
+        }
+        if !l.cpus.is_empty() {
+            write(&dir.join("cpuset.cpus"), &l.cpus)?;
+        }
+        if !l.mems.is_empty() {
+            write(&dir.join("cpuset.mems"), &l.mems)?;
+        }
+        if l.blkio_weight > 0 {
+            let bfq = dir.join("io.bfq.weight");
+            let io = dir.join("io.weight");
+            if bfq.exists() {
+                write(&bfq, &l.blkio_weight.to_string())?;
+            } else if io.exists() {
+                write(&io, &format!("default {}", l.blkio_weight))?;
+            }
         }
         Ok(())
     }

@@ -392,6 +392,17 @@ pub fn mask_path(path: &Path) -> crate::Result<()> {
 }
 
 /// Make `path` read-only (bind it on itself, remount read-only). Missing paths are skipped.
+/// Make the (pivoted) root mount read-only (`--read-only`).
+pub fn readonly_root() -> crate::Result<()> {
+    do_mount(
+        None::<&Path>,
+        Path::new("/"),
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+        None,
+    )
+}
+
 pub fn readonly_path(path: &Path) -> crate::Result<()> {
     if std::fs::symlink_metadata(path).is_err() {
         return Ok(());

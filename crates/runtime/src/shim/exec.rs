@@ -30,6 +30,8 @@ pub struct ExecArgs<'a> {
     pub cgroup: &'a Cgroup,
     pub stdio: ChildStdio,
     pub report: OwnedFd,
+    /// The container's `--group-add`.
+    pub group_add: &'a [String],
     /// Install the default seccomp filter (not with `--privileged` or `seccomp=unconfined`).
     pub seccomp: bool,
 }
@@ -121,7 +123,7 @@ fn setup(a: &ExecArgs<'_>) -> Result<Prepared, ExecError> {
         crate::linux::seccomp::install(&|c| caps.as_ref().is_none_or(|s| s.has(c)))
             .map_err(fail)?;
     }
-    let u = become_user(&a.process.user, caps.as_ref(), &cwd, false)?;
+    let u = become_user(&a.process.user, a.group_add, caps.as_ref(), &cwd, false)?;
     if oci_process
         .and_then(|p| p.no_new_privileges())
         .unwrap_or(false)

@@ -154,6 +154,15 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
         mount::bind_console(&rootfs, console).map_err(fail)?;
     }
     mount::pivot_root(&rootfs).map_err(fail)?;
+    // Sysctls while /proc/sys is still writable; they land in our new namespaces.
+    for (k, v) in linux
+        .and_then(|l| l.sysctl().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        let path = Path::new("/proc/sys").join(k.replace('.', "/"));
+        std::fs::write(&path, v).map_err(|e| fail(format!("setting sysctl {k}={v}: {e}")))?;
+    }
     for p in linux
         .and_then(|l| l.masked_paths().as_ref())
         .into_iter()
@@ -167,6 +176,13 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
         .flatten()
     {
         mount::readonly_path(Path::new(p)).map_err(fail)?;
+    }
+    if a.oci
+        .root()
+        .as_ref()
+        .is_some_and(|r| r.readonly().unwrap_or(false))
+    {
+        mount::readonly_root().map_err(fail)?;
     }
 
     if new_uts && let Some(h) = a.oci.hostname().as_deref().filter(|h| !h.is_empty()) {
@@ -196,7 +212,7 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
         crate::linux::seccomp::install(&|c| caps.as_ref().is_none_or(|s| s.has(c)))
             .map_err(fail)?;
     }
-    let u = become_user(&a.berth.user, caps.as_ref(), &cwd, true)?;
+    let u = become_user(&a.berth.user, &a.berth.group_add, caps.as_ref(), &cwd, true)?;
     if process.no_new_privileges().unwrap_or(false) {
         crate::linux::seccomp::no_new_privs().map_err(fail)?;
     }
@@ -261,13 +277,20 @@ fn reap_as_pid1(workload: nix::unistd::Pid, signals: &SigSet) -> ! {
 /// by the user, when missing and `create`).
 pub(crate) fn become_user(
     user_spec: &str,
+    group_add: &[String],
     caps: Option<&CapSets>,
     cwd: &Path,
     create: bool,
 ) -> Result<user::ExecUser, ExecError> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok();
     let group = std::fs::read_to_string("/etc/group").ok();
-    let u = user::resolve(user_spec, passwd.as_deref(), group.as_deref()).map_err(fail)?;
+    let mut u = user::resolve(user_spec, passwd.as_deref(), group.as_deref()).map_err(fail)?;
+    for g in group_add {
+        let gid = user::group_id(g, group.as_deref()).map_err(fail)?;
+        if !u.sgids.contains(&gid) {
+            u.sgids.push(gid);
+        }
+    }
     let cwd = if cwd.as_os_str().is_empty() {
         Path::new("/")
     } else {

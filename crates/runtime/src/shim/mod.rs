@@ -323,6 +323,7 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
         oci: oci.clone(),
         user: berth.user.clone(),
         seccomp: !berth.privileged && !berth.seccomp_unconfined,
+        group_add: berth.group_add.clone(),
     }))
 }
 

@@ -45,6 +45,8 @@ pub struct Parts {
     pub user: String,
     /// Whether processes get the default seccomp filter.
     pub seccomp: bool,
+    /// The container's `--group-add`, for execs too.
+    pub group_add: Vec<String>,
 }
 
 /// Finished exec records kept for `exec_state`.
@@ -702,6 +704,7 @@ impl Shim {
                     stdio: child_stdio,
                     report: report_w,
                     seccomp: self.p.seccomp,
+                    group_add: &self.p.group_add,
                 })
             }
             Ok(nix::unistd::ForkResult::Parent { child }) => child,
