@@ -33,6 +33,10 @@ pub fn routes() -> Router<AppState> {
         .route("/containers/{id}/logs", get(logs))
         .route("/containers/{id}/resize", post(resize))
         .route("/containers/{id}", delete(remove))
+        .route("/containers/{id}/pause", post(pause))
+        .route("/containers/{id}/unpause", post(unpause))
+        .route("/containers/{id}/top", get(top))
+        .route("/containers/{id}/stats", get(stats))
 }
 
 async fn create(
@@ -123,6 +127,70 @@ async fn kill(
         .kill(&id, q.get("signal").map(String::as_str))
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn pause(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    engine.set_paused(&id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn unpause(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    engine.set_paused(&id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn top(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
+    let v = engine
+        .top(&id, q.get("ps_args").map(String::as_str))
+        .await?;
+    Ok(Json(v).into_response())
+}
+
+/// One JSON sample per second while the container runs (`stream`, the default), or one
+/// sample (`stream=false`: taken a second after a first one, so CPU deltas mean
+/// something; `one-shot=true`: at once).
+async fn stats(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
+    let stream = q.get("stream").is_none_or(|v| truthy(Some(v)));
+    let first = engine.stats_sample(&id, None).await?;
+    if !stream {
+        let v = if truthy(q.get("one-shot")) {
+            first
+        } else {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            engine.stats_sample(&id, Some(&first)).await?
+        };
+        return Ok(Json(v).into_response());
+    }
+    let body = futures_util::stream::unfold(
+        (engine, id, Some(first), None::<serde_json::Value>),
+        |(engine, id, next, prev)| async move {
+            let sample = match next {
+                Some(s) => s,
+                None => {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    engine.stats_sample(&id, prev.as_ref()).await.ok()?
+                }
+            };
+            let mut line = serde_json::to_vec(&sample).ok()?;
+            line.push(b'\n');
+            Some((
+                Ok::<_, Infallible>(Bytes::from(line)),
+                (engine, id, None, Some(sample)),
+            ))
+        },
+    );
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(body))
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }
 
 /// Headers go out at once; the body follows when the condition is met.

@@ -1042,3 +1042,139 @@ pub async fn info(c: &Client, fmt: Option<&str>) -> CmdResult {
     println!(" Docker Root Dir: {}", s("DockerRootDir"));
     Ok(0)
 }
+
+pub async fn pause(c: &Client, names: &[String], pause: bool) -> CmdResult {
+    let verb = if pause { "pause" } else { "unpause" };
+    each(names, |n| async move {
+        c.post(&format!("/containers/{}/{verb}", q(&n)), &Value::Null)
+            .await?;
+        Ok(Some(n))
+    })
+    .await
+}
+
+pub async fn top(c: &Client, name: &str, ps_args: &[String]) -> CmdResult {
+    let mut path = format!("/containers/{}/top", q(name));
+    if !ps_args.is_empty() {
+        path.push_str(&format!("?ps_args={}", q(&ps_args.join(" "))));
+    }
+    let v: Value = c.get(&path).await?;
+    let titles: Vec<&str> = v["Titles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_str())
+        .collect();
+    let rows: Vec<Vec<String>> = v["Processes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            r.as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| f.as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .collect();
+    print!("{}", table(&titles, &rows));
+    Ok(0)
+}
+
+/// Docker's CPU percentage from a stats sample and its `precpu_stats`.
+fn cpu_percent(v: &Value) -> f64 {
+    let f = |p: &str| v.pointer(p).and_then(Value::as_f64).unwrap_or(0.0);
+    let cpu = f("/cpu_stats/cpu_usage/total_usage") - f("/precpu_stats/cpu_usage/total_usage");
+    let sys = f("/cpu_stats/system_cpu_usage") - f("/precpu_stats/system_cpu_usage");
+    let online = f("/cpu_stats/online_cpus").max(1.0);
+    if cpu > 0.0 && sys > 0.0 {
+        cpu / sys * online * 100.0
+    } else {
+        0.0
+    }
+}
+
+pub async fn stats(c: &Client, names: &[String], no_stream: bool, all: bool) -> CmdResult {
+    loop {
+        let targets: Vec<String> = if names.is_empty() {
+            let list: Vec<Value> = c
+                .get(&format!("/containers/json?all={}", u8::from(all)))
+                .await?;
+            list.iter()
+                .filter_map(|v| v["Id"].as_str().map(str::to_string))
+                .collect()
+        } else {
+            names.to_vec()
+        };
+        let mut rows = Vec::new();
+        for n in &targets {
+            let v = match c
+                .get::<Value>(&format!("/containers/{}/stats?stream=false", q(n)))
+                .await
+            {
+                Ok(v) => v,
+                Err(ClientError::Api { status: 409, .. }) if names.is_empty() => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let usage = v["memory_stats"]["usage"].as_i64().unwrap_or(0);
+            let limit = v["memory_stats"]["limit"].as_i64().unwrap_or(0);
+            let mem_pct = if limit > 0 {
+                usage as f64 / limit as f64 * 100.0
+            } else {
+                0.0
+            };
+            rows.push(vec![
+                v["id"].as_str().unwrap_or("").chars().take(12).collect(),
+                v["name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .trim_start_matches('/')
+                    .to_string(),
+                format!("{:.2}%", cpu_percent(&v)),
+                format!(
+                    "{} / {}",
+                    human_size_binary(usage),
+                    human_size_binary(limit)
+                ),
+                format!("{mem_pct:.2}%"),
+                v["pids_stats"]["current"].as_i64().unwrap_or(0).to_string(),
+            ]);
+        }
+        if !no_stream {
+            print!("\x1b[2J\x1b[H");
+        }
+        print!(
+            "{}",
+            table(
+                &[
+                    "CONTAINER ID",
+                    "NAME",
+                    "CPU %",
+                    "MEM USAGE / LIMIT",
+                    "MEM %",
+                    "PIDS"
+                ],
+                &rows
+            )
+        );
+        if no_stream {
+            return Ok(0);
+        }
+    }
+}
+
+/// go-units `BytesSize`: binary units, as docker stats shows memory.
+fn human_size_binary(bytes: i64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes.max(0) as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < units.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    format!("{v:.2}")
+        .trim_end_matches('0')
+        .trim_end_matches('.')
+        .to_string()
+        + units[i]
+}

@@ -310,6 +310,31 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         command: Vec<String>,
     },
+    /// Pause all processes within one or more containers.
+    Pause {
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Unpause all processes within one or more containers.
+    Unpause {
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Display the running processes of a container.
+    Top {
+        container: String,
+        /// ps options.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats {
+        #[arg(long = "no-stream")]
+        no_stream: bool,
+        #[arg(short = 'a', long)]
+        all: bool,
+        containers: Vec<String>,
+    },
     /// Resize a container's TTY.
     Resize {
         container: String,
@@ -550,6 +575,14 @@ async fn dispatch(cli: Cli) -> CmdResult {
             };
             c::exec(cl, &container, command, opts).await
         }
+        Cmd::Pause { containers } => c::pause(cl, &containers, true).await,
+        Cmd::Unpause { containers } => c::pause(cl, &containers, false).await,
+        Cmd::Top { container, ps_args } => c::top(cl, &container, &ps_args).await,
+        Cmd::Stats {
+            no_stream,
+            all,
+            containers,
+        } => c::stats(cl, &containers, no_stream, all).await,
         Cmd::Resize {
             container,
             width,

@@ -639,6 +639,7 @@ impl Engine {
             let mut r = entry.record();
             r.state.status = "exited".into();
             r.state.running = false;
+            r.state.paused = false;
             r.state.pid = 0;
             r.state.exit_code = i64::from(status.exit_code);
             r.state.oom_killed = status.oom_killed;
@@ -738,6 +739,7 @@ impl Engine {
                 "Cannot kill container: {key}: Container {id} is not running"
             )));
         }
+        self.thaw_for_signal(&id).await;
         ShimClient::new(&self.paths(&id).bundle)
             .kill(sig, false)
             .await
@@ -770,6 +772,7 @@ impl Engine {
                 "container already stopped",
             ));
         }
+        self.thaw_for_signal(&id).await;
         let shim = ShimClient::new(&self.paths(&id).bundle);
         let timeout = timeout.unwrap_or(default_timeout);
         let mut rx = entry.progress.subscribe();
@@ -811,6 +814,7 @@ impl Engine {
                     entry.record().name
                 )));
             }
+            self.thaw_for_signal(&id).await;
             let shim = ShimClient::new(&self.paths(&id).bundle);
             let mut rx = entry.progress.subscribe();
             let _ = shim.kill(libc::SIGKILL, true).await;

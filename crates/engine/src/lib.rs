@@ -17,6 +17,7 @@ pub mod exec;
 pub mod images;
 pub mod logs;
 pub mod names;
+mod ops;
 pub mod time;
 
 use std::collections::BTreeMap;

@@ -344,6 +344,104 @@ impl Cgroup {
             .unwrap_or(false)
     }
 
+    /// The existing cgroup at `path` (nothing is created): for pause, stats, top.
+    pub fn open(layout: &Layout, path: &str) -> Cgroup {
+        match layout {
+            Layout::V1 { hierarchies } => Cgroup {
+                v2: false,
+                dirs: hierarchies
+                    .iter()
+                    .map(|h| (h.options.clone(), h.mountpoint.join(relative(path))))
+                    .filter(|(_, d)| d.is_dir())
+                    .collect(),
+            },
+            Layout::V2 { mountpoint } => Cgroup {
+                v2: true,
+                dirs: vec![(String::new(), mountpoint.join(relative(path)))],
+            },
+        }
+    }
+
+    /// Freeze (pause) or thaw every process of the cgroup; returns once the kernel says
+    /// the state was reached.
+    pub fn freeze(&self, frozen: bool) -> crate::Result<()> {
+        let (file, value, done) = if self.v2 {
+            let d = self.dirs.first().map(|(_, d)| d.clone());
+            let d = d.ok_or_else(|| crate::Error::Invalid("no cgroup".into()))?;
+            (
+                d.join("cgroup.freeze"),
+                if frozen { "1" } else { "0" },
+                None,
+            )
+        } else {
+            let d = self
+                .dir_with("freezer")
+                .ok_or_else(|| crate::Error::Invalid("no freezer cgroup on this host".into()))?;
+            let state = if frozen { "FROZEN" } else { "THAWED" };
+            (d.join("freezer.state"), state, Some(state))
+        };
+        write(&file, value)?;
+        // v1 goes through FREEZING; wait until it settles.
+        if let Some(want) = done {
+            for _ in 0..1000 {
+                let now = std::fs::read_to_string(&file).unwrap_or_default();
+                if now.trim() == want {
+                    return Ok(());
+                }
+                write(&file, value)?;
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            return Err(crate::Error::Shim(format!("cgroup did not reach {want}")));
+        }
+        Ok(())
+    }
+
+    /// Current usage counters, for `docker stats`.
+    pub fn stats(&self) -> Stats {
+        let read = |dir: Option<&Path>, f: &str| -> String {
+            dir.and_then(|d| std::fs::read_to_string(d.join(f)).ok())
+                .unwrap_or_default()
+        };
+        let num = |s: String| s.trim().parse::<u64>().unwrap_or(0);
+        let keyed = |s: &str, key: &str| -> u64 {
+            s.lines()
+                .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        let mut st = Stats::default();
+        if self.v2 {
+            let d = self.dirs.first().map(|(_, d)| d.as_path());
+            let cpu = read(d, "cpu.stat");
+            st.cpu_total_ns = keyed(&cpu, "usage_usec ") * 1000;
+            st.cpu_user_ns = keyed(&cpu, "user_usec ") * 1000;
+            st.cpu_system_ns = keyed(&cpu, "system_usec ") * 1000;
+            st.memory_usage = num(read(d, "memory.current"));
+            st.memory_limit = num(read(d, "memory.max"));
+            st.memory_stat = read(d, "memory.stat");
+            st.pids_current = num(read(d, "pids.current"));
+            st.pids_limit = num(read(d, "pids.max"));
+        } else {
+            let cpu = self.dir_with("cpuacct");
+            st.cpu_total_ns = num(read(cpu, "cpuacct.usage"));
+            st.cpu_percpu_ns = read(cpu, "cpuacct.usage_percpu")
+                .split_whitespace()
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            // cpuacct.stat counts USER_HZ ticks (100 per second).
+            let ticks = read(cpu, "cpuacct.stat");
+            st.cpu_user_ns = keyed(&ticks, "user ") * 10_000_000;
+            st.cpu_system_ns = keyed(&ticks, "system ") * 10_000_000;
+            let mem = self.dir_with("memory");
+            st.memory_usage = num(read(mem, "memory.usage_in_bytes"));
+            st.memory_limit = num(read(mem, "memory.limit_in_bytes"));
+            st.memory_stat = read(mem, "memory.stat");
+            let pids = self.dir_with("pids");
+            st.pids_current = num(read(pids, "pids.current"));
+            st.pids_limit = num(read(pids, "pids.max"));
+        }
+        st
+    }
+
     /// Remove the cgroup's directories (the processes must be gone). Best effort: a busy
     /// directory is retried briefly, as the kernel frees cgroups asynchronously.
     pub fn remove(&self) {
@@ -358,6 +456,23 @@ impl Cgroup {
             }
         }
     }
+}
+
+/// Usage counters of a cgroup (0 where the host does not say).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub cpu_total_ns: u64,
+    pub cpu_percpu_ns: Vec<u64>,
+    pub cpu_user_ns: u64,
+    pub cpu_system_ns: u64,
+    pub memory_usage: u64,
+    /// 0 or a huge number when unlimited.
+    pub memory_limit: u64,
+    /// memory.stat as the kernel wrote it.
+    pub memory_stat: String,
+    pub pids_current: u64,
+    /// 0 when unlimited ("max").
+    pub pids_limit: u64,
 }
 
 /// `oom_kill N` from memory.oom_control (v1) or memory.events (v2).

@@ -1,0 +1,234 @@
+//! Operations on a running container's cgroup: pause/unpause (freezer), `top` and
+//! `stats`. The cgroup is read and written from the daemon; the shim does not take part.
+
+use std::sync::Arc;
+
+use berth_runtime::linux::cgroups::{self, Cgroup};
+use serde_json::{Value, json};
+
+use crate::{Engine, Entry, Error, Result, time};
+
+impl Engine {
+    fn running_cgroup(&self, key: &str) -> Result<(Arc<Entry>, String, Cgroup)> {
+        let entry = self.lookup(key)?;
+        let (id, running) = {
+            let r = entry.record();
+            (r.id.clone(), r.state.running)
+        };
+        if !running {
+            return Err(Error::conflict(format!("Container {id} is not running")));
+        }
+        let layout = cgroups::detect().map_err(|e| Error::internal(e.to_string()))?;
+        let cg = Cgroup::open(&layout, &format!("/{}/{id}", self.cfg.cgroup_parent));
+        Ok((entry, id, cg))
+    }
+
+    /// `POST /containers/{id}/pause` (`pause` true) and `/unpause`.
+    pub async fn set_paused(&self, key: &str, pause: bool) -> Result<()> {
+        let (entry, id, cg) = self.running_cgroup(key)?;
+        let paused = entry.record().state.paused;
+        if pause && paused {
+            return Err(Error::conflict(format!("Container {id} is already paused")));
+        }
+        if !pause && !paused {
+            return Err(Error::conflict(format!("Container {id} is not paused")));
+        }
+        tokio::task::spawn_blocking(move || cg.freeze(pause))
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?
+            .map_err(|e| Error::internal(e.to_string()))?;
+        let mut r = entry.record();
+        r.state.paused = pause;
+        r.state.status = if pause { "paused" } else { "running" }.into();
+        if let Err(e) = self.db.save(&r, false) {
+            tracing::warn!("saving container state: {e}");
+        }
+        Ok(())
+    }
+
+    /// Thaw a paused container before it is signalled, so the signal can act.
+    pub(crate) async fn thaw_for_signal(&self, key: &str) {
+        let Ok((entry, _, cg)) = self.running_cgroup(key) else {
+            return;
+        };
+        if !entry.record().state.paused {
+            return;
+        }
+        if tokio::task::spawn_blocking(move || cg.freeze(false))
+            .await
+            .is_ok()
+        {
+            let mut r = entry.record();
+            r.state.paused = false;
+            r.state.status = "running".into();
+        }
+    }
+
+    /// `GET /containers/{id}/top?ps_args=`: the host's `ps` output, keeping the rows of
+    /// the container's processes.
+    pub async fn top(&self, key: &str, ps_args: Option<&str>) -> Result<Value> {
+        let (_, _, cg) = self.running_cgroup(key)?;
+        let pids = cg.pids();
+        let args: Vec<String> = ps_args
+            .filter(|a| !a.is_empty())
+            .unwrap_or("-ef")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        let out = tokio::process::Command::new("ps")
+            .args(&args)
+            .output()
+            .await
+            .map_err(|e| Error::internal(format!("running ps: {e}")))?;
+        if !out.status.success() {
+            return Err(Error::internal(format!(
+                "ps: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        parse_ps(&String::from_utf8_lossy(&out.stdout), &pids)
+    }
+
+    /// One sample of `GET /containers/{id}/stats`, with the previous one (if any) as
+    /// `precpu_stats`/`preread`.
+    pub async fn stats_sample(&self, key: &str, previous: Option<&Value>) -> Result<Value> {
+        let (entry, id, cg) = self.running_cgroup(key)?;
+        let name = format!("/{}", entry.record().name);
+        let st = tokio::task::spawn_blocking(move || cg.stats())
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?;
+        let online = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let memory_stat: serde_json::Map<String, Value> = st
+            .memory_stat
+            .lines()
+            .filter_map(|l| {
+                let (k, v) = l.split_once(' ')?;
+                Some((k.to_string(), json!(v.trim().parse::<u64>().ok()?)))
+            })
+            .collect();
+        let limit = if st.memory_limit == 0 || st.memory_limit > host_memory() {
+            host_memory()
+        } else {
+            st.memory_limit
+        };
+        let cpu = json!({
+            "cpu_usage": {
+                "total_usage": st.cpu_total_ns,
+                "percpu_usage": st.cpu_percpu_ns,
+                "usage_in_kernelmode": st.cpu_system_ns,
+                "usage_in_usermode": st.cpu_user_ns,
+            },
+            "system_cpu_usage": system_cpu_ns(),
+            "online_cpus": online,
+            "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0},
+        });
+        let empty_cpu = json!({
+            "cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+            "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0},
+        });
+        Ok(json!({
+            "read": time::now_rfc3339(),
+            "preread": previous.map_or(json!(berth_models::ZERO_TIME), |p| p["read"].clone()),
+            "id": id,
+            "name": name,
+            "pids_stats": if st.pids_limit > 0 {
+                json!({"current": st.pids_current, "limit": st.pids_limit})
+            } else {
+                json!({"current": st.pids_current})
+            },
+            "cpu_stats": cpu,
+            "precpu_stats": previous.map_or(empty_cpu, |p| p["cpu_stats"].clone()),
+            "memory_stats": {
+                "usage": st.memory_usage,
+                "limit": limit,
+                "stats": memory_stat,
+            },
+            "blkio_stats": {
+                "io_service_bytes_recursive": null,
+                "io_serviced_recursive": null,
+            },
+            "num_procs": 0,
+            "storage_stats": {},
+            "networks": {},
+        }))
+    }
+}
+
+/// Total memory of the host in bytes.
+fn host_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// The host's total CPU time in nanoseconds (the `cpu` line of /proc/stat), as Docker
+/// reports `system_cpu_usage`.
+fn system_cpu_ns() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: u64 = stat
+        .lines()
+        .find(|l| l.starts_with("cpu "))
+        .map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .take(7)
+                .filter_map(|v| v.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0);
+    ticks * 10_000_000
+}
+
+/// `ps` output as Docker's top answer, keeping rows whose PID is in `pids`.
+fn parse_ps(output: &str, pids: &[i32]) -> Result<Value> {
+    let mut lines = output.lines();
+    let header = lines.next().unwrap_or("");
+    let titles: Vec<&str> = header.split_whitespace().collect();
+    let pid_col = titles
+        .iter()
+        .position(|t| *t == "PID")
+        .ok_or_else(|| Error::invalid("Couldn't find PID field in ps output"))?;
+    let mut processes = Vec::new();
+    for line in lines {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.len() < titles.len() {
+            continue;
+        }
+        let Ok(pid) = fields[pid_col].parse::<i32>() else {
+            continue;
+        };
+        if !pids.contains(&pid) {
+            continue;
+        }
+        // The last column (the command) keeps its spaces.
+        let mut row: Vec<String> = fields[..titles.len() - 1]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        row.push(fields[titles.len() - 1..].join(" "));
+        processes.push(row);
+    }
+    Ok(json!({ "Titles": titles, "Processes": processes }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ps_rows_are_filtered_by_pid() {
+        let out = "UID PID PPID C STIME TTY TIME CMD\n\
+                   root 10 1 0 10:00 ? 00:00:00 sleep 1000\n\
+                   root 11 1 0 10:00 ? 00:00:00 other thing\n";
+        let v = parse_ps(out, &[10]).unwrap();
+        assert_eq!(v["Titles"][1], "PID");
+        assert_eq!(v["Processes"].as_array().unwrap().len(), 1);
+        assert_eq!(v["Processes"][0][7], "sleep 1000");
+        assert!(parse_ps("A B\n", &[]).is_err());
+    }
+}

@@ -1,0 +1,103 @@
+//! pause/unpause, top and stats, with `berth` and the real docker CLI.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use berth_e2e::{Daemon, have_docker_cli, skip_unless_root, unique};
+
+#[test]
+fn pause_top_stats() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let c = unique("ops");
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        &c,
+        "--memory",
+        "64m",
+        "--pids-limit",
+        "50",
+        "busybox",
+        "sh",
+        "-c",
+        "while :; do echo tick; sleep 0.1; done",
+    ])
+    .ok();
+
+    // top: the container's processes only, with ps's columns.
+    let out = d.berth(&["top", &c]);
+    out.ok();
+    let text = out.stdout();
+    assert!(text.starts_with("UID"), "{text}");
+    assert!(text.contains("while :; do echo tick"), "{text}");
+    assert!(!text.contains("berthd"), "{text}");
+
+    // pause: no more output while frozen; status says so.
+    d.berth(&["pause", &c]).ok();
+    assert_eq!(
+        d.berth(&["inspect", "-f", "{{.State.Status}} {{.State.Paused}}", &c])
+            .stdout()
+            .trim(),
+        "paused true"
+    );
+    assert!(d.berth(&["ps"]).stdout().contains("(Paused)"));
+    let before = d.berth(&["logs", &c]).stdout().lines().count();
+    std::thread::sleep(Duration::from_millis(600));
+    let after = d.berth(&["logs", &c]).stdout().lines().count();
+    assert_eq!(before, after, "output while paused");
+    let again = d.berth(&["pause", &c]);
+    assert!(
+        again.stderr().contains("already paused"),
+        "{}",
+        again.stderr()
+    );
+    d.berth(&["unpause", &c]).ok();
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(d.berth(&["logs", &c]).stdout().lines().count() > after);
+
+    // stats: Docker's JSON fields, from the container's cgroup.
+    let resp = d
+        .raw(
+            "GET",
+            &format!("/containers/{c}/stats?stream=false&one-shot=true"),
+            "",
+        )
+        .unwrap();
+    let (_, body) = resp.split_once("\r\n\r\n").unwrap();
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(v["memory_stats"]["limit"], 64 * 1024 * 1024);
+    assert!(v["memory_stats"]["usage"].as_u64().unwrap() > 0);
+    assert!(v["pids_stats"]["current"].as_u64().unwrap() >= 1);
+    assert_eq!(v["pids_stats"]["limit"], 50);
+    assert!(v["cpu_stats"]["cpu_usage"]["total_usage"].as_u64().unwrap() > 0);
+    assert!(v["cpu_stats"]["system_cpu_usage"].as_u64().unwrap() > 0);
+    let out = d.berth(&["stats", "--no-stream", &c]);
+    out.ok();
+    assert!(out.stdout().contains("64MiB"), "{}", out.stdout());
+
+    if have_docker_cli() {
+        d.docker(&["pause", &c]).ok();
+        d.docker(&["unpause", &c]).ok();
+        let out = d.docker(&["top", &c]);
+        out.ok();
+        assert!(out.stdout().contains("sleep"), "{}", out.stdout());
+        let out = d.docker(&[
+            "stats",
+            "--no-stream",
+            "--format",
+            "{{.MemUsage}} {{.PIDs}}",
+            &c,
+        ]);
+        out.ok();
+        assert!(out.stdout().contains("/ 64MiB"), "{}", out.stdout());
+    }
+
+    // A paused container can still be removed by force.
+    d.berth(&["pause", &c]).ok();
+    d.berth(&["rm", "-f", &c]).ok();
+}
