@@ -104,3 +104,61 @@ fn seccomp_and_no_new_privileges() {
         out.stderr()
     );
 }
+
+#[test]
+fn namespace_modes() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let ns = |pid: &str, kind: &str| std::fs::read_link(format!("/proc/{pid}/ns/{kind}")).unwrap();
+    let run = |args: &[&str]| {
+        let mut a = vec!["run", "--rm"];
+        a.extend_from_slice(args);
+        let out = d.berth(&a);
+        out.ok();
+        out.stdout().trim().to_string()
+    };
+    // Own namespaces by default; the host's on request.
+    let script = "readlink /proc/self/ns/uts; readlink /proc/self/ns/ipc";
+    let own = run(&["busybox", "sh", "-c", script]);
+    let host = run(&[
+        "--uts", "host", "--ipc", "host", "busybox", "sh", "-c", script,
+    ]);
+    let me = format!(
+        "{}\n{}",
+        ns("self", "uts").display(),
+        ns("self", "ipc").display()
+    );
+    assert_eq!(host, me);
+    assert_ne!(own, me);
+    // --pid host: the host's processes are visible, PID 1 is the host's init.
+    let out = run(&[
+        "--pid",
+        "host",
+        "busybox",
+        "sh",
+        "-c",
+        "test -e /proc/1 && echo $$",
+    ]);
+    assert_ne!(out, "1");
+
+    // container:NAME joins another container's pid and ipc namespaces.
+    let a = berth_e2e::unique("nsa");
+    d.berth(&["run", "-d", "--name", &a, "busybox", "sleep", "1000"])
+        .ok();
+    let out = run(&[
+        "--pid",
+        &format!("container:{a}"),
+        "--ipc",
+        &format!("container:{a}"),
+        "busybox",
+        "cat",
+        "/proc/1/cmdline",
+    ]);
+    assert_eq!(out, "sleep\u{0}1000\u{0}");
+    d.berth(&["rm", "-f", &a]).ok();
+    let out = d.berth(&["run", "--rm", "--pid", "bogus", "busybox", "true"]);
+    assert_eq!(out.code(), 125);
+}

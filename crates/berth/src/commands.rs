@@ -195,6 +195,15 @@ pub fn create_body(o: &CreateOpts) -> Result<Value, Exit> {
     if !o.group_add.is_empty() {
         host["GroupAdd"] = json!(o.group_add);
     }
+    for (key, v) in [
+        ("PidMode", &o.pid),
+        ("IpcMode", &o.ipc),
+        ("UTSMode", &o.uts),
+    ] {
+        if let Some(v) = v {
+            host[key] = json!(v);
+        }
+    }
     if o.init {
         host["Init"] = json!(true);
     }

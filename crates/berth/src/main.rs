@@ -182,6 +182,15 @@ pub struct CreateOpts {
     /// Add additional groups to join.
     #[arg(long = "group-add")]
     pub group_add: Vec<String>,
+    /// PID namespace to use (host, container:NAME).
+    #[arg(long)]
+    pub pid: Option<String>,
+    /// IPC mode to use (private, shareable, host, container:NAME).
+    #[arg(long)]
+    pub ipc: Option<String>,
+    /// UTS namespace to use (host).
+    #[arg(long)]
+    pub uts: Option<String>,
     /// IMAGE [COMMAND] [ARG...]: one list, so that flag parsing stops at the image, as
     /// docker's does (`run busybox sh -c ...` must not read `-c` as `--cpu-shares`).
     #[arg(

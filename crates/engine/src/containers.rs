@@ -237,6 +237,33 @@ fn runtime_options(hc: &berth_models::HostConfig) -> Result<RuntimeOptions> {
     })
 }
 
+/// `--pid`, `--ipc`, `--uts` as the runtime takes them: "" (own), "host", or the
+/// namespace path of the running container named by `container:<name>`.
+fn namespace_mode(
+    engine: &Engine,
+    hc: &berth_models::HostConfig,
+    key: &str,
+    kind: &str,
+) -> Result<String> {
+    let mode = hc.extra.get(key).and_then(Value::as_str).unwrap_or("");
+    match mode {
+        "" | "private" | "shareable" => Ok(String::new()),
+        "host" => Ok("host".into()),
+        m if m.starts_with("container:") => {
+            let other = engine.lookup(&m["container:".len()..])?;
+            let r = other.record();
+            if !r.state.running || r.state.pid <= 0 {
+                return Err(Error::conflict(format!(
+                    "cannot join {kind} namespace of a non running container: {}",
+                    r.id
+                )));
+            }
+            Ok(format!("/proc/{}/ns/{kind}", r.state.pid))
+        }
+        other => Err(Error::invalid(format!("invalid {key}: {other:?}"))),
+    }
+}
+
 /// What `--security-opt` asks for: (no_new_privileges, seccomp unconfined).
 fn security_opts(opts: &[String]) -> Result<(bool, bool)> {
     let (mut nnp, mut unconfined) = (false, false);
@@ -315,6 +342,18 @@ impl Engine {
         parse_binds(&host_config.binds)?;
         security_opts(&host_config.security_opt)?;
         runtime_options(&host_config)?;
+        for (key, kind) in [("PidMode", "pid"), ("IpcMode", "ipc"), ("UTSMode", "uts")] {
+            let mode = host_config
+                .extra
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if !(matches!(mode, "" | "private" | "shareable" | "host")
+                || mode.starts_with("container:") && kind != "uts")
+            {
+                return Err(Error::invalid(format!("invalid {key}: {mode:?}")));
+            }
+        }
         for c in host_config.cap_add.iter().chain(&host_config.cap_drop) {
             if !c.eq_ignore_ascii_case("ALL") {
                 berth_runtime::spec::normalize_capability(c)
@@ -501,6 +540,9 @@ impl Engine {
         };
         let (no_new_privileges, seccomp_unconfined) = security_opts(&c.host_config.security_opt)?;
         let opts = runtime_options(&c.host_config)?;
+        let pid_ns = namespace_mode(self, &c.host_config, "PidMode", "pid")?;
+        let ipc_ns = namespace_mode(self, &c.host_config, "IpcMode", "ipc")?;
+        let uts_ns = namespace_mode(self, &c.host_config, "UTSMode", "uts")?;
         let spec = ContainerSpec {
             id: c.id.clone(),
             args: std::iter::once(c.path.clone())
@@ -539,6 +581,9 @@ impl Engine {
             sysctls: opts.sysctls,
             group_add: opts.group_add,
             readonly_rootfs: c.host_config.readonly_rootfs,
+            pid_ns,
+            ipc_ns,
+            uts_ns,
         };
         match std::fs::remove_dir_all(&paths.bundle) {
             Ok(()) => {}

@@ -87,6 +87,14 @@ pub struct ContainerSpec {
     /// `--read-only`: the root filesystem is mounted read-only.
     #[serde(default)]
     pub readonly_rootfs: bool,
+    /// `--pid`, `--ipc`, `--uts`: "" for a namespace of its own, "host" for the host's,
+    /// or a `/proc/<pid>/ns/<kind>` path to join another container's.
+    #[serde(default)]
+    pub pid_ns: String,
+    #[serde(default)]
+    pub ipc_ns: String,
+    #[serde(default)]
+    pub uts_ns: String,
 }
 
 /// cgroup limits as Docker's run flags give them (0 or empty: not set).
@@ -456,12 +464,19 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
         if typ == LinuxNamespaceType::Network && spec.network == NetworkMode::Host {
             continue;
         }
-        namespaces.push(
-            LinuxNamespaceBuilder::default()
-                .typ(typ)
-                .build()
-                .map_err(invalid)?,
-        );
+        let mode = match typ {
+            LinuxNamespaceType::Pid => spec.pid_ns.as_str(),
+            LinuxNamespaceType::Ipc => spec.ipc_ns.as_str(),
+            LinuxNamespaceType::Uts => spec.uts_ns.as_str(),
+            _ => "",
+        };
+        let mut ns = LinuxNamespaceBuilder::default();
+        match mode {
+            "" => {}
+            "host" => continue,
+            path => ns = ns.path(PathBuf::from(path)),
+        }
+        namespaces.push(ns.typ(typ).build().map_err(invalid)?);
     }
 
     let devices = vec![

@@ -212,11 +212,13 @@ fn stdio(tty: bool, open_stdin: bool) -> crate::Result<(ShimStdio, ChildStdio)> 
     ))
 }
 
-fn has_ns(oci: &Spec, typ: LinuxNamespaceType) -> bool {
+/// The pid namespace entry: `None` (host's), `Some(None)` (a new one), `Some(Some(path))`.
+fn pid_ns(oci: &Spec) -> Option<Option<std::path::PathBuf>> {
     oci.linux()
         .as_ref()
         .and_then(|l| l.namespaces().as_ref())
-        .is_some_and(|ns| ns.iter().any(|n| n.typ() == typ))
+        .and_then(|ns| ns.iter().find(|n| n.typ() == LinuxNamespaceType::Pid))
+        .map(|n| n.path().clone())
 }
 
 /// Create the container: returns once its init is blocked waiting for `start`.
@@ -242,8 +244,19 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
     let (sync_r, sync_w) = pipe()?;
     let (report_r, report_w) = pipe()?;
 
-    if has_ns(oci, LinuxNamespaceType::Pid) {
-        nix::sched::unshare(CloneFlags::CLONE_NEWPID).map_err(|e| nix_err("unshare pid", e))?;
+    // The pid namespace applies to children: create it (or join another container's)
+    // before forking the init.
+    match pid_ns(oci) {
+        Some(None) => {
+            nix::sched::unshare(CloneFlags::CLONE_NEWPID).map_err(|e| nix_err("unshare pid", e))?
+        }
+        Some(Some(path)) => {
+            let f = std::fs::File::open(&path)
+                .map_err(|e| crate::Error::io(format!("opening {}", path.display()), e))?;
+            nix::sched::setns(f, CloneFlags::CLONE_NEWPID)
+                .map_err(|e| nix_err(format!("joining {}", path.display()), e))?;
+        }
+        None => {}
     }
     // SAFETY: single-threaded; the child only runs the init code and then execs or exits.
     let pid = match unsafe { nix::unistd::fork() }.map_err(|e| nix_err("fork", e))? {
