@@ -101,3 +101,78 @@ fn pause_top_stats() {
     d.berth(&["pause", &c]).ok();
     d.berth(&["rm", "-f", &c]).ok();
 }
+
+#[test]
+fn update_changes_limits_of_a_running_container() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let c = unique("upd");
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        &c,
+        "--memory",
+        "64m",
+        "--pids-limit",
+        "50",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    let v2 = !std::path::Path::new("/sys/fs/cgroup/memory").exists();
+    // The container sees its own cgroup at the root of /sys/fs/cgroup (cgroup namespace).
+    let read = |v1: &str, v2file: &str| {
+        let f = if v2 {
+            format!("/sys/fs/cgroup/{v2file}")
+        } else {
+            format!("/sys/fs/cgroup/{v1}")
+        };
+        let out = d.berth(&["exec", &c, "cat", &f]);
+        out.ok();
+        out.stdout().trim().to_string()
+    };
+    assert_eq!(
+        read("memory/memory.limit_in_bytes", "memory.max"),
+        "67108864"
+    );
+    d.berth(&[
+        "update",
+        "--memory",
+        "96m",
+        "--memory-swap",
+        "192m",
+        "--cpus",
+        "0.5",
+        "--pids-limit",
+        "20",
+        &c,
+    ])
+    .ok();
+    assert_eq!(
+        read("memory/memory.limit_in_bytes", "memory.max"),
+        "100663296"
+    );
+    assert_eq!(read("pids/pids.max", "pids.max"), "20");
+    if v2 {
+        assert_eq!(read("", "cpu.max"), "50000 100000");
+    } else {
+        assert_eq!(read("cpu/cpu.cfs_quota_us", ""), "50000");
+    }
+    assert_eq!(
+        d.berth(&[
+            "inspect",
+            "-f",
+            "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}",
+            &c
+        ])
+        .stdout()
+        .trim(),
+        "100663296 500000000"
+    );
+    d.berth(&["rm", "-f", &c]).ok();
+}

@@ -82,3 +82,42 @@ fn resize_reaches_the_tty() {
     assert!(wait_for("40 120"), "{}", d.berth(&["logs", &c]).stdout());
     d.berth(&["rm", "-f", &c]).ok();
 }
+
+#[test]
+fn ctrl_p_ctrl_q_detaches() {
+    if skip_unless_root() {
+        return;
+    }
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipping: util-linux `script` not installed");
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let c = unique("detach");
+    let mut child = Command::new("script")
+        .args(["-qfec"])
+        .arg(format!(
+            "{} run -it --name {c} busybox sh",
+            bin_dir().join("berth").display()
+        ))
+        .arg("/dev/null")
+        .env("BERTH_HOST", d.host())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    stdin.write_all(b"echo before-detach\n").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    stdin.write_all(b"\x10\x11").unwrap();
+    stdin.flush().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    // Still running after the client left.
+    let state = d.berth(&["inspect", "-f", "{{.State.Running}}", &c]);
+    assert_eq!(state.stdout().trim(), "true");
+    assert!(d.berth(&["logs", &c]).stdout().contains("before-detach"));
+    d.berth(&["rm", "-f", &c]).ok();
+}

@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/containers/{id}/resize", post(resize))
         .route("/containers/{id}", delete(remove))
         .route("/containers/{id}/pause", post(pause))
+        .route("/containers/{id}/update", post(update))
         .route("/containers/{id}/unpause", post(unpause))
         .route("/containers/{id}/top", get(top))
         .route("/containers/{id}/stats", get(stats))
@@ -127,6 +128,20 @@ async fn kill(
         .kill(&id, q.get("signal").map(String::as_str))
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn update(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let v: serde_json::Value = if body.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON in request body: {e}")))?
+    };
+    Ok(Json(engine.update(&id, &v).await?).into_response())
 }
 
 async fn pause(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {

@@ -5,7 +5,7 @@ use hyper::Method;
 use serde_json::{Value, json};
 
 use crate::format::{self, human_duration, human_size, table, truncate_command};
-use crate::stream::{RawTerminal, is_tty, pump, term_size};
+use crate::stream::{Ended, RawTerminal, is_tty, pump, term_size};
 use crate::{CmdResult, CreateOpts, Exit};
 
 fn now() -> i64 {
@@ -383,7 +383,9 @@ pub async fn run(c: &Client, o: CreateOpts, detach: bool) -> CmdResult {
     }
     let pumped = pump(attach, o.tty, o.interactive).await;
     drop(raw);
-    pumped?;
+    if pumped? == Ended::Detached {
+        return Ok(0);
+    }
     let status = match wait.await {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => return Err(fail(125, format!("berth: {e}"))),
@@ -546,8 +548,12 @@ pub async fn attach(c: &Client, name: &str, stdin: bool) -> CmdResult {
     if tty {
         track_size(c, format!("/containers/{id}/resize"));
     }
-    pump(stream, tty, stdin).await?;
+    let ended = pump(stream, tty, stdin).await?;
     drop(raw);
+    if ended == Ended::Detached {
+        eprintln!("read escape sequence");
+        return Ok(0);
+    }
     let v: Value = c.get(&format!("/containers/{id}/json")).await?;
     Ok(v["State"]["ExitCode"].as_i64().unwrap_or(0) as i32)
 }
@@ -1186,4 +1192,13 @@ fn human_size_binary(bytes: i64) -> String {
         .trim_end_matches('.')
         .to_string()
         + units[i]
+}
+
+pub async fn update(c: &Client, names: &[String], body: &Value) -> CmdResult {
+    each(names, |n| async move {
+        c.post(&format!("/containers/{}/update", q(&n)), body)
+            .await?;
+        Ok(Some(n))
+    })
+    .await
 }

@@ -344,6 +344,31 @@ enum Cmd {
         all: bool,
         containers: Vec<String>,
     },
+    /// Update configuration of one or more containers.
+    Update {
+        #[arg(short = 'm', long)]
+        memory: Option<String>,
+        #[arg(long = "memory-swap", allow_hyphen_values = true)]
+        memory_swap: Option<String>,
+        #[arg(long = "memory-reservation")]
+        memory_reservation: Option<String>,
+        #[arg(long)]
+        cpus: Option<f64>,
+        #[arg(short = 'c', long = "cpu-shares")]
+        cpu_shares: Option<i64>,
+        #[arg(long = "cpu-quota")]
+        cpu_quota: Option<i64>,
+        #[arg(long = "cpu-period")]
+        cpu_period: Option<i64>,
+        #[arg(long = "cpuset-cpus")]
+        cpuset_cpus: Option<String>,
+        #[arg(long = "pids-limit", allow_hyphen_values = true)]
+        pids_limit: Option<i64>,
+        #[arg(long)]
+        restart: Option<String>,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
     /// Resize a container's TTY.
     Resize {
         container: String,
@@ -592,6 +617,55 @@ async fn dispatch(cli: Cli) -> CmdResult {
             all,
             containers,
         } => c::stats(cl, &containers, no_stream, all).await,
+        Cmd::Update {
+            memory,
+            memory_swap,
+            memory_reservation,
+            cpus,
+            cpu_shares,
+            cpu_quota,
+            cpu_period,
+            cpuset_cpus,
+            pids_limit,
+            restart,
+            containers,
+        } => {
+            let bytes = |v: Option<String>| -> Result<Option<i64>, Exit> {
+                match v.as_deref() {
+                    None => Ok(None),
+                    Some("-1") => Ok(Some(-1)),
+                    Some(s) => format::parse_bytes(s)
+                        .map(Some)
+                        .map_err(|message| Exit { code: 1, message }),
+                }
+            };
+            let mut body = serde_json::json!({});
+            for (k, v) in [
+                ("Memory", bytes(memory)?),
+                ("MemorySwap", bytes(memory_swap)?),
+                ("MemoryReservation", bytes(memory_reservation)?),
+                ("NanoCpus", cpus.map(|c| (c * 1e9).round() as i64)),
+                ("CpuShares", cpu_shares),
+                ("CpuQuota", cpu_quota),
+                ("CpuPeriod", cpu_period),
+                ("PidsLimit", pids_limit),
+            ] {
+                if let Some(v) = v {
+                    body[k] = serde_json::json!(v);
+                }
+            }
+            if let Some(c) = cpuset_cpus {
+                body["CpusetCpus"] = serde_json::json!(c);
+            }
+            if let Some(r) = restart {
+                let (name, n) = r.split_once(':').unwrap_or((&r, "0"));
+                body["RestartPolicy"] = serde_json::json!({
+                    "Name": name,
+                    "MaximumRetryCount": n.parse::<i64>().unwrap_or(0),
+                });
+            }
+            c::update(cl, &containers, &body).await
+        }
         Cmd::Resize {
             container,
             width,

@@ -66,19 +66,71 @@ pub fn term_size() -> Option<(u16, u16)> {
     None
 }
 
+/// How a stream ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The container side closed it (the process exited).
+    Closed,
+    /// The user typed the detach keys (Ctrl-P Ctrl-Q); the container keeps running.
+    Detached,
+}
+
+/// Ctrl-P Ctrl-Q, docker's default detach keys.
+const DETACH: [u8; 2] = [0x10, 0x11];
+
+/// Scans typed input for the detach keys, holding back a Ctrl-P until it knows.
+#[derive(Debug, Default)]
+pub struct DetachScanner {
+    held: bool,
+}
+
+impl DetachScanner {
+    /// The bytes to forward, and whether the keys were typed (input after them is dropped).
+    pub fn feed(&mut self, input: &[u8]) -> (Vec<u8>, bool) {
+        let mut out = Vec::with_capacity(input.len() + 1);
+        for &b in input {
+            if self.held {
+                self.held = false;
+                if b == DETACH[1] {
+                    return (out, true);
+                }
+                out.push(DETACH[0]);
+            }
+            if b == DETACH[0] {
+                self.held = true;
+            } else {
+                out.push(b);
+            }
+        }
+        (out, false)
+    }
+}
+
 /// Copy our stdin into the stream (when `send_stdin`) and the stream's output to our
-/// stdout/stderr (demultiplexed unless `tty`) until the output ends.
-pub async fn pump(stream: Hijacked, tty: bool, send_stdin: bool) -> std::io::Result<()> {
+/// stdout/stderr (demultiplexed unless `tty`) until the output ends or, with a TTY, the
+/// user types the detach keys.
+pub async fn pump(stream: Hijacked, tty: bool, send_stdin: bool) -> std::io::Result<Ended> {
     let (mut rd, mut wr) = tokio::io::split(stream);
+    let (detach_tx, mut detach_rx) = tokio::sync::oneshot::channel::<()>();
     let input = if send_stdin {
         Some(tokio::spawn(async move {
             let mut stdin = tokio::io::stdin();
             let mut buf = vec![0u8; 32 * 1024];
+            let mut scanner = DetachScanner::default();
             loop {
                 match stdin.read(&mut buf).await {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
-                        if wr.write_all(&buf[..n]).await.is_err() {
+                        let (data, detached) = if tty {
+                            scanner.feed(&buf[..n])
+                        } else {
+                            (buf[..n].to_vec(), false)
+                        };
+                        if wr.write_all(&data).await.is_err() {
+                            return;
+                        }
+                        if detached {
+                            let _ = detach_tx.send(());
                             return;
                         }
                     }
@@ -94,10 +146,13 @@ pub async fn pump(stream: Hijacked, tty: bool, send_stdin: bool) -> std::io::Res
     let mut buf = vec![0u8; 32 * 1024];
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    loop {
-        let n = rd.read(&mut buf).await?;
+    let ended = loop {
+        let n = tokio::select! {
+            r = rd.read(&mut buf) => r?,
+            Ok(()) = &mut detach_rx => break Ended::Detached,
+        };
         if n == 0 {
-            break;
+            break Ended::Closed;
         }
         if tty {
             let mut o = stdout.lock();
@@ -116,9 +171,25 @@ pub async fn pump(stream: Hijacked, tty: bool, send_stdin: bool) -> std::io::Res
                 o.flush()?;
             }
         }
-    }
+    };
     if let Some(t) = input {
         t.abort();
     }
-    Ok(())
+    Ok(ended)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detach_keys_are_found_across_reads() {
+        let mut s = DetachScanner::default();
+        assert_eq!(s.feed(b"ab\x10"), (b"ab".to_vec(), false));
+        assert_eq!(s.feed(b"c"), (b"\x10c".to_vec(), false));
+        assert_eq!(s.feed(b"x\x10"), (b"x".to_vec(), false));
+        assert_eq!(s.feed(b"\x11rest"), (Vec::new(), true));
+        let mut s = DetachScanner::default();
+        assert_eq!(s.feed(b"\x10\x10\x11"), (b"\x10".to_vec(), true));
+    }
 }

@@ -109,8 +109,8 @@ fn network_mode(mode: &str) -> Result<NetworkMode> {
 /// Runtime settings that Docker keeps in HostConfig fields Berth does not model one by
 /// one: resources, ulimits, /dev/shm size, sysctls, extra groups. Checked at create.
 #[derive(Debug, Default)]
-struct RuntimeOptions {
-    resources: berth_runtime::spec::Resources,
+pub(crate) struct RuntimeOptions {
+    pub(crate) resources: berth_runtime::spec::Resources,
     ulimits: Vec<berth_runtime::spec::Ulimit>,
     shm_size: i64,
     sysctls: std::collections::BTreeMap<String, String>,
@@ -132,6 +132,11 @@ fn namespaced_sysctl(key: &str, host_network: bool) -> bool {
     IPC.contains(&key)
         || key.starts_with("fs.mqueue.")
         || (!host_network && key.starts_with("net."))
+}
+
+/// [`runtime_options`] for `update`.
+pub(crate) fn runtime_options_for(hc: &berth_models::HostConfig) -> Result<RuntimeOptions> {
+    runtime_options(hc)
 }
 
 fn runtime_options(hc: &berth_models::HostConfig) -> Result<RuntimeOptions> {

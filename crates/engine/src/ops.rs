@@ -64,6 +64,87 @@ impl Engine {
         }
     }
 
+    /// `POST /containers/{id}/update`: change resource limits (and the restart policy),
+    /// in the record and, when it runs, in the container's cgroup.
+    pub async fn update(&self, key: &str, body: &Value) -> Result<Value> {
+        const FIELDS: [&str; 11] = [
+            "MemorySwap",
+            "MemoryReservation",
+            "CpuShares",
+            "CpuQuota",
+            "CpuPeriod",
+            "CpusetCpus",
+            "CpusetMems",
+            "BlkioWeight",
+            "NanoCpus",
+            "OomKillDisable",
+            "RestartPolicy",
+        ];
+        let entry = self.lookup(key)?;
+        let mut hc = entry.record().host_config.clone();
+        if let Some(m) = body
+            .get("Memory")
+            .and_then(Value::as_i64)
+            .filter(|m| *m != 0)
+        {
+            hc.memory = m;
+        }
+        if let Some(p) = body
+            .get("PidsLimit")
+            .and_then(Value::as_i64)
+            .filter(|p| *p != 0)
+        {
+            hc.pids_limit = Some(p);
+        }
+        for f in FIELDS {
+            if let Some(v) = body
+                .get(f)
+                .filter(|v| !v.is_null() && **v != json!(0) && **v != json!(""))
+            {
+                if f == "RestartPolicy" {
+                    hc.restart_policy = serde_json::from_value(v.clone())
+                        .map_err(|e| Error::invalid(format!("invalid RestartPolicy: {e}")))?;
+                } else {
+                    hc.extra.insert(f.to_string(), v.clone());
+                }
+            }
+        }
+        if body
+            .get("NanoCpus")
+            .is_some_and(|v| v.as_i64().unwrap_or(0) != 0)
+        {
+            hc.extra.remove("CpuQuota");
+            hc.extra.remove("CpuPeriod");
+        }
+        let opts = crate::containers::runtime_options_for(&hc)?;
+        let running = entry.record().state.running;
+        if running {
+            let (_, _, cg) = self.running_cgroup(key)?;
+            let r = &opts.resources;
+            let limits = cgroups::Limits {
+                memory: hc.memory,
+                memory_swap: r.memory_swap,
+                memory_reservation: r.memory_reservation,
+                oom_kill_disable: r.oom_kill_disable,
+                pids: hc.pids_limit.unwrap_or(0),
+                cpu_shares: r.cpu_shares,
+                cpu_quota: r.cpu_quota,
+                cpu_period: r.cpu_period,
+                cpus: r.cpuset_cpus.clone(),
+                mems: r.cpuset_mems.clone(),
+                blkio_weight: r.blkio_weight,
+            };
+            tokio::task::spawn_blocking(move || cg.apply(&limits))
+                .await
+                .map_err(|e| Error::internal(e.to_string()))?
+                .map_err(|e| Error::invalid(format!("Cannot update container: {e}")))?;
+        }
+        let mut r = entry.record();
+        r.host_config = hc;
+        self.db.save(&r, true)?;
+        Ok(json!({ "Warnings": [] }))
+    }
+
     /// `GET /containers/{id}/top?ps_args=`: the host's `ps` output, keeping the rows of
     /// the container's processes.
     pub async fn top(&self, key: &str, ps_args: Option<&str>) -> Result<Value> {

@@ -189,6 +189,15 @@ impl Cgroup {
             .map(|(_, d)| d.as_path())
     }
 
+    /// Apply `limits` to the existing cgroup (`docker update`).
+    pub fn apply(&self, limits: &Limits) -> crate::Result<()> {
+        if self.v2 {
+            self.apply_v2(limits)
+        } else {
+            self.apply_v1(limits)
+        }
+    }
+
     fn apply_v1(&self, l: &Limits) -> crate::Result<()> {
         if let Some(dir) = self.dir_with("memory") {
             if l.memory > 0 {
