@@ -162,3 +162,48 @@ fn namespace_modes() {
     let out = d.berth(&["run", "--rm", "--pid", "bogus", "busybox", "true"]);
     assert_eq!(out.code(), 125);
 }
+
+#[test]
+fn device_cgroup_and_device_flag() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    if std::path::Path::new("/sys/fs/cgroup/devices").is_dir() {
+        // CAP_MKNOD lets a container make a node for the host's disk; the device cgroup
+        // must still refuse to open it.
+        let out = d.berth(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "mknod /tmp/disk b 7 0 && echo made; head -c 1 /tmp/disk >/dev/null 2>&1 && echo read || echo denied",
+        ]);
+        out.ok();
+        assert_eq!(out.stdout(), "made\ndenied\n");
+    }
+    if !std::path::Path::new("/dev/loop0").exists() {
+        return;
+    }
+    let out = d.berth(&[
+        "run",
+        "--rm",
+        "--device",
+        "/dev/loop0:/dev/xloop:r",
+        "busybox",
+        "sh",
+        "-c",
+        "ls -l /dev/xloop | awk '{print $1, $5, $6}'; dd if=/dev/xloop of=/dev/null bs=1 count=0 2>/dev/null && echo opened; echo x 2>/dev/null > /dev/xloop || echo no-write",
+    ]);
+    out.ok();
+    assert_eq!(out.stdout(), "brw------- 7, 0\nopened\nno-write\n");
+    let out = d.berth(&["run", "--rm", "--device", "/etc/passwd", "busybox", "true"]);
+    assert_eq!(out.code(), 125);
+    assert!(
+        out.stderr().contains("not a device node"),
+        "{}",
+        out.stderr()
+    );
+}

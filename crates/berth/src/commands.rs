@@ -195,6 +195,20 @@ pub fn create_body(o: &CreateOpts) -> Result<Value, Exit> {
     if !o.group_add.is_empty() {
         host["GroupAdd"] = json!(o.group_add);
     }
+    if !o.devices.is_empty() {
+        let list: Vec<Value> = o
+            .devices
+            .iter()
+            .map(|d| {
+                let mut p = d.splitn(3, ':');
+                let host = p.next().unwrap_or("");
+                let inside = p.next().unwrap_or(host);
+                let perms = p.next().unwrap_or("rwm");
+                json!({"PathOnHost": host, "PathInContainer": inside, "CgroupPermissions": perms})
+            })
+            .collect();
+        host["Devices"] = json!(list);
+    }
     for (key, v) in [
         ("PidMode", &o.pid),
         ("IpcMode", &o.ipc),

@@ -182,6 +182,9 @@ pub struct CreateOpts {
     /// Add additional groups to join.
     #[arg(long = "group-add")]
     pub group_add: Vec<String>,
+    /// Add a host device to the container (HOST[:CONTAINER[:PERMS]]).
+    #[arg(long = "device")]
+    pub devices: Vec<String>,
     /// PID namespace to use (host, container:NAME).
     #[arg(long)]
     pub pid: Option<String>,

@@ -115,6 +115,57 @@ pub(crate) struct RuntimeOptions {
     shm_size: i64,
     sysctls: std::collections::BTreeMap<String, String>,
     group_add: Vec<String>,
+    devices: Vec<berth_runtime::spec::Device>,
+}
+
+/// `--device HOST[:CONTAINER[:PERMS]]` entries, looked up on the host.
+fn devices(hc: &berth_models::HostConfig) -> Result<Vec<berth_runtime::spec::Device>> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let mut out = Vec::new();
+    for d in hc
+        .extra
+        .get("Devices")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let host = d["PathOnHost"].as_str().unwrap_or("");
+        let inside = d["PathInContainer"]
+            .as_str()
+            .filter(|p| !p.is_empty())
+            .unwrap_or(host);
+        let perms = d["CgroupPermissions"]
+            .as_str()
+            .filter(|p| !p.is_empty())
+            .unwrap_or("rwm");
+        if !perms.chars().all(|c| "rwm".contains(c)) || !inside.starts_with('/') {
+            return Err(Error::invalid(format!("invalid device mapping {d}")));
+        }
+        let bad = |why: String| {
+            Error::invalid(format!(
+                "error gathering device information while adding custom device {host:?}: {why}"
+            ))
+        };
+        let meta = std::fs::metadata(host).map_err(|e| bad(e.to_string()))?;
+        let ft = meta.file_type();
+        let kind = if ft.is_char_device() {
+            'c'
+        } else if ft.is_block_device() {
+            'b'
+        } else {
+            return Err(bad("not a device node".into()));
+        };
+        let rdev = meta.rdev();
+        out.push(berth_runtime::spec::Device {
+            path_in_container: inside.to_string(),
+            kind,
+            major: libc::major(rdev) as i64,
+            minor: libc::minor(rdev) as i64,
+            file_mode: meta.mode() & 0o777,
+            permissions: perms.to_string(),
+        });
+    }
+    Ok(out)
 }
 
 /// IPC and network sysctls are per namespace; Docker allows only these.
@@ -234,6 +285,7 @@ fn runtime_options(hc: &berth_models::HostConfig) -> Result<RuntimeOptions> {
         .filter_map(|g| g.as_str().map(str::to_string))
         .collect();
     Ok(RuntimeOptions {
+        devices: devices(hc)?,
         resources: r,
         ulimits,
         shm_size: int("ShmSize").max(0),
@@ -589,6 +641,7 @@ impl Engine {
             pid_ns,
             ipc_ns,
             uts_ns,
+            devices: opts.devices,
         };
         match std::fs::remove_dir_all(&paths.bundle) {
             Ok(()) => {}

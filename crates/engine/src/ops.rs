@@ -133,6 +133,7 @@ impl Engine {
                 cpus: r.cpuset_cpus.clone(),
                 mems: r.cpuset_mems.clone(),
                 blkio_weight: r.blkio_weight,
+                ..Default::default()
             };
             tokio::task::spawn_blocking(move || cg.apply(&limits))
                 .await

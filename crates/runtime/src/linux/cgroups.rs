@@ -41,6 +41,8 @@ pub struct Limits {
     pub cpus: String,
     pub mems: String,
     pub blkio_weight: u16,
+    /// Device rules in order, as v1 `devices.allow`/`devices.deny` lines (`true` = allow).
+    pub devices: Vec<(bool, String)>,
 }
 
 impl Limits {
@@ -66,6 +68,26 @@ impl Limits {
                 .and_then(|r| r.block_io().as_ref())
                 .and_then(|b| b.weight())
                 .unwrap_or(0),
+            devices: res
+                .and_then(|r| r.devices().as_ref())
+                .into_iter()
+                .flatten()
+                .map(|d| {
+                    let num = |n: Option<i64>| n.map_or("*".to_string(), |n| n.to_string());
+                    let typ = d.typ().map_or("a".to_string(), |t| t.as_str().to_string());
+                    let line = if typ == "a" {
+                        "a".to_string()
+                    } else {
+                        format!(
+                            "{typ} {}:{} {}",
+                            num(d.major()),
+                            num(d.minor()),
+                            d.access().clone().unwrap_or_else(|| "rwm".into())
+                        )
+                    };
+                    (d.allow(), line)
+                })
+                .collect(),
         }
     }
 }
@@ -239,6 +261,16 @@ impl Cgroup {
             }
             if !l.mems.is_empty() {
                 write(&dir.join("cpuset.mems"), &l.mems)?;
+            }
+        }
+        if let Some(dir) = self.dir_with("devices") {
+            for (allow, rule) in &l.devices {
+                let file = if *allow {
+                    "devices.allow"
+                } else {
+                    "devices.deny"
+                };
+                write(&dir.join(file), rule)?;
             }
         }
         if let Some(dir) = self.dir_with("blkio")
