@@ -195,3 +195,63 @@ fn containers_survive_daemon_kill() {
     d.berth(&["stop", "-t", "1", &a]).ok();
     d.berth(&["rm", &a, &b]).ok();
 }
+
+#[test]
+fn three_containers_outlive_a_daemon_kill() {
+    if skip_unless_root() {
+        return;
+    }
+    let mut d = Daemon::start();
+    d.load("busybox.tar");
+    let names: Vec<String> = (0..3).map(|i| unique(&format!("live{i}"))).collect();
+    for n in &names {
+        d.berth(&[
+            "run",
+            "-d",
+            "--name",
+            n,
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'echo bye; exit 0' TERM; i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.2; done",
+        ])
+        .ok();
+    }
+    d.kill9_and_restart();
+    for n in &names {
+        let state = d.berth(&["inspect", "-f", "{{.State.Running}}", n]);
+        assert_eq!(state.stdout().trim(), "true", "{n}");
+        // Output keeps flowing into the log, and `logs -f` follows it.
+        let mut child = std::process::Command::new(berth_e2e::bin_dir().join("berth"))
+            .env("BERTH_HOST", d.host())
+            .args(["logs", "-f", "--tail", "1", n])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        child.kill().unwrap();
+        let out = child.wait_with_output().unwrap();
+        let lines = String::from_utf8_lossy(&out.stdout).lines().count();
+        assert!(lines >= 3, "logs -f gave {lines} lines for {n}");
+        d.berth(&["exec", n, "true"]).ok();
+    }
+    // Stops cleanly: the TERM handler runs and the exit code comes back.
+    for n in &names {
+        d.berth(&["stop", n]).ok();
+        assert_eq!(
+            d.berth(&["inspect", "-f", "{{.State.ExitCode}}", n])
+                .stdout()
+                .trim(),
+            "0"
+        );
+        assert!(
+            d.berth(&["logs", "--tail", "1", n])
+                .stdout()
+                .contains("bye")
+        );
+    }
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut args = vec!["rm"];
+    args.extend(refs);
+    d.berth(&args).ok();
+}
