@@ -148,7 +148,9 @@ pub async fn rmi(c: &Client, names: &[String], force: bool, no_prune: bool) -> C
             u8::from(no_prune)
         );
         let r: Result<Vec<Value>, _> = async {
-            let resp = c.send(Method::DELETE, &path, berth_client::empty(), &[]).await?;
+            let resp = c
+                .send(Method::DELETE, &path, berth_client::empty(), &[])
+                .await?;
             let mut body = resp.into_body();
             let mut buf = Vec::new();
             while let Some(chunk) = next_chunk(&mut body).await? {
@@ -295,7 +297,10 @@ pub async fn history(
         .collect();
     print!(
         "{}",
-        table(&["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], &rows)
+        table(
+            &["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
+            &rows
+        )
     );
     Ok(0)
 }

@@ -24,8 +24,8 @@ pub fn parse_filters(raw: Option<&str>) -> Result<Filters> {
     let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
         return Ok(out);
     };
-    let v: Value = serde_json::from_str(raw)
-        .map_err(|e| Error::invalid(format!("invalid filter: {e}")))?;
+    let v: Value =
+        serde_json::from_str(raw).map_err(|e| Error::invalid(format!("invalid filter: {e}")))?;
     let Value::Object(map) = v else {
         return Err(Error::invalid("invalid filter: not a JSON object"));
     };
@@ -137,7 +137,10 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
 
 /// moby's `reference.FamiliarMatch`: the pattern against `name:tag`, then against `name`.
 fn reference_matches(pattern: &str, tag: &str) -> bool {
-    glob_match(pattern, tag) || tag.rsplit_once(':').is_some_and(|(n, _)| glob_match(pattern, n))
+    glob_match(pattern, tag)
+        || tag
+            .rsplit_once(':')
+            .is_some_and(|(n, _)| glob_match(pattern, n))
 }
 
 fn label_matches(img: &Image, wanted: &[String]) -> bool {
@@ -245,10 +248,11 @@ impl Engine {
         let remaining: Vec<String> = self.store.get(&img.id)?.repo_tags;
         // Conflicts: running container (hard); other tags, stopped container (soft).
         let conflict_err = match user {
-            Some((true, cid)) => Some((true, true, format!(
-                "image is being used by running container {}",
-                short(cid)
-            ))),
+            Some((true, cid)) => Some((
+                true,
+                true,
+                format!("image is being used by running container {}", short(cid)),
+            )),
             _ if !force && !remaining.is_empty() => Some((
                 false,
                 false,
@@ -266,7 +270,11 @@ impl Engine {
             if quiet && (!dangling || used) {
                 return Ok(None);
             }
-            let how = if hard { "cannot be forced" } else { "must be forced" };
+            let how = if hard {
+                "cannot be forced"
+            } else {
+                "must be forced"
+            };
             return Err(Error::conflict(format!(
                 "conflict: unable to delete {} ({how}) - {msg}",
                 short(&img.id)
@@ -537,7 +545,11 @@ impl Engine {
 }
 
 fn conflict(id: &str, hard: bool, running: bool, cid: &str) -> Error {
-    let how = if hard { "cannot be forced" } else { "must be forced" };
+    let how = if hard {
+        "cannot be forced"
+    } else {
+        "must be forced"
+    };
     let what = if running { "running" } else { "stopped" };
     Error::conflict(format!(
         "conflict: unable to delete {} ({how}) - image is being used by {what} container {}",

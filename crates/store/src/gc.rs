@@ -17,8 +17,8 @@ use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use sha2::{Digest, Sha256};
 
 use crate::{
-    Error, IMAGES, LAYER_BLOBS, LAYERS, LayerBlob, META, RETAINED, Record, Result, SCHEMA,
-    Store, TAGS, db_err, digest_hex, io_err, normalize,
+    Error, IMAGES, LAYER_BLOBS, LAYERS, LayerBlob, META, RETAINED, Record, Result, SCHEMA, Store,
+    TAGS, db_err, digest_hex, io_err, normalize,
 };
 
 /// What [`Store::delete`] removed.
@@ -75,7 +75,9 @@ impl Store {
                 let mut rec = rec.map_err(db_err)?;
                 rec.repo_tags.retain(|t| *t != name);
                 let json = serde_json::to_vec(&rec).map_err(db_err)?;
-                images.insert(id.as_str(), json.as_slice()).map_err(db_err)?;
+                images
+                    .insert(id.as_str(), json.as_slice())
+                    .map_err(db_err)?;
             }
         }
         txn.commit().map_err(db_err)?;
@@ -127,7 +129,10 @@ impl Store {
         let retained = txn.open_table(RETAINED).map_err(db_err)?;
         let row: Option<Vec<u8>> = match images.get(id).map_err(db_err)? {
             Some(v) => Some(v.value().to_vec()),
-            None => retained.get(id).map_err(db_err)?.map(|v| v.value().to_vec()),
+            None => retained
+                .get(id)
+                .map_err(db_err)?
+                .map(|v| v.value().to_vec()),
         };
         let Some(row) = row else {
             return Err(Error::NotFound(format!("No such image: {id}")));
@@ -267,7 +272,12 @@ impl Store {
         {
             let txn = self.db.begin_read().map_err(db_err)?;
             let meta = txn.open_table(META).map_err(db_err)?;
-            if meta.get("schema").map_err(db_err)?.map(|v| v.value() == SCHEMA) == Some(true) {
+            if meta
+                .get("schema")
+                .map_err(db_err)?
+                .map(|v| v.value() == SCHEMA)
+                == Some(true)
+            {
                 return Ok(());
             }
         }

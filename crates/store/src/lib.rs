@@ -26,8 +26,8 @@ pub mod unpack;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock, RwLockReadGuard};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -36,8 +36,8 @@ use sha2::{Digest, Sha256};
 pub use berth_oci::ImageConfig;
 pub use error::{Error, ErrorKind, Result};
 pub use gc::{Deleted, GcReport, chain_ids};
-pub use save::SaveSet;
 pub use reference::normalize;
+pub use save::SaveSet;
 
 const IMAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("images");
 const TAGS: TableDefinition<&str, &str> = TableDefinition::new("tags");
@@ -347,8 +347,7 @@ impl Store {
                     let f = spool.get(file)?;
                     let dst = self.blob_path(&f.digest["sha256:".len()..]);
                     if !dst.exists() {
-                        std::fs::rename(&f.path, &dst)
-                            .map_err(io_err("storing a layer blob"))?;
+                        std::fs::rename(&f.path, &dst).map_err(io_err("storing a layer blob"))?;
                     }
                     blobs.insert(
                         diff_id.clone(),

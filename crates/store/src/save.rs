@@ -83,8 +83,8 @@ impl Store {
             layers: Vec::new(),
         };
         for (img, tags) in chosen {
-            let hex = digest_hex(&img.id)
-                .ok_or_else(|| Error::Db(format!("bad image id {}", img.id)))?;
+            let hex =
+                digest_hex(&img.id).ok_or_else(|| Error::Db(format!("bad image id {}", img.id)))?;
             let config = std::fs::read(self.blob_path(hex))
                 .map_err(io_err(format!("reading the config of {}", img.id)))?;
             let got = format!("sha256:{}", hex::encode(Sha256::digest(&config)));
@@ -207,8 +207,7 @@ impl SaveSet {
         tar.append_data(&mut h, "manifest.json", data.as_slice())
             .map_err(err)?;
         if !repositories.is_empty() {
-            let data =
-                serde_json::to_vec(&repositories).map_err(|e| Error::Db(e.to_string()))?;
+            let data = serde_json::to_vec(&repositories).map_err(|e| Error::Db(e.to_string()))?;
             let mut h = header(tar::EntryType::Regular, 0o644, data.len() as u64);
             tar.append_data(&mut h, "repositories", data.as_slice())
                 .map_err(err)?;

@@ -238,6 +238,8 @@ pub fn unpack_layer(input: impl Read, dest: &Path) -> Result<Unpacked> {
                 let target = entry
                     .link_name_bytes()
                     .ok_or_else(|| invalid(format!("{}: symlink without target", what())))?;
+                // Counted as Docker counts a layer's size (lstat sizes).
+                size += target.len() as u64;
                 let target = cstr(&target).map_err(invalid)?;
                 sys::symlink_at(&target, pfd, &name_c)
                     .map_err(io_err(format!("creating {}", what())))?;
