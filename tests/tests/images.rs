@@ -292,12 +292,12 @@ fn images_filters_and_digests() {
         v.dedup();
         v
     };
-    assert_eq!(ids(&["-f", "reference=busy*"]), [bb.clone()]);
-    assert_eq!(ids(&["-f", "reference=mine/*"]), [bb.clone()]);
+    assert_eq!(ids(&["-f", "reference=busy*"]), vec![bb.to_string()]);
+    assert_eq!(ids(&["-f", "reference=mine/*"]), vec![bb.to_string()]);
     assert!(ids(&["-f", "reference=*"]).len() == 2);
-    assert_eq!(ids(&["layers-test"]), [lt.clone()]);
-    assert_eq!(ids(&["-f", "label=purpose"]), [lt.clone()]);
-    assert_eq!(ids(&["-f", "label=purpose=unpack fixtures"]), [lt.clone()]);
+    assert_eq!(ids(&["layers-test"]), vec![lt.to_string()]);
+    assert_eq!(ids(&["-f", "label=purpose"]), vec![lt.to_string()]);
+    assert_eq!(ids(&["-f", "label=purpose=unpack fixtures"]), vec![lt.to_string()]);
     assert!(ids(&["-f", "label=purpose=other"]).is_empty());
     assert!(ids(&["-f", "dangling=true"]).is_empty());
     assert_eq!(ids(&["-f", "dangling=false"]).len(), 2);
@@ -311,8 +311,8 @@ fn images_filters_and_digests() {
     } else {
         (&lt, &bb)
     };
-    assert_eq!(ids(&["-f", &format!("since={older}")]), [newer.clone()]);
-    assert_eq!(ids(&["-f", &format!("before={newer}")]), [older.clone()]);
+    assert_eq!(ids(&["-f", &format!("since={older}")]), vec![newer.to_string()]);
+    assert_eq!(ids(&["-f", &format!("before={newer}")]), vec![older.to_string()]);
 
     // The docker CLI: reference filter shows only the matching tags.
     let out = d.docker(&[
@@ -333,8 +333,9 @@ fn images_filters_and_digests() {
 
     // A tag moved away leaves a dangling image.
     d.docker(&["tag", "layers-test:1", "busybox:latest"]).ok();
-    d.docker(&["tag", "layers-test:1", &format!("{repo}:1")]).ok();
-    assert_eq!(ids(&["-f", "dangling=true"]), [bb.clone()]);
+    d.docker(&["tag", "layers-test:1", &format!("{repo}:1")])
+        .ok();
+    assert_eq!(ids(&["-f", "dangling=true"]), vec![bb.to_string()]);
     let out = d.docker(&["images", "--filter", "dangling=true"]);
     assert!(out.stdout().contains("<none>"), "{}", out.stdout());
 

@@ -343,6 +343,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn old_data_roots_learn_where_layer_blobs_are() {
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/images/layers-test.oci.tar");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let mut f = std::fs::File::open(fixture).expect("fixture");
+        store.load(&mut f).expect("load");
+        let img = store.get("layers-test:1").expect("image");
+        let top = img.diff_ids.last().expect("layers").clone();
+        let want = store.layer_blob(&top).expect("blob").expect("recorded");
+        // As a root written before blobs were recorded: no rows, no schema.
+        let txn = store.db.begin_write().expect("txn");
+        {
+            let mut t = txn.open_table(LAYER_BLOBS).expect("table");
+            for d in &img.diff_ids {
+                t.remove(d.as_str()).expect("remove");
+            }
+            txn.open_table(META)
+                .expect("table")
+                .remove("schema")
+                .expect("remove");
+        }
+        txn.commit().expect("commit");
+        drop(store);
+        let store = Store::open(dir.path()).expect("reopen");
+        assert_eq!(store.layer_blob(&top).expect("blob"), Some(want));
+        let set = store
+            .prepare_save(&["layers-test:1".to_string()])
+            .expect("save");
+        set.write(std::io::sink()).expect("write");
+    }
+
+    #[test]
     fn chain_ids_follow_docker() {
         let a = format!("sha256:{}", "a".repeat(64));
         let b = format!("sha256:{}", "b".repeat(64));

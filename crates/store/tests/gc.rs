@@ -183,7 +183,7 @@ fn gc_keeps_shared_and_in_use_layers() {
     assert_eq!(dirs.len(), 4);
     assert!(dirs.iter().all(|d| d.is_dir()));
     // Saving needs no retained image: it is not found by name or id.
-    assert!(store.prepare_save(&[lt.id.clone()]).is_err());
+    assert!(store.prepare_save(std::slice::from_ref(&lt.id)).is_err());
 
     // The container is gone: everything goes.
     let r = store.gc(&HashSet::new()).unwrap();
