@@ -297,7 +297,10 @@ fn images_filters_and_digests() {
     assert!(ids(&["-f", "reference=*"]).len() == 2);
     assert_eq!(ids(&["layers-test"]), vec![lt.to_string()]);
     assert_eq!(ids(&["-f", "label=purpose"]), vec![lt.to_string()]);
-    assert_eq!(ids(&["-f", "label=purpose=unpack fixtures"]), vec![lt.to_string()]);
+    assert_eq!(
+        ids(&["-f", "label=purpose=unpack fixtures"]),
+        vec![lt.to_string()]
+    );
     assert!(ids(&["-f", "label=purpose=other"]).is_empty());
     assert!(ids(&["-f", "dangling=true"]).is_empty());
     assert_eq!(ids(&["-f", "dangling=false"]).len(), 2);
@@ -311,8 +314,14 @@ fn images_filters_and_digests() {
     } else {
         (&lt, &bb)
     };
-    assert_eq!(ids(&["-f", &format!("since={older}")]), vec![newer.to_string()]);
-    assert_eq!(ids(&["-f", &format!("before={newer}")]), vec![older.to_string()]);
+    assert_eq!(
+        ids(&["-f", &format!("since={older}")]),
+        vec![newer.to_string()]
+    );
+    assert_eq!(
+        ids(&["-f", &format!("before={newer}")]),
+        vec![older.to_string()]
+    );
 
     // The docker CLI: reference filter shows only the matching tags.
     let out = d.docker(&[
@@ -717,4 +726,53 @@ fn round_trip_through_the_reference_engine() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn save_aborts_on_a_corrupt_layer() {
+    if skip() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let diff = d.docker(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{index .RootFS.Layers 0}}",
+        "busybox",
+    ]);
+    diff.ok();
+    let blob = d
+        .dir
+        .path()
+        .join("root/image/blobs/sha256")
+        .join(&diff.stdout().trim()[7..]);
+    // Flip one byte in the middle of the stored layer tar: same length, wrong digest.
+    let mut data = std::fs::read(&blob).unwrap();
+    let mid = data.len() / 2;
+    data[mid] ^= 0xff;
+    std::fs::write(&blob, &data).unwrap();
+
+    let out_file = d.dir.path().join("bad.tar");
+    let out = d.berth(&["save", "-o", path(&out_file), "busybox"]);
+    assert_eq!(out.code(), 1, "{} {}", out.stdout(), out.stderr());
+    assert!(!out_file.exists(), "a bad archive was left behind");
+    let leftovers: Vec<_> = std::fs::read_dir(d.dir.path())
+        .unwrap()
+        .filter_map(|e| {
+            let n = e.unwrap().file_name().to_string_lossy().into_owned();
+            n.contains("berth-save").then_some(n)
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // Streamed to stdout, the transfer breaks off: never a complete-looking archive.
+    let out = d.berth(&["save", "busybox"]);
+    assert_eq!(out.code(), 1);
+    assert!(
+        out.out.stdout.len() < data.len(),
+        "{}",
+        out.out.stdout.len()
+    );
+    assert!(d.log().contains("corrupt"), "{}", d.log());
 }
