@@ -281,3 +281,58 @@ fn gc_running_with_loads_never_takes_their_layers() {
     store.gc(&HashSet::new()).unwrap();
     assert!(entries(&dir.path().join("layers")).is_empty());
 }
+
+#[test]
+fn zstd_layers_save_uncompressed() {
+    // busybox's layer and config, re-packed as an OCI layout with a zstd layer.
+    let bb = files(&std::fs::read(image("busybox.tar")).unwrap());
+    let manifest: serde_json::Value = serde_json::from_slice(&bb["manifest.json"]).unwrap();
+    let config = bb[manifest[0]["Config"].as_str().unwrap()].clone();
+    let layer = bb[manifest[0]["Layers"][0].as_str().unwrap()].clone();
+    let zst = zstd::encode_all(layer.as_slice(), 3).unwrap();
+    let oci_manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": sha(&config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+zstd",
+                    "digest": sha(&zst), "size": zst.len()}],
+    })
+    .to_string()
+    .into_bytes();
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "digest": sha(&oci_manifest), "size": oci_manifest.len(),
+                       "annotations": {"org.opencontainers.image.ref.name": "zbox:1"}}],
+    })
+    .to_string()
+    .into_bytes();
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |name: String, data: &[u8]| {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, data).unwrap();
+    };
+    add("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#);
+    add("index.json".into(), &index);
+    for blob in [&config, &zst, &oci_manifest] {
+        add(format!("blobs/sha256/{}", &sha(blob)[7..]), blob);
+    }
+    let archive = b.into_inner().unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.load(&mut archive.as_slice()).unwrap();
+    let img = store.get("zbox:1").unwrap();
+    assert_eq!(img.diff_ids, [sha(&layer)]);
+    let lb = store.layer_blob(&img.diff_ids[0]).unwrap().unwrap();
+    assert_eq!(lb.blob, sha(&zst), "kept as it came");
+    assert_eq!(lb.tar_size, layer.len() as u64);
+    let saved = files(&save(&store, &["zbox:1"]).unwrap());
+    let m: serde_json::Value = serde_json::from_slice(&saved["manifest.json"]).unwrap();
+    assert_eq!(saved[m[0]["Layers"][0].as_str().unwrap()], layer);
+    assert_eq!(saved[m[0]["Config"].as_str().unwrap()], config);
+}
