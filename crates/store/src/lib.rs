@@ -12,9 +12,11 @@
 //!
 //! Crash safety: a load spools and verifies everything under `tmp/`, unpacks layers there
 //! and renames them into place, flushes the filesystem (`syncfs`), and only then records
-//! the images, their tags and layers in one redb transaction. A crash at any point leaves
-//! either the old state or the new one; files not referenced by the database (a layer
-//! renamed but never recorded) are redone by the next load.
+//! the images, their tags and layers in one redb transaction (from the first file moved
+//! into place to that commit a load holds the ingest lock shared; garbage collection takes
+//! it exclusively). A crash at any point leaves either the old state or the new one;
+//! files not referenced by the database (a layer renamed but never recorded) are swept at
+//! the next open or collection (see `gc.rs`).
 
 pub mod error;
 mod gc;
@@ -197,6 +199,18 @@ fn clean(p: &str) -> String {
     out.join("/")
 }
 
+/// One layer of a load: unpacked into the work dir (`dir`) or already in the store.
+struct StagedLayer {
+    diff_id: String,
+    /// Its file in the archive.
+    file: String,
+    /// Position in its image, for messages.
+    index: usize,
+    size: u64,
+    tar_size: u64,
+    dir: Option<PathBuf>,
+}
+
 /// One image found in an archive, verified, ready to be committed.
 struct Staged {
     id: String,
@@ -324,39 +338,60 @@ impl Store {
         if staged.is_empty() {
             return Err(invalid("no images in the archive"));
         }
-        // From here files go into the store: garbage collection must wait for the commit.
-        let _ingest = self.ingest_guard();
-        // Unpack each missing layer once, verifying its diff id.
-        let mut sizes: HashMap<String, u64> = HashMap::new();
-        let mut blobs: HashMap<String, LayerBlob> = HashMap::new();
+        // Unpack each missing layer once into the work dir, verifying its diff id; check
+        // the archive's copy of the layers we have.
+        let mut layers: Vec<StagedLayer> = Vec::new();
         for img in &staged {
-            for (i, (diff_id, file)) in img.diff_ids.iter().zip(&img.layers).enumerate() {
-                if sizes.contains_key(diff_id) {
+            for (index, (diff_id, file)) in img.diff_ids.iter().zip(&img.layers).enumerate() {
+                if layers.iter().any(|l| l.diff_id == *diff_id) {
                     continue;
                 }
-                let (size, tar_size) = match self.layer_size(diff_id)? {
-                    Some(s) => (s, verify_layer(&spool, file, diff_id, i)?),
+                let (size, tar_size, dir) = match self.layer_size(diff_id)? {
+                    Some(s) => (s, verify_layer(&spool, file, diff_id, index)?, None),
                     None => {
-                        let u = self.unpack(&spool, file, diff_id, i, work)?;
-                        (u.size, u.tar_size)
+                        let (dir, u) = self.unpack(&spool, file, diff_id, index, work)?;
+                        (u.size, u.tar_size, Some(dir))
                     }
                 };
-                sizes.insert(diff_id.clone(), size);
-                // Keep the archive's copy of the layer unless a readable one is stored.
-                if self.layer_blob(diff_id)?.is_none() {
-                    let f = spool.get(file)?;
-                    let dst = self.blob_path(&f.digest["sha256:".len()..]);
-                    if !dst.exists() {
-                        std::fs::rename(&f.path, &dst).map_err(io_err("storing a layer blob"))?;
-                    }
-                    blobs.insert(
-                        diff_id.clone(),
-                        LayerBlob {
-                            blob: f.digest.clone(),
-                            tar_size,
-                        },
-                    );
+                layers.push(StagedLayer {
+                    diff_id: diff_id.clone(),
+                    file: file.clone(),
+                    index,
+                    size,
+                    tar_size,
+                    dir,
+                });
+            }
+        }
+        // From here files go into the store: garbage collection waits for the commit.
+        let _ingest = self.ingest_guard();
+        let mut sizes: HashMap<String, u64> = HashMap::new();
+        let mut blobs: HashMap<String, LayerBlob> = HashMap::new();
+        for mut l in layers {
+            if l.dir.is_none() && self.layer_size(&l.diff_id)?.is_none() {
+                // Collected since we looked: unpack it after all.
+                let (dir, u) = self.unpack(&spool, &l.file, &l.diff_id, l.index, work)?;
+                l.size = u.size;
+                l.dir = Some(dir);
+            }
+            if let Some(dir) = &l.dir {
+                self.install_layer(dir, &l.diff_id)?;
+            }
+            sizes.insert(l.diff_id.clone(), l.size);
+            // Keep the archive's copy of the layer unless a readable one is stored.
+            if self.layer_blob(&l.diff_id)?.is_none() {
+                let f = spool.get(&l.file)?;
+                let dst = self.blob_path(&f.digest["sha256:".len()..]);
+                if !dst.exists() {
+                    std::fs::rename(&f.path, &dst).map_err(io_err("storing a layer blob"))?;
                 }
+                blobs.insert(
+                    l.diff_id.clone(),
+                    LayerBlob {
+                        blob: f.digest.clone(),
+                        tar_size: l.tar_size,
+                    },
+                );
             }
         }
         // Configs, each once by digest.
@@ -426,7 +461,7 @@ impl Store {
         diff_id: &str,
         index: usize,
         work: &Path,
-    ) -> Result<unpack::Unpacked> {
+    ) -> Result<(PathBuf, unpack::Unpacked)> {
         let hex = digest_hex(diff_id).ok_or_else(|| invalid(format!("bad diff id {diff_id}")))?;
         let src = spool.get(file)?;
         let dir = work.join(format!("layer-{hex}"));
@@ -443,13 +478,25 @@ impl Store {
                 got.diff_id
             )));
         }
+        Ok((dir, got))
+    }
+
+    /// Move an unpacked layer into `layers/` (with the ingest lock held), unless a
+    /// recorded copy is there already (another load committed it meanwhile).
+    fn install_layer(&self, dir: &Path, diff_id: &str) -> Result<()> {
+        let hex = digest_hex(diff_id).ok_or_else(|| invalid(format!("bad diff id {diff_id}")))?;
+        let _guard = self.commit.lock().unwrap_or_else(|p| p.into_inner());
+        if self.layer_size(diff_id)?.is_some() {
+            let _ = std::fs::remove_dir_all(dir);
+            return Ok(());
+        }
         let dst = self.root.join("layers").join(hex);
         if dst.exists() {
-            // Unpacked but never recorded (a crash, or a concurrent load): replace it.
+            // Unpacked but never recorded (a crash, or a load not committed yet): replace
+            // it; nothing uses a layer before it is recorded.
             let _ = std::fs::remove_dir_all(&dst);
         }
-        std::fs::rename(&dir, &dst).map_err(io_err("storing a layer"))?;
-        Ok(got)
+        std::fs::rename(dir, &dst).map_err(io_err("storing a layer"))
     }
 
     fn commit(
