@@ -139,6 +139,28 @@ fn save_rmi_load_round_trip() {
     let out = d.docker(&["images", "--filter", "dangling=true", "-q", "--no-trunc"]);
     assert_eq!(out.stdout().trim(), lt);
 
+    // Never to a terminal (util-linux `script` gives berth one).
+    if Command::new("script").arg("--version").output().is_ok() {
+        let out = Command::new("script")
+            .args(["-qec"])
+            .arg(format!(
+                "{} save busybox",
+                berth_e2e::bin_dir().join("berth").display()
+            ))
+            .arg("/dev/null")
+            .env("BERTH_HOST", d.host())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains("cowardly refusing to save to a terminal"),
+            "{text}"
+        );
+        assert!(text.len() < 1000, "archive bytes on the terminal");
+    }
+
     // Unknown names: 404, nothing written.
     let missing = d.dir.path().join("missing.tar");
     let out = d.docker(&["save", "-o", path(&missing), "nosuch:1"]);
@@ -522,7 +544,11 @@ fn kill9_during_load_leaves_no_half_image() {
     let ls = d.docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
     ls.ok();
     if ls.stdout().contains("debian") {
+        // Complete: it runs, and every blob is there to save it.
         d.docker(&["run", "--rm", "debian:bookworm", "true"]).ok();
+        let out_file = d.dir.path().join("debian.tar");
+        d.berth(&["save", "-o", path(&out_file), "debian:bookworm"])
+            .ok();
     }
     assert!(
         store_dir(&d, "tmp").is_empty(),

@@ -236,6 +236,15 @@ fn files_left_by_a_crash_are_swept_at_open() {
     assert!(dirs[0].is_dir());
     assert!(dir.path().join("blobs/sha256").join(&bb.id[7..]).is_file());
     save(&store, &["busybox"]).unwrap();
+
+    // A crash after an image's records went, before its files did (between `delete`
+    // and `gc`): the next open removes the files.
+    store.delete(&bb.id, false).unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.list().unwrap().is_empty());
+    assert!(entries(&dir.path().join("layers")).is_empty());
+    assert!(entries(&dir.path().join("blobs/sha256")).is_empty());
 }
 
 #[test]
