@@ -806,3 +806,50 @@ fn save_aborts_on_a_corrupt_layer() {
     );
     assert!(d.log().contains("corrupt"), "{}", d.log());
 }
+
+#[test]
+fn image_inspect_shows_dockers_fields() {
+    if skip() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    d.load("layers-test.oci.tar");
+    let out = d.docker(&["image", "inspect", "busybox", "layers-test:1"]);
+    out.ok();
+    let v: Value = serde_json::from_str(&out.stdout()).unwrap();
+    let (bb, lt) = (&v[0], &v[1]);
+    // Values dockerd 20.10 shows for the same fixtures.
+    assert_eq!(bb["Comment"], "Imported from -");
+    assert_eq!(bb["Size"], 1982472);
+    assert_eq!(lt["Size"], 1982841, "symlinks count, hard links once");
+    assert_eq!(lt["Config"]["User"], "app");
+    assert_eq!(lt["Config"]["Hostname"], "");
+    assert_eq!(lt["Config"]["AttachStdin"], false);
+    assert_eq!(lt["Config"]["StopSignal"], "SIGTERM");
+    assert_eq!(lt["Container"], "");
+    assert!(lt["ContainerConfig"].is_object());
+    assert!(lt.get("Variant").is_none(), "omitted when empty");
+    assert_eq!(lt["RootFS"]["Type"], "layers");
+    assert_eq!(lt["RootFS"]["Layers"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        (lt["Os"].as_str(), lt["Architecture"].as_str()),
+        (Some("linux"), Some("amd64"))
+    );
+    let upper = lt["GraphDriver"]["Data"]["UpperDir"].as_str().unwrap();
+    assert!(
+        Path::new(upper).join("usr/local/bin/entry.sh").is_file(),
+        "{upper}"
+    );
+    let lower = lt["GraphDriver"]["Data"]["LowerDir"].as_str().unwrap();
+    assert_eq!(lower.split(':').count(), 3);
+    let out = d.docker(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.Config.Domainname}}|{{.DockerVersion}}",
+        "layers-test:1",
+    ]);
+    out.ok();
+    assert_eq!(out.stdout(), "|\n");
+}

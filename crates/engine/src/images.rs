@@ -21,6 +21,25 @@ pub fn summary(img: &Image) -> Value {
     })
 }
 
+/// `GraphDriver.Data` of an image as overlay2 shows it: the top layer as `UpperDir`, the
+/// others (top first) as `LowerDir`.
+pub fn graph_data(dirs: &[std::path::PathBuf]) -> Value {
+    let Some((top, lower)) = dirs.split_last() else {
+        return Value::Null;
+    };
+    let mut data = serde_json::Map::new();
+    if !lower.is_empty() {
+        let l: Vec<String> = lower
+            .iter()
+            .rev()
+            .map(|p| p.display().to_string())
+            .collect();
+        data.insert("LowerDir".into(), json!(l.join(":")));
+    }
+    data.insert("UpperDir".into(), json!(top.display().to_string()));
+    Value::Object(data)
+}
+
 /// A container config with every field Docker shows (`omitempty` ones only when set),
 /// the image's values over Docker's zero values.
 fn full_config(v: &Value) -> Value {

@@ -216,7 +216,12 @@ impl Engine {
 
     /// `GET /images/{name}/json`.
     pub fn image_inspect(&self, name: &str) -> Result<serde_json::Value> {
-        Ok(images::inspect(&self.store.get(name)?))
+        let img = self.store.get(name)?;
+        let mut v = images::inspect(&img);
+        if let Ok(dirs) = self.store.layer_dirs(&img) {
+            v["GraphDriver"]["Data"] = images::graph_data(&dirs);
+        }
+        Ok(v)
     }
 
     /// Where the image store and its layers are, for `info`.
