@@ -962,6 +962,8 @@ impl Engine {
             p.removed = true;
             p.running = false;
         });
+        let image_id = entry.record().image_id.clone();
+        self.release_image(&image_id).await;
     }
 
     /// `GET /containers/json`, newest first.

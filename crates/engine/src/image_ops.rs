@@ -534,6 +534,25 @@ impl Engine {
         }))
     }
 
+    /// A container using `image_id` is gone: if the image was removed while it was in
+    /// use and nothing else uses it, collect its layers now.
+    pub(crate) async fn release_image(&self, image_id: &str) {
+        if !self.store.is_retained(image_id).unwrap_or(false) {
+            return;
+        }
+        let _gate = self.image_gate.write().await;
+        let used: HashSet<String> = self.image_users().into_keys().collect();
+        if used.contains(image_id) {
+            return;
+        }
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || store.gc(&used)).await {
+            Ok(Ok(r)) => tracing::debug!("collected {} layers, {} bytes", r.layers.len(), r.bytes),
+            Ok(Err(e)) => tracing::warn!("collecting image {image_id}: {e}"),
+            Err(e) => tracing::warn!("collecting image {image_id}: {e}"),
+        }
+    }
+
     /// Resolve and open what `save` of `names` writes (errors come before any byte).
     pub async fn image_save(&self, names: Vec<String>) -> Result<berth_store::SaveSet> {
         let store = self.store.clone();

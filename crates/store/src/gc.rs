@@ -141,6 +141,13 @@ impl Store {
         self.layer_dirs(&rec.image()?)
     }
 
+    /// Whether image `id` was deleted and is kept for containers.
+    pub fn is_retained(&self, id: &str) -> Result<bool> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let retained = txn.open_table(RETAINED).map_err(db_err)?;
+        Ok(retained.get(id).map_err(db_err)?.is_some())
+    }
+
     /// Unpacked sizes of the recorded layers, by diff id.
     pub fn layer_sizes(&self) -> Result<HashMap<String, u64>> {
         let txn = self.db.begin_read().map_err(db_err)?;
