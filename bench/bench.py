@@ -205,6 +205,40 @@ def pids_matching(pattern):
     return [int(p) for p in r.stdout.split()]
 
 
+def make_many_images(path, n):
+    """A docker-save archive of `n` distinct images (busybox's config with a label and
+    creation time of its own, tagged bench/many:I), all sharing busybox's one layer."""
+    import hashlib
+    import io
+    import tarfile
+    with tarfile.open(f"{IMAGES}/busybox.tar") as src:
+        manifest = json.load(src.extractfile("manifest.json"))[0]
+        config = json.load(src.extractfile(manifest["Config"]))
+        layer_name = manifest["Layers"][0]
+        layer = src.extractfile(layer_name).read()
+
+    def add(tar, name, data):
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+
+    entries = []
+    with tarfile.open(path, "w") as out:
+        add(out, "layer/layer.tar", layer)
+        for i in range(n):
+            c = json.loads(json.dumps(config))
+            c.setdefault("config", {})
+            c["config"]["Labels"] = {"bench.index": str(i)}
+            c["created"] = f"2024-01-01T00:{i // 60:02d}:{i % 60:02d}Z"
+            data = json.dumps(c, separators=(",", ":")).encode()
+            name = hashlib.sha256(data).hexdigest() + ".json"
+            add(out, name, data)
+            entries.append({"Config": name, "RepoTags": [f"bench/many:{i}"],
+                            "Layers": ["layer/layer.tar"]})
+        add(out, "manifest.json", json.dumps(entries).encode())
+    return path
+
+
 def main():
     snap = iptables_snapshot()
     had_docker0 = os.path.exists("/sys/class/net/docker0")
@@ -324,6 +358,25 @@ def main():
             loads["berth"].extend(timed(lambda: sh([berth, "load", "-i", deb], env={"BERTH_HOST": sock}), 1))
             stop_berth(p, sock)
         row("`load` of `debian-bookworm.tar.gz`", loads, ">= 2x faster")
+
+        # save of debian-bookworm (loaded in both) to a file.
+        sh([berth, "load", "-i", deb], env=bb)
+        sh([DOCKER, "load", "-i", deb], env=ref)
+        row("`save -o FILE debian:bookworm`", hyperfine({
+            "dockerd": (f"{DOCKER} save -o {W}/save-ref.tar debian:bookworm", ref),
+            "berth-docker": (f"{DOCKER} save -o {W}/save-bd.tar debian:bookworm", bdk),
+            "berth": (f"{berth} save -o {W}/save-b.tar debian:bookworm", bb),
+        }, runs=3), ">= 2x faster")
+
+        # images with 200 images (200 configs sharing busybox's layer).
+        many = make_many_images(f"{W}/many.tar", 200)
+        for env in (ref, bdk):
+            sh([DOCKER, "load", "-i", many], env=env)
+        row("`images` with 200 images", hyperfine({
+            "dockerd": (f"{DOCKER} images", ref),
+            "berth-docker": (f"{DOCKER} images", bdk),
+            "berth": (f"{berth} images", bb),
+        }), ">= 2x faster")
     finally:
         cleanup(snap, had_docker0)
     write_report(results, mem, scaling)

@@ -1,4 +1,4 @@
-//! `/images/...`: load, list, inspect, tag.
+//! `/images/...`: load, save, list, inspect, tag, history, remove, prune.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -20,6 +20,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/images/json", get(list))
         .route("/images/load", post(load))
+        .route("/images/get", get(save_many))
+        .route("/images/prune", post(prune))
         .route("/images/create", post(pull))
         .route(
             "/images/{*rest}",
@@ -27,8 +29,91 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-async fn list(State(engine): State<AppState>) -> ApiResult<Json<Vec<Value>>> {
-    Ok(Json(engine.image_list()?))
+async fn list(
+    State(engine): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Vec<Value>>> {
+    let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
+    Ok(Json(engine.image_list_filtered(&filters)?))
+}
+
+async fn prune(
+    State(engine): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
+    Ok(Json(engine.image_prune(&filters).await?))
+}
+
+/// `GET /images/get?names=a&names=b`.
+async fn save_many(
+    State(engine): State<AppState>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> ApiResult<Response> {
+    let names: Vec<String> = q
+        .into_iter()
+        .filter(|(k, _)| k == "names")
+        .map(|(_, v)| v)
+        .collect();
+    save(engine, names).await
+}
+
+/// A writer that sends what it is given, in chunks, to the response body.
+struct ChannelWriter {
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    buf: Vec<u8>,
+}
+
+const SAVE_CHUNK: usize = 256 * 1024;
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= SAVE_CHUNK {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(SAVE_CHUNK),
+        ));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::other("the client went away"))
+    }
+}
+
+/// Stream the archive of `names`; errors found before the first byte get a status code,
+/// later ones abort the body (the client sees a truncated transfer, never a bad archive
+/// that looks complete).
+async fn save(engine: AppState, names: Vec<String>) -> ApiResult<Response> {
+    let set = engine.image_save(names).await?;
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+    let err_tx = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let w = ChannelWriter {
+            tx,
+            buf: Vec::with_capacity(SAVE_CHUNK),
+        };
+        if let Err(e) = set.write(w) {
+            tracing::warn!("save: {e}");
+            let _ = err_tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-tar")],
+        Body::from_stream(stream),
+    )
+        .into_response())
 }
 
 /// A blocking reader over body chunks sent from the async side.
@@ -118,8 +203,10 @@ async fn by_name_get(
     State(engine): State<AppState>,
     Path(rest): Path<String>,
 ) -> ApiResult<Response> {
-    match split_suffix(&rest, &["json"]) {
+    match split_suffix(&rest, &["json", "history", "get"]) {
         (name, Some("json")) => Ok(Json(engine.image_inspect(name)?).into_response()),
+        (name, Some("history")) => Ok(Json(engine.image_history(name)?).into_response()),
+        (name, Some("get")) => save(engine, vec![name.to_string()]).await,
         _ => Err(ApiError::new(StatusCode::NOT_FOUND, "page not found")),
     }
 }
@@ -156,11 +243,14 @@ async fn by_name_post(
     }
 }
 
-async fn by_name_delete(Path(rest): Path<String>) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        format!("removing images is not supported yet: {rest}"),
-    )
+/// `DELETE /images/{name}?force=&noprune=`.
+async fn by_name_delete(
+    State(engine): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Vec<Value>>> {
+    let force = crate::truthy(q.get("force"));
+    Ok(Json(engine.image_remove(&name, force).await?))
 }
 
 #[cfg(test)]

@@ -14,6 +14,11 @@ pub fn routes() -> Router<AppState> {
         .route("/_ping", get(ping).head(ping))
         .route("/version", get(version))
         .route("/info", get(info))
+        .route("/system/df", get(df))
+}
+
+async fn df(State(engine): State<AppState>) -> crate::ApiResult<Json<Value>> {
+    Ok(Json(engine.system_df().await?))
 }
 
 async fn ping() -> Response {

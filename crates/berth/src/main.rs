@@ -3,6 +3,7 @@
 
 mod commands;
 mod format;
+mod image_cmds;
 mod stream;
 
 use clap::{Args, Parser, Subcommand};
@@ -387,21 +388,36 @@ enum Cmd {
     },
     /// List images.
     Images {
-        #[arg(short = 'a', long)]
-        all: bool,
-        #[arg(short = 'q', long)]
-        quiet: bool,
-        #[arg(long = "no-trunc")]
-        no_trunc: bool,
-        #[arg(long)]
-        digests: bool,
+        #[command(flatten)]
+        opts: ImagesOpts,
     },
     /// Remove one or more images.
     Rmi {
         #[arg(short = 'f', long)]
         force: bool,
+        /// Do not delete untagged parents.
+        #[arg(long = "no-prune")]
+        no_prune: bool,
         #[arg(required = true)]
         images: Vec<String>,
+    },
+    /// Save one or more images to a tar archive (streamed to STDOUT by default).
+    Save {
+        /// Write to a file, instead of STDOUT.
+        #[arg(short = 'o', long)]
+        output: Option<String>,
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+    /// Show the history of an image.
+    History {
+        #[command(flatten)]
+        opts: HistoryOpts,
+    },
+    /// Manage Berth.
+    System {
+        #[command(subcommand)]
+        cmd: SystemCmd,
     },
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE.
     Tag { source: String, target: String },
@@ -436,6 +452,53 @@ enum Cmd {
     },
 }
 
+#[derive(Args, Debug)]
+struct ImagesOpts {
+    /// Show all images.
+    #[arg(short = 'a', long)]
+    all: bool,
+    /// Only show image IDs.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    /// Don't truncate output.
+    #[arg(long = "no-trunc")]
+    no_trunc: bool,
+    /// Show digests.
+    #[arg(long)]
+    digests: bool,
+    /// Filter output based on conditions provided (dangling, label, before, since,
+    /// reference, until).
+    #[arg(short = 'f', long = "filter")]
+    filter: Vec<String>,
+    /// REPOSITORY[:TAG]
+    repository: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct HistoryOpts {
+    /// Don't truncate output.
+    #[arg(long = "no-trunc")]
+    no_trunc: bool,
+    /// Only show image IDs.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    /// Print sizes and dates in human readable format.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    human: bool,
+    image: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum SystemCmd {
+    /// Show disk usage.
+    Df,
+    /// Display system-wide information.
+    Info {
+        #[arg(short = 'f', long)]
+        format: Option<String>,
+    },
+}
+
 #[derive(Subcommand, Debug)]
 enum ContainerCmd {
     #[command(alias = "ps", alias = "list")]
@@ -465,12 +528,8 @@ enum ContainerCmd {
 enum ImageCmd {
     #[command(alias = "list")]
     Ls {
-        #[arg(short = 'a', long)]
-        all: bool,
-        #[arg(short = 'q', long)]
-        quiet: bool,
-        #[arg(long = "no-trunc")]
-        no_trunc: bool,
+        #[command(flatten)]
+        opts: ImagesOpts,
     },
     Inspect {
         #[arg(short = 'f', long)]
@@ -478,15 +537,39 @@ enum ImageCmd {
         #[arg(required = true)]
         names: Vec<String>,
     },
+    Save {
+        #[arg(short = 'o', long)]
+        output: Option<String>,
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+    History {
+        #[command(flatten)]
+        opts: HistoryOpts,
+    },
+    /// Remove unused images.
+    Prune {
+        /// Remove all unused images, not just dangling ones.
+        #[arg(short = 'a', long)]
+        all: bool,
+        /// Do not prompt for confirmation.
+        #[arg(short = 'f', long)]
+        force: bool,
+        #[arg(long = "filter")]
+        filter: Vec<String>,
+    },
     Load {
         #[arg(short = 'i', long)]
         input: Option<String>,
         #[arg(short = 'q', long)]
         quiet: bool,
     },
+    #[command(alias = "remove")]
     Rm {
         #[arg(short = 'f', long)]
         force: bool,
+        #[arg(long = "no-prune")]
+        no_prune: bool,
         #[arg(required = true)]
         images: Vec<String>,
     },
@@ -678,24 +761,49 @@ async fn dispatch(cli: Cli) -> CmdResult {
         | Cmd::Image {
             cmd: ImageCmd::Load { input, quiet },
         } => c::load(cl, input.as_deref(), quiet).await,
-        Cmd::Images {
-            all,
-            quiet,
-            no_trunc,
-            digests,
-        } => c::images(cl, all, quiet, no_trunc, digests).await,
-        Cmd::Image {
-            cmd:
-                ImageCmd::Ls {
-                    all,
-                    quiet,
-                    no_trunc,
-                },
-        } => c::images(cl, all, quiet, no_trunc, false).await,
-        Cmd::Rmi { force, images }
+        Cmd::Images { opts }
         | Cmd::Image {
-            cmd: ImageCmd::Rm { force, images },
-        } => c::rmi(cl, &images, force).await,
+            cmd: ImageCmd::Ls { opts },
+        } => {
+            image_cmds::images(
+                cl,
+                opts.all,
+                opts.quiet,
+                opts.no_trunc,
+                opts.digests,
+                &opts.filter,
+                opts.repository.as_deref(),
+            )
+            .await
+        }
+        Cmd::Rmi {
+            force,
+            no_prune,
+            images,
+        }
+        | Cmd::Image {
+            cmd:
+                ImageCmd::Rm {
+                    force,
+                    no_prune,
+                    images,
+                },
+        } => image_cmds::rmi(cl, &images, force, no_prune).await,
+        Cmd::Save { output, images }
+        | Cmd::Image {
+            cmd: ImageCmd::Save { output, images },
+        } => image_cmds::save(cl, output.as_deref(), &images).await,
+        Cmd::History { opts }
+        | Cmd::Image {
+            cmd: ImageCmd::History { opts },
+        } => image_cmds::history(cl, &opts.image, opts.no_trunc, opts.quiet, opts.human).await,
+        Cmd::Image {
+            cmd: ImageCmd::Prune { all, force, filter },
+        } => image_cmds::prune(cl, all, force, &filter).await,
+        Cmd::System { cmd: SystemCmd::Df } => image_cmds::system_df(cl).await,
+        Cmd::System {
+            cmd: SystemCmd::Info { format },
+        } => c::info(cl, format.as_deref()).await,
         Cmd::Tag { source, target }
         | Cmd::Image {
             cmd: ImageCmd::Tag { source, target },
@@ -719,6 +827,12 @@ async fn dispatch(cli: Cli) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 
     #[test]
     fn flags_stop_at_the_image() {

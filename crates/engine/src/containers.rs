@@ -394,6 +394,7 @@ impl Engine {
         if config.image.is_empty() {
             return Err(Error::invalid("no image specified"));
         }
+        let _image_gate = self.image_gate.read().await;
         let image = self.store.get(&config.image)?;
         network_mode(&host_config.network_mode)?;
         parse_binds(&host_config.binds)?;
@@ -567,8 +568,7 @@ impl Engine {
             )));
         }
         let paths = self.paths(&c.id);
-        let image = self.store.get(&c.image_id)?;
-        let layers = self.store.layer_dirs(&image)?;
+        let layers = self.store.layer_dirs_of(&c.image_id)?;
         let mut binds = vec![
             BindMount {
                 source: paths.hostname(),
@@ -962,6 +962,8 @@ impl Engine {
             p.removed = true;
             p.running = false;
         });
+        let image_id = entry.record().image_id.clone();
+        self.release_image(&image_id).await;
     }
 
     /// `GET /containers/json`, newest first.
@@ -982,11 +984,7 @@ impl Engine {
     pub fn inspect(&self, key: &str) -> Result<Value> {
         let entry = self.lookup(key)?;
         let c = entry.record().clone();
-        let layers = self
-            .store
-            .get(&c.image_id)
-            .and_then(|img| self.store.layer_dirs(&img))
-            .unwrap_or_default();
+        let layers = self.store.layer_dirs_of(&c.image_id).unwrap_or_default();
         Ok(c.inspect(&self.paths(&c.id), &layers))
     }
 

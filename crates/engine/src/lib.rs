@@ -14,6 +14,7 @@ mod containers;
 mod db;
 mod error;
 pub mod exec;
+pub mod image_ops;
 pub mod images;
 pub mod logs;
 pub mod names;
@@ -104,6 +105,9 @@ pub struct Engine {
     db: db::Db,
     containers: Mutex<BTreeMap<String, Arc<Entry>>>,
     execs: Mutex<std::collections::HashMap<String, exec::ExecRecord>>,
+    /// Held shared by container create (image lookup to record), exclusively by image
+    /// removal and prune, so an image is not removed between the two.
+    image_gate: tokio::sync::RwLock<()>,
 }
 
 impl Engine {
@@ -125,6 +129,7 @@ impl Engine {
             db,
             containers: Mutex::new(BTreeMap::new()),
             execs: Mutex::new(std::collections::HashMap::new()),
+            image_gate: tokio::sync::RwLock::new(()),
         });
         {
             let mut map = lock(&engine.containers);
@@ -211,7 +216,12 @@ impl Engine {
 
     /// `GET /images/{name}/json`.
     pub fn image_inspect(&self, name: &str) -> Result<serde_json::Value> {
-        Ok(images::inspect(&self.store.get(name)?))
+        let img = self.store.get(name)?;
+        let mut v = images::inspect(&img);
+        if let Ok(dirs) = self.store.layer_dirs(&img) {
+            v["GraphDriver"]["Data"] = images::graph_data(&dirs);
+        }
+        Ok(v)
     }
 
     /// Where the image store and its layers are, for `info`.

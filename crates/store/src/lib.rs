@@ -12,20 +12,24 @@
 //!
 //! Crash safety: a load spools and verifies everything under `tmp/`, unpacks layers there
 //! and renames them into place, flushes the filesystem (`syncfs`), and only then records
-//! the images, their tags and layers in one redb transaction. A crash at any point leaves
-//! either the old state or the new one; files not referenced by the database (a layer
-//! renamed but never recorded) are redone by the next load.
+//! the images, their tags and layers in one redb transaction (from the first file moved
+//! into place to that commit a load holds the ingest lock shared; garbage collection takes
+//! it exclusively). A crash at any point leaves either the old state or the new one;
+//! files not referenced by the database (a layer renamed but never recorded) are swept at
+//! the next open or collection (see `gc.rs`).
 
 pub mod error;
+mod gc;
 mod reference;
+mod save;
 mod sys;
 pub mod unpack;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -33,11 +37,32 @@ use sha2::{Digest, Sha256};
 
 pub use berth_oci::ImageConfig;
 pub use error::{Error, ErrorKind, Result};
+pub use gc::{Deleted, GcReport, chain_ids};
 pub use reference::normalize;
+pub use save::SaveSet;
 
 const IMAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("images");
 const TAGS: TableDefinition<&str, &str> = TableDefinition::new("tags");
 const LAYERS: TableDefinition<&str, u64> = TableDefinition::new("layers");
+/// diff id → [`LayerBlob`] (JSON): which blob holds the layer's tar, when it is not the
+/// uncompressed tar at `blobs/sha256/<hex of the diff id>` (the convention when no row is
+/// recorded).
+const LAYER_BLOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("layer_blobs");
+/// Images deleted while containers still use them: id → [`Record`] (JSON). Their layers
+/// and config stay until no container uses them.
+const RETAINED: TableDefinition<&str, &[u8]> = TableDefinition::new("retained");
+/// Store-wide facts (`schema`).
+const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+const SCHEMA: &str = "2";
+
+/// Where a layer's tar is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerBlob {
+    /// `sha256:<hex>` of the blob as stored (compressed or not).
+    pub blob: String,
+    /// Bytes of the uncompressed tar (whose sha256 is the diff id).
+    pub tar_size: u64,
+}
 
 /// The image store.
 pub struct Store {
@@ -45,6 +70,10 @@ pub struct Store {
     db: Database,
     /// Serialises metadata commits (load, tag).
     commit: Mutex<()>,
+    /// Held shared by anything that adds files to `layers/` or `blobs/` until it has
+    /// committed the records that reference them (loads, commits, imports); held
+    /// exclusively by garbage collection, which removes unreferenced files.
+    ingest: RwLock<()>,
     seq: AtomicU64,
 }
 
@@ -170,6 +199,18 @@ fn clean(p: &str) -> String {
     out.join("/")
 }
 
+/// One layer of a load: unpacked into the work dir (`dir`) or already in the store.
+struct StagedLayer {
+    diff_id: String,
+    /// Its file in the archive.
+    file: String,
+    /// Position in its image, for messages.
+    index: usize,
+    size: u64,
+    tar_size: u64,
+    dir: Option<PathBuf>,
+}
+
 /// One image found in an archive, verified, ready to be committed.
 struct Staged {
     id: String,
@@ -233,25 +274,44 @@ impl Store {
         txn.open_table(IMAGES).map_err(db_err)?;
         txn.open_table(TAGS).map_err(db_err)?;
         txn.open_table(LAYERS).map_err(db_err)?;
+        txn.open_table(LAYER_BLOBS).map_err(db_err)?;
+        txn.open_table(RETAINED).map_err(db_err)?;
+        txn.open_table(META).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
-        Ok(Store {
+        let store = Store {
             root: root.to_path_buf(),
             db,
             commit: Mutex::new(()),
+            ingest: RwLock::new(()),
             seq: AtomicU64::new(0),
-        })
+        };
+        store.migrate()?;
+        // Files a crash left unreferenced (renamed into place, never recorded; or
+        // recorded as deleted, not yet removed).
+        store.sweep()?;
+        Ok(store)
+    }
+
+    /// Hold this (shared) from the moment files are put into `layers/` or `blobs/` until
+    /// the records referencing them are committed: garbage collection waits for it.
+    pub fn ingest_guard(&self) -> RwLockReadGuard<'_, ()> {
+        self.ingest.read().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn root(&self) -> &Path {
         &self.root
     }
 
-    fn tmp_dir(&self, what: &str) -> Result<PathBuf> {
+    /// A fresh name under `tmp/`.
+    fn tmp_path(&self, what: &str) -> PathBuf {
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
-        let p = self
-            .root
+        self.root
             .join("tmp")
-            .join(format!("{what}-{}-{n}", std::process::id()));
+            .join(format!("{what}-{}-{n}", std::process::id()))
+    }
+
+    fn tmp_dir(&self, what: &str) -> Result<PathBuf> {
+        let p = self.tmp_path(what);
         std::fs::create_dir(&p).map_err(io_err(format!("creating {}", p.display())))?;
         Ok(p)
     }
@@ -278,38 +338,92 @@ impl Store {
         if staged.is_empty() {
             return Err(invalid("no images in the archive"));
         }
-        // Unpack each missing layer once, verifying its diff id.
-        let mut sizes: HashMap<String, u64> = HashMap::new();
+        // Unpack each missing layer once into the work dir, verifying its diff id; check
+        // the archive's copy of the layers we have.
+        let mut layers: Vec<StagedLayer> = Vec::new();
         for img in &staged {
-            for (i, (diff_id, file)) in img.diff_ids.iter().zip(&img.layers).enumerate() {
-                if sizes.contains_key(diff_id) {
+            for (index, (diff_id, file)) in img.diff_ids.iter().zip(&img.layers).enumerate() {
+                if layers.iter().any(|l| l.diff_id == *diff_id) {
                     continue;
                 }
-                let size = match self.layer_size(diff_id)? {
-                    Some(s) => {
-                        verify_layer(&spool, file, diff_id, i)?;
-                        s
+                let (size, tar_size, dir) = match self.layer_size(diff_id)? {
+                    Some(s) => (s, verify_layer(&spool, file, diff_id, index)?, None),
+                    None => {
+                        let (dir, u) = self.unpack(&spool, file, diff_id, index, work)?;
+                        (u.size, u.tar_size, Some(dir))
                     }
-                    None => self.unpack(&spool, file, diff_id, i, work)?,
                 };
-                sizes.insert(diff_id.clone(), size);
+                layers.push(StagedLayer {
+                    diff_id: diff_id.clone(),
+                    file: file.clone(),
+                    index,
+                    size,
+                    tar_size,
+                    dir,
+                });
             }
         }
-        // Blobs: configs and layer tars, each once by digest.
-        for img in &staged {
-            let hex = &img.id["sha256:".len()..];
-            self.put_blob(hex, img.config.as_bytes())?;
-            for file in &img.layers {
-                let f = spool.get(file)?;
+        // From here files go into the store: garbage collection waits for the commit.
+        let _ingest = self.ingest_guard();
+        let mut sizes: HashMap<String, u64> = HashMap::new();
+        let mut blobs: HashMap<String, LayerBlob> = HashMap::new();
+        for mut l in layers {
+            if l.dir.is_none() && self.layer_size(&l.diff_id)?.is_none() {
+                // Collected since we looked: unpack it after all.
+                let (dir, u) = self.unpack(&spool, &l.file, &l.diff_id, l.index, work)?;
+                l.size = u.size;
+                l.dir = Some(dir);
+            }
+            if let Some(dir) = &l.dir {
+                self.install_layer(dir, &l.diff_id)?;
+            }
+            sizes.insert(l.diff_id.clone(), l.size);
+            // Keep the archive's copy of the layer unless a readable one is stored.
+            if self.layer_blob(&l.diff_id)?.is_none() {
+                let f = spool.get(&l.file)?;
                 let dst = self.blob_path(&f.digest["sha256:".len()..]);
                 if !dst.exists() {
                     std::fs::rename(&f.path, &dst).map_err(io_err("storing a layer blob"))?;
                 }
+                blobs.insert(
+                    l.diff_id.clone(),
+                    LayerBlob {
+                        blob: f.digest.clone(),
+                        tar_size: l.tar_size,
+                    },
+                );
             }
+        }
+        // Configs, each once by digest.
+        for img in &staged {
+            let hex = &img.id["sha256:".len()..];
+            self.put_blob(hex, img.config.as_bytes())?;
         }
         let root = sys::open_dir(&self.root).map_err(io_err("opening the store"))?;
         sys::syncfs(sys::borrow(&root)).map_err(io_err("syncing the store"))?;
-        self.commit(&staged, &sizes)
+        self.commit(&staged, &sizes, &blobs)
+    }
+
+    /// Where the tar of layer `diff_id` is stored, if it is.
+    pub fn layer_blob(&self, diff_id: &str) -> Result<Option<LayerBlob>> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let t = txn.open_table(LAYER_BLOBS).map_err(db_err)?;
+        if let Some(v) = t.get(diff_id).map_err(db_err)? {
+            let lb: LayerBlob = serde_json::from_slice(v.value()).map_err(db_err)?;
+            if digest_hex(&lb.blob).is_some_and(|h| self.blob_path(h).is_file()) {
+                return Ok(Some(lb));
+            }
+        }
+        let Some(hex) = digest_hex(diff_id) else {
+            return Ok(None);
+        };
+        Ok(std::fs::metadata(self.blob_path(hex))
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| LayerBlob {
+                blob: diff_id.to_string(),
+                tar_size: m.len(),
+            }))
     }
 
     fn blob_path(&self, hex: &str) -> PathBuf {
@@ -347,7 +461,7 @@ impl Store {
         diff_id: &str,
         index: usize,
         work: &Path,
-    ) -> Result<u64> {
+    ) -> Result<(PathBuf, unpack::Unpacked)> {
         let hex = digest_hex(diff_id).ok_or_else(|| invalid(format!("bad diff id {diff_id}")))?;
         let src = spool.get(file)?;
         let dir = work.join(format!("layer-{hex}"));
@@ -364,16 +478,33 @@ impl Store {
                 got.diff_id
             )));
         }
-        let dst = self.root.join("layers").join(hex);
-        if dst.exists() {
-            // Unpacked but never recorded (a crash, or a concurrent load): replace it.
-            let _ = std::fs::remove_dir_all(&dst);
-        }
-        std::fs::rename(&dir, &dst).map_err(io_err("storing a layer"))?;
-        Ok(got.size)
+        Ok((dir, got))
     }
 
-    fn commit(&self, staged: &[Staged], sizes: &HashMap<String, u64>) -> Result<Vec<LoadedImage>> {
+    /// Move an unpacked layer into `layers/` (with the ingest lock held), unless a
+    /// recorded copy is there already (another load committed it meanwhile).
+    fn install_layer(&self, dir: &Path, diff_id: &str) -> Result<()> {
+        let hex = digest_hex(diff_id).ok_or_else(|| invalid(format!("bad diff id {diff_id}")))?;
+        let _guard = self.commit.lock().unwrap_or_else(|p| p.into_inner());
+        if self.layer_size(diff_id)?.is_some() {
+            let _ = std::fs::remove_dir_all(dir);
+            return Ok(());
+        }
+        let dst = self.root.join("layers").join(hex);
+        if dst.exists() {
+            // Unpacked but never recorded (a crash, or a load not committed yet): replace
+            // it; nothing uses a layer before it is recorded.
+            let _ = std::fs::remove_dir_all(&dst);
+        }
+        std::fs::rename(dir, &dst).map_err(io_err("storing a layer"))
+    }
+
+    fn commit(
+        &self,
+        staged: &[Staged],
+        sizes: &HashMap<String, u64>,
+        blobs: &HashMap<String, LayerBlob>,
+    ) -> Result<Vec<LoadedImage>> {
         let _guard = self.commit.lock().unwrap_or_else(|p| p.into_inner());
         let txn = self.db.begin_write().map_err(db_err)?;
         let mut loaded = Vec::new();
@@ -383,6 +514,18 @@ impl Store {
             let mut layers = txn.open_table(LAYERS).map_err(db_err)?;
             for (d, s) in sizes {
                 layers.insert(d.as_str(), *s).map_err(db_err)?;
+            }
+            let mut layer_blobs = txn.open_table(LAYER_BLOBS).map_err(db_err)?;
+            for (d, b) in blobs {
+                if b.blob == *d {
+                    // The convention: no row.
+                    layer_blobs.remove(d.as_str()).map_err(db_err)?;
+                } else {
+                    let json = serde_json::to_vec(b).map_err(db_err)?;
+                    layer_blobs
+                        .insert(d.as_str(), json.as_slice())
+                        .map_err(db_err)?;
+                }
             }
             for img in staged {
                 let mut rec = match images.get(img.id.as_str()).map_err(db_err)? {
@@ -513,15 +656,19 @@ impl Store {
     }
 }
 
-/// Check that the archive's copy of a layer we already have is what its config says.
-fn verify_layer(spool: &Spool, file: &str, diff_id: &str, index: usize) -> Result<()> {
+/// Check that the archive's copy of a layer we already have is what its config says;
+/// the size of its uncompressed tar.
+fn verify_layer(spool: &Spool, file: &str, diff_id: &str, index: usize) -> Result<u64> {
     let f = spool.get(file)?;
-    let got = if f.digest == diff_id {
-        f.digest.clone()
+    let (got, tar_size) = if f.digest == diff_id {
+        let len = std::fs::metadata(&f.path)
+            .map_err(io_err("reading a layer"))?
+            .len();
+        (f.digest.clone(), len)
     } else {
         let input = std::fs::File::open(&f.path).map_err(io_err("opening a layer"))?;
         let reader = unpack::decompress(input).map_err(invalid)?;
-        unpack::HashReader::new(reader).finish().map_err(invalid)?.0
+        unpack::HashReader::new(reader).finish().map_err(invalid)?
     };
     if got != diff_id {
         return Err(invalid(format!(
@@ -529,7 +676,7 @@ fn verify_layer(spool: &Spool, file: &str, diff_id: &str, index: usize) -> Resul
             index + 1
         )));
     }
-    Ok(())
+    Ok(tar_size)
 }
 
 /// Point `tag` at `id`, taking it off the image that had it.

@@ -25,6 +25,8 @@ pub struct Unpacked {
     pub diff_id: String,
     /// Sum of the regular files' sizes.
     pub size: u64,
+    /// Bytes of the uncompressed tar.
+    pub tar_size: u64,
 }
 
 /// Wrap `input` in the decompressor its first bytes call for.
@@ -236,6 +238,8 @@ pub fn unpack_layer(input: impl Read, dest: &Path) -> Result<Unpacked> {
                 let target = entry
                     .link_name_bytes()
                     .ok_or_else(|| invalid(format!("{}: symlink without target", what())))?;
+                // Counted as Docker counts a layer's size (lstat sizes).
+                size += target.len() as u64;
                 let target = cstr(&target).map_err(invalid)?;
                 sys::symlink_at(&target, pfd, &name_c)
                     .map_err(io_err(format!("creating {}", what())))?;
@@ -292,8 +296,12 @@ pub fn unpack_layer(input: impl Read, dest: &Path) -> Result<Unpacked> {
             let _ = sys::set_mtime_at(borrow(&pdir), &name, d.mtime);
         }
     }
-    let (diff_id, _) = archive.into_inner().finish().map_err(invalid)?;
-    Ok(Unpacked { diff_id, size })
+    let (diff_id, tar_size) = archive.into_inner().finish().map_err(invalid)?;
+    Ok(Unpacked {
+        diff_id,
+        size,
+        tar_size,
+    })
 }
 
 /// Make room for a new entry `name`: an existing directory stays when the new entry is a
