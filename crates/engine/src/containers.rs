@@ -321,22 +321,38 @@ fn namespace_mode(
     }
 }
 
-/// What `--security-opt` asks for: (no_new_privileges, seccomp unconfined).
-fn security_opts(opts: &[String]) -> Result<(bool, bool)> {
-    let (mut nnp, mut unconfined) = (false, false);
+/// What `--security-opt` asks for.
+#[derive(Default)]
+struct SecurityOpts {
+    no_new_privileges: bool,
+    seccomp_unconfined: bool,
+    /// A custom profile (Docker's JSON, as the CLI sends it), checked.
+    seccomp_profile: Option<String>,
+}
+
+fn security_opts(opts: &[String]) -> Result<SecurityOpts> {
+    let mut out = SecurityOpts::default();
     for o in opts {
         let (k, v) = o
             .split_once(['=', ':'])
             .map_or((o.as_str(), ""), |(k, v)| (k, v));
         match (k, v) {
-            ("no-new-privileges", "" | "true") => nnp = true,
-            ("no-new-privileges", "false") => nnp = false,
-            ("seccomp", "unconfined") => unconfined = true,
-            ("seccomp", _) => {
-                return Err(Error::new(
-                    ErrorKind::NotImplemented,
-                    "custom seccomp profiles are not supported yet: use the default or seccomp=unconfined",
-                ));
+            ("no-new-privileges", "" | "true") => out.no_new_privileges = true,
+            ("no-new-privileges", "false") => out.no_new_privileges = false,
+            ("seccomp", "unconfined") => out.seccomp_unconfined = true,
+            ("seccomp", "builtin" | "") => {}
+            ("seccomp", profile) => {
+                // Checked against Docker's default capabilities here; the container's own
+                // set decides which rules apply when it starts.
+                let caps: Vec<String> = berth_runtime::spec::DEFAULT_CAPS
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect();
+                berth_runtime::seccomp_profile::to_oci(profile, &caps).map_err(|e| match e {
+                    berth_runtime::Error::Invalid(m) => Error::invalid(m),
+                    e => Error::invalid(e.to_string()),
+                })?;
+                out.seccomp_profile = Some(profile.to_string());
             }
             // No AppArmor/SELinux here: Docker ignores these too when the host lacks them.
             ("apparmor" | "label", _) => {}
@@ -345,7 +361,7 @@ fn security_opts(opts: &[String]) -> Result<(bool, bool)> {
             }
         }
     }
-    Ok((nnp, unconfined))
+    Ok(out)
 }
 
 fn parse_binds(binds: &[String]) -> Result<Vec<BindMount>> {
@@ -595,7 +611,7 @@ impl Engine {
             Some(s) => parse_signal(s)?,
             None => libc::SIGTERM,
         };
-        let (no_new_privileges, seccomp_unconfined) = security_opts(&c.host_config.security_opt)?;
+        let sec = security_opts(&c.host_config.security_opt)?;
         let opts = runtime_options(&c.host_config)?;
         let pid_ns = namespace_mode(self, &c.host_config, "PidMode", "pid")?;
         let ipc_ns = namespace_mode(self, &c.host_config, "IpcMode", "ipc")?;
@@ -629,8 +645,9 @@ impl Engine {
             cap_add: c.host_config.cap_add.clone(),
             cap_drop: c.host_config.cap_drop.clone(),
             privileged: c.host_config.privileged,
-            no_new_privileges,
-            seccomp_unconfined,
+            no_new_privileges: sec.no_new_privileges,
+            seccomp_unconfined: sec.seccomp_unconfined,
+            seccomp_profile: sec.seccomp_profile,
             init: c.host_config.init.unwrap_or(false),
             resources: opts.resources,
             ulimits: opts.ulimits,

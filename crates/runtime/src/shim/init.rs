@@ -208,9 +208,8 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
         .map(CapSets::from_spec)
         .transpose()
         .map_err(fail)?;
-    if !a.berth.privileged && !a.berth.seccomp_unconfined {
-        crate::linux::seccomp::install(&|c| caps.as_ref().is_none_or(|s| s.has(c)))
-            .map_err(fail)?;
+    if let Some(s) = a.oci.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        crate::linux::seccomp::install(s).map_err(fail)?;
     }
     let u = become_user(&a.berth.user, &a.berth.group_add, caps.as_ref(), &cwd, true)?;
     if process.no_new_privileges().unwrap_or(false) {
