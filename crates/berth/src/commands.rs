@@ -155,6 +155,7 @@ pub fn create_body(o: &CreateOpts) -> Result<Value, Exit> {
         "Privileged": o.privileged,
         "ReadonlyRootfs": o.read_only,
         "SecurityOpt": security_opts(&o.security_opt)?,
+        "Runtime": o.runtime.clone().unwrap_or_default(),
         "Memory": memory,
     });
     if let Some(p) = o.pids_limit {

@@ -404,7 +404,7 @@ impl Engine {
     pub async fn create(&self, name: Option<&str>, req: CreateRequest) -> Result<CreateResponse> {
         let CreateRequest {
             mut config,
-            host_config,
+            mut host_config,
             ..
         } = req;
         if config.image.is_empty() {
@@ -415,6 +415,16 @@ impl Engine {
         parse_binds(&host_config.binds)?;
         security_opts(&host_config.security_opt)?;
         runtime_options(&host_config)?;
+        let requested = host_config.extra.get("Runtime").and_then(Value::as_str);
+        let (runtime, binary) = self.runtime_for(requested.unwrap_or(""))?;
+        if binary.is_some() && host_config.init == Some(true) {
+            return Err(Error::invalid(format!(
+                "--init is not supported with runtime {runtime}"
+            )));
+        }
+        host_config
+            .extra
+            .insert("Runtime".into(), Value::String(runtime));
         for (key, kind) in [("PidMode", "pid"), ("IpcMode", "ipc"), ("UTSMode", "uts")] {
             let mode = host_config
                 .extra
@@ -612,6 +622,8 @@ impl Engine {
             None => libc::SIGTERM,
         };
         let sec = security_opts(&c.host_config.security_opt)?;
+        let runtime = c.host_config.extra.get("Runtime").and_then(Value::as_str);
+        let (_, runtime) = self.runtime_for(runtime.unwrap_or(""))?;
         let opts = runtime_options(&c.host_config)?;
         let pid_ns = namespace_mode(self, &c.host_config, "PidMode", "pid")?;
         let ipc_ns = namespace_mode(self, &c.host_config, "IpcMode", "ipc")?;
@@ -648,6 +660,7 @@ impl Engine {
             no_new_privileges: sec.no_new_privileges,
             seccomp_unconfined: sec.seccomp_unconfined,
             seccomp_profile: sec.seccomp_profile,
+            runtime,
             init: c.host_config.init.unwrap_or(false),
             resources: opts.resources,
             ulimits: opts.ulimits,

@@ -70,6 +70,10 @@ pub struct ContainerSpec {
     /// (the CLI sends the file's content); None for Docker's default.
     #[serde(default)]
     pub seccomp_profile: Option<String>,
+    /// `--runtime`: the OCI runtime binary that creates the container (runc, crun...);
+    /// None for Berth's own.
+    #[serde(default)]
+    pub runtime: Option<PathBuf>,
     /// `--init`: PID 1 is a minimal reaping init (the shim's), the workload its child.
     #[serde(default)]
     pub init: bool,

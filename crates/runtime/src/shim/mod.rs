@@ -10,6 +10,7 @@
 
 pub mod exec;
 pub mod init;
+pub mod oci_runtime;
 pub mod server;
 
 use std::os::fd::{AsFd, OwnedFd};
@@ -223,6 +224,9 @@ fn pid_ns(oci: &Spec) -> Option<Option<std::path::PathBuf>> {
 
 /// Create the container: returns once its init is blocked waiting for `start`.
 fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<server::Shim> {
+    if let Some(binary) = &berth.runtime {
+        return create_with_runtime(bundle, oci, berth, binary);
+    }
     let layout = cgroups::detect()?;
     let limits = Limits::from_spec(oci);
     let cgroup_path = oci
@@ -337,6 +341,112 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
         user: berth.user.clone(),
         seccomp: !berth.privileged && !berth.seccomp_unconfined,
         group_add: berth.group_add.clone(),
+        runtime: None,
+    }))
+}
+
+/// Create the container with another OCI runtime ([`oci_runtime`]): returns once it is
+/// created (the runtime's init waits for `start`).
+fn create_with_runtime(
+    bundle: &Path,
+    oci: &Spec,
+    berth: &ContainerSpec,
+    binary: &Path,
+) -> crate::Result<server::Shim> {
+    let rt = oci_runtime::OciRuntime::new(binary, bundle, &berth.id);
+    let layout = cgroups::detect()?;
+    let limits = Limits::from_spec(oci);
+    let cgroup_path = oci
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_ref())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|| berth.cgroup_path.clone());
+
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
+        .map_err(|e| nix_err("blocking SIGCHLD", e))?;
+    let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(|e| nix_err("signalfd", e))?;
+    oci_runtime::become_subreaper()?;
+
+    let mut oci = oci.clone();
+    oci_runtime::prepare_bundle(bundle, &mut oci, berth)?;
+    let log = crate::jsonlog::LogWriter::open(&berth.log_path)?;
+    // With a TTY the runtime makes the pty and sends us its master.
+    let (shim_stdio, child_stdio) = stdio(false, berth.open_stdin)?;
+    // The cgroup is made (with its limits) by us, as for our own containers; the runtime
+    // finds it and applies the same limits.
+    let cgroup = Cgroup::create(&layout, &cgroup_path, &limits)?;
+    let (pid, master) = match rt.create(bundle, child_stdio, berth.tty) {
+        Ok(c) => c,
+        Err(e) => {
+            cgroup.remove();
+            return Err(e);
+        }
+    };
+    let fail = |e: crate::Error| {
+        rt.delete();
+        cgroup.remove();
+        e
+    };
+    oci_runtime::loopback_up(&oci, pid).map_err(fail)?;
+    let shim_stdio = match master {
+        Some(m) => {
+            set_nonblock(&m).map_err(fail)?;
+            let stdin = if berth.open_stdin {
+                Some(
+                    m.try_clone()
+                        .map_err(|e| fail(crate::Error::io("dup pty", e)))?,
+                )
+            } else {
+                None
+            };
+            ShimStdio {
+                out: m,
+                err: None,
+                stdin,
+            }
+        }
+        None => shim_stdio,
+    };
+
+    let sock_path = bundle.join(crate::client::SOCKET_FILE);
+    let _ = std::fs::remove_file(&sock_path);
+    let listener = crate::fsutil::socket_path(bundle, crate::client::SOCKET_FILE)
+        .and_then(|(short, _dir)| std::os::unix::net::UnixListener::bind(short))
+        .map_err(|e| {
+            fail(crate::Error::io(
+                format!("listening on {}", sock_path.display()),
+                e,
+            ))
+        })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| fail(crate::Error::io("socket", e)))?;
+    // Unused with a runtime (start is its `start`), but the server holds them.
+    let (sync_r, sync_w) = pipe().map_err(fail)?;
+    drop(sync_r);
+    let (report_r, report_w) = pipe().map_err(fail)?;
+    drop(report_w);
+    Ok(server::Shim::new(server::Parts {
+        bundle: bundle.to_path_buf(),
+        tty: berth.tty,
+        stdin_once: berth.stdin_once,
+        pid,
+        cgroup,
+        listener,
+        sigfd,
+        stdio: shim_stdio,
+        sync: sync_w,
+        report: report_r,
+        log,
+        user: berth.user.clone(),
+        seccomp: !berth.privileged && !berth.seccomp_unconfined,
+        group_add: berth.group_add.clone(),
+        oci,
+        runtime: Some(rt),
     }))
 }
 
