@@ -451,6 +451,10 @@ impl Engine {
         if !config.env.iter().any(|e| e.starts_with("PATH=")) {
             config.env.insert(0, DEFAULT_PATH.into());
         }
+        // `--entrypoint ""` (sent as [""]) resets the image's entrypoint.
+        if config.entrypoint.as_deref() == Some(&[String::new()][..]) {
+            config.entrypoint = Some(Vec::new());
+        }
         let user_entrypoint = config.entrypoint.is_some();
         if config.entrypoint.is_none() {
             config.entrypoint = ic.entrypoint.clone();
@@ -812,10 +816,13 @@ impl Engine {
                         }
                 })
                 .await;
+            // As in Docker, a removed container's wait carries no error (`run --rm` of a
+            // command that cannot be executed reports the start error only).
+            let removed = rx.borrow().removed;
             let r = entry.record();
             WaitResponse {
                 status_code: r.state.exit_code,
-                error: (!r.state.error.is_empty()).then(|| WaitError {
+                error: (!r.state.error.is_empty() && !removed).then(|| WaitError {
                     message: r.state.error.clone(),
                 }),
             }

@@ -301,10 +301,9 @@ pub(crate) fn become_user(
     if let Some(c) = caps {
         c.drop_bounding().map_err(fail)?;
     }
-    let gids: Vec<nix::unistd::Gid> = u
-        .sgids
-        .iter()
-        .map(|g| nix::unistd::Gid::from_raw(*g))
+    let gids: Vec<nix::unistd::Gid> = user::supplementary_groups(&u)
+        .into_iter()
+        .map(nix::unistd::Gid::from_raw)
         .collect();
     nix::unistd::setgroups(&gids).map_err(|e| fail(nix_err("setgroups", e)))?;
     crate::linux::caps::keep_caps(true).map_err(fail)?;
@@ -316,8 +315,19 @@ pub(crate) fn become_user(
         c.apply().map_err(fail)?;
     }
     crate::linux::caps::keep_caps(false).map_err(fail)?;
-    nix::unistd::chdir(cwd)
-        .map_err(|e| fail(nix_err(format!("chdir to cwd {}", cwd.display()), e)))?;
+    // Docker's (runc's) words, which the CLI shows as they are.
+    nix::unistd::chdir(cwd).map_err(|e| {
+        fail(format!(
+            "chdir to cwd ({:?}) set in config.json failed: {}",
+            cwd.display().to_string(),
+            std::io::Error::from_raw_os_error(e as i32)
+                .to_string()
+                .split(" (os error")
+                .next()
+                .unwrap_or("")
+                .to_lowercase()
+        ))
+    })?;
     Ok(u)
 }
 

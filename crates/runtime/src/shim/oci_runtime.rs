@@ -276,7 +276,7 @@ pub fn prepare_bundle(bundle: &Path, oci: &mut Spec, berth: &ContainerSpec) -> c
             UserBuilder::default()
                 .uid(u.uid)
                 .gid(u.gid)
-                .additional_gids(u.sgids.clone())
+                .additional_gids(crate::user::supplementary_groups(&u))
                 .build()
                 .map_err(|e| crate::Error::Invalid(format!("user: {e}")))?,
         );
