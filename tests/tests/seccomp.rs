@@ -323,3 +323,74 @@ fn invalid_profiles_are_refused_at_create() {
     assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
     assert!(resp.contains("\"message\""), "{resp}");
 }
+
+/// A real-world allowlist profile in Docker's format (containers-common's, what podman
+/// uses: default ERRNO/ENOSYS, archMap, hundreds of names, argument conditions,
+/// capability includes). Skipped when the file is not installed.
+#[test]
+fn a_real_world_allowlist_profile() {
+    const PROFILE: &str = "/usr/share/containers/seccomp.json";
+    if skip_unless_root() {
+        return;
+    }
+    if !std::path::Path::new(PROFILE).exists() {
+        eprintln!(
+            "skipping: {PROFILE} not installed (apt-get install golang-github-containers-common)"
+        );
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let opt = format!("seccomp={PROFILE}");
+    let script = "mkdir /x && echo hi > /x/f && cat /x/f && ls / | wc -l > /dev/null && grep Seccomp: /proc/self/status";
+    let mut outs = vec![d.berth(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        &opt,
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ])];
+    if have_docker_cli() {
+        outs.push(d.docker(&[
+            "run",
+            "--rm",
+            "--security-opt",
+            &opt,
+            "busybox",
+            "sh",
+            "-c",
+            script,
+        ]));
+    }
+    for out in outs {
+        out.ok();
+        assert_eq!(out.stdout(), "hi\nSeccomp:\t2\n");
+    }
+    // mount is only allowed with CAP_SYS_ADMIN: refused with the profile's ENOSYS (busybox
+    // then tries other ways and exits 255), not the default profile's EPERM (exit 1).
+    let out = d.berth(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        &opt,
+        "busybox",
+        "mount",
+        "-t",
+        "tmpfs",
+        "t",
+        "/mnt",
+    ]);
+    assert_eq!(out.code(), 255, "{}", out.stderr());
+    let out = d.berth(&[
+        "run", "--rm", "busybox", "mount", "-t", "tmpfs", "t", "/mnt",
+    ]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    assert!(
+        out.stderr().contains("permission denied"),
+        "{}",
+        out.stderr()
+    );
+}
