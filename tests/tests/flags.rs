@@ -1,6 +1,6 @@
 //! The run and exec flags audited against dockerd with the docker CLI: `--env-file`,
 //! `--entrypoint` (and its reset), `--stop-signal`, `--stop-timeout`, `--workdir`,
-//! `exec -u/-w/-e/--privileged`, `attach` to a running container, supplementary groups,
+//! `exec -u/-w/-e/-t/--privileged`, `attach` to a running container, supplementary groups,
 //! and the 126/127 exit codes with Docker's messages.
 #![allow(clippy::unwrap_used)]
 
@@ -278,6 +278,15 @@ fn exec_flags_and_attach_to_a_running_container() {
             );
         },
     );
+    // With -t the pty is the container's own: the process sees itself on /dev/pts/N.
+    both(&d, &["exec", "-t", &c, "tty"], |out, cli| {
+        out.ok();
+        assert!(
+            out.stdout().starts_with("/dev/pts/"),
+            "{cli}: {}",
+            out.stdout()
+        );
+    });
     both(&d, &["exec", &c, "nosuch"], |out, cli| {
         assert_eq!(out.code(), 127, "{cli}");
     });

@@ -151,9 +151,36 @@ fn set_nonblock(fd: &OwnedFd) -> crate::Result<()> {
 }
 
 fn stdio(tty: bool, open_stdin: bool) -> crate::Result<(ShimStdio, ChildStdio)> {
+    stdio_in(tty, open_stdin, None)
+}
+
+/// [`stdio`] for a process in the container whose root is `container_root`: with a TTY,
+/// the pty comes from the container's devpts when it can (exec), so that the process sees
+/// itself on `/dev/pts/N`.
+fn stdio_in(
+    tty: bool,
+    open_stdin: bool,
+    container_root: Option<&Path>,
+) -> crate::Result<(ShimStdio, ChildStdio)> {
     if tty {
-        let (master, slave) = pty::open()?;
-        let console = nix::unistd::ttyname(&slave).map_err(|e| nix_err("ttyname", e))?;
+        let theirs = container_root.and_then(|r| match pty::open_in(r) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("berth-shim: a pty from the host's devpts instead: {e}");
+                None
+            }
+        });
+        let from_container = theirs.is_some();
+        let (master, slave) = match theirs {
+            Some(p) => p,
+            None => pty::open()?,
+        };
+        // Only the init binds it over /dev/console; execs just need to know they have one.
+        let console = match nix::unistd::ttyname(&slave) {
+            Ok(p) => p,
+            Err(_) if from_container => std::path::PathBuf::from("/dev/tty"),
+            Err(e) => return Err(nix_err("ttyname", e)),
+        };
         set_nonblock(&master)?;
         let stdin = if open_stdin {
             Some(

@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -712,8 +712,12 @@ impl Shim {
         if process.user.is_empty() {
             process.user = self.p.user.clone();
         }
-        let (stdio, child_stdio) =
-            super::stdio(process.tty, process.open_stdin).map_err(|e| e.to_string())?;
+        let (stdio, child_stdio) = super::stdio_in(
+            process.tty,
+            process.open_stdin,
+            Some(Path::new(&format!("/proc/{}/root", self.p.pid))),
+        )
+        .map_err(|e| e.to_string())?;
         let (report_r, report_w) = super::pipe().map_err(|e| e.to_string())?;
         // With another runtime the shim is outside the container's pid namespace: the
         // child is born in it all the same.
