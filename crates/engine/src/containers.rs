@@ -322,7 +322,7 @@ fn namespace_mode(
 }
 
 /// What `--security-opt` asks for.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct SecurityOpts {
     no_new_privileges: bool,
     seccomp_unconfined: bool,
@@ -1199,5 +1199,23 @@ mod tests {
                 .kind,
             ErrorKind::InvalidArgument
         );
+    }
+    #[test]
+    fn security_opts_take_seccomp_profiles() {
+        let o = |v: &[&str]| security_opts(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let d = o(&["seccomp=builtin", "no-new-privileges"]).unwrap();
+        assert!(d.no_new_privileges && !d.seccomp_unconfined && d.seccomp_profile.is_none());
+        assert!(o(&["seccomp:unconfined"]).unwrap().seccomp_unconfined);
+        let json = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#;
+        let p = o(&[&format!("seccomp={json}")]).unwrap();
+        assert_eq!(p.seccomp_profile.as_deref(), Some(json));
+        let e = o(&[r#"seccomp={"defaultAction":"SCMP_ACT_BOOM"}"#]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert!(
+            e.message.starts_with("Decoding seccomp profile failed:"),
+            "{}",
+            e.message
+        );
+        assert_eq!(o(&["bogus"]).unwrap_err().kind, ErrorKind::InvalidArgument);
     }
 }
