@@ -190,6 +190,10 @@ fn runtimes_are_configured_like_dockerd() {
     let info = d.raw("GET", "/info", "").unwrap();
     assert!(info.contains("\"DefaultRuntime\":\"berth\""), "{info}");
     assert!(info.contains("\"myrunc\":{\"path\":"), "{info}");
+    assert!(
+        info.contains("\"SecurityOptions\":[\"name=seccomp,profile=default\"]"),
+        "{info}"
+    );
     d.berth(&["run", "--rm", "--runtime", "myrunc", "busybox", "true"])
         .ok();
     // The default runtime by name, and what inspect records.

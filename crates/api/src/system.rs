@@ -161,7 +161,7 @@ async fn info(State(engine): State<AppState>) -> Json<Value> {
         "DefaultRuntime": default_runtime,
         "LiveRestoreEnabled": true,
         "Isolation": "",
-        "SecurityOptions": [],
+        "SecurityOptions": ["name=seccomp,profile=default"],
         "Warnings": [],
     }))
 }
