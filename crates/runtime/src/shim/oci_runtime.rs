@@ -112,11 +112,17 @@ impl OciRuntime {
             .arg("--pid-file")
             .arg(&pid_file);
         let console = if tty {
-            let sock = bundle.join("console.sock");
+            // The runtime connects to this path itself: it must fit in sun_path.
+            let mut sock = bundle.join("console.sock");
+            if sock.as_os_str().len() > 100 {
+                sock = std::env::temp_dir().join(format!(
+                    "berth-console-{}-{}.sock",
+                    &self.id[..self.id.len().min(12)],
+                    std::process::id()
+                ));
+            }
             let _ = std::fs::remove_file(&sock);
-            let (short, _dir) = crate::fsutil::socket_path(bundle, "console.sock")
-                .map_err(|e| crate::Error::io("console socket path", e))?;
-            let l = UnixListener::bind(&short)
+            let l = UnixListener::bind(&sock)
                 .map_err(|e| crate::Error::io("binding the console socket", e))?;
             l.set_nonblocking(true)
                 .map_err(|e| crate::Error::io("console socket", e))?;
