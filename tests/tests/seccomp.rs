@@ -117,6 +117,9 @@ fn a_profile_denying_mkdir_makes_mkdir_fail() {
         "{}",
         out.stderr()
     );
+    // Even with `exec --privileged` (more capabilities, the same filter), as with runc.
+    let out = d.berth(&["exec", "--privileged", &name, "mkdir", "/y"]);
+    assert_eq!(out.code(), 1);
     d.berth(&["rm", "-f", &name]).ok();
 
     if have_docker_cli() {

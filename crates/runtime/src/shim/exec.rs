@@ -120,9 +120,10 @@ fn setup(a: &ExecArgs<'_>) -> Result<Prepared, ExecError> {
     } else {
         a.process.cwd.clone().into()
     };
+    // As runc does for `docker exec`, even `exec --privileged` keeps the container's
+    // filter (more capabilities, same system call policy).
     if let Some(s) = linux.and_then(|l| l.seccomp().as_ref())
         && a.seccomp
-        && !a.process.privileged
     {
         crate::linux::seccomp::install(s).map_err(fail)?;
     }
