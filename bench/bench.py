@@ -238,6 +238,78 @@ def make_many_images(path, n):
         add(out, "manifest.json", json.dumps(entries).encode())
     return path
 
+def shim_call(bundle, req):
+    """One request on a Berth shim's socket; the answer line as a dict."""
+    import socket
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(os.path.join(bundle, "shim.sock"))
+    c.sendall((json.dumps(req) + "\n").encode())
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = c.recv(4096)
+        if not chunk:
+            break
+        buf += chunk
+    c.close()
+    return json.loads(buf)
+
+
+def bundle_bench(bb, reps):
+    """Create-to-exit of a busybox bundle running `true`: Berth's runtime (berth-shim
+    BUNDLE, then start and wait on its socket; the shim cleans up before it answers) vs
+    `runc run` (create, start, wait, delete) on the same config.json. Bundles are
+    prepared outside the timed part. Berth's root is its overlay (mounted per run); runc
+    gets a plain copy of the layer as rootfs."""
+    berth = f"{REL}/berth"
+    cid = sh([berth, "create", "busybox", "true"], env=bb).stdout.strip()
+    sh([berth, "start", "-a", cid], env=bb)
+    src = f"{W}/berth/run/{cid}"
+    config = json.load(open(f"{src}/config.json"))
+    spec = json.load(open(f"{src}/berth.json"))
+    tag = "berth-bench-bundle-" + os.path.basename(W).split(".")[-1]
+    rootfs = f"{W}/bundles/rootfs"
+    os.makedirs(f"{W}/bundles", exist_ok=True)
+    sh(["cp", "-a", spec["layers"][-1], rootfs])
+    times = {"runc": [], "berth-runtime": []}
+
+    def prepare(i, kind):
+        d = f"{W}/bundles/{kind}{i}"
+        os.makedirs(d)
+        c = json.loads(json.dumps(config))
+        c["linux"]["cgroupsPath"] = f"/{tag}/{kind}{i}"
+        c["process"]["terminal"] = False
+        if kind == "runc":
+            c["root"]["path"] = rootfs
+        else:
+            b = dict(spec)
+            b["id"] = f"{i:064x}"
+            b["cgroup_path"] = c["linux"]["cgroupsPath"]
+            for k in ("upper_dir", "work_dir"):
+                b[k] = f"{d}/{k}"
+                os.makedirs(b[k])
+            b["log_path"] = f"{d}/log.json"
+            json.dump(b, open(f"{d}/berth.json", "w"))
+        json.dump(c, open(f"{d}/config.json", "w"))
+        return d
+
+    runc_root = f"{W}/bundles/runc-state"
+    for i in range(reps):
+        for kind in (["runc", "berth-runtime"] if i % 2 == 0 else ["berth-runtime", "runc"]):
+            d = prepare(i, kind)
+            t = time.perf_counter()
+            if kind == "runc":
+                sh(["runc", "--root", runc_root, "run", "--bundle", d, f"bench{i}"])
+            else:
+                sh([f"{REL}/berth-shim", d])
+                r = shim_call(d, {"op": "start"})
+                assert r.get("kind") == "started", r
+                r = shim_call(d, {"op": "wait"})
+                assert r.get("kind") == "exited", r
+            times[kind].append(time.perf_counter() - t)
+    # Its hostname, hosts and resolv.conf were the bundles' bind sources.
+    sh([berth, "rm", cid], env=bb)
+    return times
+
 
 def main():
     snap = iptables_snapshot()
@@ -285,6 +357,20 @@ def main():
         }), "< 10 ms via `berth`")
         for env in (ref, bdk):
             sh([DOCKER, "rm", "-f", "benchc"], env=env)
+
+        # The runtime alone: a bundle from create to exit, Berth's vs runc.
+        runtime_rows = []
+        if shutil.which("runc"):
+            t = bundle_bench(bb, 10 if QUICK else 30)
+            runtime_rows.append(("create, run `true` and delete a busybox bundle",
+                                 stats(t["runc"]), stats(t["berth-runtime"])))
+            print("bundle", {k: fmt_t(stats(v)[0]) for k, v in t.items()}, flush=True)
+            t = hyperfine({
+                "runc": (f"{berth} run --rm --network none --runtime runc busybox true", bb),
+                "berth-runtime": (f"{berth} run --rm --network none busybox true", bb),
+            })
+            runtime_rows.append(("`berth run --rm --network none [--runtime runc] busybox true`",
+                                 stats(t["runc"]), stats(t["berth-runtime"])))
 
         # 50 x run -d, then rm -f all.
         def fifty(cli, env):
@@ -379,10 +465,10 @@ def main():
         }), ">= 2x faster")
     finally:
         cleanup(snap, had_docker0)
-    write_report(results, mem, scaling)
+    write_report(results, mem, scaling, runtime_rows)
 
 
-def write_report(results, mem, scaling):
+def write_report(results, mem, scaling, runtime_rows=()):
     commit = sh(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], check=False).stdout.strip()
     dirty = sh(["git", "-C", REPO, "status", "--porcelain"], check=False).stdout.strip()
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
@@ -417,6 +503,14 @@ def write_report(results, mem, scaling):
     lines.append(f"| with 50 running containers | {mem['busy_ref']/1024:.1f} MB | {mem['busy_berth']/1024:.1f} MB (berthd {mem['berthd_busy']/1024:.1f} MB, {mem['shims']} shims) | |")
     lines.append(f"| per container | {per_ref/1024:.2f} MB | {per/1024:.2f} MB | < 1 MB |")
     lines.append("")
+    if runtime_rows:
+        lines.append("## The runtime: Berth's vs runc\n")
+        lines.append("Berth's own runtime (the shim creates the container) against runc, the OCI runtime dockerd uses, on the same `config.json`. First row: the bundle alone, no daemon (`berth-shim BUNDLE`, then start and wait on its socket, against `runc run`). Second row: through berthd, `--runtime runc` (the shim drives runc's CLI) against the default.\n")
+        lines.append("| scenario | runc | Berth's runtime | ratio |")
+        lines.append("|---|---|---|---|")
+        for name, rc, br in runtime_rows:
+            lines.append(f"| {name} | {fmt_t(rc[0])} ({fmt_t(rc[1])}–{fmt_t(rc[2])}) | {fmt_t(br[0])} ({fmt_t(br[1])}–{fmt_t(br[2])}) | {rc[0] / br[0]:.1f}x |")
+        lines.append("")
     lines.append("## Cost against the number of running containers\n")
     lines.append("| running | dockerd `run --rm --network none busybox true` | Berth (`berth`) | dockerd `ps -a` | Berth `ps -a` |")
     lines.append("|---|---|---|---|---|")

@@ -66,6 +66,8 @@ pub struct Daemon {
     pub socket: PathBuf,
     pub cgroup_parent: String,
     child: Option<Child>,
+    /// Extra berthd flags, kept for restarts.
+    extra: Vec<String>,
 }
 
 /// The output of a command, with helpers for assertions.
@@ -104,6 +106,11 @@ impl Run {
 impl Daemon {
     /// Start a berthd in a fresh temp dir and wait for its socket to answer.
     pub fn start() -> Daemon {
+        Daemon::start_with(&[])
+    }
+
+    /// [`Daemon::start`] with extra berthd flags.
+    pub fn start_with(extra: &[&str]) -> Daemon {
         let dir = tempfile::Builder::new()
             .prefix("berth-e2e.")
             .tempdir_in("/tmp")
@@ -114,6 +121,7 @@ impl Daemon {
             dir,
             cgroup_parent,
             child: None,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         d.spawn();
         d
@@ -136,6 +144,7 @@ impl Daemon {
             .arg(&self.cgroup_parent)
             .arg("--log-level")
             .arg("debug")
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log fd"))
             .stderr(log)

@@ -116,6 +116,7 @@ async fn info(State(engine): State<AppState>) -> Json<Value> {
     } else {
         "1"
     };
+    let (runtimes, default_runtime) = engine.runtimes_info();
     Json(json!({
         "ID": "",
         "Containers": total,
@@ -161,11 +162,11 @@ async fn info(State(engine): State<AppState>) -> Json<Value> {
         "Labels": [],
         "ExperimentalBuild": false,
         "ServerVersion": env!("CARGO_PKG_VERSION"),
-        "Runtimes": { "berth": { "path": engine.config().shim_binary } },
-        "DefaultRuntime": "berth",
+        "Runtimes": runtimes,
+        "DefaultRuntime": default_runtime,
         "LiveRestoreEnabled": true,
         "Isolation": "",
-        "SecurityOptions": [],
+        "SecurityOptions": ["name=seccomp,profile=default"],
         "Warnings": [],
     }))
 }

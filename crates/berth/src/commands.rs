@@ -75,6 +75,32 @@ fn expand_env(e: &str) -> Option<String> {
     }
 }
 
+/// `--security-opt`s as the docker CLI sends them: `seccomp=FILE` becomes
+/// `seccomp=<the file's JSON>` (read here, so the daemon never opens client paths).
+fn security_opts(opts: &[String]) -> Result<Vec<String>, Exit> {
+    let mut out = Vec::with_capacity(opts.len());
+    for o in opts {
+        let (k, v) = o
+            .split_once('=')
+            .or_else(|| o.split_once(':'))
+            .unwrap_or((o, ""));
+        if k != "seccomp" || matches!(v, "builtin" | "unconfined") {
+            out.push(o.clone());
+            continue;
+        }
+        let text = std::fs::read_to_string(v)
+            .map_err(|e| fail(125, format!("opening seccomp profile ({v}) failed: {e}")))?;
+        let json: Value = serde_json::from_str(&text).map_err(|e| {
+            fail(
+                125,
+                format!("compacting json for seccomp profile ({v}) failed: {e}"),
+            )
+        })?;
+        out.push(format!("seccomp={json}"));
+    }
+    Ok(out)
+}
+
 /// The body of `POST /containers/create` for `opts`.
 pub fn create_body(o: &CreateOpts) -> Result<Value, Exit> {
     let mut env = Vec::new();
@@ -128,7 +154,8 @@ pub fn create_body(o: &CreateOpts) -> Result<Value, Exit> {
         "CapDrop": o.cap_drop,
         "Privileged": o.privileged,
         "ReadonlyRootfs": o.read_only,
-        "SecurityOpt": o.security_opt,
+        "SecurityOpt": security_opts(&o.security_opt)?,
+        "Runtime": o.runtime.clone().unwrap_or_default(),
         "Memory": memory,
     });
     if let Some(p) = o.pids_limit {

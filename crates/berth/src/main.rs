@@ -129,6 +129,9 @@ pub struct CreateOpts {
     /// Security options.
     #[arg(long = "security-opt")]
     pub security_opt: Vec<String>,
+    /// Runtime to use for this container.
+    #[arg(long)]
+    pub runtime: Option<String>,
     /// Publish a container's port(s) to the host.
     #[arg(short = 'p', long = "publish")]
     pub publish: Vec<String>,

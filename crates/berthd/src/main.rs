@@ -38,6 +38,44 @@ struct Args {
     /// cgroup parent of containers, below each hierarchy's root.
     #[arg(long, default_value = "berth")]
     cgroup_parent: String,
+    /// Register an OCI runtime for `--runtime NAME`: NAME=PATH (repeatable; PATH may be a
+    /// command on PATH). `runc` is registered when found on PATH.
+    #[arg(long = "add-runtime")]
+    add_runtime: Vec<String>,
+}
+
+/// `--add-runtime` flags, plus runc from PATH when not given.
+fn runtimes(flags: &[String]) -> Result<std::collections::BTreeMap<String, PathBuf>> {
+    let on_path = |name: &str| {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for f in flags {
+        let Some((name, path)) = f
+            .split_once('=')
+            .filter(|(n, p)| !n.is_empty() && !p.is_empty())
+        else {
+            bail!("--add-runtime {f:?}: expected NAME=PATH");
+        };
+        if name == berth_engine::runtimes::DEFAULT_RUNTIME {
+            bail!("--add-runtime: runtime name {name:?} is reserved");
+        }
+        let path = if path.contains('/') {
+            std::path::absolute(path)?
+        } else {
+            on_path(path).with_context(|| format!("--add-runtime {f}: {path} not found on PATH"))?
+        };
+        out.insert(name.to_string(), path);
+    }
+    if !out.contains_key("runc")
+        && let Some(p) = on_path("runc")
+    {
+        out.insert("runc".into(), p);
+    }
+    Ok(out)
 }
 
 fn find_shim(explicit: Option<PathBuf>) -> Result<PathBuf> {
@@ -106,6 +144,7 @@ async fn run(args: Args) -> Result<()> {
         exec_root: std::path::absolute(&args.exec_root)?,
         shim_binary: find_shim(args.shim_binary)?,
         cgroup_parent: args.cgroup_parent,
+        runtimes: runtimes(&args.add_runtime)?,
     };
     let engine = berth_engine::Engine::open(cfg)
         .await

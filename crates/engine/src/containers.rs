@@ -321,22 +321,38 @@ fn namespace_mode(
     }
 }
 
-/// What `--security-opt` asks for: (no_new_privileges, seccomp unconfined).
-fn security_opts(opts: &[String]) -> Result<(bool, bool)> {
-    let (mut nnp, mut unconfined) = (false, false);
+/// What `--security-opt` asks for.
+#[derive(Debug, Default)]
+struct SecurityOpts {
+    no_new_privileges: bool,
+    seccomp_unconfined: bool,
+    /// A custom profile (Docker's JSON, as the CLI sends it), checked.
+    seccomp_profile: Option<String>,
+}
+
+fn security_opts(opts: &[String]) -> Result<SecurityOpts> {
+    let mut out = SecurityOpts::default();
     for o in opts {
         let (k, v) = o
             .split_once(['=', ':'])
             .map_or((o.as_str(), ""), |(k, v)| (k, v));
         match (k, v) {
-            ("no-new-privileges", "" | "true") => nnp = true,
-            ("no-new-privileges", "false") => nnp = false,
-            ("seccomp", "unconfined") => unconfined = true,
-            ("seccomp", _) => {
-                return Err(Error::new(
-                    ErrorKind::NotImplemented,
-                    "custom seccomp profiles are not supported yet: use the default or seccomp=unconfined",
-                ));
+            ("no-new-privileges", "" | "true") => out.no_new_privileges = true,
+            ("no-new-privileges", "false") => out.no_new_privileges = false,
+            ("seccomp", "unconfined") => out.seccomp_unconfined = true,
+            ("seccomp", "builtin" | "") => {}
+            ("seccomp", profile) => {
+                // Checked against Docker's default capabilities here; the container's own
+                // set decides which rules apply when it starts.
+                let caps: Vec<String> = berth_runtime::spec::DEFAULT_CAPS
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect();
+                berth_runtime::seccomp_profile::to_oci(profile, &caps).map_err(|e| match e {
+                    berth_runtime::Error::Invalid(m) => Error::invalid(m),
+                    e => Error::invalid(e.to_string()),
+                })?;
+                out.seccomp_profile = Some(profile.to_string());
             }
             // No AppArmor/SELinux here: Docker ignores these too when the host lacks them.
             ("apparmor" | "label", _) => {}
@@ -345,7 +361,7 @@ fn security_opts(opts: &[String]) -> Result<(bool, bool)> {
             }
         }
     }
-    Ok((nnp, unconfined))
+    Ok(out)
 }
 
 fn parse_binds(binds: &[String]) -> Result<Vec<BindMount>> {
@@ -388,7 +404,7 @@ impl Engine {
     pub async fn create(&self, name: Option<&str>, req: CreateRequest) -> Result<CreateResponse> {
         let CreateRequest {
             mut config,
-            host_config,
+            mut host_config,
             ..
         } = req;
         if config.image.is_empty() {
@@ -400,6 +416,16 @@ impl Engine {
         parse_binds(&host_config.binds)?;
         security_opts(&host_config.security_opt)?;
         runtime_options(&host_config)?;
+        let requested = host_config.extra.get("Runtime").and_then(Value::as_str);
+        let (runtime, binary) = self.runtime_for(requested.unwrap_or(""))?;
+        if binary.is_some() && host_config.init == Some(true) {
+            return Err(Error::invalid(format!(
+                "--init is not supported with runtime {runtime}"
+            )));
+        }
+        host_config
+            .extra
+            .insert("Runtime".into(), Value::String(runtime));
         for (key, kind) in [("PidMode", "pid"), ("IpcMode", "ipc"), ("UTSMode", "uts")] {
             let mode = host_config
                 .extra
@@ -425,6 +451,10 @@ impl Engine {
         config.env = merge_env(&image_env, &config.env);
         if !config.env.iter().any(|e| e.starts_with("PATH=")) {
             config.env.insert(0, DEFAULT_PATH.into());
+        }
+        // `--entrypoint ""` (sent as [""]) resets the image's entrypoint.
+        if config.entrypoint.as_deref() == Some(&[String::new()][..]) {
+            config.entrypoint = Some(Vec::new());
         }
         let user_entrypoint = config.entrypoint.is_some();
         if config.entrypoint.is_none() {
@@ -595,7 +625,9 @@ impl Engine {
             Some(s) => parse_signal(s)?,
             None => libc::SIGTERM,
         };
-        let (no_new_privileges, seccomp_unconfined) = security_opts(&c.host_config.security_opt)?;
+        let sec = security_opts(&c.host_config.security_opt)?;
+        let runtime = c.host_config.extra.get("Runtime").and_then(Value::as_str);
+        let (_, runtime) = self.runtime_for(runtime.unwrap_or(""))?;
         let opts = runtime_options(&c.host_config)?;
         let pid_ns = namespace_mode(self, &c.host_config, "PidMode", "pid")?;
         let ipc_ns = namespace_mode(self, &c.host_config, "IpcMode", "ipc")?;
@@ -629,8 +661,10 @@ impl Engine {
             cap_add: c.host_config.cap_add.clone(),
             cap_drop: c.host_config.cap_drop.clone(),
             privileged: c.host_config.privileged,
-            no_new_privileges,
-            seccomp_unconfined,
+            no_new_privileges: sec.no_new_privileges,
+            seccomp_unconfined: sec.seccomp_unconfined,
+            seccomp_profile: sec.seccomp_profile,
+            runtime,
             init: c.host_config.init.unwrap_or(false),
             resources: opts.resources,
             ulimits: opts.ulimits,
@@ -782,10 +816,13 @@ impl Engine {
                         }
                 })
                 .await;
+            // As in Docker, a removed container's wait carries no error (`run --rm` of a
+            // command that cannot be executed reports the start error only).
+            let removed = rx.borrow().removed;
             let r = entry.record();
             WaitResponse {
                 status_code: r.state.exit_code,
-                error: (!r.state.error.is_empty()).then(|| WaitError {
+                error: (!r.state.error.is_empty() && !removed).then(|| WaitError {
                     message: r.state.error.clone(),
                 }),
             }
@@ -1160,5 +1197,23 @@ mod tests {
                 .kind,
             ErrorKind::InvalidArgument
         );
+    }
+    #[test]
+    fn security_opts_take_seccomp_profiles() {
+        let o = |v: &[&str]| security_opts(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let d = o(&["seccomp=builtin", "no-new-privileges"]).unwrap();
+        assert!(d.no_new_privileges && !d.seccomp_unconfined && d.seccomp_profile.is_none());
+        assert!(o(&["seccomp:unconfined"]).unwrap().seccomp_unconfined);
+        let json = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#;
+        let p = o(&[&format!("seccomp={json}")]).unwrap();
+        assert_eq!(p.seccomp_profile.as_deref(), Some(json));
+        let e = o(&[r#"seccomp={"defaultAction":"SCMP_ACT_BOOM"}"#]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert!(
+            e.message.starts_with("Decoding seccomp profile failed:"),
+            "{}",
+            e.message
+        );
+        assert_eq!(o(&["bogus"]).unwrap_err().kind, ErrorKind::InvalidArgument);
     }
 }

@@ -40,7 +40,10 @@ pub(crate) struct ExecRecord {
 
 /// Docker's exit code for a process that could not be exec'd.
 fn exec_failure_code(message: &str) -> i32 {
-    if message.contains("not found") || message.contains("no such file") {
+    if message.starts_with("chdir to cwd") {
+        // A missing working directory: the process was found but cannot start there.
+        126
+    } else if message.contains("not found") || message.contains("no such file") {
         127
     } else {
         126

@@ -19,6 +19,7 @@ pub mod images;
 pub mod logs;
 pub mod names;
 mod ops;
+pub mod runtimes;
 pub mod time;
 
 use std::collections::BTreeMap;
@@ -46,6 +47,8 @@ pub struct Config {
     pub shim_binary: PathBuf,
     /// cgroup parent below each hierarchy's root (e.g. `berth`).
     pub cgroup_parent: String,
+    /// Other OCI runtimes by name (`--add-runtime NAME=PATH`), for `--runtime NAME`.
+    pub runtimes: std::collections::BTreeMap<String, PathBuf>,
 }
 
 /// What waiters watch on a container.

@@ -45,7 +45,10 @@ pub async fn spawn_shim(shim_binary: &Path, bundle: &Path) -> crate::Result<Shim
 /// Exec failures (which read like Docker's) become [`Error::Exec`], anything else
 /// [`Error::Shim`].
 fn shim_error(message: String) -> Error {
-    if message.starts_with("exec: ") || message.contains(" exec: \"") {
+    if message.starts_with("exec: ")
+        || message.contains(" exec: \"")
+        || message.starts_with("chdir to cwd (")
+    {
         Error::Exec(message)
     } else {
         Error::Shim(message)

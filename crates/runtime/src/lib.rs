@@ -16,6 +16,7 @@ pub mod fsutil;
 pub mod jsonlog;
 pub mod linux;
 pub mod protocol;
+pub mod seccomp_profile;
 pub mod shim;
 pub mod spec;
 pub mod user;

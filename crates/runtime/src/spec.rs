@@ -66,6 +66,14 @@ pub struct ContainerSpec {
     /// `--security-opt seccomp=unconfined`: no seccomp filter.
     #[serde(default)]
     pub seccomp_unconfined: bool,
+    /// `--security-opt seccomp=<profile JSON>`: a custom profile in Docker's format
+    /// (the CLI sends the file's content); None for Docker's default.
+    #[serde(default)]
+    pub seccomp_profile: Option<String>,
+    /// `--runtime`: the OCI runtime binary that creates the container (runc, crun...);
+    /// None for Berth's own.
+    #[serde(default)]
+    pub runtime: Option<PathBuf>,
     /// `--init`: PID 1 is a minimal reaping init (the shim's), the workload its child.
     #[serde(default)]
     pub init: bool,
@@ -395,7 +403,15 @@ fn host_nofile_hard() -> u64 {
 
 /// The OCI runtime spec for `spec`, close to what Docker hands runc.
 pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
-    let caps: Capabilities = capability_set(spec)?
+    let cap_names = capability_set(spec)?;
+    let seccomp = if spec.privileged || spec.seccomp_unconfined {
+        None
+    } else if let Some(profile) = &spec.seccomp_profile {
+        Some(crate::seccomp_profile::to_oci(profile, &cap_names)?)
+    } else {
+        Some(crate::linux::seccomp::default_profile(&cap_names)?)
+    };
+    let caps: Capabilities = cap_names
         .iter()
         .map(|c| Capability::from_str(c.trim_start_matches("CAP_")).map_err(invalid))
         .collect::<crate::Result<_>>()?;
@@ -639,7 +655,11 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
                 .map_err(invalid)?,
         );
     }
-    let linux = LinuxBuilder::default()
+    let mut linux = LinuxBuilder::default();
+    if let Some(s) = seccomp {
+        linux = linux.seccomp(s);
+    }
+    let linux = linux
         .namespaces(namespaces)
         .cgroups_path(PathBuf::from(&spec.cgroup_path))
         .resources(resources.build().map_err(invalid)?)

@@ -74,6 +74,18 @@ pub fn group_id(name: &str, group: Option<&str>) -> Result<u32, String> {
         .ok_or_else(|| format!("unable to find group {name}: no matching entries in group file"))
 }
 
+/// The supplementary groups a process of `u` gets: its primary group first (as with
+/// Docker and runc, `id` shows it under `groups=`), then the others.
+pub fn supplementary_groups(u: &ExecUser) -> Vec<u32> {
+    let mut out = vec![u.gid];
+    for g in &u.sgids {
+        if !out.contains(g) {
+            out.push(*g);
+        }
+    }
+    out
+}
+
 pub fn resolve(spec: &str, passwd: Option<&str>, group: Option<&str>) -> Result<ExecUser, String> {
     let (user_arg, group_arg) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),

@@ -48,3 +48,87 @@ pub fn set_controlling(fd: BorrowedFd<'_>) -> crate::Result<()> {
     }
     Ok(())
 }
+
+/// A new pty pair from the devpts instance of a container whose root is `root` (e.g.
+/// `/proc/<pid>/root`), so that inside it the slave is `/dev/pts/N` (ttyname works).
+/// `dev/pts/ptmx` is resolved inside `root` without following any symlink and must be
+/// the ptmx device before it is opened for real; the slave comes from TIOCGPTPEER.
+pub fn open_in(root: &std::path::Path) -> crate::Result<(OwnedFd, OwnedFd)> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let io = |what: &str| crate::Error::io(what.to_string(), std::io::Error::last_os_error());
+    let dir = std::fs::File::open(root)
+        .map_err(|e| crate::Error::io(format!("opening {}", root.display()), e))?;
+    /// `struct open_how` (linux/openat2.h).
+    #[repr(C)]
+    struct OpenHow {
+        flags: u64,
+        mode: u64,
+        resolve: u64,
+    }
+    let how = OpenHow {
+        flags: (libc::O_PATH | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS,
+    };
+    let path = c"dev/pts/ptmx";
+    // SAFETY: openat2 reads `path` and `how`, both valid for the call; it returns a new fd.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            path.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if fd < 0 {
+        return Err(io("opening the container's dev/pts/ptmx"));
+    }
+    // SAFETY: the kernel just returned this fd to us; nobody else owns it.
+    let handle = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let meta = std::fs::metadata(format!("/proc/self/fd/{}", handle.as_raw_fd()))
+        .map_err(|e| crate::Error::io("stat of the container's ptmx", e))?;
+    if !meta.file_type().is_char_device() || meta.rdev() != libc::makedev(5, 2) {
+        return Err(crate::Error::Invalid(
+            "the container's dev/pts/ptmx is not the ptmx device".into(),
+        ));
+    }
+    let master = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags_noctty()
+        .open(format!("/proc/self/fd/{}", handle.as_raw_fd()))
+        .map_err(|e| crate::Error::io("opening the container's ptmx", e))?;
+    let master = OwnedFd::from(master);
+    let unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads an int from the pointer, valid for the call.
+    if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) } < 0 {
+        return Err(io("unlocking the pty"));
+    }
+    // SAFETY: TIOCGPTPEER takes open flags and returns a new fd for the slave.
+    let slave = unsafe {
+        libc::ioctl(
+            master.as_raw_fd(),
+            libc::TIOCGPTPEER,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    if slave < 0 {
+        return Err(io("opening the pty's slave"));
+    }
+    // SAFETY: the kernel just returned this fd to us; nobody else owns it.
+    Ok((master, unsafe { OwnedFd::from_raw_fd(slave) }))
+}
+
+/// `O_NOCTTY | O_CLOEXEC` for [`std::fs::OpenOptions`].
+trait NoCtty {
+    fn custom_flags_noctty(&mut self) -> &mut Self;
+}
+
+impl NoCtty for std::fs::OpenOptions {
+    fn custom_flags_noctty(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
+    }
+}

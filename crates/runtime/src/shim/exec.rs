@@ -32,7 +32,8 @@ pub struct ExecArgs<'a> {
     pub report: OwnedFd,
     /// The container's `--group-add`.
     pub group_add: &'a [String],
-    /// Install the default seccomp filter (not with `--privileged` or `seccomp=unconfined`).
+    /// Install the container's seccomp filter (config.json's; none with `--privileged` or
+    /// `seccomp=unconfined`).
     pub seccomp: bool,
 }
 
@@ -119,9 +120,12 @@ fn setup(a: &ExecArgs<'_>) -> Result<Prepared, ExecError> {
     } else {
         a.process.cwd.clone().into()
     };
-    if a.seccomp && !a.process.privileged {
-        crate::linux::seccomp::install(&|c| caps.as_ref().is_none_or(|s| s.has(c)))
-            .map_err(fail)?;
+    // As runc does for `docker exec`, even `exec --privileged` keeps the container's
+    // filter (more capabilities, same system call policy).
+    if let Some(s) = linux.and_then(|l| l.seccomp().as_ref())
+        && a.seccomp
+    {
+        crate::linux::seccomp::install(s).map_err(fail)?;
     }
     let u = become_user(&a.process.user, a.group_add, caps.as_ref(), &cwd, false)?;
     if oci_process

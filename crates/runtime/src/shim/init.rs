@@ -208,9 +208,8 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
         .map(CapSets::from_spec)
         .transpose()
         .map_err(fail)?;
-    if !a.berth.privileged && !a.berth.seccomp_unconfined {
-        crate::linux::seccomp::install(&|c| caps.as_ref().is_none_or(|s| s.has(c)))
-            .map_err(fail)?;
+    if let Some(s) = a.oci.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        crate::linux::seccomp::install(s).map_err(fail)?;
     }
     let u = become_user(&a.berth.user, &a.berth.group_add, caps.as_ref(), &cwd, true)?;
     if process.no_new_privileges().unwrap_or(false) {
@@ -302,10 +301,9 @@ pub(crate) fn become_user(
     if let Some(c) = caps {
         c.drop_bounding().map_err(fail)?;
     }
-    let gids: Vec<nix::unistd::Gid> = u
-        .sgids
-        .iter()
-        .map(|g| nix::unistd::Gid::from_raw(*g))
+    let gids: Vec<nix::unistd::Gid> = user::supplementary_groups(&u)
+        .into_iter()
+        .map(nix::unistd::Gid::from_raw)
         .collect();
     nix::unistd::setgroups(&gids).map_err(|e| fail(nix_err("setgroups", e)))?;
     crate::linux::caps::keep_caps(true).map_err(fail)?;
@@ -317,8 +315,19 @@ pub(crate) fn become_user(
         c.apply().map_err(fail)?;
     }
     crate::linux::caps::keep_caps(false).map_err(fail)?;
-    nix::unistd::chdir(cwd)
-        .map_err(|e| fail(nix_err(format!("chdir to cwd {}", cwd.display()), e)))?;
+    // Docker's (runc's) words, which the CLI shows as they are.
+    nix::unistd::chdir(cwd).map_err(|e| {
+        fail(format!(
+            "chdir to cwd ({:?}) set in config.json failed: {}",
+            cwd.display().to_string(),
+            std::io::Error::from_raw_os_error(e as i32)
+                .to_string()
+                .split(" (os error")
+                .next()
+                .unwrap_or("")
+                .to_lowercase()
+        ))
+    })?;
     Ok(u)
 }
 

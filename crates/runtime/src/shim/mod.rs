@@ -10,6 +10,7 @@
 
 pub mod exec;
 pub mod init;
+pub mod oci_runtime;
 pub mod server;
 
 use std::os::fd::{AsFd, OwnedFd};
@@ -150,9 +151,36 @@ fn set_nonblock(fd: &OwnedFd) -> crate::Result<()> {
 }
 
 fn stdio(tty: bool, open_stdin: bool) -> crate::Result<(ShimStdio, ChildStdio)> {
+    stdio_in(tty, open_stdin, None)
+}
+
+/// [`stdio`] for a process in the container whose root is `container_root`: with a TTY,
+/// the pty comes from the container's devpts when it can (exec), so that the process sees
+/// itself on `/dev/pts/N`.
+fn stdio_in(
+    tty: bool,
+    open_stdin: bool,
+    container_root: Option<&Path>,
+) -> crate::Result<(ShimStdio, ChildStdio)> {
     if tty {
-        let (master, slave) = pty::open()?;
-        let console = nix::unistd::ttyname(&slave).map_err(|e| nix_err("ttyname", e))?;
+        let theirs = container_root.and_then(|r| match pty::open_in(r) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("berth-shim: a pty from the host's devpts instead: {e}");
+                None
+            }
+        });
+        let from_container = theirs.is_some();
+        let (master, slave) = match theirs {
+            Some(p) => p,
+            None => pty::open()?,
+        };
+        // Only the init binds it over /dev/console; execs just need to know they have one.
+        let console = match nix::unistd::ttyname(&slave) {
+            Ok(p) => p,
+            Err(_) if from_container => std::path::PathBuf::from("/dev/tty"),
+            Err(e) => return Err(nix_err("ttyname", e)),
+        };
         set_nonblock(&master)?;
         let stdin = if open_stdin {
             Some(
@@ -223,6 +251,9 @@ fn pid_ns(oci: &Spec) -> Option<Option<std::path::PathBuf>> {
 
 /// Create the container: returns once its init is blocked waiting for `start`.
 fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<server::Shim> {
+    if let Some(binary) = &berth.runtime {
+        return create_with_runtime(bundle, oci, berth, binary);
+    }
     let layout = cgroups::detect()?;
     let limits = Limits::from_spec(oci);
     let cgroup_path = oci
@@ -337,6 +368,112 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
         user: berth.user.clone(),
         seccomp: !berth.privileged && !berth.seccomp_unconfined,
         group_add: berth.group_add.clone(),
+        runtime: None,
+    }))
+}
+
+/// Create the container with another OCI runtime ([`oci_runtime`]): returns once it is
+/// created (the runtime's init waits for `start`).
+fn create_with_runtime(
+    bundle: &Path,
+    oci: &Spec,
+    berth: &ContainerSpec,
+    binary: &Path,
+) -> crate::Result<server::Shim> {
+    let rt = oci_runtime::OciRuntime::new(binary, bundle, &berth.id);
+    let layout = cgroups::detect()?;
+    let limits = Limits::from_spec(oci);
+    let cgroup_path = oci
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_ref())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|| berth.cgroup_path.clone());
+
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
+        .map_err(|e| nix_err("blocking SIGCHLD", e))?;
+    let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(|e| nix_err("signalfd", e))?;
+    oci_runtime::become_subreaper()?;
+
+    let mut oci = oci.clone();
+    oci_runtime::prepare_bundle(bundle, &mut oci, berth)?;
+    let log = crate::jsonlog::LogWriter::open(&berth.log_path)?;
+    // With a TTY the runtime makes the pty and sends us its master.
+    let (shim_stdio, child_stdio) = stdio(false, berth.open_stdin)?;
+    // The cgroup is made (with its limits) by us, as for our own containers; the runtime
+    // finds it and applies the same limits.
+    let cgroup = Cgroup::create(&layout, &cgroup_path, &limits)?;
+    let (pid, master) = match rt.create(bundle, child_stdio, berth.tty) {
+        Ok(c) => c,
+        Err(e) => {
+            cgroup.remove();
+            return Err(e);
+        }
+    };
+    let fail = |e: crate::Error| {
+        rt.delete();
+        cgroup.remove();
+        e
+    };
+    oci_runtime::loopback_up(&oci, pid).map_err(fail)?;
+    let shim_stdio = match master {
+        Some(m) => {
+            set_nonblock(&m).map_err(fail)?;
+            let stdin = if berth.open_stdin {
+                Some(
+                    m.try_clone()
+                        .map_err(|e| fail(crate::Error::io("dup pty", e)))?,
+                )
+            } else {
+                None
+            };
+            ShimStdio {
+                out: m,
+                err: None,
+                stdin,
+            }
+        }
+        None => shim_stdio,
+    };
+
+    let sock_path = bundle.join(crate::client::SOCKET_FILE);
+    let _ = std::fs::remove_file(&sock_path);
+    let listener = crate::fsutil::socket_path(bundle, crate::client::SOCKET_FILE)
+        .and_then(|(short, _dir)| std::os::unix::net::UnixListener::bind(short))
+        .map_err(|e| {
+            fail(crate::Error::io(
+                format!("listening on {}", sock_path.display()),
+                e,
+            ))
+        })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| fail(crate::Error::io("socket", e)))?;
+    // Unused with a runtime (start is its `start`), but the server holds them.
+    let (sync_r, sync_w) = pipe().map_err(fail)?;
+    drop(sync_r);
+    let (report_r, report_w) = pipe().map_err(fail)?;
+    drop(report_w);
+    Ok(server::Shim::new(server::Parts {
+        bundle: bundle.to_path_buf(),
+        tty: berth.tty,
+        stdin_once: berth.stdin_once,
+        pid,
+        cgroup,
+        listener,
+        sigfd,
+        stdio: shim_stdio,
+        sync: sync_w,
+        report: report_r,
+        log,
+        user: berth.user.clone(),
+        seccomp: !berth.privileged && !berth.seccomp_unconfined,
+        group_add: berth.group_add.clone(),
+        oci,
+        runtime: Some(rt),
     }))
 }
 

@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -47,6 +47,8 @@ pub struct Parts {
     pub seccomp: bool,
     /// The container's `--group-add`, for execs too.
     pub group_add: Vec<String>,
+    /// The OCI runtime that made the container (`--runtime`), None for Berth's own.
+    pub runtime: Option<super::oci_runtime::OciRuntime>,
 }
 
 /// Finished exec records kept for `exec_state`.
@@ -616,6 +618,19 @@ impl Shim {
                 message: "container already started".into(),
             });
         }
+        if let Some(rt) = &self.p.runtime {
+            return Some(match rt.start() {
+                Ok(()) => {
+                    self.started_at = Some(now_rfc3339());
+                    Response::Started {
+                        pid: self.p.pid.as_raw(),
+                    }
+                }
+                Err(e) => Response::Error {
+                    message: e.to_string(),
+                },
+            });
+        }
         if let Err(e) = nix::unistd::write(&self.p.sync, b"S") {
             return Some(Response::Error {
                 message: format!("starting container: {e}"),
@@ -648,6 +663,16 @@ impl Shim {
         if self.reaped.is_some() {
             return Response::Error {
                 message: "container is not running".into(),
+            };
+        }
+        if let Some(rt) = &self.p.runtime {
+            return match rt.kill(signal, all) {
+                Ok(()) => Response::Ok,
+                // Raced with the exit: as with a plain kill of a gone process.
+                Err(_) if self.reaped.is_some() => Response::Ok,
+                Err(e) => Response::Error {
+                    message: e.to_string(),
+                },
             };
         }
         if all {
@@ -687,12 +712,22 @@ impl Shim {
         if process.user.is_empty() {
             process.user = self.p.user.clone();
         }
-        let (stdio, child_stdio) =
-            super::stdio(process.tty, process.open_stdin).map_err(|e| e.to_string())?;
+        let (stdio, child_stdio) = super::stdio_in(
+            process.tty,
+            process.open_stdin,
+            Some(Path::new(&format!("/proc/{}/root", self.p.pid))),
+        )
+        .map_err(|e| e.to_string())?;
         let (report_r, report_w) = super::pipe().map_err(|e| e.to_string())?;
-        // SAFETY: the shim is single-threaded; the child only sets itself up and execs.
-        let pid = match unsafe { nix::unistd::fork() } {
-            Err(e) => return Err(format!("fork: {e}")),
+        // With another runtime the shim is outside the container's pid namespace: the
+        // child is born in it all the same.
+        let forked = match &self.p.runtime {
+            Some(_) => super::oci_runtime::fork_in_pid_ns_of(self.p.pid).map_err(|e| e.to_string()),
+            // SAFETY: the shim is single-threaded; the child only sets itself up and execs.
+            None => unsafe { nix::unistd::fork() }.map_err(|e| format!("fork: {e}")),
+        };
+        let pid = match forked {
+            Err(e) => return Err(e),
             Ok(nix::unistd::ForkResult::Child) => {
                 drop(report_r);
                 drop(stdio);
@@ -841,6 +876,9 @@ impl Shim {
             Err(e) => eprintln!("berth-shim: encoding exit status: {e}"),
         }
         self.exit = Some(status.clone());
+        if let Some(rt) = &self.p.runtime {
+            rt.delete();
+        }
         self.p.cgroup.remove();
         let _ = std::fs::remove_file(self.p.bundle.join(crate::client::SOCKET_FILE));
         for c in &mut self.conns {

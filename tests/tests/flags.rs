@@ -1,0 +1,348 @@
+//! The run and exec flags audited against dockerd with the docker CLI: `--env-file`,
+//! `--entrypoint` (and its reset), `--stop-signal`, `--stop-timeout`, `--workdir`,
+//! `exec -u/-w/-e/-t/--privileged`, `attach` to a running container, supplementary groups,
+//! and the 126/127 exit codes with Docker's messages.
+#![allow(clippy::unwrap_used)]
+
+use berth_e2e::{Daemon, Run, have_docker_cli, skip_unless_root, unique};
+
+/// Run the same command through berth and, when present, the docker CLI.
+fn both(d: &Daemon, args: &[&str], check: impl Fn(&Run, &str)) {
+    check(&d.berth(args), "berth");
+    if have_docker_cli() {
+        check(&d.docker(args), "docker");
+    }
+}
+
+#[test]
+fn run_flags_behave_like_docker() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("env");
+    std::fs::write(&env_file, "A=1\n# a comment\nB=two words\n\nPATH\n").unwrap();
+    let env_file = env_file.to_str().unwrap();
+    both(
+        &d,
+        &[
+            "run",
+            "--rm",
+            "--env-file",
+            env_file,
+            "-e",
+            "A=override",
+            "busybox",
+            "sh",
+            "-c",
+            "echo \"$A|$B|$PATH\"",
+        ],
+        |out, cli| {
+            out.ok();
+            // A bare name takes the client's value.
+            let path = std::env::var("PATH").unwrap();
+            assert_eq!(
+                out.stdout(),
+                format!("override|two words|{path}\n"),
+                "{cli}"
+            );
+        },
+    );
+    both(
+        &d,
+        &[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "echo",
+            "busybox",
+            "hi",
+            "there",
+        ],
+        |out, cli| {
+            out.ok();
+            assert_eq!(out.stdout(), "hi there\n", "{cli}");
+        },
+    );
+    // `--entrypoint ""` resets the entrypoint: the command runs as given.
+    both(
+        &d,
+        &[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "",
+            "busybox",
+            "echo",
+            "reset",
+        ],
+        |out, cli| {
+            out.ok();
+            assert_eq!(out.stdout(), "reset\n", "{cli}");
+        },
+    );
+    // The working directory is created when missing.
+    both(
+        &d,
+        &["run", "--rm", "--workdir", "/new/dir", "busybox", "pwd"],
+        |out, cli| {
+            out.ok();
+            assert_eq!(out.stdout(), "/new/dir\n", "{cli}");
+        },
+    );
+    // The primary group is a supplementary group too, as with Docker.
+    both(
+        &d,
+        &["run", "--rm", "-u", "1234:5678", "busybox", "id"],
+        |out, cli| {
+            out.ok();
+            assert_eq!(out.stdout(), "uid=1234 gid=5678 groups=5678\n", "{cli}");
+        },
+    );
+    // 127 and 126 with Docker's message, and (with --rm) no wait error on top.
+    both(&d, &["run", "--rm", "busybox", "nosuch"], |out, cli| {
+        assert_eq!(out.code(), 127, "{cli}");
+        assert!(
+            out.stderr()
+                .contains("exec: \"nosuch\": executable file not found in $PATH"),
+            "{cli}: {}",
+            out.stderr()
+        );
+        assert!(
+            !out.stderr().contains("rror waiting"),
+            "{cli}: {}",
+            out.stderr()
+        );
+    });
+    both(&d, &["run", "--rm", "busybox", "/etc"], |out, cli| {
+        assert_eq!(out.code(), 126, "{cli}");
+        assert!(out.stderr().contains("permission denied"), "{cli}");
+    });
+}
+
+#[test]
+fn stop_signal_and_stop_timeout() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let mut clis = vec![false];
+    if have_docker_cli() {
+        clis.push(true);
+    }
+    for docker in clis {
+        let run = |args: &[&str]| {
+            if docker {
+                d.docker(args)
+            } else {
+                d.berth(args)
+            }
+        };
+        // The container's stop signal is what `stop` sends.
+        let c = unique("stopsig");
+        run(&[
+            "run",
+            "-d",
+            "--name",
+            &c,
+            "--stop-signal",
+            "USR1",
+            "--stop-timeout",
+            "30",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'echo got-usr1; exit 9' USR1; while true; do sleep 0.1; done",
+        ])
+        .ok();
+        let out = run(&[
+            "inspect",
+            "--format",
+            "{{.Config.StopSignal}} {{.Config.StopTimeout}}",
+            &c,
+        ]);
+        assert_eq!(out.stdout().trim(), "USR1 30");
+        run(&["stop", &c]).ok();
+        let out = run(&["inspect", "--format", "{{.State.ExitCode}}", &c]);
+        assert_eq!(out.stdout().trim(), "9");
+        assert_eq!(run(&["logs", &c]).stdout(), "got-usr1\n");
+        run(&["rm", &c]).ok();
+
+        // A process that ignores the signal is killed once the container's timeout passed.
+        let c = unique("stoptimeout");
+        run(&[
+            "run",
+            "-d",
+            "--name",
+            &c,
+            "--stop-timeout",
+            "1",
+            "busybox",
+            "sh",
+            "-c",
+            "trap '' TERM; echo up; while true; do sleep 0.1; done",
+        ])
+        .ok();
+        for _ in 0..50 {
+            if run(&["logs", &c]).stdout() == "up\n" {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        run(&["stop", &c]).ok();
+        let out = run(&["inspect", "--format", "{{.State.ExitCode}}", &c]);
+        assert_eq!(out.stdout().trim(), "137");
+        run(&["rm", &c]).ok();
+    }
+}
+
+#[test]
+fn exec_flags_and_attach_to_a_running_container() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let c = unique("execflags");
+    d.berth(&["run", "-d", "--name", &c, "busybox", "sleep", "1000"])
+        .ok();
+    both(
+        &d,
+        &[
+            "exec",
+            "--privileged",
+            &c,
+            "grep",
+            "CapEff",
+            "/proc/self/status",
+        ],
+        |out, cli| {
+            out.ok();
+            assert!(
+                !out.stdout().contains("00000000a80425fb"),
+                "{cli}: {}",
+                out.stdout()
+            );
+        },
+    );
+    both(
+        &d,
+        &["exec", &c, "grep", "CapEff", "/proc/self/status"],
+        |out, cli| {
+            out.ok();
+            assert!(
+                out.stdout().contains("00000000a80425fb"),
+                "{cli}: {}",
+                out.stdout()
+            );
+        },
+    );
+    both(
+        &d,
+        &[
+            "exec",
+            "-u",
+            "1234:5678",
+            "-e",
+            "HOME=/x",
+            "-w",
+            "/tmp",
+            &c,
+            "sh",
+            "-c",
+            "id; echo $HOME; pwd",
+        ],
+        |out, cli| {
+            out.ok();
+            assert_eq!(
+                out.stdout(),
+                "uid=1234 gid=5678 groups=5678\n/x\n/tmp\n",
+                "{cli}"
+            );
+        },
+    );
+    // A missing working directory: Docker's message (down the exec stream, so on stdout
+    // as with dockerd) and 126.
+    both(
+        &d,
+        &["exec", "-w", "/nonexistent", &c, "pwd"],
+        |out, cli| {
+            assert_eq!(out.code(), 126, "{cli}");
+            let text = out.stdout() + &out.stderr();
+            assert!(
+                text.contains("chdir to cwd (\"/nonexistent\") set in config.json failed"),
+                "{cli}: {text}"
+            );
+        },
+    );
+    // With -t the pty is the container's own: the process sees itself on /dev/pts/N.
+    both(&d, &["exec", "-t", &c, "tty"], |out, cli| {
+        out.ok();
+        assert!(
+            out.stdout().starts_with("/dev/pts/"),
+            "{cli}: {}",
+            out.stdout()
+        );
+    });
+    both(&d, &["exec", &c, "nosuch"], |out, cli| {
+        assert_eq!(out.code(), 127, "{cli}");
+    });
+    d.berth(&["rm", "-f", &c]).ok();
+
+    // attach to a container that is already running: its later output and exit code.
+    let mut clis = vec![false];
+    if have_docker_cli() {
+        clis.push(true);
+    }
+    for docker in clis {
+        let c = unique("attach");
+        let run = |args: &[&str]| {
+            if docker {
+                d.docker(args)
+            } else {
+                d.berth(args)
+            }
+        };
+        run(&[
+            "run",
+            "-d",
+            "--name",
+            &c,
+            "busybox",
+            "sh",
+            "-c",
+            "while [ ! -e /go ]; do sleep 0.05; done; echo late; exit 3",
+        ])
+        .ok();
+        let host = d.host();
+        let name = c.clone();
+        let attach = std::thread::spawn(move || {
+            let mut cmd = if docker {
+                let mut c = std::process::Command::new("/usr/local/bin/docker");
+                c.env("DOCKER_HOST", &host)
+                    .args(["attach", "--no-stdin", &name]);
+                c
+            } else {
+                let mut c = std::process::Command::new(berth_e2e::bin_dir().join("berth"));
+                c.env("BERTH_HOST", &host)
+                    .args(["attach", "--no-stdin", &name]);
+                c
+            };
+            cmd.stdin(std::process::Stdio::null()).output().unwrap()
+        });
+        // Let the attach connect, then release the container.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        run(&["exec", &c, "touch", "/go"]).ok();
+        let out = attach.join().unwrap();
+        assert_eq!(out.status.code(), Some(3), "docker={docker}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "late\n",
+            "docker={docker}"
+        );
+        run(&["rm", &c]).ok();
+    }
+}
