@@ -17,9 +17,12 @@
 //! renamed but never recorded) are redone by the next load.
 
 pub mod error;
+pub mod layertar;
+mod newimage;
 mod reference;
 mod sys;
 pub mod unpack;
+mod xattr;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -33,6 +36,7 @@ use sha2::{Digest, Sha256};
 
 pub use berth_oci::ImageConfig;
 pub use error::{Error, ErrorKind, Result};
+pub use newimage::NewImage;
 pub use reference::normalize;
 
 const IMAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("images");
