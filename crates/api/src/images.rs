@@ -20,7 +20,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/images/json", get(list))
         .route("/images/load", post(load))
-        .route("/images/create", post(pull))
+        .route("/images/create", post(crate::commit::create))
         .route(
             "/images/{*rest}",
             get(by_name_get).post(by_name_post).delete(by_name_delete),
@@ -32,9 +32,9 @@ async fn list(State(engine): State<AppState>) -> ApiResult<Json<Vec<Value>>> {
 }
 
 /// A blocking reader over body chunks sent from the async side.
-struct ChannelReader {
-    rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
-    cur: Bytes,
+pub(crate) struct ChannelReader {
+    pub(crate) rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
+    pub(crate) cur: Bytes,
 }
 
 impl Read for ChannelReader {
@@ -89,7 +89,7 @@ async fn load(State(engine): State<AppState>, body: Body) -> ApiResult<Response>
     Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
 }
 
-async fn pull(Query(q): Query<HashMap<String, String>>) -> ApiError {
+pub(crate) async fn pull(Query(q): Query<HashMap<String, String>>) -> ApiError {
     let image = q.get("fromImage").cloned().unwrap_or_default();
     let tag = q
         .get("tag")

@@ -3,6 +3,7 @@
 
 mod commands;
 mod format;
+mod imgcmds;
 mod stream;
 
 use clap::{Args, Parser, Subcommand};
@@ -378,6 +379,18 @@ enum Cmd {
         width: u16,
         height: u16,
     },
+    /// Create a new image from a container's changes.
+    Commit(imgcmds::CommitArgs),
+    /// Inspect changes to files or directories on a container's filesystem.
+    Diff { container: String },
+    /// Export a container's filesystem as a tar archive.
+    Export {
+        #[arg(short = 'o', long)]
+        output: Option<String>,
+        container: String,
+    },
+    /// Import the contents from a tarball to create a filesystem image.
+    Import(imgcmds::ImportArgs),
     /// Load an image from a tar archive or STDIN.
     Load {
         #[arg(short = 'i', long)]
@@ -674,6 +687,12 @@ async fn dispatch(cli: Cli) -> CmdResult {
             width,
             height,
         } => c::resize(cl, &container, width, height).await,
+        Cmd::Commit(a) => imgcmds::commit(cl, a).await,
+        Cmd::Diff { container } => imgcmds::diff(cl, &container).await,
+        Cmd::Export { output, container } => {
+            imgcmds::export(cl, &container, output.as_deref()).await
+        }
+        Cmd::Import(a) => imgcmds::import(cl, a).await,
         Cmd::Load { input, quiet }
         | Cmd::Image {
             cmd: ImageCmd::Load { input, quiet },

@@ -29,7 +29,7 @@ pub fn inspect(img: &Image) -> Value {
         "RepoTags": img.repo_tags,
         "RepoDigests": img.repo_digests,
         "Parent": "",
-        "Comment": "",
+        "Comment": c.comment.clone().unwrap_or_default(),
         "Created": c.created.clone().unwrap_or_else(|| berth_models::ZERO_TIME.to_string()),
         "DockerVersion": "",
         "Author": c.author.clone().unwrap_or_default(),

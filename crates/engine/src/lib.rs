@@ -9,6 +9,7 @@
 //! The API layer (`berth-api`) calls the async methods here and maps [`Error`] kinds to
 //! HTTP status codes.
 
+pub mod commit;
 mod container;
 mod containers;
 mod db;
@@ -28,6 +29,7 @@ use berth_store::Store;
 use tokio::net::UnixStream;
 use tokio::sync::{oneshot, watch};
 
+pub use commit::CommitOptions;
 pub use container::{Container, Paths};
 pub use containers::WaitCondition;
 pub use error::{Error, ErrorKind, Result};
@@ -211,7 +213,10 @@ impl Engine {
 
     /// `GET /images/{name}/json`.
     pub fn image_inspect(&self, name: &str) -> Result<serde_json::Value> {
-        Ok(images::inspect(&self.store.get(name)?))
+        let img = self.store.get(name)?;
+        let mut v = images::inspect(&img);
+        v["Parent"] = self.store.parent_of(&img.id)?.unwrap_or_default().into();
+        Ok(v)
     }
 
     /// Where the image store and its layers are, for `info`.

@@ -214,7 +214,8 @@ impl<W: Write> TarOut<W> {
         let (kind, dev) = if ft.is_dir() {
             (tar::EntryType::Directory, false)
         } else if ft.is_symlink() {
-            let target = std::fs::read_link(&full).map_err(io_err(format!("reading {}", what())))?;
+            let target =
+                std::fs::read_link(&full).map_err(io_err(format!("reading {}", what())))?;
             let mut h = Self::header(m, tar::EntryType::Symlink);
             return self
                 .b
@@ -259,7 +260,10 @@ fn rel_str(p: &Path) -> &[u8] {
 }
 
 fn is_mount_point_file(rel: &Path, m: &Metadata) -> bool {
-    !m.is_dir() && MOUNT_POINT_FILES.iter().any(|f| rel_str(rel) == f.as_bytes())
+    !m.is_dir()
+        && MOUNT_POINT_FILES
+            .iter()
+            .any(|f| rel_str(rel) == f.as_bytes())
 }
 
 /// Write the upper dir `upper` as a layer tar into `out`.
@@ -374,10 +378,7 @@ pub const DELETED: u8 = 2;
 /// an addition or deletion shows as modified.
 pub fn changes(upper: &Path, lowers: &[PathBuf]) -> Result<Vec<Change>> {
     let root = Dir::open(upper).map_err(io_err(format!("opening {}", upper.display())))?;
-    let lower_dirs = lowers
-        .iter()
-        .map(|l| Dir::open(l).ok())
-        .collect::<Vec<_>>();
+    let lower_dirs = lowers.iter().map(|l| Dir::open(l).ok()).collect::<Vec<_>>();
     let mut out = Vec::new();
     let mut changed_dirs = HashSet::new();
     walk_changes(
@@ -402,7 +403,10 @@ fn abs(rel: &Path) -> String {
 
 /// Whether the added directory `name` holds nothing but runtime mount points.
 fn only_mount_points(dir: &Dir, name: &OsStr, rel: &Path) -> Result<bool> {
-    if !MOUNT_POINT_DIRS.iter().any(|d| rel_str(rel) == d.as_bytes()) {
+    if !MOUNT_POINT_DIRS
+        .iter()
+        .any(|d| rel_str(rel) == d.as_bytes())
+    {
         return Ok(false);
     }
     let sub = dir.sub(name).map_err(io_err("opening a directory"))?;

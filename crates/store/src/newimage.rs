@@ -18,11 +18,11 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::layertar::{self, TarOut};
+use crate::{Error, ImageConfig};
 use crate::{
     IMAGES, Image, LAYERS, Record, Result, Store, TAGS, db_err, digest_hex, io_err, move_tag, sys,
     unpack,
 };
-use crate::{Error, ImageConfig};
 
 /// image id → parent image id, for committed images.
 const PARENTS: TableDefinition<&str, &str> = TableDefinition::new("parents");
@@ -332,7 +332,9 @@ impl Store {
             let mut tags = txn.open_table(TAGS).map_err(db_err)?;
             let mut layers = txn.open_table(LAYERS).map_err(db_err)?;
             let mut parents = txn.open_table(PARENTS).map_err(db_err)?;
-            layers.insert(layer.diff_id.as_str(), size).map_err(db_err)?;
+            layers
+                .insert(layer.diff_id.as_str(), size)
+                .map_err(db_err)?;
             let existing = images
                 .get(id.as_str())
                 .map_err(db_err)?
@@ -355,7 +357,9 @@ impl Store {
                 }
             }
             let json = serde_json::to_vec(&rec).map_err(db_err)?;
-            images.insert(id.as_str(), json.as_slice()).map_err(db_err)?;
+            images
+                .insert(id.as_str(), json.as_slice())
+                .map_err(db_err)?;
             if let Some(p) = &new.parent {
                 parents.insert(id.as_str(), p.id.as_str()).map_err(db_err)?;
             }
@@ -461,7 +465,9 @@ mod tests {
         let m = std::fs::metadata(back.join("data/sub/secret")).expect("stat");
         assert_eq!(m.mode() & 0o7777, 0o600);
         let wh = std::fs::symlink_metadata(back.join("etc/motd")).expect("whiteout");
-        assert!(std::os::unix::fs::FileTypeExt::is_char_device(&wh.file_type()));
+        assert!(std::os::unix::fs::FileTypeExt::is_char_device(
+            &wh.file_type()
+        ));
         assert_eq!(wh.rdev(), 0);
         assert_eq!(
             crate::xattr::get(&back.join("opq"), c"trusted.overlay.opaque").expect("xattr"),
@@ -487,8 +493,8 @@ mod tests {
         make_upper(&upper);
         // Same mode and times as below: not a change by itself.
         let lm = std::fs::metadata(lower.join("etc")).expect("stat");
-        let c = std::ffi::CString::new(upper.join("etc").as_os_str().as_encoded_bytes())
-            .expect("cstr");
+        let c =
+            std::ffi::CString::new(upper.join("etc").as_os_str().as_encoded_bytes()).expect("cstr");
         let ts = [
             libc::timespec {
                 tv_sec: lm.atime(),
@@ -577,7 +583,8 @@ mod tests {
         h.set_uid(0);
         h.set_gid(0);
         h.set_mtime(0);
-        b.append_data(&mut h, "bin/tool", &b"abc"[..]).expect("append");
+        b.append_data(&mut h, "bin/tool", &b"abc"[..])
+            .expect("append");
         let plain = b.into_inner().expect("tar");
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&plain).expect("gz");
@@ -601,7 +608,14 @@ mod tests {
         assert_eq!(img.config.config.cmd, Some(vec!["/bin/tool".to_string()]));
         let blob = store.blob_path(&diff[7..]);
         assert_eq!(std::fs::read(&blob).expect("blob"), plain);
-        assert!(store.root().join("layers").join(&diff[7..]).join("bin/tool").is_file());
+        assert!(
+            store
+                .root()
+                .join("layers")
+                .join(&diff[7..])
+                .join("bin/tool")
+                .is_file()
+        );
 
         let upper = t.path().join("upper");
         make_upper(&upper);
