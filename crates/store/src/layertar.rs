@@ -442,9 +442,9 @@ fn walk_changes(
             .collect();
         let in_lower = below.iter().any(Option::is_some);
         let mut kind = Some(ADDED);
-        if is_whiteout(&m) {
-            kind = Some(DELETED);
-        } else if m.is_dir() && in_lower && upper.opaque(&name).map_err(io_err("xattrs"))? {
+        let opaque_over_lower =
+            m.is_dir() && in_lower && upper.opaque(&name).map_err(io_err("xattrs"))?;
+        if is_whiteout(&m) || opaque_over_lower {
             kind = Some(DELETED);
         } else if let Some(lm) = below.iter().flatten().next() {
             kind = if lm.is_dir()
