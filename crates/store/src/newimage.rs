@@ -29,6 +29,8 @@ const PARENTS: TableDefinition<&str, &str> = TableDefinition::new("parents");
 
 /// Bytes handed to the unpacker at a time.
 const CHUNK: usize = 1 << 20;
+/// Blob bytes between two starts of writeback.
+const WRITEBACK: u64 = 8 << 20;
 
 /// What the new image's config says besides its layers.
 #[derive(Debug, Clone, Default)]
@@ -59,10 +61,12 @@ struct Ingested {
     dir: PathBuf,
 }
 
-/// Writes to the blob file, hashes, and feeds the unpacker.
+/// Writes to the blob file and feeds the same bytes to the unpacker, which hashes them.
 struct Tee {
     file: BufWriter<std::fs::File>,
-    hasher: Sha256,
+    /// Bytes written so far and how far writeback has been started.
+    written: u64,
+    flushed: u64,
     tx: Option<SyncSender<Vec<u8>>>,
     buf: Vec<u8>,
     /// The unpacker stopped reading (it failed): its error is the one to report.
@@ -88,24 +92,31 @@ impl Tee {
     }
 
     /// Send what is left, flush the file, and close the unpacker's input.
-    fn finish(&mut self) -> io::Result<String> {
+    fn finish(&mut self) -> io::Result<()> {
         self.send()?;
         self.file.flush()?;
         self.tx = None;
-        Ok(format!(
-            "sha256:{}",
-            hex::encode(std::mem::take(&mut self.hasher).finalize())
-        ))
+        Ok(())
     }
 }
 
 impl Write for Tee {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         self.file.write_all(data)?;
-        self.hasher.update(data);
         self.buf.extend_from_slice(data);
+        self.written += data.len() as u64;
         if self.buf.len() >= CHUNK {
             self.send()?;
+        }
+        if self.written - self.flushed >= WRITEBACK {
+            // Start writing the blob out now, so the final syncfs has less to wait for.
+            self.file.flush()?;
+            sys::start_writeback(
+                self.file.get_ref(),
+                self.flushed,
+                self.written - self.flushed,
+            );
+            self.flushed = self.written;
         }
         Ok(data.len())
     }
@@ -145,6 +156,7 @@ impl Store {
     /// id (`sha256:<hex>`).
     pub fn commit_layer(&self, upper: &Path, new: NewImage) -> Result<String> {
         let work = self.tmp_dir("commit")?;
+        let t0 = std::time::Instant::now();
         let result = self
             .ingest(&work, |w| {
                 let mut out = TarOut::new(w);
@@ -152,7 +164,11 @@ impl Store {
                 out.finish()?;
                 Ok(())
             })
-            .and_then(|layer| self.record_new(new, layer));
+            .and_then(|layer| {
+                tracing::debug!("commit: layer written and unpacked in {:?}", t0.elapsed());
+                self.record_new(new, layer)
+            });
+        tracing::debug!("commit: done in {:?}", t0.elapsed());
         let _ = std::fs::remove_dir_all(&work);
         result
     }
@@ -210,7 +226,8 @@ impl Store {
             });
             let mut tee = Tee {
                 file: BufWriter::with_capacity(CHUNK, file),
-                hasher: Sha256::new(),
+                written: 0,
+                flushed: 0,
                 tx: Some(tx),
                 buf: Vec::with_capacity(CHUNK),
                 unpacker_gone: false,
@@ -223,20 +240,13 @@ impl Store {
                 .join()
                 .map_err(|_| Error::Db("the layer unpacker panicked".into()))?;
             match (filled, unpacked) {
-                (Ok(digest), Ok(u)) => {
-                    if u.diff_id != digest {
-                        return Err(Error::Invalid(format!(
-                            "layer digest mismatch: wrote {digest}, unpacked {}",
-                            u.diff_id
-                        )));
-                    }
-                    Ok(Ingested {
-                        diff_id: digest,
-                        size: u.size,
-                        blob: blob.clone(),
-                        dir: dir.clone(),
-                    })
-                }
+                // The unpacker hashed exactly the bytes written to the blob.
+                (Ok(()), Ok(u)) => Ok(Ingested {
+                    diff_id: u.diff_id,
+                    size: u.size,
+                    blob: blob.clone(),
+                    dir: dir.clone(),
+                }),
                 (Err(_), Err(ue)) if gone => Err(ue),
                 (Err(e), _) => Err(e),
                 (Ok(_), Err(ue)) => Err(ue),
@@ -324,7 +334,9 @@ impl Store {
                 .map_err(io_err("storing a layer blob"))?;
         }
         let root = sys::open_dir(&self.root).map_err(io_err("opening the store"))?;
+        let t0 = std::time::Instant::now();
         sys::syncfs(sys::borrow(&root)).map_err(io_err("syncing the store"))?;
+        tracing::debug!("commit: syncfs took {:?}", t0.elapsed());
 
         let txn = self.db.begin_write().map_err(db_err)?;
         {
