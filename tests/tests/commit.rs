@@ -307,6 +307,7 @@ fn export_layers_test_and_import_it_back() {
             "{}",
             out.stdout()
         );
+        assert_eq!(inspect(&d, &tag)["Comment"], "Imported from -");
         let plain = d.berth(&[
             "run",
             "--rm",

@@ -153,7 +153,12 @@ impl Engine {
         apply_changes(&mut config, changes)?;
         let new = NewImage {
             config,
-            comment: Some(message.to_string()).filter(|m| !m.is_empty()),
+            // Docker's default message names the source (always stdin here).
+            comment: Some(if message.is_empty() {
+                "Imported from -".to_string()
+            } else {
+                message.to_string()
+            }),
             created: time::now_rfc3339(),
             tag,
             ..Default::default()
