@@ -442,3 +442,69 @@ fn commit_survives_kill9_of_the_daemon() {
     assert_eq!(out.stdout().trim(), "8");
     assert!(Path::new(&tmp).is_dir());
 }
+
+/// A directory removed and made again (overlayfs makes it opaque) and a new hard link:
+/// `diff` reports what the reference engine reports, the committed image hides the old
+/// contents and keeps the link.
+#[test]
+fn commit_keeps_opaque_dirs_and_hard_links() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("layers-test.docker.tar");
+    let c = unique("opq");
+    d.berth(&[
+        "run",
+        "-u",
+        "0",
+        "--name",
+        &c,
+        "--entrypoint",
+        "sh",
+        "layers-test:1",
+        "-c",
+        "rm -rf /opt/keep /opt/hardlink && mkdir /opt/keep && echo n > /opt/keep/new && ln /opt/keep/new /opt/keep/new2",
+    ])
+    .ok();
+    let out = d.berth(&["diff", &c]);
+    out.ok();
+    let text = out.stdout();
+    let mut got: Vec<&str> = text.lines().collect();
+    got.sort();
+    // dockerd 20.10 (overlay2) on the same container, sorted; its "A /data" is the
+    // image's VOLUME, which Berth does not create yet.
+    let mut want = vec![
+        "C /opt",
+        "C /opt/keep",
+        "A /opt/keep/new",
+        "A /opt/keep/new2",
+        "D /opt/keep/file",
+        "D /opt/hardlink",
+    ];
+    want.sort();
+    assert_eq!(got, want, "{text}");
+
+    let img = format!("{}:1", unique("opqimg"));
+    d.berth(&["commit", &c, &img]).ok();
+    let out = d.berth(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "sh",
+        &img,
+        "-c",
+        "ls /opt/keep; ls /opt; stat -c %i /opt/keep/new /opt/keep/new2",
+    ]);
+    out.ok();
+    let text = out.stdout();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(&lines[..2], ["new", "new2"], "{text}");
+    assert!(!lines.contains(&"hardlink"), "{text}");
+    assert!(
+        lines.contains(&"opaque") && lines.contains(&"symlink"),
+        "{text}"
+    );
+    let inodes = &lines[lines.len() - 2..];
+    assert_eq!(inodes[0], inodes[1], "hard link lost: {text}");
+}

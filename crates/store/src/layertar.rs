@@ -421,6 +421,33 @@ fn only_mount_points(dir: &Dir, name: &OsStr, rel: &Path) -> Result<bool> {
     Ok(true)
 }
 
+/// Add a change; the parent of an addition or deletion shows as modified (once).
+fn record(
+    out: &mut Vec<Change>,
+    changed_dirs: &mut HashSet<PathBuf>,
+    rel: &Path,
+    kind: u8,
+    is_dir: bool,
+) {
+    if is_dir {
+        changed_dirs.insert(rel.to_path_buf());
+    }
+    let parent = rel.parent().unwrap_or(Path::new(""));
+    if kind != MODIFIED
+        && !parent.as_os_str().is_empty()
+        && changed_dirs.insert(parent.to_path_buf())
+    {
+        out.push(Change {
+            path: abs(parent),
+            kind: MODIFIED,
+        });
+    }
+    out.push(Change {
+        path: abs(rel),
+        kind,
+    });
+}
+
 fn walk_changes(
     upper: &Dir,
     lowers: &[Option<Dir>],
@@ -428,9 +455,10 @@ fn walk_changes(
     changed_dirs: &mut HashSet<PathBuf>,
     out: &mut Vec<Change>,
 ) -> Result<()> {
-    for name in upper.names().map_err(io_err("reading a directory"))? {
-        let rel = prefix.join(&name);
-        let Some(m) = upper.meta(&name).map_err(io_err("stat"))? else {
+    let names = upper.names().map_err(io_err("reading a directory"))?;
+    for name in &names {
+        let rel = prefix.join(name);
+        let Some(m) = upper.meta(name).map_err(io_err("stat"))? else {
             continue;
         };
         if is_mount_point_file(&rel, &m) {
@@ -438,59 +466,85 @@ fn walk_changes(
         }
         let below: Vec<Option<Metadata>> = lowers
             .iter()
-            .map(|d| d.as_ref().and_then(|d| d.meta(&name).ok().flatten()))
+            .map(|d| d.as_ref().and_then(|d| d.meta(name).ok().flatten()))
             .collect();
-        let in_lower = below.iter().any(Option::is_some);
-        let mut kind = Some(ADDED);
-        let opaque_over_lower =
-            m.is_dir() && in_lower && upper.opaque(&name).map_err(io_err("xattrs"))?;
-        if is_whiteout(&m) || opaque_over_lower {
-            kind = Some(DELETED);
-        } else if let Some(lm) = below.iter().flatten().next() {
-            kind = if lm.is_dir()
+        // What the lower layers show at this path (a whiteout there: nothing).
+        let lower = below.iter().flatten().next().filter(|lm| !is_whiteout(lm));
+        let kind = if is_whiteout(&m) {
+            lower.map(|_| DELETED)
+        } else if let Some(lm) = lower {
+            let same_dir = lm.is_dir()
                 && m.is_dir()
                 && lm.size() == m.size()
                 && lm.mode() == m.mode()
-                && same_time(&m, lm)
-            {
+                && same_time(&m, lm);
+            if same_dir || (m.is_dir() && lm.is_dir() && only_mount_points(upper, name, &rel)?) {
                 None
             } else {
                 Some(MODIFIED)
-            };
-        } else if m.is_dir() && only_mount_points(upper, &name, &rel)? {
+            }
+        } else if m.is_dir() && only_mount_points(upper, name, &rel)? {
+            continue;
+        } else {
+            Some(ADDED)
+        };
+        if let Some(kind) = kind {
+            record(out, changed_dirs, &rel, kind, m.is_dir());
+        }
+        if !m.is_dir() {
             continue;
         }
-        if let Some(kind) = kind {
-            if m.is_dir() {
-                changed_dirs.insert(rel.clone());
-            }
-            if kind != MODIFIED
-                && !prefix.as_os_str().is_empty()
-                && changed_dirs.insert(prefix.to_path_buf())
-            {
-                out.push(Change {
-                    path: abs(prefix),
-                    kind: MODIFIED,
-                });
-            }
-            out.push(Change {
-                path: abs(&rel),
-                kind,
-            });
+        let sub = upper
+            .sub(name)
+            .map_err(io_err(format!("opening {}", rel.display())))?;
+        // The same directory in the lower layers, down to the first that is not one or
+        // is opaque.
+        let mut sub_lowers: Vec<Option<Dir>> = Vec::with_capacity(lowers.len());
+        let mut open = lower.is_some_and(|lm| lm.is_dir());
+        for (d, lm) in lowers.iter().zip(&below) {
+            let next = match (open, d, lm) {
+                (true, Some(d), Some(lm)) if lm.is_dir() => {
+                    if d.opaque(name).unwrap_or(false) {
+                        open = false;
+                    }
+                    d.sub(name).ok()
+                }
+                (true, _, Some(_)) => {
+                    open = false;
+                    None
+                }
+                _ => None,
+            };
+            sub_lowers.push(next);
         }
-        if m.is_dir() && !is_whiteout(&m) {
-            let sub = upper
-                .sub(&name)
-                .map_err(io_err(format!("opening {}", rel.display())))?;
-            let sub_lowers: Vec<Option<Dir>> = lowers
-                .iter()
-                .zip(&below)
-                .map(|(d, lm)| match (d, lm) {
-                    (Some(d), Some(lm)) if lm.is_dir() => d.sub(&name).ok(),
-                    _ => None,
-                })
+        walk_changes(&sub, &sub_lowers, &rel, changed_dirs, out)?;
+        // An opaque directory hides everything below it: those entries are deleted.
+        if lower.is_some_and(|lm| lm.is_dir()) && upper.opaque(name).map_err(io_err("xattrs"))? {
+            let here: HashSet<OsString> = sub
+                .names()
+                .map_err(io_err("reading a directory"))?
+                .into_iter()
                 .collect();
-            walk_changes(&sub, &sub_lowers, &rel, changed_dirs, out)?;
+            let mut seen: HashSet<OsString> = HashSet::new();
+            let mut hidden: Vec<OsString> = Vec::new();
+            for d in sub_lowers.iter().flatten() {
+                for n in d.names().map_err(io_err("reading a directory"))? {
+                    if !seen.insert(n.clone()) {
+                        continue;
+                    }
+                    let visible = d
+                        .meta(&n)
+                        .map_err(io_err("stat"))?
+                        .is_some_and(|lm| !is_whiteout(&lm));
+                    if visible && !here.contains(&n) {
+                        hidden.push(n);
+                    }
+                }
+            }
+            hidden.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+            for n in hidden {
+                record(out, changed_dirs, &rel.join(&n), DELETED, false);
+            }
         }
     }
     Ok(())

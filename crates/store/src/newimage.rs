@@ -556,13 +556,19 @@ mod tests {
                 path: "/etc/motd".into(),
                 kind: DELETED,
             },
+            // An opaque directory: modified, its new entries added, what it hides below
+            // deleted (as the reference engine reports it).
             Change {
                 path: "/opq".into(),
-                kind: DELETED,
+                kind: MODIFIED,
             },
             Change {
                 path: "/opq/new".into(),
                 kind: ADDED,
+            },
+            Change {
+                path: "/opq/old".into(),
+                kind: DELETED,
             },
         ];
         assert_eq!(got, want);
