@@ -52,8 +52,10 @@ impl Engine {
     /// `POST /commit`: a new image from the container's writable layer on its image.
     pub async fn commit(&self, key: &str, opts: CommitOptions) -> Result<String> {
         let entry = self.lookup(key)?;
+        // No start, stop, remove or other commit of this container meanwhile.
+        let _op = entry.op.lock().await;
         let rec = entry.record().clone();
-        if rec.state.status == "removing" {
+        if rec.state.status == "removing" || entry.progress.borrow().removed {
             return Err(Error::conflict(format!(
                 "cannot commit container {}: it is being removed",
                 rec.id
