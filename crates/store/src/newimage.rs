@@ -178,6 +178,16 @@ impl Store {
         let work = self.tmp_dir("import")?;
         let result = self
             .ingest(&work, |w| {
+                let mut input = io::BufReader::with_capacity(64 * 1024, input);
+                let head =
+                    io::BufRead::fill_buf(&mut input).map_err(io_err("reading the archive"))?;
+                if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) || head.starts_with(b"BZh")
+                {
+                    return Err(Error::Invalid(
+                        "xz and bzip2 archives are not supported: use a plain, gzip or zstd tar"
+                            .into(),
+                    ));
+                }
                 let mut r = unpack::decompress(input)
                     .map_err(|e| Error::Invalid(format!("invalid tar: {e}")))?;
                 io::copy(&mut r, w).map_err(io_err("reading the archive"))?;
@@ -686,6 +696,11 @@ mod tests {
             .import_layer(&mut bad.as_slice(), NewImage::default())
             .expect_err("hostile tar");
         assert!(err.to_string().contains("escapes"), "{err}");
+        let xz = [0xfd, b'7', b'z', b'X', b'Z', 0, 0, 0];
+        let err = store
+            .import_layer(&mut &xz[..], NewImage::default())
+            .expect_err("xz");
+        assert!(err.to_string().contains("not supported"), "{err}");
         assert_eq!(store.list().expect("list").len(), before);
     }
 }
