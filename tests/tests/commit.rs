@@ -508,3 +508,50 @@ fn commit_keeps_opaque_dirs_and_hard_links() {
     let inodes = &lines[lines.len() - 2..];
     assert_eq!(inodes[0], inodes[1], "hard link lost: {text}");
 }
+
+/// The API's answers for bad requests: Docker's status codes and `{"message": ...}`.
+#[test]
+fn api_errors_for_commit_diff_export_import() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    let status = |r: &str| r.split_whitespace().nth(1).unwrap_or("").to_string();
+    let r = d.raw("POST", "/v1.50/commit", "").unwrap();
+    assert_eq!(status(&r), "400", "{r}");
+    assert!(r.contains("\"message\""), "{r}");
+    let r = d.raw("POST", "/v1.50/commit?container=nope", "").unwrap();
+    assert_eq!(status(&r), "404", "{r}");
+    assert!(r.contains("No such container: nope"), "{r}");
+    let r = d.raw("GET", "/v1.50/containers/nope/changes", "").unwrap();
+    assert_eq!(status(&r), "404", "{r}");
+    let r = d.raw("GET", "/v1.50/containers/nope/export", "").unwrap();
+    assert_eq!(status(&r), "404", "{r}");
+    let r = d
+        .raw(
+            "POST",
+            "/v1.50/images/create?fromSrc=http%3A%2F%2Fx%2Fy.tar",
+            "",
+        )
+        .unwrap();
+    assert_eq!(status(&r), "501", "{r}");
+    assert!(r.contains("not supported"), "{r}");
+    let r = d
+        .raw("POST", "/v1.50/images/create?fromSrc=-&changes=RUN%20x", "")
+        .unwrap();
+    assert_eq!(status(&r), "400", "{r}");
+    assert!(r.contains("run is not a valid change command"), "{r}");
+    let r = d
+        .raw("POST", "/v1.50/images/create?fromSrc=-&repo=Bad%20Name", "")
+        .unwrap();
+    assert_eq!(status(&r), "400", "{r}");
+    // A pull is still answered as before.
+    let r = d
+        .raw(
+            "POST",
+            "/v1.50/images/create?fromImage=busybox&tag=latest",
+            "",
+        )
+        .unwrap();
+    assert_eq!(status(&r), "501", "{r}");
+}
