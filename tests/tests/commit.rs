@@ -545,6 +545,11 @@ fn api_errors_for_commit_diff_export_import() {
         .raw("POST", "/v1.50/images/create?fromSrc=-&repo=Bad%20Name", "")
         .unwrap();
     assert_eq!(status(&r), "400", "{r}");
+    let r = d
+        .raw("POST", "/v1.50/images/create?fromSrc=-&repo=empty", "")
+        .unwrap();
+    assert_eq!(status(&r), "400", "{r}");
+    assert!(r.contains("empty"), "{r}");
     // A pull is still answered as before.
     let r = d
         .raw(

@@ -181,6 +181,9 @@ impl Store {
                 let mut input = io::BufReader::with_capacity(64 * 1024, input);
                 let head =
                     io::BufRead::fill_buf(&mut input).map_err(io_err("reading the archive"))?;
+                if head.is_empty() {
+                    return Err(Error::Invalid("invalid tar: the archive is empty".into()));
+                }
                 if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) || head.starts_with(b"BZh")
                 {
                     return Err(Error::Invalid(
