@@ -451,6 +451,15 @@ enum Cmd {
 
 #[derive(Subcommand, Debug)]
 enum ContainerCmd {
+    Commit(imgcmds::CommitArgs),
+    Diff {
+        container: String,
+    },
+    Export {
+        #[arg(short = 'o', long)]
+        output: Option<String>,
+        container: String,
+    },
     #[command(alias = "ps", alias = "list")]
     Ls {
         #[arg(short = 'a', long)]
@@ -476,6 +485,7 @@ enum ContainerCmd {
 
 #[derive(Subcommand, Debug)]
 enum ImageCmd {
+    Import(imgcmds::ImportArgs),
     #[command(alias = "list")]
     Ls {
         #[arg(short = 'a', long)]
@@ -687,12 +697,22 @@ async fn dispatch(cli: Cli) -> CmdResult {
             width,
             height,
         } => c::resize(cl, &container, width, height).await,
-        Cmd::Commit(a) => imgcmds::commit(cl, a).await,
-        Cmd::Diff { container } => imgcmds::diff(cl, &container).await,
-        Cmd::Export { output, container } => {
-            imgcmds::export(cl, &container, output.as_deref()).await
-        }
-        Cmd::Import(a) => imgcmds::import(cl, a).await,
+        Cmd::Commit(a)
+        | Cmd::Container {
+            cmd: ContainerCmd::Commit(a),
+        } => imgcmds::commit(cl, a).await,
+        Cmd::Diff { container }
+        | Cmd::Container {
+            cmd: ContainerCmd::Diff { container },
+        } => imgcmds::diff(cl, &container).await,
+        Cmd::Export { output, container }
+        | Cmd::Container {
+            cmd: ContainerCmd::Export { output, container },
+        } => imgcmds::export(cl, &container, output.as_deref()).await,
+        Cmd::Import(a)
+        | Cmd::Image {
+            cmd: ImageCmd::Import(a),
+        } => imgcmds::import(cl, a).await,
         Cmd::Load { input, quiet }
         | Cmd::Image {
             cmd: ImageCmd::Load { input, quiet },
@@ -738,6 +758,27 @@ async fn dispatch(cli: Cli) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commit_flags_like_docker() {
+        let parse = |args: &[&str]| {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let Cmd::Commit(a) = cli.cmd else {
+                panic!("not commit")
+            };
+            a
+        };
+        let a = parse(&[
+            "berth", "commit", "-c", "CMD x", "-c", "ENV A=1", "c1", "img:1",
+        ]);
+        assert!(a.pause);
+        assert_eq!(a.changes, ["CMD x", "ENV A=1"]);
+        assert_eq!(a.container, "c1");
+        assert_eq!(a.reference.as_deref(), Some("img:1"));
+        assert!(!parse(&["berth", "commit", "--pause=false", "c1"]).pause);
+        assert!(!parse(&["berth", "commit", "-p=false", "c1"]).pause);
+        assert!(parse(&["berth", "commit", "-p", "c1"]).pause);
+    }
 
     #[test]
     fn flags_stop_at_the_image() {
