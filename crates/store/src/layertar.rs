@@ -204,8 +204,11 @@ impl<W: Write> TarOut<W> {
             let mut h = Self::header(m, tar::EntryType::Regular);
             let size = m.len();
             h.set_size(size);
-            // Exactly `size` bytes even if the file changes under us.
-            let data = f.take(size).chain(io::repeat(0)).take(size);
+            // Exactly `size` bytes even if the file changes under us; read in big pieces.
+            let data = io::BufReader::with_capacity(
+                (size as usize).clamp(8 << 10, 1 << 20),
+                f.take(size).chain(io::repeat(0)).take(size),
+            );
             return self
                 .b
                 .append_data(&mut h, path, data)
