@@ -124,7 +124,10 @@ impl<W: Write> TarOut<W> {
 
     /// A PAX extended header with `SCHILY.xattr.*` records, before the entry it is for.
     fn xattrs(&mut self, path: &Path, full: &Path) -> Result<()> {
-        let names = xattr::list(full).map_err(io_err(format!("xattrs of {}", path.display())))?;
+        let mut names =
+            xattr::list(full).map_err(io_err(format!("xattrs of {}", path.display())))?;
+        // Sorted, so the same tree always gives the same tar (and diff id).
+        names.sort();
         let mut records = Vec::new();
         for n in names {
             if overlay_xattr(n.as_bytes()) {
@@ -196,11 +199,23 @@ impl<W: Write> TarOut<W> {
                 }
                 self.links.insert((m.dev(), m.ino()), path.to_path_buf());
             }
+            // O_NONBLOCK: if a running container swapped the file for a FIFO, opening it
+            // must not hang; what was opened must still be a regular file.
             let f = std::fs::OpenOptions::new()
                 .read(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_NONBLOCK)
                 .open(&full)
                 .map_err(io_err(format!("opening {}", what())))?;
+            if !f
+                .metadata()
+                .map_err(io_err(format!("stat {}", what())))?
+                .is_file()
+            {
+                return Err(Error::Conflict(format!(
+                    "{} changed while it was being archived",
+                    what()
+                )));
+            }
             let mut h = Self::header(m, tar::EntryType::Regular);
             let size = m.len();
             h.set_size(size);

@@ -431,6 +431,19 @@ mod tests {
     fn make_upper(dir: &Path) {
         std::fs::create_dir_all(dir.join("data/sub")).expect("mkdir");
         std::fs::write(dir.join("data/x"), b"hello").expect("write");
+        let c = std::ffi::CString::new(dir.join("data/x").as_os_str().as_encoded_bytes())
+            .expect("cstr");
+        // SAFETY: valid strings and value buffer.
+        let r = unsafe {
+            libc::setxattr(
+                c.as_ptr(),
+                c"user.berth.test".as_ptr(),
+                b"v1".as_ptr().cast(),
+                2,
+                0,
+            )
+        };
+        assert_eq!(r, 0, "setxattr user.berth.test");
         std::fs::hard_link(dir.join("data/x"), dir.join("data/x-link")).expect("link");
         symlink("/data/x", dir.join("data/sym")).expect("symlink");
         std::fs::write(dir.join("data/sub/secret"), b"s").expect("write");
@@ -480,6 +493,17 @@ mod tests {
             format!("sha256:{}", hex::encode(Sha256::digest(&data)))
         );
         assert_eq!(std::fs::read(back.join("data/x")).expect("read"), b"hello");
+        assert_eq!(
+            crate::xattr::get(&back.join("data/x"), c"user.berth.test").expect("xattr"),
+            Some(b"v1".to_vec())
+        );
+        // The same tree gives the same tar.
+        let mut again = TarOut::new(Vec::new());
+        layertar::write_layer(&upper, &mut again).expect("tar");
+        assert!(
+            again.finish().expect("finish") == data,
+            "tar not deterministic"
+        );
         let a = std::fs::metadata(back.join("data/x")).expect("stat");
         let b = std::fs::metadata(back.join("data/x-link")).expect("stat");
         assert_eq!(a.ino(), b.ino(), "hard link kept");
