@@ -13,6 +13,7 @@ fi
 need=()
 command -v umount >/dev/null || need+=(mount)
 command -v tar >/dev/null || need+=(tar)
+command -v gzip >/dev/null || need+=(gzip)
 if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && apt-get install -y -qq "${need[@]}"
 fi

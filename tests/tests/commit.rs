@@ -171,6 +171,12 @@ fn commit_diff_and_run_the_new_image() {
     assert!(out.stdout().contains("D /data/x\n"), "{}", out.stdout());
     assert!(out.stdout().contains("A /data/y\n"), "{}", out.stdout());
 
+    // A container the user paused stays paused after a commit.
+    d.berth(&["pause", &c]).ok();
+    d.berth(&["commit", &c, &format!("{img}:paused")]).ok();
+    assert_eq!(inspect(&d, &c)["State"]["Status"], "paused");
+    d.berth(&["unpause", &c]).ok();
+
     // Untagged commit; bad change and bad name refused with Docker's messages.
     let out = d.berth(&["commit", &c]);
     out.ok();
