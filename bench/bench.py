@@ -463,6 +463,23 @@ def main():
             "berth-docker": (f"{DOCKER} images", bdk),
             "berth": (f"{berth} images", bb),
         }), ">= 2x faster")
+
+        # commit of a container with 100 MB of changes (100 files of 1 MB, random data).
+        commits = {"dockerd": [], "berth-docker": [], "berth": []}
+        for env in (ref, bdk):
+            sh([DOCKER, "run", "--name", "benchcommit", "busybox", "sh", "-c",
+                "mkdir /data && for i in $(seq 100); do "
+                "dd if=/dev/urandom of=/data/f$i bs=1M count=1 2>/dev/null; done"], env=env)
+        for rnd in range(2 if QUICK else 3):
+            order = [("dockerd", DOCKER, ref), ("berth-docker", DOCKER, bdk), ("berth", berth, bb)]
+            if rnd % 2:
+                order.reverse()
+            for name, cli, env in order:
+                tag = f"benchcommit:{name}{rnd}"
+                commits[name].extend(timed(lambda: sh([cli, "commit", "benchcommit", tag], env=env), 1))
+        for env in (ref, bdk):
+            sh([DOCKER, "rm", "-f", "benchcommit"], env=env)
+        row("`commit` of a container with 100 MB of changes", commits, ">= 2x faster")
     finally:
         cleanup(snap, had_docker0)
     write_report(results, mem, scaling, runtime_rows)

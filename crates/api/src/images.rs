@@ -22,7 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/images/load", post(load))
         .route("/images/get", get(save_many))
         .route("/images/prune", post(prune))
-        .route("/images/create", post(pull))
+        .route("/images/create", post(crate::commit::create))
         .route(
             "/images/{*rest}",
             get(by_name_get).post(by_name_post).delete(by_name_delete),
@@ -34,7 +34,8 @@ async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Vec<Value>>> {
     let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
-    Ok(Json(engine.image_list_filtered(&filters)?))
+    let all = crate::truthy(q.get("all"));
+    Ok(Json(engine.image_list_filtered(&filters, all)?))
 }
 
 async fn prune(
@@ -117,9 +118,9 @@ async fn save(engine: AppState, names: Vec<String>) -> ApiResult<Response> {
 }
 
 /// A blocking reader over body chunks sent from the async side.
-struct ChannelReader {
-    rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
-    cur: Bytes,
+pub(crate) struct ChannelReader {
+    pub(crate) rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
+    pub(crate) cur: Bytes,
 }
 
 impl Read for ChannelReader {
@@ -174,7 +175,7 @@ async fn load(State(engine): State<AppState>, body: Body) -> ApiResult<Response>
     Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
 }
 
-async fn pull(Query(q): Query<HashMap<String, String>>) -> ApiError {
+pub(crate) async fn pull(Query(q): Query<HashMap<String, String>>) -> ApiError {
     let image = q.get("fromImage").cloned().unwrap_or_default();
     let tag = q
         .get("tag")
@@ -250,7 +251,8 @@ async fn by_name_delete(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Vec<Value>>> {
     let force = crate::truthy(q.get("force"));
-    Ok(Json(engine.image_remove(&name, force).await?))
+    let noprune = crate::truthy(q.get("noprune"));
+    Ok(Json(engine.image_remove(&name, force, noprune).await?))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod commit;
 pub mod containers;
 pub mod error;
 pub mod exec;
@@ -41,6 +42,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .merge(images::routes())
         .merge(containers::routes())
         .merge(exec::routes())
+        .merge(commit::routes())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "page not found") })
         .with_state(engine)
 }

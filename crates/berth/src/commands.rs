@@ -15,7 +15,7 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-fn fail(code: i32, message: impl Into<String>) -> Exit {
+pub(crate) fn fail(code: i32, message: impl Into<String>) -> Exit {
     Exit {
         code,
         message: message.into(),
@@ -23,7 +23,7 @@ fn fail(code: i32, message: impl Into<String>) -> Exit {
 }
 
 /// Percent-encode a query value.
-fn q(s: &str) -> String {
+pub(crate) fn q(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {

@@ -4,6 +4,7 @@
 mod commands;
 mod format;
 mod image_cmds;
+mod imgcmds;
 mod stream;
 
 use clap::{Args, Parser, Subcommand};
@@ -382,6 +383,18 @@ enum Cmd {
         width: u16,
         height: u16,
     },
+    /// Create a new image from a container's changes.
+    Commit(imgcmds::CommitArgs),
+    /// Inspect changes to files or directories on a container's filesystem.
+    Diff { container: String },
+    /// Export a container's filesystem as a tar archive.
+    Export {
+        #[arg(short = 'o', long)]
+        output: Option<String>,
+        container: String,
+    },
+    /// Import the contents from a tarball to create a filesystem image.
+    Import(imgcmds::ImportArgs),
     /// Load an image from a tar archive or STDIN.
     Load {
         #[arg(short = 'i', long)]
@@ -504,6 +517,15 @@ enum SystemCmd {
 
 #[derive(Subcommand, Debug)]
 enum ContainerCmd {
+    Commit(imgcmds::CommitArgs),
+    Diff {
+        container: String,
+    },
+    Export {
+        #[arg(short = 'o', long)]
+        output: Option<String>,
+        container: String,
+    },
     #[command(alias = "ps", alias = "list")]
     Ls {
         #[arg(short = 'a', long)]
@@ -529,6 +551,7 @@ enum ContainerCmd {
 
 #[derive(Subcommand, Debug)]
 enum ImageCmd {
+    Import(imgcmds::ImportArgs),
     #[command(alias = "list")]
     Ls {
         #[command(flatten)]
@@ -760,6 +783,22 @@ async fn dispatch(cli: Cli) -> CmdResult {
             width,
             height,
         } => c::resize(cl, &container, width, height).await,
+        Cmd::Commit(a)
+        | Cmd::Container {
+            cmd: ContainerCmd::Commit(a),
+        } => imgcmds::commit(cl, a).await,
+        Cmd::Diff { container }
+        | Cmd::Container {
+            cmd: ContainerCmd::Diff { container },
+        } => imgcmds::diff(cl, &container).await,
+        Cmd::Export { output, container }
+        | Cmd::Container {
+            cmd: ContainerCmd::Export { output, container },
+        } => imgcmds::export(cl, &container, output.as_deref()).await,
+        Cmd::Import(a)
+        | Cmd::Image {
+            cmd: ImageCmd::Import(a),
+        } => imgcmds::import(cl, a).await,
         Cmd::Load { input, quiet }
         | Cmd::Image {
             cmd: ImageCmd::Load { input, quiet },
@@ -835,6 +874,27 @@ mod tests {
     fn command_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn commit_flags_like_docker() {
+        let parse = |args: &[&str]| {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let Cmd::Commit(a) = cli.cmd else {
+                panic!("not commit")
+            };
+            a
+        };
+        let a = parse(&[
+            "berth", "commit", "-c", "CMD x", "-c", "ENV A=1", "c1", "img:1",
+        ]);
+        assert!(a.pause);
+        assert_eq!(a.changes, ["CMD x", "ENV A=1"]);
+        assert_eq!(a.container, "c1");
+        assert_eq!(a.reference.as_deref(), Some("img:1"));
+        assert!(!parse(&["berth", "commit", "--pause=false", "c1"]).pause);
+        assert!(!parse(&["berth", "commit", "-p=false", "c1"]).pause);
+        assert!(parse(&["berth", "commit", "-p", "c1"]).pause);
     }
 
     #[test]

@@ -185,18 +185,39 @@ impl Engine {
         out
     }
 
-    /// `DELETE /images/{name}?force=&noprune=`.
-    pub async fn image_remove(&self, name: &str, force: bool) -> Result<Vec<Value>> {
+    /// `DELETE /images/{name}?force=&noprune=`. Unless `noprune`, a deleted image's
+    /// untagged parents that nothing else uses go too, as in Docker.
+    pub async fn image_remove(&self, name: &str, force: bool, noprune: bool) -> Result<Vec<Value>> {
         let _gate = self.image_gate.write().await;
         let store = self.store.clone();
         let mut removal = Removal::default();
-        let deleted = self.remove_locked(name, force, &mut removal.items)?;
-        if let Some(img) = deleted {
+        let mut parent = self.store.parent_of(&self.store.get(name)?.id)?;
+        let mut deleted = Vec::new();
+        if let Some(img) = self.remove_locked(name, force, &mut removal.items)? {
+            deleted.push(img);
+            while let Some(pid) = parent.take().filter(|_| !noprune) {
+                let p = self.store.get(&pid)?;
+                if !p.repo_tags.is_empty()
+                    || self.store.has_children(&pid)?
+                    || self.image_users().contains_key(&pid)
+                {
+                    break;
+                }
+                parent = self.store.parent_of(&pid)?;
+                match self.remove_locked(&pid, false, &mut removal.items)? {
+                    Some(img) => deleted.push(img),
+                    None => break,
+                }
+            }
+        }
+        if !deleted.is_empty() {
             let used: HashSet<String> = self.image_users().into_keys().collect();
             let report = tokio::task::spawn_blocking(move || store.gc(&used))
                 .await
                 .map_err(|e| Error::internal(e.to_string()))??;
-            push_removed_layers(&img, &report.layers, &mut removal.items);
+            for img in &deleted {
+                push_removed_layers(img, &report.layers, &mut removal.items);
+            }
         }
         Ok(removal.items)
     }
@@ -246,8 +267,11 @@ impl Engine {
             quiet = false;
         }
         let remaining: Vec<String> = self.store.get(&img.id)?.repo_tags;
-        // Conflicts: running container (hard); other tags, stopped container (soft).
+        let children = self.store.has_children(&img.id)?;
+        // Conflicts: child images, running container (hard); other tags, stopped
+        // container (soft).
         let conflict_err = match user {
+            _ if children => Some((true, false, "image has dependent child images".to_string())),
             Some((true, cid)) => Some((
                 true,
                 true,
@@ -266,7 +290,7 @@ impl Engine {
             _ => None,
         };
         if let Some((hard, used, msg)) = conflict_err {
-            let dangling = remaining.is_empty();
+            let dangling = remaining.is_empty() && !children;
             if quiet && (!dangling || used) {
                 return Ok(None);
             }
@@ -356,7 +380,9 @@ impl Engine {
 
     /// `GET /images/json` with `all`, `filters` (dangling, label, before, since,
     /// reference, until), `digests`.
-    pub fn image_list_filtered(&self, filters: &Filters) -> Result<Vec<Value>> {
+    /// Untagged images that others were committed on are intermediate: listed with `all`
+    /// only, and never dangling.
+    pub fn image_list_filtered(&self, filters: &Filters, all: bool) -> Result<Vec<Value>> {
         check_keys(
             filters,
             &["dangling", "label", "before", "since", "reference", "until"],
@@ -400,13 +426,20 @@ impl Engine {
                     continue;
                 }
             }
-            let is_dangling = img.repo_tags.is_empty() && img.repo_digests.is_empty();
+            let untagged = img.repo_tags.is_empty() && img.repo_digests.is_empty();
+            let intermediate = untagged && self.store.has_children(&img.id)?;
+            if intermediate && !all {
+                continue;
+            }
+            let is_dangling = untagged && !intermediate;
             match dangling {
                 Some(true) if !is_dangling => continue,
                 Some(false) if is_dangling => continue,
                 _ => {}
             }
-            out.push(images::summary(&img));
+            let mut v = images::summary(&img);
+            v["ParentId"] = self.store.parent_of(&img.id)?.unwrap_or_default().into();
+            out.push(v);
         }
         Ok(out)
     }

@@ -9,6 +9,7 @@
 //! The API layer (`berth-api`) calls the async methods here and maps [`Error`] kinds to
 //! HTTP status codes.
 
+pub mod commit;
 mod container;
 mod containers;
 mod db;
@@ -30,6 +31,7 @@ use berth_store::Store;
 use tokio::net::UnixStream;
 use tokio::sync::{oneshot, watch};
 
+pub use commit::CommitOptions;
 pub use container::{Container, Paths};
 pub use containers::WaitCondition;
 pub use error::{Error, ErrorKind, Result};
@@ -224,6 +226,7 @@ impl Engine {
         if let Ok(dirs) = self.store.layer_dirs(&img) {
             v["GraphDriver"]["Data"] = images::graph_data(&dirs);
         }
+        v["Parent"] = self.store.parent_of(&img.id)?.unwrap_or_default().into();
         Ok(v)
     }
 

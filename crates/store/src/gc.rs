@@ -108,6 +108,11 @@ impl Store {
                     out.untagged.push(t.clone());
                 }
             }
+            // Its link to the image it was committed on.
+            txn.open_table(crate::newimage::PARENTS)
+                .map_err(db_err)?
+                .remove(id)
+                .map_err(db_err)?;
             if retain {
                 let mut kept = rec.clone();
                 kept.repo_tags.clear();

@@ -20,10 +20,13 @@
 
 pub mod error;
 mod gc;
+pub mod layertar;
+mod newimage;
 mod reference;
 mod save;
 mod sys;
 pub mod unpack;
+mod xattr;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -38,6 +41,7 @@ use sha2::{Digest, Sha256};
 pub use berth_oci::ImageConfig;
 pub use error::{Error, ErrorKind, Result};
 pub use gc::{Deleted, GcReport, chain_ids};
+pub use newimage::NewImage;
 pub use reference::normalize;
 pub use save::SaveSet;
 

@@ -238,3 +238,18 @@ pub fn syncfs(fd: BorrowedFd<'_>) -> io::Result<()> {
     cvt(unsafe { libc::syncfs(fd.as_raw_fd()) })?;
     Ok(())
 }
+
+/// Ask the kernel to start writing `len` bytes at `offset` of `file` to disk, without
+/// waiting (`sync_file_range(SYNC_FILE_RANGE_WRITE)`). Only a hint: errors are ignored,
+/// durability still comes from `syncfs`.
+pub fn start_writeback(file: &std::fs::File, offset: u64, len: u64) {
+    // SAFETY: valid fd; the call only schedules I/O.
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
+}
