@@ -12,11 +12,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use berth_engine::CommitOptions;
 use bytes::Bytes;
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::images::ChannelReader;
 use crate::{ApiError, ApiResult, AppState, truthy};
 
 /// Query parameters in order, repeated keys kept (`changes`).
@@ -156,22 +154,7 @@ pub(crate) async fn create(
             ),
         ));
     }
-    let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(async move {
-        let mut stream = body.into_data_stream();
-        while let Some(chunk) = stream.next().await {
-            let item =
-                chunk.map_err(|e| std::io::Error::other(format!("reading request body: {e}")));
-            let stop = item.is_err();
-            if tx.send(item).await.is_err() || stop {
-                break;
-            }
-        }
-    });
-    let reader = ChannelReader {
-        rx,
-        cur: Bytes::new(),
-    };
+    let reader = crate::images::body_reader(body);
     let id = engine
         .import(
             Box::new(reader),

@@ -139,7 +139,8 @@ impl Read for ChannelReader {
     }
 }
 
-async fn load(State(engine): State<AppState>, body: Body) -> ApiResult<Response> {
+/// The request body as a blocking reader (for work on a blocking thread), fed by a task.
+pub(crate) fn body_reader(body: Body) -> ChannelReader {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         let mut stream = body.into_data_stream();
@@ -152,10 +153,14 @@ async fn load(State(engine): State<AppState>, body: Body) -> ApiResult<Response>
             }
         }
     });
-    let reader = ChannelReader {
+    ChannelReader {
         rx,
         cur: Bytes::new(),
-    };
+    }
+}
+
+async fn load(State(engine): State<AppState>, body: Body) -> ApiResult<Response> {
+    let reader = body_reader(body);
     let loaded = engine.load_images(Box::new(reader)).await?;
     let mut out = String::new();
     for img in loaded {

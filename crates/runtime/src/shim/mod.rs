@@ -249,6 +249,25 @@ fn pid_ns(oci: &Spec) -> Option<Option<std::path::PathBuf>> {
         .map(|n| n.path().clone())
 }
 
+/// The container's cgroup path: the bundle's `linux.cgroupsPath`, else Berth's.
+fn cgroup_path(oci: &Spec, berth: &ContainerSpec) -> String {
+    oci.linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_ref())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|| berth.cgroup_path.clone())
+}
+
+/// Block SIGCHLD and read it from a signalfd instead (the shim's poll loop reaps).
+fn sigchld_fd() -> crate::Result<SignalFd> {
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
+        .map_err(|e| nix_err("blocking SIGCHLD", e))?;
+    SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(|e| nix_err("signalfd", e))
+}
+
 /// Create the container: returns once its init is blocked waiting for `start`.
 fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<server::Shim> {
     if let Some(binary) = &berth.runtime {
@@ -256,19 +275,8 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
     }
     let layout = cgroups::detect()?;
     let limits = Limits::from_spec(oci);
-    let cgroup_path = oci
-        .linux()
-        .as_ref()
-        .and_then(|l| l.cgroups_path().as_ref())
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_else(|| berth.cgroup_path.clone());
-
-    let mut mask = SigSet::empty();
-    mask.add(Signal::SIGCHLD);
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
-        .map_err(|e| nix_err("blocking SIGCHLD", e))?;
-    let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-        .map_err(|e| nix_err("signalfd", e))?;
+    let cgroup_path = cgroup_path(oci, berth);
+    let sigfd = sigchld_fd()?;
 
     let log = crate::jsonlog::LogWriter::open(&berth.log_path)?;
     let (shim_stdio, child_stdio) = stdio(berth.tty, berth.open_stdin)?;
@@ -383,19 +391,8 @@ fn create_with_runtime(
     let rt = oci_runtime::OciRuntime::new(binary, bundle, &berth.id);
     let layout = cgroups::detect()?;
     let limits = Limits::from_spec(oci);
-    let cgroup_path = oci
-        .linux()
-        .as_ref()
-        .and_then(|l| l.cgroups_path().as_ref())
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_else(|| berth.cgroup_path.clone());
-
-    let mut mask = SigSet::empty();
-    mask.add(Signal::SIGCHLD);
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
-        .map_err(|e| nix_err("blocking SIGCHLD", e))?;
-    let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-        .map_err(|e| nix_err("signalfd", e))?;
+    let cgroup_path = cgroup_path(oci, berth);
+    let sigfd = sigchld_fd()?;
     oci_runtime::become_subreaper()?;
 
     let mut oci = oci.clone();
