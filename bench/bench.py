@@ -132,9 +132,10 @@ def cleanup(snap, had_docker0):
         subprocess.run([tool + "-restore"], input=rules, text=True)
     if not had_docker0:
         sh(["ip", "link", "del", "docker0"], check=False)
-    tag = "berth-bench-" + os.path.basename(W).split(".")[-1]
+    suffix = os.path.basename(W).split(".")[-1]
+    tags = [f"berth-bench-{suffix}", f"berth-bench-bundle-{suffix}"]
     for ctl in os.listdir("/sys/fs/cgroup"):
-        for name in [tag] + [n for n in ("docker",) if (ctl, n) not in CGROUPS_BEFORE]:
+        for name in tags + [n for n in ("docker",) if (ctl, n) not in CGROUPS_BEFORE]:
             d = os.path.join("/sys/fs/cgroup", ctl, name)
             if not os.path.isdir(d):
                 continue
