@@ -851,3 +851,31 @@ fn image_inspect_shows_dockers_fields() {
     out.ok();
     assert_eq!(out.stdout(), "|\n");
 }
+
+/// `berth load -i DIR` reads an OCI image layout directory (the CLI sends it as a tar).
+#[test]
+fn load_an_oci_layout_directory() {
+    if skip() {
+        return;
+    }
+    let d = Daemon::start();
+    let dir = tempfile::tempdir().unwrap();
+    let f = std::fs::File::open(image("layers-test.oci.tar")).unwrap();
+    tar::Archive::new(f).unpack(dir.path()).unwrap();
+    assert!(dir.path().join("index.json").is_file());
+    let out = d.berth(&["load", "-i", path(dir.path())]);
+    out.ok();
+    assert!(out.stdout().starts_with("Loaded image"), "{}", out.stdout());
+    let id = out.stdout().trim().rsplit(' ').next().unwrap().to_string();
+    let run = d.berth(&["run", "--rm", &id, "x", "y"]);
+    run.ok();
+    assert_eq!(
+        run.stdout(),
+        "entry: hello from layers user=1234 cwd=/home/app args=x y\n"
+    );
+    // A directory that is no image layout is refused with the daemon's message.
+    let empty = tempfile::tempdir().unwrap();
+    let out = d.berth(&["load", "-i", path(empty.path())]);
+    assert_ne!(out.code(), 0);
+    assert!(out.stderr().contains("index.json"), "{}", out.stderr());
+}

@@ -809,8 +809,27 @@ pub async fn resize(c: &Client, name: &str, w: u16, h: u16) -> CmdResult {
     Ok(0)
 }
 
+/// A directory (an OCI image layout) as a tar stream, written by a thread as it is read.
+fn tar_dir(dir: &str) -> Result<tokio::net::UnixStream, Exit> {
+    let (w, r) =
+        std::os::unix::net::UnixStream::pair().map_err(|e| fail(1, format!("load {dir}: {e}")))?;
+    let root = std::path::PathBuf::from(dir);
+    std::thread::spawn(move || {
+        let mut b = tar::Builder::new(w);
+        b.follow_symlinks(false);
+        // An error ends the stream early: the daemon then refuses the truncated archive.
+        if let Err(e) = b.append_dir_all(".", &root).and_then(|()| b.finish()) {
+            eprintln!("berth: reading {}: {e}", root.display());
+        }
+    });
+    r.set_nonblocking(true)
+        .and_then(|()| tokio::net::UnixStream::from_std(r))
+        .map_err(|e| fail(1, format!("load {dir}: {e}")))
+}
+
 pub async fn load(c: &Client, input: Option<&str>, quiet: bool) -> CmdResult {
     let body = match input {
+        Some(p) if std::path::Path::new(p).is_dir() => berth_client::reader_body(tar_dir(p)?),
         Some(p) => {
             let f = tokio::fs::File::open(p)
                 .await
