@@ -1,10 +1,15 @@
-//! `save`: images out as a classic `docker save` archive.
+//! `save`: images out as an archive in the layout Docker 25+ writes, which is both a
+//! classic `docker save` archive and an OCI image layout.
 //!
-//! Layout (what `docker load` of any version, dockerd 20.10 and skopeo's `docker-archive:`
-//! read): `manifest.json` (`Config`, `RepoTags`, `Layers` per image), `repositories`,
-//! `<config hex>.json`, and `<diff id hex>/layer.tar` for each layer once, uncompressed,
-//! so its sha256 is the diff id. Stored blobs are decompressed and verified as they stream
-//! out: a wrong digest or length aborts the archive with an error.
+//! - `manifest.json` (`Config`, `RepoTags`, `Layers` per image) and `repositories`: what
+//!   `docker load` of any version (dockerd 20.10 included) and skopeo's `docker-archive:`
+//!   read;
+//! - `oci-layout`, `index.json` (one entry per tag, named by `io.containerd.image.name`
+//!   and `org.opencontainers.image.ref.name`) and an OCI manifest blob per image: what
+//!   OCI tools (`skopeo ... oci-archive:`) read;
+//! - `blobs/sha256/<hex>`: each config, manifest and layer once. Layers are uncompressed,
+//!   so their sha256 is the diff id. Stored blobs are decompressed and verified as they
+//!   stream out: a wrong digest or length aborts the archive with an error.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -154,12 +159,21 @@ impl SaveSet {
             context: "writing the archive".into(),
             source: e,
         };
+        let json =
+            |v: &serde_json::Value| serde_json::to_vec(v).map_err(|e| Error::Db(e.to_string()));
         let mut tar = tar::Builder::new(out);
+        let add = |tar: &mut tar::Builder<_>, name: &str, data: &[u8]| {
+            let mut h = header(tar::EntryType::Regular, 0o644, data.len() as u64);
+            tar.append_data(&mut h, name, data).map_err(err)
+        };
+        for d in ["blobs/", "blobs/sha256/"] {
+            let mut h = header(tar::EntryType::Directory, 0o755, 0);
+            tar.append_data(&mut h, d, io::empty()).map_err(err)?;
+        }
+        add(&mut tar, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+        let mut layer_sizes = BTreeMap::new();
         for l in self.layers {
-            let hex = &l.diff_id["sha256:".len()..];
-            let mut dir = header(tar::EntryType::Directory, 0o755, 0);
-            tar.append_data(&mut dir, format!("{hex}/"), io::empty())
-                .map_err(err)?;
+            layer_sizes.insert(l.diff_id.clone(), l.tar_size);
             let mut h = header(tar::EntryType::Regular, 0o644, l.tar_size);
             let input = crate::unpack::decompress(l.file).map_err(err)?;
             let reader = Verified {
@@ -170,50 +184,103 @@ impl SaveSet {
                 want: l.diff_id.clone(),
                 done: false,
             };
-            tar.append_data(&mut h, format!("{hex}/layer.tar"), reader)
+            tar.append_data(&mut h, blob_name(&l.diff_id), reader)
                 .map_err(err)?;
         }
         let mut manifest = Vec::new();
+        let mut index = Vec::new();
         let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for img in &self.images {
-            let hex = &img.id["sha256:".len()..];
-            let config_name = format!("{hex}.json");
-            let mut h = header(tar::EntryType::Regular, 0o644, img.config.len() as u64);
-            tar.append_data(&mut h, &config_name, img.config.as_slice())
-                .map_err(err)?;
-            let layers: Vec<String> = img
-                .diff_ids
-                .iter()
-                .map(|d| format!("{}/layer.tar", &d["sha256:".len()..]))
-                .collect();
-            if let Some(top) = img.diff_ids.last() {
-                for t in &img.tags {
-                    if let Some((repo, tag)) = t.rsplit_once(':') {
-                        repositories
-                            .entry(repo.to_string())
-                            .or_default()
-                            .insert(tag.to_string(), top["sha256:".len()..].to_string());
-                    }
+            add(&mut tar, &blob_name(&img.id), &img.config)?;
+            let layers: Vec<String> = img.diff_ids.iter().map(|d| blob_name(d)).collect();
+            let oci = json(&serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": MANIFEST_TYPE,
+                "config": {
+                    "mediaType": "application/vnd.oci.image.config.v1+json",
+                    "digest": img.id,
+                    "size": img.config.len(),
+                },
+                "layers": img.diff_ids.iter().map(|d| serde_json::json!({
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": d,
+                    "size": layer_sizes.get(d).copied().unwrap_or_default(),
+                })).collect::<Vec<_>>(),
+            }))?;
+            let oci_digest = format!("sha256:{}", hex::encode(Sha256::digest(&oci)));
+            add(&mut tar, &blob_name(&oci_digest), &oci)?;
+            let descriptor = |annotations: Option<serde_json::Value>| {
+                let mut d = serde_json::json!({
+                    "mediaType": MANIFEST_TYPE,
+                    "digest": oci_digest,
+                    "size": oci.len(),
+                });
+                if let Some(a) = annotations {
+                    d["annotations"] = a;
+                }
+                d
+            };
+            if img.tags.is_empty() {
+                index.push(descriptor(None));
+            }
+            for t in &img.tags {
+                let (repo, tag) = t.rsplit_once(':').unwrap_or((t.as_str(), "latest"));
+                index.push(descriptor(Some(serde_json::json!({
+                    "io.containerd.image.name": qualified(t),
+                    "org.opencontainers.image.ref.name": tag,
+                }))));
+                if let Some(top) = img.diff_ids.last() {
+                    repositories
+                        .entry(repo.to_string())
+                        .or_default()
+                        .insert(tag.to_string(), top["sha256:".len()..].to_string());
                 }
             }
             manifest.push(serde_json::json!({
-                "Config": config_name,
+                "Config": blob_name(&img.id),
                 "RepoTags": if img.tags.is_empty() { serde_json::Value::Null } else { serde_json::json!(img.tags) },
                 "Layers": layers,
             }));
         }
-        let data = serde_json::to_vec(&manifest).map_err(|e| Error::Db(e.to_string()))?;
-        let mut h = header(tar::EntryType::Regular, 0o644, data.len() as u64);
-        tar.append_data(&mut h, "manifest.json", data.as_slice())
-            .map_err(err)?;
+        let index = json(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": index,
+        }))?;
+        add(&mut tar, "index.json", &index)?;
+        add(
+            &mut tar,
+            "manifest.json",
+            &json(&serde_json::json!(manifest))?,
+        )?;
         if !repositories.is_empty() {
-            let data = serde_json::to_vec(&repositories).map_err(|e| Error::Db(e.to_string()))?;
-            let mut h = header(tar::EntryType::Regular, 0o644, data.len() as u64);
-            tar.append_data(&mut h, "repositories", data.as_slice())
-                .map_err(err)?;
+            add(
+                &mut tar,
+                "repositories",
+                &json(&serde_json::json!(repositories))?,
+            )?;
         }
         let mut out = tar.into_inner().map_err(err)?;
         out.flush().map_err(err)
+    }
+}
+
+const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// `sha256:<hex>` → `blobs/sha256/<hex>`.
+fn blob_name(digest: &str) -> String {
+    format!("blobs/sha256/{}", digest.trim_start_matches("sha256:"))
+}
+
+/// `busybox:latest` → `docker.io/library/busybox:latest`, as containerd names images.
+fn qualified(tag: &str) -> String {
+    let first = tag.split('/').next().unwrap_or("");
+    let has_registry =
+        tag.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    match (has_registry, tag.contains('/')) {
+        (true, _) => tag.to_string(),
+        (false, true) => format!("docker.io/{tag}"),
+        (false, false) => format!("docker.io/library/{tag}"),
     }
 }
 

@@ -74,14 +74,17 @@ fn save_round_trip_is_bit_exact() {
     assert_eq!(m.len(), 2, "{manifest}");
     assert_eq!(m[0]["RepoTags"], serde_json::json!(["busybox:latest"]));
     assert_eq!(m[1]["RepoTags"], serde_json::json!(["layers-test:1"]));
-    // Every layer once, uncompressed, named and hashed by its diff id.
-    let layer_files: Vec<&String> = f.keys().filter(|k| k.ends_with("/layer.tar")).collect();
-    let all: HashSet<&String> = bb.diff_ids.iter().chain(&lt.diff_ids).collect();
-    assert_eq!(layer_files.len(), all.len());
+    // Every blob once, uncompressed layers named and hashed by their diff id.
+    for (name, data) in &f {
+        if let Some(hex) = name.strip_prefix("blobs/sha256/") {
+            assert_eq!(sha(data), format!("sha256:{hex}"), "{name}");
+        }
+    }
     for (img, entry) in [(&bb, &m[0]), (&lt, &m[1])] {
         let layers = entry["Layers"].as_array().unwrap();
         assert_eq!(layers.len(), img.diff_ids.len());
         for (l, d) in layers.iter().zip(&img.diff_ids) {
+            assert_eq!(l.as_str().unwrap(), format!("blobs/sha256/{}", &d[7..]));
             assert_eq!(sha(&f[l.as_str().unwrap()]), *d);
         }
         let config = &f[entry["Config"].as_str().unwrap()];
@@ -89,6 +92,38 @@ fn save_round_trip_is_bit_exact() {
     }
     let repos: serde_json::Value = serde_json::from_slice(&f["repositories"]).unwrap();
     assert!(repos["busybox"]["latest"].is_string(), "{repos}");
+    // It is an OCI image layout too: one index entry per tag, plus one for the untagged id.
+    assert_eq!(f["oci-layout"], br#"{"imageLayoutVersion":"1.0.0"}"#);
+    let index: serde_json::Value = serde_json::from_slice(&f["index.json"]).unwrap();
+    let names: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["annotations"]["io.containerd.image.name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "docker.io/library/busybox:latest",
+            "docker.io/library/layers-test:1"
+        ]
+    );
+    let oci_only: Vec<u8> = {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in f.iter().filter(|(n, _)| !n.ends_with("manifest.json")) {
+            let mut h = tar::Header::new_ustar();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, data.as_slice()).unwrap();
+        }
+        b.into_inner().unwrap()
+    };
+    let dir3 = tempfile::tempdir().unwrap();
+    let store3 = Store::open(dir3.path()).unwrap();
+    store3.load(&mut oci_only.as_slice()).unwrap();
+    assert_eq!(store3.get("busybox:latest").unwrap().id, bb.id);
+    assert_eq!(store3.get("layers-test:1").unwrap().id, lt.id);
 
     // Into a fresh store: the same images.
     let dir2 = tempfile::tempdir().unwrap();
