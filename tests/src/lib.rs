@@ -180,10 +180,21 @@ impl Daemon {
 
     /// Kill the daemon with SIGKILL (containers keep running) and start it again.
     pub fn kill9_and_restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    /// SIGKILL berthd and leave it down (containers and shims go on); [`Daemon::restart`]
+    /// brings it back.
+    pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// Start berthd again after [`Daemon::kill9`].
+    pub fn restart(&mut self) {
         self.spawn();
     }
 

@@ -255,3 +255,51 @@ fn three_containers_outlive_a_daemon_kill() {
     args.extend(refs);
     d.berth(&args).ok();
 }
+
+/// CPU time (user + system, in clock ticks) of the process whose command line contains
+/// `berth-shim` and `needle`, with its pid.
+fn shim_cpu_ticks(needle: &str) -> Option<(u32, u64)> {
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd);
+        if !cmd.contains("berth-shim") || !cmd.contains(needle) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks = fields[11].parse::<u64>().ok()? + fields[12].parse::<u64>().ok()?;
+        return Some((pid, ticks));
+    }
+    None
+}
+
+/// A shim whose daemon died stays idle (it used to spin on the dead connection's POLLHUP).
+#[test]
+fn shims_stay_idle_while_the_daemon_is_down() {
+    if skip_unless_root() {
+        return;
+    }
+    let mut d = Daemon::start();
+    d.load("busybox.tar");
+    let name = unique("idle");
+    let id = d.berth(&["run", "-d", "--name", &name, "busybox", "sleep", "1000"]);
+    id.ok();
+    let id = id.stdout().trim().to_string();
+    d.kill9();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let (pid, before) = shim_cpu_ticks(&id).expect("the shim runs on");
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let (pid2, after) = shim_cpu_ticks(&id).expect("the shim runs on");
+    assert_eq!(pid, pid2);
+    // Idle is 0 ticks; the spinning shim took about 100 a second.
+    assert!(
+        after - before < 30,
+        "shim {pid} used {} ticks in 1 s",
+        after - before
+    );
+    d.restart();
+    d.berth(&["rm", "-f", &name]).ok();
+}

@@ -409,7 +409,9 @@ impl Shim {
         }
         let c = &mut self.conns[i];
         if c.read_closed || c.dead {
-            if revents & libc::POLLERR != 0 {
+            // POLLHUP: the peer is gone both ways (a daemon that died while waiting on us):
+            // poll would report it again at once, forever, so drop the connection.
+            if revents & (libc::POLLERR | libc::POLLHUP) != 0 {
                 c.dead = true;
             }
             return;
