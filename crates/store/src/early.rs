@@ -22,11 +22,14 @@ pub(crate) const CHUNK: usize = 1 << 20;
 /// Chunks in flight before the spooling side waits for the unpacker.
 const DEPTH: usize = 8;
 
-/// What an early unpack produced: `(diff id unless the input was a plain tar, unpacked
-/// size, tar size)`, in `dir`.
+/// What unpacking found: the diff id unless the input was a plain tar, the unpacked size,
+/// the tar's size.
+pub(crate) type Outcome = Result<(Option<String>, u64, u64)>;
+
+/// What an early unpack produced, in `dir`.
 pub(crate) struct Done {
     pub dir: PathBuf,
-    pub result: Result<(Option<String>, u64, u64)>,
+    pub result: Outcome,
 }
 
 /// An unpack in progress, fed by the spooling loop.
@@ -34,7 +37,7 @@ pub(crate) struct Early {
     dir: PathBuf,
     tx: Option<SyncSender<(Vec<u8>, usize)>>,
     back: Receiver<Vec<u8>>,
-    handle: Option<JoinHandle<Result<(Option<String>, u64, u64)>>>,
+    handle: Option<JoinHandle<Outcome>>,
 }
 
 impl Early {

@@ -759,6 +759,7 @@ fn spool(input: &mut dyn Read, work: &Path) -> Result<Spool> {
     };
     let mut buf = vec![0u8; early::CHUNK];
     let mut started: Vec<(String, early::Early)> = Vec::new();
+    let mut finished: Vec<(String, early::Done)> = Vec::new();
     for (n, entry) in archive.entries().map_err(invalid)?.enumerate() {
         let mut entry = entry.map_err(invalid)?;
         let name = clean(&String::from_utf8_lossy(&entry.path_bytes()));
@@ -768,11 +769,16 @@ fn spool(input: &mut dyn Read, work: &Path) -> Result<Spool> {
                 let mut f = std::fs::File::create(&path).map_err(io_err("spooling"))?;
                 let mut h = Sha256::new();
                 let want = entry.size();
-                let mut early = if maybe_layer(&name, want) {
-                    Some(early::Early::start(work.join(format!("u{n}")))?)
-                } else {
-                    None
-                };
+                let mut early = None;
+                if maybe_layer(&name, want) {
+                    // At most two unpackers at a time: wait for the oldest.
+                    if started.len() >= 2 {
+                        let (name, e) = started.remove(0);
+                        finished.push((name, e.finish()));
+                    }
+                    // Without a thread the layer is unpacked from its spool file later.
+                    early = early::Early::start(work.join(format!("u{n}"))).ok();
+                }
                 let mut got = 0u64;
                 let mut flushed = 0u64;
                 loop {
@@ -844,8 +850,8 @@ fn spool(input: &mut dyn Read, work: &Path) -> Result<Spool> {
             _ => {}
         }
     }
-    for (name, e) in started {
-        let done = e.finish();
+    finished.extend(started.into_iter().map(|(name, e)| (name, e.finish())));
+    for (name, done) in finished {
         match spool.files.get_mut(&name) {
             Some(f) => f.early = Some(done),
             None => {

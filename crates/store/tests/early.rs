@@ -87,7 +87,10 @@ fn gzip_oci_layer_unpacked_while_streaming() {
     let big = noise(300 * 1024);
     let tar = layer_tar(&big);
     let blob = gzip(&tar);
-    assert!(blob.len() > 200 * 1024, "the blob is big enough to be unpacked early");
+    assert!(
+        blob.len() > 200 * 1024,
+        "the blob is big enough to be unpacked early"
+    );
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
 
@@ -99,8 +102,16 @@ fn gzip_oci_layer_unpacked_while_streaming() {
     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
     assert!(e.to_string().contains("digest mismatch"), "{e}");
     assert!(store.list().unwrap().is_empty());
-    assert_eq!(std::fs::read_dir(dir.path().join("layers")).unwrap().count(), 0);
-    assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("layers"))
+            .unwrap()
+            .count(),
+        0
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+        0
+    );
 
     // The right one loads; the layer is complete, the blob kept as it came.
     let loaded = store
@@ -122,7 +133,10 @@ fn gzip_oci_layer_unpacked_while_streaming() {
         std::fs::read(dir.path().join("blobs/sha256").join(&sha(&blob)[7..])).unwrap(),
         blob
     );
-    assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+        0
+    );
 }
 
 #[test]
@@ -144,7 +158,11 @@ fn one_layer_file_named_by_two_images() {
             &cid[7..]
         ));
     }
-    append(&mut b, "manifest.json", format!("[{}]", entries.join(",")).as_bytes());
+    append(
+        &mut b,
+        "manifest.json",
+        format!("[{}]", entries.join(",")).as_bytes(),
+    );
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let loaded = store
@@ -157,6 +175,14 @@ fn one_layer_file_named_by_two_images() {
     assert_eq!(a.diff_ids, bimg.diff_ids);
     let layer = &store.layer_dirs(&a).unwrap()[0];
     assert_eq!(std::fs::read(layer.join("etc/hello")).unwrap(), b"hello\n");
-    assert_eq!(std::fs::read_dir(dir.path().join("layers")).unwrap().count(), 1);
-    assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("layers"))
+            .unwrap()
+            .count(),
+        1
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+        0
+    );
 }
