@@ -11,6 +11,7 @@
 //! - `tmp/`: work in progress, emptied at open.
 //!
 //! Crash safety: a load spools and verifies everything under `tmp/`, unpacks layers there
+//! (while the archive streams in, see `early.rs`)
 //! and renames them into place, flushes the filesystem (`syncfs`), and only then records
 //! the images, their tags and layers in one redb transaction (from the first file moved
 //! into place to that commit a load holds the ingest lock shared; garbage collection takes
