@@ -402,6 +402,7 @@ fn parse_binds(binds: &[String]) -> Result<Vec<BindMount>> {
 impl Engine {
     /// `POST /containers/create`.
     pub async fn create(&self, name: Option<&str>, req: CreateRequest) -> Result<CreateResponse> {
+        crate::warm_cgroups();
         let CreateRequest {
             mut config,
             mut host_config,
@@ -583,6 +584,7 @@ impl Engine {
     /// `POST /containers/{id}/start`.
     pub async fn start(self: &Arc<Self>, key: &str) -> Result<()> {
         let entry = self.lookup(key)?;
+        crate::warm_cgroups();
         let _op = entry.op.lock().await;
         let c = entry.record().clone();
         if c.state.running {

@@ -66,6 +66,7 @@ impl Engine {
     /// `POST /containers/{id}/exec`: returns the new exec id.
     pub fn exec_create(&self, key: &str, config: ExecConfig) -> Result<String> {
         let entry = self.lookup(key)?;
+        crate::warm_cgroups();
         let (id, running) = {
             let r = entry.record();
             (r.id.clone(), r.state.running && !r.state.paused)

@@ -98,6 +98,23 @@ impl Entry {
     }
 }
 
+/// Pay the kernel's wait for the cgroup migration lock in the background when a container
+/// process will soon be moved into its cgroup (create, start, exec): see
+/// [`berth_runtime::linux::cgroups::warm_migration_lock`]. At most one at a time.
+fn warm_cgroups() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static BUSY: AtomicBool = AtomicBool::new(false);
+    if std::env::var_os("BERTH_NO_WARM").is_some() || BUSY.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    tokio::task::spawn_blocking(|| {
+        if let Err(e) = berth_runtime::linux::cgroups::warm_migration_lock() {
+            tracing::debug!("warming the cgroup migration lock: {e}");
+        }
+        BUSY.store(false, Ordering::Release);
+    });
+}
+
 /// Lock a std mutex, going on with the data if a panicking thread poisoned it.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())

@@ -11,6 +11,7 @@
 //! - `tmp/`: work in progress, emptied at open.
 //!
 //! Crash safety: a load spools and verifies everything under `tmp/`, unpacks layers there
+//! (while the archive streams in, see `early.rs`)
 //! and renames them into place, flushes the filesystem (`syncfs`), and only then records
 //! the images, their tags and layers in one redb transaction (from the first file moved
 //! into place to that commit a load holds the ingest lock shared; garbage collection takes
@@ -18,6 +19,7 @@
 //! files not referenced by the database (a layer renamed but never recorded) are swept at
 //! the next open or collection (see `gc.rs`).
 
+mod early;
 pub mod error;
 mod gc;
 pub mod layertar;
@@ -159,6 +161,8 @@ fn digest_hex(d: &str) -> Option<&str> {
 struct Spooled {
     path: PathBuf,
     digest: String,
+    /// Unpacked as a layer while it was spooled (see `early.rs`), until used.
+    early: Option<early::Done>,
 }
 
 /// The whole archive spooled under a temporary directory.
@@ -180,6 +184,18 @@ impl Spool {
             }
         }
         Err(invalid(format!("{name} is missing")))
+    }
+
+    /// The early unpack of `name`, if there was one (once).
+    fn take_early(&mut self, name: &str) -> Option<early::Done> {
+        let mut name = clean(name);
+        for _ in 0..8 {
+            if self.files.contains_key(&name) {
+                return self.files.get_mut(&name).and_then(|f| f.early.take());
+            }
+            name = self.links.get(&name)?.clone();
+        }
+        None
     }
 
     fn read(&self, name: &str) -> Result<Vec<u8>> {
@@ -329,7 +345,7 @@ impl Store {
     }
 
     fn load_in(&self, input: &mut dyn Read, work: &Path) -> Result<Vec<LoadedImage>> {
-        let spool = spool(input, work)?;
+        let mut spool = spool(input, work)?;
         let staged = if spool.files.contains_key("manifest.json") {
             stage_docker(&spool)?
         } else if spool.files.contains_key("index.json") {
@@ -353,7 +369,7 @@ impl Store {
                 let (size, tar_size, dir) = match self.layer_size(diff_id)? {
                     Some(s) => (s, verify_layer(&spool, file, diff_id, index)?, None),
                     None => {
-                        let (dir, u) = self.unpack(&spool, file, diff_id, index, work)?;
+                        let (dir, u) = self.unpack(&mut spool, file, diff_id, index, work)?;
                         (u.size, u.tar_size, Some(dir))
                     }
                 };
@@ -374,7 +390,7 @@ impl Store {
         for mut l in layers {
             if l.dir.is_none() && self.layer_size(&l.diff_id)?.is_none() {
                 // Collected since we looked: unpack it after all.
-                let (dir, u) = self.unpack(&spool, &l.file, &l.diff_id, l.index, work)?;
+                let (dir, u) = self.unpack(&mut spool, &l.file, &l.diff_id, l.index, work)?;
                 l.size = u.size;
                 l.dir = Some(dir);
             }
@@ -460,13 +476,36 @@ impl Store {
 
     fn unpack(
         &self,
-        spool: &Spool,
+        spool: &mut Spool,
         file: &str,
         diff_id: &str,
         index: usize,
         work: &Path,
     ) -> Result<(PathBuf, unpack::Unpacked)> {
         let hex = digest_hex(diff_id).ok_or_else(|| invalid(format!("bad diff id {diff_id}")))?;
+        // Unpacked while spooled: only the digest is left to check. A failed attempt is
+        // redone below, which reports the error.
+        if let Some(done) = spool.take_early(file) {
+            if let Ok((got, size, tar_size)) = done.result {
+                let got = match got {
+                    Some(d) => d,
+                    None => spool.get(file)?.digest.clone(),
+                };
+                if got != diff_id {
+                    return Err(invalid(format!(
+                        "layer {} digest mismatch: expected {diff_id}, got {got}",
+                        index + 1
+                    )));
+                }
+                let unpacked = unpack::Unpacked {
+                    diff_id: got,
+                    size,
+                    tar_size,
+                };
+                return Ok((done.dir, unpacked));
+            }
+            let _ = std::fs::remove_dir_all(&done.dir);
+        }
         let src = spool.get(file)?;
         let dir = work.join(format!("layer-{hex}"));
         std::fs::create_dir(&dir).map_err(io_err("creating a layer directory"))?;
@@ -719,7 +758,9 @@ fn spool(input: &mut dyn Read, work: &Path) -> Result<Spool> {
         files: HashMap::new(),
         links: HashMap::new(),
     };
-    let mut buf = vec![0u8; 256 * 1024];
+    let mut buf = vec![0u8; early::CHUNK];
+    let mut started: Vec<(String, early::Early)> = Vec::new();
+    let mut finished: Vec<(String, early::Done)> = Vec::new();
     for (n, entry) in archive.entries().map_err(invalid)?.enumerate() {
         let mut entry = entry.map_err(invalid)?;
         let name = clean(&String::from_utf8_lossy(&entry.path_bytes()));
@@ -729,23 +770,64 @@ fn spool(input: &mut dyn Read, work: &Path) -> Result<Spool> {
                 let mut f = std::fs::File::create(&path).map_err(io_err("spooling"))?;
                 let mut h = Sha256::new();
                 let want = entry.size();
+                let mut early = None;
+                if maybe_layer(&name, want) {
+                    // At most two unpackers at a time: wait for the oldest.
+                    if started.len() >= 2 {
+                        let (name, e) = started.remove(0);
+                        finished.push((name, e.finish()));
+                    }
+                    // Without a thread the layer is unpacked from its spool file later.
+                    early = early::Early::start(work.join(format!("u{n}"))).ok();
+                }
                 let mut got = 0u64;
+                let mut flushed = 0u64;
                 loop {
-                    let k = entry.read(&mut buf).map_err(invalid)?;
+                    let mut chunk = match &early {
+                        Some(e) => e.buffer(),
+                        None => std::mem::take(&mut buf),
+                    };
+                    let k = entry.read(&mut chunk).map_err(invalid)?;
+                    if k > 0 {
+                        got += k as u64;
+                        h.update(&chunk[..k]);
+                        f.write_all(&chunk[..k]).map_err(io_err("spooling"))?;
+                    }
+                    match &mut early {
+                        Some(e) if k > 0 => e.feed(chunk, k),
+                        Some(_) => {}
+                        None => buf = chunk,
+                    }
                     if k == 0 {
                         break;
                     }
-                    got += k as u64;
-                    h.update(&buf[..k]);
-                    f.write_all(&buf[..k]).map_err(io_err("spooling"))?;
+                    if got - flushed >= WRITEBACK {
+                        // Big files start going to disk now; the final syncfs waits less.
+                        sys::start_writeback(&f, flushed, got - flushed);
+                        flushed = got;
+                    }
                 }
                 if got != want {
                     return Err(invalid(format!(
                         "unexpected end of archive in {name} ({got} of {want} bytes)"
                     )));
                 }
+                if flushed > 0 {
+                    sys::start_writeback(&f, flushed, got - flushed);
+                }
+                if let Some(mut e) = early {
+                    e.close();
+                    started.push((name.clone(), e));
+                }
                 let digest = format!("sha256:{}", hex::encode(h.finalize()));
-                spool.files.insert(name, Spooled { path, digest });
+                spool.files.insert(
+                    name,
+                    Spooled {
+                        path,
+                        digest,
+                        early: None,
+                    },
+                );
             }
             tar::EntryType::Symlink => {
                 if let Some(t) = entry.link_name_bytes() {
@@ -769,7 +851,25 @@ fn spool(input: &mut dyn Read, work: &Path) -> Result<Spool> {
             _ => {}
         }
     }
+    finished.extend(started.into_iter().map(|(name, e)| (name, e.finish())));
+    for (name, done) in finished {
+        match spool.files.get_mut(&name) {
+            Some(f) => f.early = Some(done),
+            None => {
+                let _ = std::fs::remove_dir_all(&done.dir);
+            }
+        }
+    }
     Ok(spool)
+}
+
+/// Bytes written to a spool file between writeback starts.
+const WRITEBACK: u64 = 8 << 20;
+
+/// Whether an archive file may be a layer tar worth unpacking while it streams in: a
+/// docker-save `layer.tar`, or an OCI blob too big to be a manifest or config.
+fn maybe_layer(name: &str, size: u64) -> bool {
+    name.ends_with("layer.tar") || (name.starts_with("blobs/sha256/") && size >= 64 * 1024)
 }
 
 fn parse_config(spool: &Spool, name: &str) -> Result<(String, String, Vec<String>)> {

@@ -31,21 +31,30 @@ pub struct Unpacked {
 
 /// Wrap `input` in the decompressor its first bytes call for.
 pub fn decompress<'a>(input: impl Read + 'a) -> io::Result<Box<dyn Read + 'a>> {
+    Ok(decompress_kind(input)?.0)
+}
+
+/// [`decompress`], and whether the input was compressed at all.
+fn decompress_kind<'a>(input: impl Read + 'a) -> io::Result<(Box<dyn Read + 'a>, bool)> {
     let mut buf = BufReader::with_capacity(256 * 1024, input);
     let head = buf.fill_buf()?;
     if head.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(flate2::bufread::MultiGzDecoder::new(buf)))
+        Ok((Box::new(flate2::bufread::MultiGzDecoder::new(buf)), true))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Ok(Box::new(zstd::stream::read::Decoder::with_buffer(buf)?))
+        Ok((
+            Box::new(zstd::stream::read::Decoder::with_buffer(buf)?),
+            true,
+        ))
     } else {
-        Ok(Box::new(buf))
+        Ok((Box::new(buf), false))
     }
 }
 
 /// A reader that hashes what passes through it.
 pub struct HashReader<R> {
     inner: R,
-    hasher: Sha256,
+    /// `None`: only count (the caller hashes the same bytes elsewhere).
+    hasher: Option<Sha256>,
     count: u64,
 }
 
@@ -53,16 +62,23 @@ impl<R: Read> HashReader<R> {
     pub fn new(inner: R) -> Self {
         HashReader {
             inner,
-            hasher: Sha256::new(),
+            hasher: Some(Sha256::new()),
             count: 0,
         }
     }
 
     /// Read to the end, then `sha256:<hex>` of everything.
-    pub fn finish(mut self) -> io::Result<(String, u64)> {
+    pub fn finish(self) -> io::Result<(String, u64)> {
+        let (d, n) = self.finish_opt()?;
+        Ok((d.unwrap_or_default(), n))
+    }
+
+    /// Read to the end, then the digest (if hashing) and the byte count.
+    fn finish_opt(mut self) -> io::Result<(Option<String>, u64)> {
         io::copy(&mut self, &mut io::sink())?;
         Ok((
-            format!("sha256:{}", hex::encode(self.hasher.finalize())),
+            self.hasher
+                .map(|h| format!("sha256:{}", hex::encode(h.finalize()))),
             self.count,
         ))
     }
@@ -71,7 +87,9 @@ impl<R: Read> HashReader<R> {
 impl<R: Read> Read for HashReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
         self.count += n as u64;
         Ok(n)
     }
@@ -161,8 +179,28 @@ struct DirTimes {
 
 /// Unpack the layer tar `input` into the empty directory `dest`.
 pub fn unpack_layer(input: impl Read, dest: &Path) -> Result<Unpacked> {
-    let reader = decompress(input).map_err(invalid)?;
-    let mut archive = tar::Archive::new(HashReader::new(reader));
+    let (diff_id, size, tar_size) = unpack_layer_opt(input, dest, true)?;
+    Ok(Unpacked {
+        diff_id: diff_id.unwrap_or_default(),
+        size,
+        tar_size,
+    })
+}
+
+/// [`unpack_layer`]; when `input` is an uncompressed tar and `hash_plain` is false, its
+/// digest is not computed (the caller hashes the very same bytes): `None`.
+/// The diff id (if computed), the unpacked size and the tar's size.
+pub(crate) fn unpack_layer_opt(
+    input: impl Read,
+    dest: &Path,
+    hash_plain: bool,
+) -> Result<(Option<String>, u64, u64)> {
+    let (reader, compressed) = decompress_kind(input).map_err(invalid)?;
+    let mut hr = HashReader::new(reader);
+    if !compressed && !hash_plain {
+        hr.hasher = None;
+    }
+    let mut archive = tar::Archive::new(hr);
     let mut root = Root {
         fd: sys::open_dir(dest).map_err(io_err(format!("opening {}", dest.display())))?,
         last: None,
@@ -303,12 +341,8 @@ pub fn unpack_layer(input: impl Read, dest: &Path) -> Result<Unpacked> {
             let _ = sys::set_mtime_at(borrow(&pdir), &name, d.mtime);
         }
     }
-    let (diff_id, tar_size) = archive.into_inner().finish().map_err(invalid)?;
-    Ok(Unpacked {
-        diff_id,
-        size,
-        tar_size,
-    })
+    let (diff_id, tar_size) = archive.into_inner().finish_opt().map_err(invalid)?;
+    Ok((diff_id, size, tar_size))
 }
 
 /// Copy an entry's data into its file through `buf`.
