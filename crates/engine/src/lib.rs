@@ -104,7 +104,7 @@ impl Entry {
 fn warm_cgroups() {
     use std::sync::atomic::{AtomicBool, Ordering};
     static BUSY: AtomicBool = AtomicBool::new(false);
-    if std::env::var_os("BERTH_NO_WARM").is_some() || BUSY.swap(true, Ordering::AcqRel) {
+    if BUSY.swap(true, Ordering::AcqRel) {
         return;
     }
     tokio::task::spawn_blocking(|| {
