@@ -508,6 +508,17 @@ def main():
             # In batches: dockerd 20.10 once hung for good on `rm -f` of 500 at once.
             for i in range(0, len(ids), 50):
                 sh(["timeout", "300", cli, "rm", "-f", *ids[i:i + 50]], env=env, check=False)
+        # dockerd 20.10 was once left unable to create containers after removing hundreds
+        # (empty error messages): restart it on the same data root before going on.
+        p = procs["dockerd"]
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        sh(f"pkill -9 -f '{W}/ref/exec' || true", check=False)
+        start_ref()
 
         # load of debian-bookworm.tar.gz: each engine into its own new filesystem each time.
         deb = f"{IMAGES}/debian-bookworm.tar.gz"
