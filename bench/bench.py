@@ -84,6 +84,19 @@ def start_ref():
     raise RuntimeError("dockerd does not answer")
 
 
+def restart_ref():
+    """Stop the reference dockerd and start it again on the same data root."""
+    p = procs["dockerd"]
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    sh(f"pkill -9 -f '{W}/ref/exec' || true", check=False)
+    start_ref()
+
+
 def start_berth(root=None, sock=None):
     root = root or f"{W}/berth"
     sock = sock or BERTH_SOCK
@@ -510,15 +523,7 @@ def main():
                 sh(["timeout", "300", cli, "rm", "-f", *ids[i:i + 50]], env=env, check=False)
         # dockerd 20.10 was once left unable to create containers after removing hundreds
         # (empty error messages): restart it on the same data root before going on.
-        p = procs["dockerd"]
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(60)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-        sh(f"pkill -9 -f '{W}/ref/exec' || true", check=False)
-        start_ref()
+        restart_ref()
 
         # load of debian-bookworm.tar.gz: each engine into its own new filesystem each time.
         deb = f"{IMAGES}/debian-bookworm.tar.gz"
@@ -529,6 +534,8 @@ def main():
                 order.reverse()
             for name in order:
                 loads[name].extend(load_on_fresh_fs(name, deb))
+        # The load dockerd (`--bridge none`) took docker0 away: the reference makes it again.
+        restart_ref()
         row("`load` of `debian-bookworm.tar.gz`", loads, ">= 2x faster")
 
         # save of debian-bookworm (loaded in both) to a file.
