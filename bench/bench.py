@@ -202,6 +202,20 @@ def cleanup(snap, had_docker0):
             p.wait(30)
         except subprocess.TimeoutExpired:
             p.kill()
+    # Containers the reference engine could not remove (it has hung on mass removals):
+    # their processes outlive their killed shims, so kill them by their cgroups.
+    ref_ids = set()
+    for d in (f"{W}/ref/root/containers", f"{W}/lref"):
+        if os.path.isdir(d):
+            ref_ids.update(os.listdir(d))
+    for ctl in os.listdir("/sys/fs/cgroup"):
+        for cid in ref_ids:
+            procs_file = os.path.join("/sys/fs/cgroup", ctl, "docker", cid, "cgroup.procs")
+            try:
+                for pid in open(procs_file).read().split():
+                    os.kill(int(pid), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
     # Shims, containerd and their mounts left under the work dir.
     sh(f"pkill -9 -f '{W}' || true", check=False)
     time.sleep(0.5)
@@ -219,7 +233,8 @@ def cleanup(snap, had_docker0):
     suffix = os.path.basename(W).split(".")[-1]
     tags = [f"berth-bench-{suffix}", f"berth-bench-bundle-{suffix}"]
     for ctl in os.listdir("/sys/fs/cgroup"):
-        for name in tags + [n for n in ("docker",) if (ctl, n) not in CGROUPS_BEFORE]:
+        docker = [os.path.join("docker", cid) for cid in ref_ids]
+        for name in tags + docker + [n for n in ("docker",) if (ctl, n) not in CGROUPS_BEFORE]:
             d = os.path.join("/sys/fs/cgroup", ctl, name)
             if not os.path.isdir(d):
                 continue
