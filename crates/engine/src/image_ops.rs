@@ -399,6 +399,8 @@ impl Engine {
             Some(u) => Some(parse_until(u)?),
             None => None,
         };
+        let parents = self.store.parent_links()?;
+        let with_children: HashSet<&String> = parents.values().collect();
         let mut imgs = self.store.list()?;
         imgs.sort_by(|a, b| b.config.created.cmp(&a.config.created));
         let mut out = Vec::new();
@@ -427,7 +429,7 @@ impl Engine {
                 }
             }
             let untagged = img.repo_tags.is_empty() && img.repo_digests.is_empty();
-            let intermediate = untagged && self.store.has_children(&img.id)?;
+            let intermediate = untagged && with_children.contains(&img.id);
             if intermediate && !all {
                 continue;
             }
@@ -438,7 +440,7 @@ impl Engine {
                 _ => {}
             }
             let mut v = images::summary(&img);
-            v["ParentId"] = self.store.parent_of(&img.id)?.unwrap_or_default().into();
+            v["ParentId"] = parents.get(&img.id).cloned().unwrap_or_default().into();
             out.push(v);
         }
         Ok(out)

@@ -9,6 +9,7 @@
 //! its parent recorded in one redb transaction: a crash before that commit leaves no image
 //! listed and nothing referenced missing.
 
+use std::collections::HashMap;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -215,6 +216,26 @@ impl Store {
         let p = p.value().to_string();
         let images = txn.open_table(IMAGES).map_err(db_err)?;
         Ok(images.get(p.as_str()).map_err(db_err)?.map(|_| p))
+    }
+
+    /// Every image committed on another that still exists: child id → parent id. One read,
+    /// for listings that need the links of every image.
+    pub fn parent_links(&self) -> Result<HashMap<String, String>> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let parents = match txn.open_table(PARENTS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(HashMap::new()),
+            Err(e) => return Err(db_err(e)),
+        };
+        let images = txn.open_table(IMAGES).map_err(db_err)?;
+        let mut out = HashMap::new();
+        for row in parents.iter().map_err(db_err)? {
+            let (child, parent) = row.map_err(db_err)?;
+            if images.get(parent.value()).map_err(db_err)?.is_some() {
+                out.insert(child.value().to_string(), parent.value().to_string());
+            }
+        }
+        Ok(out)
     }
 
     /// Whether some image was committed on image `id` (Docker refuses to delete it).
