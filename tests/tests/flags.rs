@@ -306,6 +306,8 @@ fn exec_flags_and_attach_to_a_running_container() {
                 d.berth(args)
             }
         };
+        // The container says "tick" until /go exists: the first tick read through the
+        // attach proves the attach is connected, so the release cannot come too early.
         run(&[
             "run",
             "-d",
@@ -314,34 +316,37 @@ fn exec_flags_and_attach_to_a_running_container() {
             "busybox",
             "sh",
             "-c",
-            "while [ ! -e /go ]; do sleep 0.05; done; echo late; exit 3",
+            "while [ ! -e /go ]; do echo tick; sleep 0.05; done; echo late; exit 3",
         ])
         .ok();
-        let host = d.host();
-        let name = c.clone();
-        let attach = std::thread::spawn(move || {
-            let mut cmd = if docker {
-                let mut c = std::process::Command::new("/usr/local/bin/docker");
-                c.env("DOCKER_HOST", &host)
-                    .args(["attach", "--no-stdin", &name]);
-                c
-            } else {
-                let mut c = std::process::Command::new(berth_e2e::bin_dir().join("berth"));
-                c.env("BERTH_HOST", &host)
-                    .args(["attach", "--no-stdin", &name]);
-                c
-            };
-            cmd.stdin(std::process::Stdio::null()).output().unwrap()
-        });
-        // Let the attach connect, then release the container.
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        let mut cmd = if docker {
+            let mut cmd = std::process::Command::new("/usr/local/bin/docker");
+            cmd.env("DOCKER_HOST", d.host());
+            cmd
+        } else {
+            let mut cmd = std::process::Command::new(berth_e2e::bin_dir().join("berth"));
+            cmd.env("BERTH_HOST", d.host());
+            cmd
+        };
+        let mut child = cmd
+            .args(["attach", "--no-stdin", &c])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        assert_eq!(line, "tick\n", "docker={docker}");
         run(&["exec", &c, "touch", "/go"]).ok();
-        let out = attach.join().unwrap();
-        assert_eq!(out.status.code(), Some(3), "docker={docker}");
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout),
-            "late\n",
-            "docker={docker}"
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(3), "docker={docker}");
+        assert!(
+            rest.ends_with("late\n")
+                && rest.trim_end_matches("late\n").lines().all(|l| l == "tick"),
+            "docker={docker}: {rest:?}"
         );
         run(&["rm", &c]).ok();
     }

@@ -580,6 +580,16 @@ pub async fn attach(c: &Client, name: &str, stdin: bool) -> CmdResult {
     let tty = info["Config"]["Tty"].as_bool().unwrap_or(false);
     let stdin = stdin && info["Config"]["OpenStdin"].as_bool().unwrap_or(false);
     let id = info["Id"].as_str().unwrap_or(name).to_string();
+    // Like the docker CLI: ask for the exit status before attaching. The stream ends when
+    // the process closes its output, which can be before the daemon has recorded the exit,
+    // so an inspect afterwards could still see the container running.
+    let wait = c
+        .post_stream(
+            &format!("/containers/{id}/wait?condition=not-running"),
+            &Value::Null,
+        )
+        .await?;
+    let wait = tokio::spawn(http_body_util_shim::collect(wait));
     let stream = attach_stream(c, &id, stdin).await?;
     let raw = if tty && stdin {
         RawTerminal::enable()
@@ -595,8 +605,8 @@ pub async fn attach(c: &Client, name: &str, stdin: bool) -> CmdResult {
         eprintln!("read escape sequence");
         return Ok(0);
     }
-    let v: Value = c.get(&format!("/containers/{id}/json")).await?;
-    Ok(v["State"]["ExitCode"].as_i64().unwrap_or(0) as i32)
+    let status = wait.await.map_err(|e| fail(1, format!("berth: {e}")))??;
+    Ok(status["StatusCode"].as_i64().unwrap_or(0) as i32)
 }
 
 pub async fn logs(
