@@ -228,11 +228,18 @@ fn three_containers_outlive_a_daemon_kill() {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(800));
+        // New lines keep coming through the follow (the tail gives one).
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        for i in 0..3 {
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+            assert!(
+                line.starts_with("tick "),
+                "logs -f line {i} for {n}: {line:?}"
+            );
+        }
         child.kill().unwrap();
-        let out = child.wait_with_output().unwrap();
-        let lines = String::from_utf8_lossy(&out.stdout).lines().count();
-        assert!(lines >= 3, "logs -f gave {lines} lines for {n}");
+        child.wait().unwrap();
         d.berth(&["exec", n, "true"]).ok();
     }
     // Stops cleanly: the TERM handler runs and the exit code comes back.

@@ -68,12 +68,12 @@ fn docker_cli_runs_containers() {
     ps.ok();
     assert!(ps.stdout().contains(&web), "{}", ps.stdout());
     let mut logs = String::new();
-    for _ in 0..50 {
+    for _ in 0..300 {
         logs = d.docker(&["logs", &web]).stdout();
         if !logs.is_empty() {
             break;
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert_eq!(logs, "up\n");
     d.docker(&["stop", "-t", "1", &web]).ok();

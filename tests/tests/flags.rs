@@ -186,7 +186,7 @@ fn stop_signal_and_stop_timeout() {
             "trap '' TERM; echo up; while true; do sleep 0.1; done",
         ])
         .ok();
-        for _ in 0..50 {
+        for _ in 0..300 {
             if run(&["logs", &c]).stdout() == "up\n" {
                 break;
             }

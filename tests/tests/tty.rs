@@ -7,6 +7,78 @@ use std::time::Duration;
 
 use berth_e2e::{Daemon, bin_dir, skip_unless_root, unique};
 
+/// A command running under `script`, on a real terminal, whose output is collected as it
+/// comes so the test can wait for what it expects before typing on.
+struct Terminal {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    out: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Terminal {
+    fn start(command: &str, host: &str) -> Terminal {
+        let mut child = Command::new("script")
+            .args(["-qfec", command, "/dev/null"])
+            .env("BERTH_HOST", host)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = out.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                match std::io::Read::read(&mut stdout, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => sink
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]).replace('\r', "")),
+                }
+            }
+        });
+        Terminal {
+            child,
+            stdin,
+            out,
+            reader,
+        }
+    }
+
+    fn text(&self) -> String {
+        self.out.lock().unwrap().clone()
+    }
+
+    /// Wait (up to 30 s) until the terminal has shown `s`.
+    fn wait_for(&self, s: &str) {
+        for _ in 0..300 {
+            if self.text().contains(s) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the terminal never showed {s:?}: {}", self.text());
+    }
+
+    fn type_in(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// Wait for the command to end: its exit code and everything it showed.
+    fn finish(mut self) -> (Option<i32>, String) {
+        let status = self.child.wait().unwrap();
+        let text = self.out.clone();
+        self.reader.join().unwrap();
+        let text = text.lock().unwrap().clone();
+        (status.code(), text)
+    }
+}
+
 #[test]
 fn interactive_tty_session() {
     if skip_unless_root() {
@@ -19,28 +91,26 @@ fn interactive_tty_session() {
     let d = Daemon::start();
     d.load("busybox.tar");
     let berth = bin_dir().join("berth");
-    // `script` gives `berth` a real terminal (30 rows, 100 columns); we type into it.
-    let mut child = Command::new("script")
-        .args(["-qfec"])
-        .arg(format!(
+    // `script` gives `berth` a real terminal (30 rows, 100 columns); we type into it, each
+    // line once the answer to the one before has shown.
+    let mut t = Terminal::start(
+        &format!(
             "stty cols 100 rows 30; {} run -it --rm busybox sh",
             berth.display()
-        ))
-        .arg("/dev/null")
-        .env("BERTH_HOST", d.host())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    for line in ["echo hi-$((6*7))", "stty size", "tty", "exit 4"] {
-        std::thread::sleep(Duration::from_millis(500));
-        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
-        stdin.flush().unwrap();
+        ),
+        &d.host(),
+    );
+    for (line, answer) in [
+        ("echo hi-$((6*7))", "\nhi-42\n"),
+        ("stty size", "\n30 100\n"),
+        ("tty", "\n/dev/"),
+    ] {
+        t.type_in(format!("{line}\n").as_bytes());
+        t.wait_for(answer);
     }
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
-    assert_eq!(out.status.code(), Some(4), "{text}");
+    t.type_in(b"exit 4\n");
+    let (code, text) = t.finish();
+    assert_eq!(code, Some(4), "{text}");
     // The terminal echoed our input, and the shell ran it with the terminal's size.
     assert!(text.contains("echo hi-$((6*7))"), "{text}");
     assert!(text.contains("\nhi-42\n"), "{text}");
@@ -95,29 +165,23 @@ fn ctrl_p_ctrl_q_detaches() {
     let d = Daemon::start();
     d.load("busybox.tar");
     let c = unique("detach");
-    let mut child = Command::new("script")
-        .args(["-qfec"])
-        .arg(format!(
+    let mut t = Terminal::start(
+        &format!(
             "{} run -it --name {c} busybox sh",
             bin_dir().join("berth").display()
-        ))
-        .arg("/dev/null")
-        .env("BERTH_HOST", d.host())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    std::thread::sleep(Duration::from_millis(700));
-    stdin.write_all(b"echo before-detach\n").unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    stdin.write_all(b"\x10\x11").unwrap();
-    stdin.flush().unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
+        ),
+        &d.host(),
+    );
+    // Once the shell has answered, the client's terminal is raw: ^P^Q reach it (in
+    // cooked mode the terminal itself would swallow ^Q).
+    t.type_in(b"echo before-$((1+1))detach\n");
+    t.wait_for("\nbefore-2detach\n");
+    t.type_in(b"\x10\x11");
+    let (code, text) = t.finish();
+    assert_eq!(code, Some(0), "{text}");
     // Still running after the client left.
     let state = d.berth(&["inspect", "-f", "{{.State.Running}}", &c]);
     assert_eq!(state.stdout().trim(), "true");
-    assert!(d.berth(&["logs", &c]).stdout().contains("before-detach"));
+    assert!(d.berth(&["logs", &c]).stdout().contains("before-2detach"));
     d.berth(&["rm", "-f", &c]).ok();
 }
