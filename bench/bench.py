@@ -517,21 +517,21 @@ def main():
             if ids:
                 sh([cli, "rm", "-f", *ids], env=env)
 
-        # Scaling: run latency and ps -a with N containers running.
-        for n in SCALE:
-            for name, cli, env in (("dockerd", DOCKER, ref), ("berth", berth, bb)):
+        # Scaling: run latency and ps -a with N containers running. One engine at a time,
+        # the other with none: 500 containers of one engine (dockerd's 500 containerd shims
+        # above all) load the machine and would slow the other engine's runs too.
+        scaling = {n: {} for n in SCALE}
+        for name, cli, env in (("dockerd", DOCKER, ref), ("berth", berth, bb)):
+            for n in SCALE:
                 have = len(sh([cli, "ps", "-q"], env=env).stdout.split())
                 for _ in range(n - have):
                     sh([cli, "run", "-d", "busybox", "sleep", "100000"], env=env)
-            res = hyperfine({
-                "dockerd-run": (f"{DOCKER} run --rm --network none busybox true", ref),
-                "berth-run": (f"{berth} run --rm --network none busybox true", bb),
-                "dockerd-ps": (f"{DOCKER} ps -a", ref),
-                "berth-ps": (f"{berth} ps -a", bb),
-            }, runs=3)
-            scaling[n] = {k: stats(v)[0] for k, v in res.items()}
-            print("scale", n, scaling[n], flush=True)
-        for cli, env in ((DOCKER, ref), (berth, bb)):
+                res = hyperfine({
+                    f"{name}-run": (f"{cli} run --rm --network none busybox true", env),
+                    f"{name}-ps": (f"{cli} ps -a", env),
+                }, runs=5)
+                scaling[n].update({k: stats(v)[0] for k, v in res.items()})
+                print("scale", name, n, scaling[n], flush=True)
             ids = sh([cli, "ps", "-aq"], env=env).stdout.split()
             # In batches: dockerd 20.10 once hung for good on `rm -f` of 500 at once.
             for i in range(0, len(ids), 50):
@@ -637,6 +637,7 @@ def write_report(results, mem, scaling, runtime_rows=()):
             lines.append(f"| {name} | {fmt_t(rc[0])} ({fmt_t(rc[1])}–{fmt_t(rc[2])}) | {fmt_t(br[0])} ({fmt_t(br[1])}–{fmt_t(br[2])}) | {rc[0] / br[0]:.1f}x |")
         lines.append("")
     lines.append("## Cost against the number of running containers\n")
+    lines.append("Each engine is measured with its own N containers running and none of the other's (dockerd first, then Berth), so one engine's idle containers do not load the machine for the other.\n")
     lines.append("| running | dockerd `run --rm --network none busybox true` | Berth (`berth`) | dockerd `ps -a` | Berth `ps -a` |")
     lines.append("|---|---|---|---|---|")
     for n, v in sorted(scaling.items()):

@@ -79,3 +79,44 @@ fn exec_runs_in_the_container() {
     assert!(out.stderr().contains("is not running"), "{}", out.stderr());
     d.berth(&["rm", &c]).ok();
 }
+
+/// Descriptors the daemon inherited (here fd 201, open without close-on-exec as a shell
+/// would leave it) never reach containers: their init and exec'd processes see 0, 1, 2
+/// only (as with runc, which marks everything above 2 close-on-exec before its exec).
+#[test]
+fn inherited_descriptors_stay_out_of_containers() {
+    if skip_unless_root() {
+        return;
+    }
+    let null = std::fs::File::open("/dev/null").unwrap();
+    // SAFETY: dup2 onto an unused number; the copy is deliberately not close-on-exec and
+    // stays open for the rest of this test process (other tests' daemons inherit it too).
+    assert_eq!(
+        unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), 201) },
+        201
+    );
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let c = unique("fds");
+    d.berth(&["run", "-d", "--name", &c, "busybox", "sleep", "1000"])
+        .ok();
+    let fds = |args: &[&str]| {
+        let out = d.berth(args);
+        out.ok();
+        out.stdout()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(fds(&["exec", &c, "ls", "/proc/1/fd"]), ["0", "1", "2"]);
+    // `ls` itself holds one more: the directory it lists.
+    assert_eq!(
+        fds(&["exec", &c, "ls", "/proc/self/fd"]),
+        ["0", "1", "2", "3"]
+    );
+    assert_eq!(
+        fds(&["run", "--rm", "-t", "busybox", "ls", "/proc/self/fd"]),
+        ["0", "1", "2", "3"]
+    );
+    d.berth(&["rm", "-f", &c]).ok();
+}

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use berth_e2e::{Daemon, bin_dir, skip_unless_root, unique};
+use berth_e2e::{Daemon, bin_dir, have_docker_cli, skip_unless_root, unique};
 
 /// A command running under `script`, on a real terminal, whose output is collected as it
 /// comes so the test can wait for what it expects before typing on.
@@ -115,10 +115,7 @@ fn interactive_tty_session() {
     assert!(text.contains("echo hi-$((6*7))"), "{text}");
     assert!(text.contains("\nhi-42\n"), "{text}");
     assert!(text.contains("\n30 100\n"), "{text}");
-    assert!(
-        text.contains("\n/dev/console\n") || text.contains("\n/dev/pts/0\n"),
-        "{text}"
-    );
+    assert!(text.contains("\n/dev/pts/0\n"), "{text}");
 }
 
 #[test]
@@ -183,5 +180,53 @@ fn ctrl_p_ctrl_q_detaches() {
     let state = d.berth(&["inspect", "-f", "{{.State.Running}}", &c]);
     assert_eq!(state.stdout().trim(), "true");
     assert!(d.berth(&["logs", &c]).stdout().contains("before-2detach"));
+    d.berth(&["rm", "-f", &c]).ok();
+}
+
+/// As with Docker: the TTY is the container's own `/dev/pts/0` (not a host pty bound over
+/// /dev/console), and it has the client terminal's size from the start (`ConsoleSize`),
+/// before any resize could reach it. Through `berth` and the docker CLI, for run and exec.
+#[test]
+fn tty_is_the_containers_own_and_sized_from_the_start() {
+    if skip_unless_root() {
+        return;
+    }
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipping: util-linux `script` not installed");
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let c = unique("ttysize");
+    d.berth(&["run", "-d", "--name", &c, "busybox", "sleep", "1000"])
+        .ok();
+    let mut clis = vec![format!(
+        "BERTH_HOST={} {}",
+        d.host(),
+        bin_dir().join("berth").display()
+    )];
+    if have_docker_cli() {
+        clis.push(format!("DOCKER_HOST={} /usr/local/bin/docker", d.host()));
+    }
+    for cli in &clis {
+        for (i, sub) in ["run -t --rm busybox".to_string(), format!("exec -t {c}")]
+            .iter()
+            .enumerate()
+        {
+            let (rows, cols) = (31 + i, 101 + i);
+            let t = Terminal::start(
+                &format!("stty cols {cols} rows {rows}; {cli} {sub} sh -c 'tty; stty size'"),
+                &d.host(),
+            );
+            let (code, text) = t.finish();
+            assert_eq!(code, Some(0), "{cli} {sub}: {text}");
+            let want = if i == 0 { "/dev/pts/0\n" } else { "/dev/pts/" };
+            assert!(text.contains(want), "{cli} {sub}: {text}");
+            assert!(
+                text.contains(&format!("\n{rows} {cols}\n")),
+                "{cli} {sub}: {text}"
+            );
+        }
+    }
     d.berth(&["rm", "-f", &c]).ok();
 }

@@ -50,6 +50,7 @@ async fn create(
 struct StartRequest {
     detach: bool,
     tty: bool,
+    console_size: Option<[u16; 2]>,
 }
 
 async fn start(
@@ -62,6 +63,9 @@ async fn start(
         .await
         .map_err(|e| ApiError::bad_request(format!("reading request body: {e}")))?;
     let start: StartRequest = parse_json(&body)?;
+    if let Some(size) = start.console_size {
+        engine.exec_console_size(&id, size);
+    }
     if start.detach {
         engine.exec_start(&id, true).await?;
         return Ok(StatusCode::OK.into_response());

@@ -248,6 +248,11 @@ pub fn create_body(o: &CreateOpts) -> Result<Value, Exit> {
     if o.init {
         host["Init"] = json!(true);
     }
+    // Like the docker CLI: a TTY starts at the size of ours, so the first thing the
+    // process reads is right (resizes follow once it runs).
+    if let Some(size) = console_size(o.tty) {
+        host["ConsoleSize"] = size;
+    }
     if let Some(r) = restart {
         host["RestartPolicy"] = r;
     }
@@ -339,6 +344,12 @@ fn start_failure_code(msg: &str) -> i32 {
     } else {
         125
     }
+}
+
+/// With a TTY: our terminal's size as Docker's `ConsoleSize`, `[height, width]`.
+fn console_size(tty: bool) -> Option<Value> {
+    let (w, h) = term_size().filter(|_| tty)?;
+    Some(json!([h, w]))
 }
 
 /// Send the terminal size now and on every SIGWINCH.
@@ -764,7 +775,7 @@ pub struct ExecOpts {
 }
 
 pub async fn exec(c: &Client, name: &str, cmd: Vec<String>, o: ExecOpts) -> CmdResult {
-    let body = json!({
+    let mut body = json!({
         "AttachStdin": o.interactive && !o.detach,
         "AttachStdout": !o.detach,
         "AttachStderr": !o.detach,
@@ -775,6 +786,10 @@ pub async fn exec(c: &Client, name: &str, cmd: Vec<String>, o: ExecOpts) -> CmdR
         "WorkingDir": o.workdir.unwrap_or_default(),
         "Privileged": o.privileged,
     });
+    let size = console_size(o.tty);
+    if let Some(size) = &size {
+        body["ConsoleSize"] = size.clone();
+    }
     let v = c
         .post(&format!("/containers/{}/exec", q(name)), &body)
         .await?;
@@ -793,7 +808,7 @@ pub async fn exec(c: &Client, name: &str, cmd: Vec<String>, o: ExecOpts) -> CmdR
     let stream = c
         .hijack(
             &format!("/exec/{exec_id}/start"),
-            &json!({"Detach": false, "Tty": o.tty}),
+            &json!({"Detach": false, "Tty": o.tty, "ConsoleSize": size}),
         )
         .await?;
     let raw = if o.tty && o.interactive {

@@ -190,6 +190,19 @@ pub(crate) fn runtime_options_for(hc: &berth_models::HostConfig) -> Result<Runti
     runtime_options(hc)
 }
 
+/// `HostConfig.ConsoleSize`: `[height, width]` of a TTY from the start (API 1.42+); the
+/// docker CLI sends zeros when it has no terminal.
+fn console_size(hc: &berth_models::HostConfig) -> Option<[u16; 2]> {
+    let v = hc.extra.get("ConsoleSize")?.as_array()?;
+    let dim = |i: usize| {
+        v.get(i)
+            .and_then(Value::as_u64)
+            .and_then(|n| u16::try_from(n).ok())
+            .filter(|&n| n > 0)
+    };
+    Some([dim(0)?, dim(1)?])
+}
+
 fn runtime_options(hc: &berth_models::HostConfig) -> Result<RuntimeOptions> {
     let get = |k: &str| hc.extra.get(k).filter(|v| !v.is_null());
     let int = |k: &str| get(k).and_then(Value::as_i64).unwrap_or(0);
@@ -668,6 +681,7 @@ impl Engine {
             seccomp_profile: sec.seccomp_profile,
             runtime,
             init: c.host_config.init.unwrap_or(false),
+            console_size: console_size(&c.host_config),
             resources: opts.resources,
             ulimits: opts.ulimits,
             shm_size: opts.shm_size,

@@ -26,6 +26,8 @@ pub struct ExecConfig {
     pub working_dir: String,
     pub privileged: bool,
     pub detach_keys: String,
+    /// `[height, width]` of the TTY from the start (API 1.42+; also in the start body).
+    pub console_size: Option<[u16; 2]>,
 }
 
 /// One exec instance.
@@ -100,6 +102,13 @@ impl Engine {
 
     /// Whether exec `exec_id` exists, is not started yet, and its container runs; returns
     /// whether it has a TTY. Called before the connection is hijacked.
+    /// The TTY size the exec's start asked for (`ConsoleSize` in its body).
+    pub fn exec_console_size(&self, exec_id: &str, size: [u16; 2]) {
+        if let Some(r) = lock(&self.execs).get_mut(exec_id) {
+            r.config.console_size = Some(size);
+        }
+    }
+
     pub fn exec_check(&self, exec_id: &str) -> Result<bool> {
         let rec = self.exec_record(exec_id)?;
         if rec.started {
@@ -156,6 +165,7 @@ impl Engine {
             tty: rec.config.tty,
             open_stdin: rec.config.attach_stdin,
             privileged: rec.config.privileged,
+            console_size: rec.config.console_size,
         };
         let shim = ShimClient::new(&self.paths(&rec.container_id).bundle);
         match shim.exec(exec_id, process, detach).await {

@@ -61,6 +61,9 @@ pub struct ExecProcess {
     pub open_stdin: bool,
     /// All capabilities.
     pub privileged: bool,
+    /// With a TTY: its size from the start, `[height, width]`.
+    #[serde(default)]
+    pub console_size: Option<[u16; 2]>,
 }
 
 /// State of an exec'd process.

@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use oci_spec::runtime::{
-    Capabilities, Capability, LinuxBlockIoBuilder, LinuxBuilder, LinuxCapabilitiesBuilder,
-    LinuxCpuBuilder, LinuxDevice, LinuxDeviceBuilder, LinuxDeviceCgroup, LinuxDeviceCgroupBuilder,
-    LinuxDeviceType, LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType,
-    LinuxPidsBuilder, LinuxResourcesBuilder, Mount, MountBuilder, PosixRlimitBuilder,
-    PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+    BoxBuilder, Capabilities, Capability, LinuxBlockIoBuilder, LinuxBuilder,
+    LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDevice, LinuxDeviceBuilder, LinuxDeviceCgroup,
+    LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxMemoryBuilder, LinuxNamespaceBuilder,
+    LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, Mount, MountBuilder,
+    PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder,
+    UserBuilder,
 };
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +78,10 @@ pub struct ContainerSpec {
     /// `--init`: PID 1 is a minimal reaping init (the shim's), the workload its child.
     #[serde(default)]
     pub init: bool,
+    /// With a TTY: the terminal's size from the start, `[height, width]` (Docker's
+    /// `HostConfig.ConsoleSize`), so the first thing the process reads is right.
+    #[serde(default)]
+    pub console_size: Option<[u16; 2]>,
     /// cgroup limits beyond memory and pids.
     #[serde(default)]
     pub resources: Resources,
@@ -454,7 +459,7 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
     } else {
         spec.cwd.as_str()
     };
-    let process = ProcessBuilder::default()
+    let mut process = ProcessBuilder::default()
         .terminal(spec.tty)
         .user(
             UserBuilder::default()
@@ -471,6 +476,15 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
         .rlimits(rlimits)
         .build()
         .map_err(invalid)?;
+    if let Some([height, width]) = spec.console_size.filter(|_| spec.tty) {
+        process.set_console_size(Some(
+            BoxBuilder::default()
+                .height(u64::from(height))
+                .width(u64::from(width))
+                .build()
+                .map_err(invalid)?,
+        ));
+    }
 
     let mut mounts = vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,

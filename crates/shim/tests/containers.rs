@@ -369,11 +369,12 @@ async fn tty_output_is_raw() {
     if !is_root() {
         return;
     }
-    let mut f = Fixture::new(&["sh", "-c", "tty; echo hi"]);
+    // The pty is the container's own (/dev/pts/0), sized from the spec before start.
+    let mut f = Fixture::new(&["sh", "-c", "tty; stty size; echo hi"]);
     f.spec.tty = true;
+    f.spec.console_size = Some([40, 100]);
     let client = f.spawn().await.unwrap();
     let mut stream = client.attach(false, true, true).await.unwrap();
-    client.resize(100, 40).await.unwrap();
     client.start().await.unwrap();
     let mut all = Vec::new();
     tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut all))
@@ -381,7 +382,7 @@ async fn tty_output_is_raw() {
         .unwrap()
         .unwrap();
     let out = String::from_utf8(all).unwrap();
-    assert_eq!(out, "/dev/console\r\nhi\r\n");
+    assert_eq!(out, "/dev/pts/0\r\n40 100\r\nhi\r\n");
     assert_eq!(client.wait().await.unwrap().exit_code, 0);
     f.assert_cleaned_up();
 }

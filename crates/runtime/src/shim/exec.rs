@@ -120,6 +120,7 @@ fn setup(a: &ExecArgs<'_>) -> Result<Prepared, ExecError> {
     } else {
         a.process.cwd.clone().into()
     };
+    crate::linux::cloexec_from_3().map_err(fail)?;
     // As runc does for `docker exec`, even `exec --privileged` keeps the container's
     // filter (more capabilities, same system call policy).
     if let Some(s) = linux.and_then(|l| l.seccomp().as_ref())

@@ -23,7 +23,7 @@ pub struct ChildStdio {
     pub stdin: OwnedFd,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
-    /// With a TTY: the slave's path, bound over /dev/console.
+    /// With a TTY: the slave's path (the init binds it over /dev/console).
     pub console: Option<PathBuf>,
 }
 
@@ -41,13 +41,24 @@ impl ChildStdio {
     }
 }
 
+/// The init's stdio as the shim hands it over.
+pub enum InitStdio {
+    /// Ready-made fds (pipes, or /dev/null for stdin).
+    Fds(ChildStdio),
+    /// With a TTY: a socket to the shim. Once the container's devpts is mounted and it is
+    /// the root, the init opens a pty there (so the workload sees itself on `/dev/pts/0`,
+    /// as with Docker), sends the shim the master and takes the slave as its stdio and
+    /// `/dev/console`.
+    Console(std::os::unix::net::UnixStream),
+}
+
 /// Everything the init needs, prepared by the shim before fork.
 pub struct InitArgs<'a> {
     pub bundle: &'a Path,
     pub oci: &'a Spec,
     pub berth: &'a ContainerSpec,
     pub layout: &'a Layout,
-    pub stdio: ChildStdio,
+    pub stdio: InitStdio,
     /// Shim -> init: `G` (cgroup ready), `S` (start).
     pub sync: OwnedFd,
     /// Init -> shim, close-on-exec.
@@ -81,6 +92,34 @@ pub(crate) fn fail(e: impl std::fmt::Display) -> ExecError {
     }
 }
 
+/// With a TTY, in the new root: a pty from the container's own devpts; the master goes
+/// to the shim, the slave becomes stdio, controlling terminal and `/dev/console`.
+fn console_in_container(shim: &std::os::unix::net::UnixStream) -> Result<(), ExecError> {
+    use nix::sys::socket::{ControlMessage, MsgFlags, sendmsg};
+    use std::os::fd::AsRawFd;
+    let (master, slave) = pty::open_in(Path::new("/")).map_err(fail)?;
+    let fds = [master.as_raw_fd()];
+    sendmsg::<()>(
+        shim.as_raw_fd(),
+        &[std::io::IoSlice::new(b"M")],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map_err(|e| fail(nix_err("sending the pty to the shim", e)))?;
+    drop(master);
+    let path = nix::unistd::ttyname(&slave).map_err(|e| fail(nix_err("ttyname", e)))?;
+    let dup = |fd: &OwnedFd| fd.try_clone().map_err(|e| fail(format!("dup pty: {e}")));
+    let stdio = ChildStdio {
+        stdin: dup(&slave)?,
+        stdout: dup(&slave)?,
+        stderr: slave,
+        console: Some(path.clone()),
+    };
+    stdio.install()?;
+    mount::bind_console(Path::new("/"), &path).map_err(fail)
+}
+
 fn wait_byte(sync: &OwnedFd, want: u8) -> Result<(), ExecError> {
     let mut b = [0u8; 1];
     loop {
@@ -96,8 +135,10 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     wait_byte(&a.sync, b'G')?;
 
-    // stdio, session and controlling terminal.
-    a.stdio.install()?;
+    // stdio, session and controlling terminal (a TTY's come once the root is set up).
+    if let InitStdio::Fds(stdio) = &a.stdio {
+        stdio.install()?;
+    }
 
     let linux = a.oci.linux().as_ref();
     let namespaces = linux.and_then(|l| l.namespaces().as_ref());
@@ -150,10 +191,10 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
         mount::create_device(&rootfs, d).map_err(fail)?;
     }
     mount::dev_symlinks(&rootfs, Path::new("/proc/kcore").exists()).map_err(fail)?;
-    if let Some(console) = &a.stdio.console {
-        mount::bind_console(&rootfs, console).map_err(fail)?;
-    }
     mount::pivot_root(&rootfs).map_err(fail)?;
+    if let InitStdio::Console(shim) = &a.stdio {
+        console_in_container(shim)?;
+    }
     // Sysctls while /proc/sys is still writable; they land in our new namespaces.
     for (k, v) in linux
         .and_then(|l| l.sysctl().as_ref())
@@ -208,6 +249,7 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
         .map(CapSets::from_spec)
         .transpose()
         .map_err(fail)?;
+    crate::linux::cloexec_from_3().map_err(fail)?;
     if let Some(s) = a.oci.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         crate::linux::seccomp::install(s).map_err(fail)?;
     }

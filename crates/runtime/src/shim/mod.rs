@@ -26,7 +26,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use crate::linux::cgroups::{self, Cgroup, Limits};
 use crate::linux::{nix_err, pty};
 use crate::spec::{ContainerSpec, read_bundle};
-use init::{ChildStdio, InitArgs};
+use init::{ChildStdio, InitArgs, InitStdio};
 
 /// The shim's entry point; returns the process exit code.
 pub fn main(bundle: &Path) -> i32 {
@@ -148,6 +148,41 @@ fn set_nonblock(fd: &OwnedFd) -> crate::Result<()> {
     let flags = OFlag::from_bits_retain(flags) | OFlag::O_NONBLOCK;
     nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFL(flags)).map_err(|e| nix_err("fcntl", e))?;
     Ok(())
+}
+
+/// The shim's side of a TTY: the pty master (non-blocking, sized as asked), and a dup of
+/// it for stdin.
+fn pty_stdio(
+    master: OwnedFd,
+    open_stdin: bool,
+    size: Option<[u16; 2]>,
+) -> crate::Result<ShimStdio> {
+    set_nonblock(&master)?;
+    set_console_size(&master, size)?;
+    let stdin = if open_stdin {
+        Some(
+            master
+                .try_clone()
+                .map_err(|e| crate::Error::io("dup pty", e))?,
+        )
+    } else {
+        None
+    };
+    Ok(ShimStdio {
+        out: master,
+        err: None,
+        stdin,
+    })
+}
+
+/// Size a pty (by its master) as `[height, width]`; zeros mean unknown.
+pub(crate) fn set_console_size(master: &OwnedFd, size: Option<[u16; 2]>) -> crate::Result<()> {
+    match size {
+        Some([height, width]) if height > 0 && width > 0 => {
+            pty::set_size(master.as_fd(), width, height)
+        }
+        _ => Ok(()),
+    }
 }
 
 fn stdio(tty: bool, open_stdin: bool) -> crate::Result<(ShimStdio, ChildStdio)> {
@@ -279,7 +314,15 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
     let sigfd = sigchld_fd()?;
 
     let log = crate::jsonlog::LogWriter::open(&berth.log_path)?;
-    let (shim_stdio, child_stdio) = stdio(berth.tty, berth.open_stdin)?;
+    // With a TTY the init makes the pty inside the container and sends us the master.
+    let (shim_stdio, init_stdio, console) = if berth.tty {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair()
+            .map_err(|e| crate::Error::io("console socket pair", e))?;
+        (None, InitStdio::Console(theirs), Some(ours))
+    } else {
+        let (shim_stdio, child_stdio) = stdio(false, berth.open_stdin)?;
+        (Some(shim_stdio), InitStdio::Fds(child_stdio), None)
+    };
     let (sync_r, sync_w) = pipe()?;
     let (report_r, report_w) = pipe()?;
 
@@ -303,19 +346,20 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
             drop(sync_w);
             drop(report_r);
             drop(shim_stdio);
+            drop(console);
             init::run(InitArgs {
                 bundle,
                 oci,
                 berth,
                 layout: &layout,
-                stdio: child_stdio,
+                stdio: init_stdio,
                 sync: sync_r,
                 report: report_w,
             })
         }
         ForkResult::Parent { child } => child,
     };
-    drop(child_stdio);
+    drop(init_stdio);
     drop(sync_r);
     drop(report_w);
 
@@ -348,9 +392,8 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
         .set_nonblocking(true)
         .map_err(|e| fail(crate::Error::io("socket", e), Some(&cgroup)))?;
 
-    // Wait for the init: `C` (created) or an error then EOF.
-    let msg = read_report(&report_r, true);
-    if msg.as_slice() != b"C" {
+    // The init's failure, from its report: an error, then EOF.
+    let init_failed = |msg: Vec<u8>| {
         let _ = std::fs::remove_file(&sock_path);
         let text = String::from_utf8_lossy(msg.strip_prefix(b"E").unwrap_or(&msg)).into_owned();
         let text = if text.is_empty() {
@@ -358,7 +401,21 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
         } else {
             text
         };
-        return Err(fail(crate::Error::Shim(text), Some(&cgroup)));
+        fail(crate::Error::Shim(text), Some(&cgroup))
+    };
+    let shim_stdio = match (shim_stdio, console) {
+        (Some(s), _) => s,
+        (None, Some(sock)) => match oci_runtime::recv_fd(&sock) {
+            Ok(master) => pty_stdio(master, berth.open_stdin, berth.console_size)
+                .map_err(|e| fail(e, Some(&cgroup)))?,
+            Err(_) => return Err(init_failed(read_report(&report_r, false))),
+        },
+        (None, None) => unreachable!("a TTY always has a console socket"),
+    };
+    // Wait for the init: `C` (created) or an error then EOF.
+    let msg = read_report(&report_r, true);
+    if msg.as_slice() != b"C" {
+        return Err(init_failed(msg));
     }
     Ok(server::Shim::new(server::Parts {
         bundle: bundle.to_path_buf(),
@@ -417,22 +474,7 @@ fn create_with_runtime(
     };
     oci_runtime::loopback_up(&oci, pid).map_err(fail)?;
     let shim_stdio = match master {
-        Some(m) => {
-            set_nonblock(&m).map_err(fail)?;
-            let stdin = if berth.open_stdin {
-                Some(
-                    m.try_clone()
-                        .map_err(|e| fail(crate::Error::io("dup pty", e)))?,
-                )
-            } else {
-                None
-            };
-            ShimStdio {
-                out: m,
-                err: None,
-                stdin,
-            }
-        }
+        Some(m) => pty_stdio(m, berth.open_stdin, berth.console_size).map_err(fail)?,
         None => shim_stdio,
     };
 

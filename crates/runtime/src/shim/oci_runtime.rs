@@ -224,7 +224,7 @@ fn last_error(log: &Path) -> Option<String> {
 }
 
 /// Receive the one fd a runtime sends over the console socket (SCM_RIGHTS).
-fn recv_fd(conn: &std::os::unix::net::UnixStream) -> crate::Result<OwnedFd> {
+pub(crate) fn recv_fd(conn: &std::os::unix::net::UnixStream) -> crate::Result<OwnedFd> {
     use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
     conn.set_nonblocking(false)
         .map_err(|e| crate::Error::io("console socket", e))?;
