@@ -248,3 +248,63 @@ fn runtimes_are_configured_like_dockerd() {
     assert_eq!(out.code(), 125);
     assert!(out.stderr().contains("--init"), "{}", out.stderr());
 }
+
+/// `berthd --default-runtime runc`: containers that name no runtime are runc's (recorded
+/// so, and reported by /info); `--runtime berth` still picks Berth's own. An unknown
+/// default stops berthd at start with a clear message.
+#[test]
+fn default_runtime_flag() {
+    if skip_unless_root() || runc().is_none() {
+        return;
+    }
+    let d = Daemon::start_with(&["--default-runtime", "runc"]);
+    d.load("busybox.tar");
+    let info = d.raw("GET", "/info", "").unwrap();
+    assert!(info.contains("\"DefaultRuntime\":\"runc\""), "{info}");
+    let name = unique("rt-runc");
+    d.berth(&["run", "-d", "--name", &name, "busybox", "sleep", "1000"])
+        .ok();
+    let out = d.berth(&["inspect", "--format", "{{.HostConfig.Runtime}}", &name]);
+    assert_eq!(out.stdout().trim(), "runc");
+    // runc's own record of it, under the state root the shim gives runc.
+    let id = d.berth(&["inspect", "--format", "{{.Id}}", &name]).stdout();
+    let state = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "find {} -name state.json -path '*{}*' | head -1",
+            d.dir.path().display(),
+            id.trim()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&state.stdout).trim().is_empty(),
+        "no runc state for {name}"
+    );
+    let out = d.berth(&["run", "--rm", "busybox", "sh", "-c", "exit 3"]);
+    assert_eq!(out.code(), 3, "{}", out.stderr());
+    let own = unique("rt-own");
+    d.berth(&["create", "--runtime", "berth", "--name", &own, "busybox"])
+        .ok();
+    let out = d.berth(&["inspect", "--format", "{{.HostConfig.Runtime}}", &own]);
+    assert_eq!(out.stdout().trim(), "berth");
+    d.berth(&["rm", "-f", &name, &own]).ok();
+
+    let dir = tempfile::tempdir_in("/tmp").unwrap();
+    let out = std::process::Command::new(berth_e2e::bin_dir().join("berthd"))
+        .arg("--data-root")
+        .arg(dir.path().join("root"))
+        .arg("--exec-root")
+        .arg(dir.path().join("run"))
+        .arg("-H")
+        .arg(format!("unix://{}/s.sock", dir.path().display()))
+        .args(["--default-runtime", "nope"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--default-runtime \"nope\": no such runtime"),
+        "{err}"
+    );
+}

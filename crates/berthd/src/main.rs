@@ -42,6 +42,10 @@ struct Args {
     /// command on PATH). `runc` is registered when found on PATH.
     #[arg(long = "add-runtime")]
     add_runtime: Vec<String>,
+    /// The runtime of containers that ask for none: `berth` (Berth's own) or a registered
+    /// one (e.g. runc).
+    #[arg(long = "default-runtime", default_value = berth_engine::runtimes::DEFAULT_RUNTIME)]
+    default_runtime: String,
 }
 
 /// `--add-runtime` flags, plus runc from PATH when not given.
@@ -145,7 +149,20 @@ async fn run(args: Args) -> Result<()> {
         shim_binary: find_shim(args.shim_binary)?,
         cgroup_parent: args.cgroup_parent,
         runtimes: runtimes(&args.add_runtime)?,
+        default_runtime: args.default_runtime,
     };
+    if cfg.default_runtime != berth_engine::runtimes::DEFAULT_RUNTIME
+        && !cfg.runtimes.contains_key(&cfg.default_runtime)
+    {
+        bail!(
+            "--default-runtime {:?}: no such runtime (known: {})",
+            cfg.default_runtime,
+            std::iter::once(berth_engine::runtimes::DEFAULT_RUNTIME)
+                .chain(cfg.runtimes.keys().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let engine = berth_engine::Engine::open(cfg)
         .await
         .context("opening the engine state")?;

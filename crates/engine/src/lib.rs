@@ -51,6 +51,9 @@ pub struct Config {
     pub cgroup_parent: String,
     /// Other OCI runtimes by name (`--add-runtime NAME=PATH`), for `--runtime NAME`.
     pub runtimes: std::collections::BTreeMap<String, PathBuf>,
+    /// The runtime of containers that ask for none (`--default-runtime`): `berth` (the
+    /// shim's own) or one of `runtimes`.
+    pub default_runtime: String,
 }
 
 /// What waiters watch on a container.
