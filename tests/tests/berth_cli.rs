@@ -310,3 +310,41 @@ fn shims_stay_idle_while_the_daemon_is_down() {
     d.restart();
     d.berth(&["rm", "-f", &name]).ok();
 }
+
+/// Commands on several containers (run in parallel, as the docker CLI does for stop, kill,
+/// rm, pause): every name is handled, output comes in argument order, a missing one is
+/// reported and makes the exit code 1 without stopping the others.
+#[test]
+fn several_names_at_once() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let names: Vec<String> = (0..6).map(|i| unique(&format!("many{i}"))).collect();
+    for n in &names {
+        d.berth(&["run", "-d", "--name", n, "busybox", "sleep", "1000"])
+            .ok();
+    }
+    let missing = unique("missing");
+    let mut args: Vec<&str> = names.iter().map(String::as_str).collect();
+    args.insert(3, &missing);
+    let expect: String = names.iter().map(|n| format!("{n}\n")).collect();
+    for verb in [&["pause"][..], &["unpause"], &["kill", "-s", "TERM"]] {
+        let cmd: Vec<&str> = verb.iter().chain(&args).copied().collect();
+        let out = d.berth(&cmd);
+        assert_eq!(out.code(), 1, "{verb:?}: {}", out.stderr());
+        assert_eq!(out.stdout(), expect, "{verb:?}");
+        assert!(
+            out.stderr()
+                .contains(&format!("No such container: {missing}")),
+            "{verb:?}: {}",
+            out.stderr()
+        );
+    }
+    let cmd: Vec<&str> = ["rm", "-f"].iter().chain(&args).copied().collect();
+    let out = d.berth(&cmd);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    assert_eq!(out.stdout(), expect);
+    assert_eq!(d.berth(&["ps", "-aq"]).stdout(), "");
+}

@@ -36,15 +36,37 @@ pub(crate) fn q(s: &str) -> String {
 }
 
 /// Per-name commands: run `f` on each, print what it returns, keep going on errors
-/// (exit 1 at the end), as docker does for `stop a b c`.
-async fn each<F, Fut>(names: &[String], mut f: F) -> CmdResult
+/// (exit 1 at the end), as docker does for `start a b c`.
+async fn each<F, Fut>(names: &[String], f: F) -> CmdResult
 where
     F: FnMut(String) -> Fut,
     Fut: std::future::Future<Output = Result<Option<String>, ClientError>>,
 {
+    each_with(names, 1, f).await
+}
+
+/// [`each`] with up to 50 names in flight at once, as the docker CLI runs `stop`, `kill`,
+/// `rm`, `pause` and `unpause` of several containers; output stays in argument order.
+async fn each_parallel<F, Fut>(names: &[String], f: F) -> CmdResult
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<String>, ClientError>>,
+{
+    each_with(names, 50, f).await
+}
+
+async fn each_with<F, Fut>(names: &[String], parallel: usize, f: F) -> CmdResult
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<String>, ClientError>>,
+{
+    use futures_util::StreamExt;
+    let mut results = futures_util::stream::iter(names.iter().cloned())
+        .map(f)
+        .buffered(parallel);
     let mut code = 0;
-    for n in names {
-        match f(n.clone()).await {
+    while let Some(r) = results.next().await {
+        match r {
             Ok(Some(line)) => println!("{line}"),
             Ok(None) => {}
             Err(e) => {
@@ -527,7 +549,9 @@ pub async fn stop(
     } else {
         format!("?{}", params.join("&"))
     };
-    each(names, |n| {
+    // The docker CLI stops in parallel but restarts one after the other.
+    let parallel = if verb == "stop" { 50 } else { 1 };
+    each_with(names, parallel, |n| {
         let query = query.clone();
         async move {
             c.post(
@@ -545,7 +569,7 @@ pub async fn kill(c: &Client, names: &[String], signal: Option<&str>) -> CmdResu
     let query = signal
         .map(|s| format!("?signal={}", q(s)))
         .unwrap_or_default();
-    each(names, |n| {
+    each_parallel(names, |n| {
         let query = query.clone();
         async move {
             c.post(&format!("/containers/{}/kill{query}", q(&n)), &Value::Null)
@@ -557,7 +581,7 @@ pub async fn kill(c: &Client, names: &[String], signal: Option<&str>) -> CmdResu
 }
 
 pub async fn rm(c: &Client, names: &[String], force: bool, volumes: bool) -> CmdResult {
-    each(names, |n| async move {
+    each_parallel(names, |n| async move {
         c.delete(&format!(
             "/containers/{}?force={}&v={}",
             q(&n),
@@ -1062,7 +1086,7 @@ pub async fn info(c: &Client, fmt: Option<&str>) -> CmdResult {
 
 pub async fn pause(c: &Client, names: &[String], pause: bool) -> CmdResult {
     let verb = if pause { "pause" } else { "unpause" };
-    each(names, |n| async move {
+    each_parallel(names, |n| async move {
         c.post(&format!("/containers/{}/{verb}", q(&n)), &Value::Null)
             .await?;
         Ok(Some(n))
