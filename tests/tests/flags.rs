@@ -351,3 +351,63 @@ fn exec_flags_and_attach_to_a_running_container() {
         run(&["rm", &c]).ok();
     }
 }
+
+/// `run` and `attach` without a TTY proxy the signals the client gets (Ctrl-C, `kill`) to
+/// the container's process (`--sig-proxy`, on by default), with `berth` as with the docker
+/// CLI; `--sig-proxy=false` leaves the container alone.
+#[test]
+fn signals_reach_the_container_through_the_client() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let mut clis = vec![false];
+    if have_docker_cli() {
+        clis.push(true);
+    }
+    let script = "trap 'echo got-int; exit 5' INT; echo ready; while :; do sleep 0.1; done";
+    for docker in clis {
+        // The docker CLI 28 itself waits for a third Ctrl-C before it gives up: the
+        // no-proxy case is checked with `berth` only.
+        let proxies: &[bool] = if docker { &[true] } else { &[true, false] };
+        for &proxy in proxies {
+            let c = unique("sigproxy");
+            let mut cmd = if docker {
+                let mut cmd = std::process::Command::new("/usr/local/bin/docker");
+                cmd.env("DOCKER_HOST", d.host());
+                cmd
+            } else {
+                let mut cmd = std::process::Command::new(berth_e2e::bin_dir().join("berth"));
+                cmd.env("BERTH_HOST", d.host());
+                cmd
+            };
+            let flag = format!("--sig-proxy={proxy}");
+            let mut child = cmd
+                .args(["run", &flag, "--name", &c, "busybox", "sh", "-c", script])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+            assert_eq!(line, "ready\n", "docker={docker}");
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+            let status = child.wait().unwrap();
+            let mut rest = String::new();
+            std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+            if proxy {
+                assert_eq!(status.code(), Some(5), "docker={docker}: {rest}");
+                assert_eq!(rest, "got-int\n", "docker={docker}");
+            } else {
+                // The client died of the signal; the container did not get it.
+                assert_eq!(status.code(), None, "docker={docker}: {rest}");
+                let out = d.berth(&["inspect", "-f", "{{.State.Running}}", &c]);
+                assert_eq!(out.stdout().trim(), "true", "docker={docker}");
+            }
+            d.berth(&["rm", "-f", &c]).ok();
+        }
+    }
+}

@@ -368,6 +368,34 @@ fn start_failure_code(msg: &str) -> i32 {
     }
 }
 
+/// `--sig-proxy` (without a TTY, as the docker CLI): the signals a user sends us (Ctrl-C,
+/// `kill`) go to the container's process instead of ending the client.
+fn proxy_signals(c: &Client, id: &str) {
+    for num in [
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGTERM,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+    ] {
+        let Ok(mut sig) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(num))
+        else {
+            continue;
+        };
+        let c = c.clone();
+        let path = format!("/containers/{id}/kill?signal={num}");
+        tokio::spawn(async move {
+            while sig.recv().await.is_some() {
+                if let Err(e) = c.post(&path, &Value::Null).await {
+                    eprintln!("berth: forwarding signal {num}: {e}");
+                }
+            }
+        });
+    }
+}
+
 /// With a TTY: our terminal's size as Docker's `ConsoleSize`, `[height, width]`.
 fn console_size(tty: bool) -> Option<Value> {
     let (w, h) = term_size().filter(|_| tty)?;
@@ -410,7 +438,7 @@ async fn attach_stream(
     .await
 }
 
-pub async fn run(c: &Client, o: CreateOpts, detach: bool) -> CmdResult {
+pub async fn run(c: &Client, o: CreateOpts, detach: bool, sig_proxy: bool) -> CmdResult {
     let id = create(c, &o).await?;
     if detach {
         if let Err(e) = c
@@ -454,6 +482,8 @@ pub async fn run(c: &Client, o: CreateOpts, detach: bool) -> CmdResult {
     }
     if o.tty {
         track_size(c, format!("/containers/{id}/resize"));
+    } else if sig_proxy {
+        proxy_signals(c, &id);
     }
     let pumped = pump(attach, o.tty, o.interactive).await;
     drop(raw);
@@ -517,6 +547,9 @@ pub async fn start(c: &Client, names: &[String], attach: bool, stdin: bool) -> C
         };
         c.post(&format!("/containers/{id}/start"), &Value::Null)
             .await?;
+        if !tty {
+            proxy_signals(c, &id);
+        }
         pump(stream, tty, stdin).await?;
         drop(raw);
         let v = wait.await.map_err(|e| fail(1, e.to_string()))??;
@@ -604,7 +637,7 @@ pub async fn wait(c: &Client, names: &[String]) -> CmdResult {
     .await
 }
 
-pub async fn attach(c: &Client, name: &str, stdin: bool) -> CmdResult {
+pub async fn attach(c: &Client, name: &str, stdin: bool, sig_proxy: bool) -> CmdResult {
     let info: Value = c.get(&format!("/containers/{}/json", q(name))).await?;
     if !info["State"]["Running"].as_bool().unwrap_or(false) {
         return Err(fail(
@@ -633,6 +666,8 @@ pub async fn attach(c: &Client, name: &str, stdin: bool) -> CmdResult {
     };
     if tty {
         track_size(c, format!("/containers/{id}/resize"));
+    } else if sig_proxy {
+        proxy_signals(c, &id);
     }
     let ended = pump(stream, tty, stdin).await?;
     drop(raw);

@@ -218,6 +218,9 @@ enum Cmd {
         /// Run container in background and print container ID.
         #[arg(short = 'd', long)]
         detach: bool,
+        /// Proxy received signals to the process (without a TTY).
+        #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+        sig_proxy: bool,
         #[command(flatten)]
         opts: CreateOpts,
     },
@@ -277,6 +280,9 @@ enum Cmd {
     Attach {
         #[arg(long = "no-stdin")]
         no_stdin: bool,
+        /// Proxy all received signals to the process (without a TTY).
+        #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+        sig_proxy: bool,
         container: String,
     },
     /// Fetch the logs of a container.
@@ -646,7 +652,11 @@ async fn dispatch(cli: Cli) -> CmdResult {
     client.negotiate().await?;
     let cl = &client;
     match cli.cmd {
-        Cmd::Run { detach, opts } => c::run(cl, opts, detach).await,
+        Cmd::Run {
+            detach,
+            sig_proxy,
+            opts,
+        } => c::run(cl, opts, detach, sig_proxy).await,
         Cmd::Create { opts } => c::create_cmd(cl, opts).await,
         Cmd::Start {
             attach,
@@ -671,8 +681,9 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Cmd::Wait { containers } => c::wait(cl, &containers).await,
         Cmd::Attach {
             no_stdin,
+            sig_proxy,
             container,
-        } => c::attach(cl, &container, !no_stdin).await,
+        } => c::attach(cl, &container, !no_stdin, sig_proxy).await,
         Cmd::Logs {
             follow,
             timestamps,
