@@ -23,6 +23,10 @@ pub struct Container {
     pub image_id: String,
     pub state: ContainerState,
     pub restart_count: i64,
+    /// Stopped or killed by a user (Docker's `HasBeenManuallyStopped`): the restart policy
+    /// does not bring it back until it is started again.
+    #[serde(default)]
+    pub manually_stopped: bool,
 }
 
 /// Where a container's files are.
@@ -85,6 +89,11 @@ impl Container {
             ),
             "exited" => format!(
                 "Exited ({}) {} ago",
+                s.exit_code,
+                time::human_duration(time::since(&s.finished_at))
+            ),
+            "restarting" => format!(
+                "Restarting ({}) {} ago",
                 s.exit_code,
                 time::human_duration(time::since(&s.finished_at))
             ),
@@ -189,6 +198,7 @@ mod tests {
             image_id: format!("sha256:{}", "b".repeat(64)),
             state: ContainerState::default(),
             restart_count: 0,
+            manually_stopped: false,
         }
     }
 

@@ -190,6 +190,41 @@ pub(crate) fn runtime_options_for(hc: &berth_models::HostConfig) -> Result<Runti
     runtime_options(hc)
 }
 
+/// Docker's restart policy names, checked at create and update (its messages).
+pub(crate) fn validate_restart_policy(p: &berth_models::RestartPolicy) -> Result<()> {
+    match p.name.as_str() {
+        "" => Ok(()),
+        "always" | "unless-stopped" | "no" if p.maximum_retry_count != 0 => {
+            Err(Error::invalid(format!(
+                "maximum retry count cannot be used with restart policy '{}'",
+                p.name
+            )))
+        }
+        "always" | "unless-stopped" | "no" => Ok(()),
+        "on-failure" if p.maximum_retry_count < 0 => {
+            Err(Error::invalid("maximum retry count cannot be negative"))
+        }
+        "on-failure" => Ok(()),
+        other => Err(Error::invalid(format!("invalid restart policy '{other}'"))),
+    }
+}
+
+/// Whether an exit (already recorded in `r`) calls for a restart under its policy.
+fn should_restart(r: &Container) -> bool {
+    if r.manually_stopped {
+        return false;
+    }
+    let p = &r.host_config.restart_policy;
+    match p.name.as_str() {
+        "always" | "unless-stopped" => true,
+        "on-failure" => {
+            r.state.exit_code != 0
+                && (p.maximum_retry_count == 0 || r.restart_count < p.maximum_retry_count)
+        }
+        _ => false,
+    }
+}
+
 /// `HostConfig.ConsoleSize`: `[height, width]` of a TTY from the start (API 1.42+); the
 /// docker CLI sends zeros when it has no terminal.
 fn console_size(hc: &berth_models::HostConfig) -> Option<[u16; 2]> {
@@ -427,6 +462,13 @@ impl Engine {
         let _image_gate = self.image_gate.read().await;
         let image = self.store.get(&config.image)?;
         network_mode(&host_config.network_mode)?;
+        validate_restart_policy(&host_config.restart_policy)?;
+        if host_config.auto_remove && !matches!(host_config.restart_policy.name.as_str(), "" | "no")
+        {
+            return Err(Error::invalid(
+                "can't create 'AutoRemove' container with restart policy",
+            ));
+        }
         parse_binds(&host_config.binds)?;
         security_opts(&host_config.security_opt)?;
         runtime_options(&host_config)?;
@@ -525,6 +567,7 @@ impl Engine {
             image_id: image.id.clone(),
             state: ContainerState::default(),
             restart_count: 0,
+            manually_stopped: false,
         };
 
         let paths = self.paths(&id);
@@ -597,8 +640,31 @@ impl Engine {
     /// `POST /containers/{id}/start`.
     pub async fn start(self: &Arc<Self>, key: &str) -> Result<()> {
         let entry = self.lookup(key)?;
+        self.start_entry(&entry, false).await
+    }
+
+    /// Start a container: for a user (which also cancels a pending restart and forgets an
+    /// earlier manual stop), or for its restart policy (`by_policy`: only if that restart is
+    /// still due, i.e. nobody stopped, started or removed it meanwhile).
+    async fn start_entry(self: &Arc<Self>, entry: &Arc<Entry>, by_policy: bool) -> Result<()> {
         crate::warm_cgroups();
         let _op = entry.op.lock().await;
+        {
+            let mut r = entry.record();
+            if by_policy {
+                if !r.state.restarting || r.manually_stopped || entry.progress.borrow().removed {
+                    return Ok(());
+                }
+            } else {
+                r.manually_stopped = false;
+                if r.state.restarting {
+                    r.state.restarting = false;
+                } else {
+                    r.restart_count = 0;
+                    *lock(&entry.restart_delay) = Duration::ZERO;
+                }
+            }
+        }
         let c = entry.record().clone();
         if c.state.running {
             return Err(Error::new(
@@ -703,7 +769,7 @@ impl Engine {
 
         let shim = match berth_runtime::spawn_shim(&self.cfg.shim_binary, &paths.bundle).await {
             Ok(s) => s,
-            Err(e) => return Err(self.start_failed(&entry, e.into()).await),
+            Err(e) => return Err(self.start_failed(entry, e.into()).await),
         };
         // Attaches that came before start get their streams before the process runs, so
         // they see all of its output.
@@ -717,7 +783,7 @@ impl Engine {
         }
         let pid = match shim.start().await {
             Ok(pid) => pid,
-            Err(e) => return Err(self.start_failed(&entry, e.into()).await),
+            Err(e) => return Err(self.start_failed(entry, e.into()).await),
         };
         {
             let mut r = entry.record();
@@ -751,6 +817,7 @@ impl Engine {
             let mut r = entry.record();
             r.state.error = err.message.clone();
             r.state.exit_code = code;
+            r.state.restarting = false;
             r.state.status = if r.state.started_at == ZERO_TIME {
                 "created".into()
             } else {
@@ -788,8 +855,9 @@ impl Engine {
     }
 
     async fn exited(self: &Arc<Self>, entry: &Arc<Entry>, status: ExitStatus) {
-        let auto_remove = {
+        let (auto_remove, restart) = {
             let mut r = entry.record();
+            let ran = time::since(&r.state.started_at);
             r.state.status = "exited".into();
             r.state.running = false;
             r.state.paused = false;
@@ -797,10 +865,18 @@ impl Engine {
             r.state.exit_code = i64::from(status.exit_code);
             r.state.oom_killed = status.oom_killed;
             r.state.finished_at = status.finished_at;
+            let restart = !r.host_config.auto_remove
+                && !entry.progress.borrow().removed
+                && should_restart(&r);
+            if restart {
+                r.state.status = "restarting".into();
+                r.state.restarting = true;
+                r.restart_count += 1;
+            }
             if let Err(e) = self.db.save(&r, false) {
                 tracing::warn!("saving container state: {e}");
             }
-            r.host_config.auto_remove
+            (r.host_config.auto_remove, restart.then_some(ran))
         };
         entry.progress.send_modify(|p| {
             p.running = false;
@@ -808,7 +884,31 @@ impl Engine {
         });
         if auto_remove {
             self.remove_entry(entry).await;
+        } else if let Some(ran) = restart {
+            self.schedule_restart(entry, ran);
         }
+    }
+
+    /// Start the container again after Docker's back-off: 100 ms, doubled at each restart up
+    /// to a minute, back to 100 ms after a run of 10 s or more.
+    fn schedule_restart(self: &Arc<Self>, entry: &Arc<Entry>, ran: Duration) {
+        let delay = {
+            let mut d = lock(&entry.restart_delay);
+            *d = if d.is_zero() || ran >= Duration::from_secs(10) {
+                Duration::from_millis(100)
+            } else {
+                (*d * 2).min(Duration::from_secs(60))
+            };
+            *d
+        };
+        let engine = Arc::clone(self);
+        let entry = Arc::clone(entry);
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            if let Err(e) = engine.start_entry(&entry, true).await {
+                tracing::warn!("restarting a container by its policy: {}", e.message);
+            }
+        });
     }
 
     /// `POST /containers/{id}/wait`: checks the container now, then returns a future that
@@ -895,6 +995,7 @@ impl Engine {
                 "Cannot kill container: {key}: Container {id} is not running"
             )));
         }
+        entry.record().manually_stopped = true;
         self.thaw_for_signal(&id).await;
         ShimClient::new(&self.paths(&id).bundle)
             .kill(sig, false)
@@ -906,6 +1007,19 @@ impl Engine {
     pub async fn stop(&self, key: &str, timeout: Option<i64>, signal: Option<&str>) -> Result<()> {
         let entry = self.lookup(key)?;
         let _op = entry.op.lock().await;
+        // Stopped by hand: the restart policy leaves it alone (and a pending restart is off).
+        {
+            let mut r = entry.record();
+            r.manually_stopped = true;
+            if r.state.restarting {
+                r.state.restarting = false;
+                r.state.status = "exited".into();
+                if let Err(e) = self.db.save(&r, false) {
+                    tracing::warn!("saving container state: {e}");
+                }
+                return Ok(());
+            }
+        }
         let (running, id, sig, default_timeout) = {
             let r = entry.record();
             let sig = match signal
@@ -970,6 +1084,7 @@ impl Engine {
                     entry.record().name
                 )));
             }
+            entry.record().manually_stopped = true;
             self.thaw_for_signal(&id).await;
             let shim = ShimClient::new(&self.paths(&id).bundle);
             let mut rx = entry.progress.subscribe();
@@ -1131,6 +1246,11 @@ impl Engine {
             };
             if status == "removing" {
                 self.remove_entry(&entry).await;
+                continue;
+            }
+            if status == "restarting" {
+                // The daemon went away during a restart's back-off: do it now.
+                self.schedule_restart(&entry, Duration::ZERO);
                 continue;
             }
             if !running {

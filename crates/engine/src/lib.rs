@@ -80,6 +80,8 @@ pub(crate) struct Entry {
     pending: Mutex<Vec<PendingAttach>>,
     /// Serializes start, stop and remove of this container.
     op: tokio::sync::Mutex<()>,
+    /// The restart policy's current back-off (zero before the first restart).
+    restart_delay: Mutex<std::time::Duration>,
 }
 
 impl Entry {
@@ -93,6 +95,7 @@ impl Entry {
             }),
             pending: Mutex::new(Vec::new()),
             op: tokio::sync::Mutex::new(()),
+            restart_delay: Mutex::new(std::time::Duration::ZERO),
         })
     }
 

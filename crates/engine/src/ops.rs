@@ -104,6 +104,12 @@ impl Engine {
                 if f == "RestartPolicy" {
                     hc.restart_policy = serde_json::from_value(v.clone())
                         .map_err(|e| Error::invalid(format!("invalid RestartPolicy: {e}")))?;
+                    crate::containers::validate_restart_policy(&hc.restart_policy)?;
+                    if hc.auto_remove && !matches!(hc.restart_policy.name.as_str(), "" | "no") {
+                        return Err(Error::invalid(
+                            "Restart policy cannot be updated because AutoRemove is enabled for the container",
+                        ));
+                    }
                 } else {
                     hc.extra.insert(f.to_string(), v.clone());
                 }
