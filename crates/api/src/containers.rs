@@ -116,6 +116,7 @@ async fn restart(
         Err(e) => return Err(e.into()),
     }
     engine.start(&id).await?;
+    engine.container_event_by_key(&id, "restart");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -239,10 +239,13 @@ async fn by_name_post(
                 .store()
                 .get(name)
                 .map_err(berth_engine::Error::from)?;
+            let reference = format!("{repo}:{tag}");
             engine
                 .store()
-                .tag(&img.id, &format!("{repo}:{tag}"))
+                .tag(&img.id, &reference)
                 .map_err(berth_engine::Error::from)?;
+            let familiar = berth_store::normalize(&reference).unwrap_or(reference);
+            engine.image_event("tag", &img.id, &familiar);
             Ok(StatusCode::CREATED.into_response())
         }
         _ => Err(ApiError::new(StatusCode::NOT_FOUND, "page not found")),

@@ -15,6 +15,7 @@ pub fn routes() -> Router<AppState> {
         .route("/version", get(version))
         .route("/info", get(info))
         .route("/system/df", get(df))
+        .route("/events", get(events))
 }
 
 async fn df(State(engine): State<AppState>) -> crate::ApiResult<Json<Value>> {
@@ -169,4 +170,83 @@ async fn info(State(engine): State<AppState>) -> Json<Value> {
         "SecurityOptions": ["name=seccomp,profile=default"],
         "Warnings": [],
     }))
+}
+
+/// `GET /events?since=&until=&filters=`: the kept events from `since`, then live ones, as
+/// a stream of JSON objects; ends at `until` if given.
+async fn events(
+    State(engine): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> crate::ApiResult<Response> {
+    use berth_engine::events::{Event, now_nano, parse_time};
+    use tokio::sync::broadcast::error::RecvError;
+    let time = |key: &str| {
+        q.get(key)
+            .filter(|s| !s.is_empty())
+            .map(|s| parse_time(s))
+            .transpose()
+    };
+    let (since, until) = (time("since")?, time("until")?);
+    let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
+    let (past, rx) = engine.events().subscribe(since);
+    let deadline = until.map(|u| {
+        let left = u64::try_from((u - now_nano()).max(0)).unwrap_or(u64::MAX);
+        tokio::time::Instant::now() + std::time::Duration::from_nanos(left)
+    });
+    struct Feed {
+        past: std::collections::VecDeque<std::sync::Arc<Event>>,
+        rx: tokio::sync::broadcast::Receiver<std::sync::Arc<Event>>,
+        filters: berth_engine::image_ops::Filters,
+        until: Option<i128>,
+        deadline: Option<tokio::time::Instant>,
+    }
+    let feed = Feed {
+        past: past.into(),
+        rx,
+        filters,
+        until,
+        deadline,
+    };
+    let body = futures_util::stream::unfold(feed, |mut f| async move {
+        loop {
+            let (e, replayed) = match f.past.pop_front() {
+                Some(e) => (e, true),
+                None => {
+                    let next = match f.deadline {
+                        Some(d) => tokio::select! {
+                            r = f.rx.recv() => r,
+                            () = tokio::time::sleep_until(d) => return None,
+                        },
+                        None => f.rx.recv().await,
+                    };
+                    match next {
+                        Ok(e) => (e, false),
+                        Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => return None,
+                    }
+                }
+            };
+            if f.until.is_some_and(|u| e.time_nano > u) {
+                if replayed {
+                    continue;
+                }
+                return None;
+            }
+            if !e.matches(&f.filters) {
+                continue;
+            }
+            let mut line = serde_json::to_vec(&e.to_json()).ok()?;
+            line.push(b'\n');
+            return Some((
+                Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(line)),
+                f,
+            ));
+        }
+    });
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from_stream(body))
+        .map_err(|e| {
+            crate::ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        })
 }

@@ -47,7 +47,7 @@ fn short_id(id: &str, no_trunc: bool) -> String {
 }
 
 /// `--filter k=v` flags as the API's `filters` JSON (`{"k":{"v":true}}`).
-fn filters_json(filters: &[String]) -> Result<String, Exit> {
+pub(crate) fn filters_json(filters: &[String]) -> Result<String, Exit> {
     let mut map = serde_json::Map::new();
     for f in filters {
         let (k, v) = f

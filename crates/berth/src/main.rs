@@ -2,6 +2,7 @@
 //! `-H`/`--host`, `BERTH_HOST` or `DOCKER_HOST` pick the daemon.
 
 mod commands;
+mod events_cmd;
 mod format;
 mod image_cmds;
 mod imgcmds;
@@ -284,6 +285,22 @@ enum Cmd {
         #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
         sig_proxy: bool,
         container: String,
+    },
+    /// Get real time events from the daemon.
+    Events {
+        /// Show all events created since timestamp (Unix seconds, RFC 3339, or a duration
+        /// ago such as 10m).
+        #[arg(long)]
+        since: Option<String>,
+        /// Stream events until this timestamp.
+        #[arg(long)]
+        until: Option<String>,
+        /// Filter output based on conditions provided (type, event, container, image, label).
+        #[arg(short = 'f', long = "filter")]
+        filter: Vec<String>,
+        /// Format the output using the given Go template.
+        #[arg(long)]
+        format: Option<String>,
     },
     /// Fetch the logs of a container.
     Logs {
@@ -684,6 +701,21 @@ async fn dispatch(cli: Cli) -> CmdResult {
             sig_proxy,
             container,
         } => c::attach(cl, &container, !no_stdin, sig_proxy).await,
+        Cmd::Events {
+            since,
+            until,
+            filter,
+            format,
+        } => {
+            events_cmd::events(
+                cl,
+                since.as_deref(),
+                until.as_deref(),
+                &filter,
+                format.as_deref(),
+            )
+            .await
+        }
         Cmd::Logs {
             follow,
             timestamps,

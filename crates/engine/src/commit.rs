@@ -95,7 +95,9 @@ impl Engine {
         if pause && let Err(e) = self.set_paused(&rec.id, false).await {
             tracing::warn!("unpausing {} after commit: {e}", rec.id);
         }
-        Ok(result??)
+        let id: String = result??;
+        self.container_event(&rec, "commit", &[("imageID", id.clone())]);
+        Ok(id)
     }
 
     /// The container's writable layer and its image's layers, top-most first.
@@ -166,11 +168,11 @@ impl Engine {
             ..Default::default()
         };
         let store = self.store.clone();
-        Ok(
-            tokio::task::spawn_blocking(move || store.import_layer(&mut input, new))
-                .await
-                .map_err(|e| Error::internal(e.to_string()))??,
-        )
+        let id: String = tokio::task::spawn_blocking(move || store.import_layer(&mut input, new))
+            .await
+            .map_err(|e| Error::internal(e.to_string()))??;
+        self.image_event("import", &id, &id);
+        Ok(id)
     }
 }
 

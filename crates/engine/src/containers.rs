@@ -631,6 +631,7 @@ impl Engine {
             let _ = std::fs::remove_dir_all(&paths.dir);
             return Err(e);
         }
+        self.container_event(&entry.record().clone(), "create", &[]);
         Ok(CreateResponse {
             id,
             warnings: Vec::new(),
@@ -798,6 +799,7 @@ impl Engine {
         }
         entry.progress.send_modify(|p| p.running = true);
         self.clone().monitor(entry.clone(), shim);
+        self.container_event(&entry.record().clone(), "start", &[]);
         Ok(())
     }
 
@@ -876,6 +878,10 @@ impl Engine {
             if let Err(e) = self.db.save(&r, false) {
                 tracing::warn!("saving container state: {e}");
             }
+            if r.state.oom_killed {
+                self.container_event(&r, "oom", &[]);
+            }
+            self.container_event(&r, "die", &[("exitCode", r.state.exit_code.to_string())]);
             (r.host_config.auto_remove, restart.then_some(ran))
         };
         entry.progress.send_modify(|p| {
@@ -959,6 +965,7 @@ impl Engine {
         let (tx, rx) = oneshot::channel();
         let (running, tty, id) = {
             let r = entry.record();
+            self.container_event(&r, "attach", &[]);
             (r.state.running, r.config.tty, r.id.clone())
         };
         if running {
@@ -995,7 +1002,11 @@ impl Engine {
                 "Cannot kill container: {key}: Container {id} is not running"
             )));
         }
-        entry.record().manually_stopped = true;
+        {
+            let mut r = entry.record();
+            r.manually_stopped = true;
+            self.container_event(&r, "kill", &[("signal", sig.to_string())]);
+        }
         self.thaw_for_signal(&id).await;
         ShimClient::new(&self.paths(&id).bundle)
             .kill(sig, false)
@@ -1046,10 +1057,15 @@ impl Engine {
         let shim = ShimClient::new(&self.paths(&id).bundle);
         let timeout = timeout.unwrap_or(default_timeout);
         let mut rx = entry.progress.subscribe();
-        if timeout != 0
-            && let Err(e) = shim.kill(sig, false).await
-        {
-            tracing::warn!("sending stop signal: {e}");
+        if timeout != 0 {
+            self.container_event(
+                &entry.record().clone(),
+                "kill",
+                &[("signal", sig.to_string())],
+            );
+            if let Err(e) = shim.kill(sig, false).await {
+                tracing::warn!("sending stop signal: {e}");
+            }
         }
         let stopped = async {
             let _ = rx.wait_for(|p| !p.running).await;
@@ -1063,9 +1079,15 @@ impl Engine {
                 .is_ok()
         };
         if !waited {
+            self.container_event(
+                &entry.record().clone(),
+                "kill",
+                &[("signal", libc::SIGKILL.to_string())],
+            );
             let _ = shim.kill(libc::SIGKILL, true).await;
             let _ = entry.progress.subscribe().wait_for(|p| !p.running).await;
         }
+        self.container_event(&entry.record().clone(), "stop", &[]);
         Ok(())
     }
 
@@ -1084,7 +1106,11 @@ impl Engine {
                     entry.record().name
                 )));
             }
-            entry.record().manually_stopped = true;
+            {
+                let mut r = entry.record();
+                r.manually_stopped = true;
+                self.container_event(&r, "kill", &[("signal", libc::SIGKILL.to_string())]);
+            }
             self.thaw_for_signal(&id).await;
             let shim = ShimClient::new(&self.paths(&id).bundle);
             let mut rx = entry.progress.subscribe();
@@ -1126,6 +1152,7 @@ impl Engine {
         })
         .await;
         lock(&entry.pending).clear();
+        self.container_event(&entry.record().clone(), "destroy", &[]);
         entry.progress.send_modify(|p| {
             p.removed = true;
             p.running = false;

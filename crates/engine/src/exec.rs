@@ -80,6 +80,14 @@ impl Engine {
             return Err(Error::invalid("No exec command specified"));
         }
         let exec_id = crate::containers::random_id()?;
+        self.container_event(
+            &entry.record().clone(),
+            &format!(
+                "exec_create: {}",
+                config.cmd.as_deref().unwrap_or(&[]).join(" ")
+            ),
+            &[("execID", exec_id.clone())],
+        );
         lock(&self.execs).insert(
             exec_id.clone(),
             ExecRecord {
@@ -147,6 +155,14 @@ impl Engine {
         let entry = self.lookup(&rec.container_id)?;
         let (env, user, cwd) = {
             let r = entry.record();
+            self.container_event(
+                &r,
+                &format!(
+                    "exec_start: {}",
+                    rec.config.cmd.as_deref().unwrap_or(&[]).join(" ")
+                ),
+                &[("execID", exec_id.to_string())],
+            );
             (
                 merge_env(&r.config.env, rec.config.env.as_deref().unwrap_or(&[])),
                 if rec.config.user.is_empty() {

@@ -191,7 +191,8 @@ impl Engine {
         let _gate = self.image_gate.write().await;
         let store = self.store.clone();
         let mut removal = Removal::default();
-        let mut parent = self.store.parent_of(&self.store.get(name)?.id)?;
+        let target = self.store.get(name)?.id;
+        let mut parent = self.store.parent_of(&target)?;
         let mut deleted = Vec::new();
         if let Some(img) = self.remove_locked(name, force, &mut removal.items)? {
             deleted.push(img);
@@ -218,6 +219,14 @@ impl Engine {
             for img in &deleted {
                 push_removed_layers(img, &report.layers, &mut removal.items);
             }
+        }
+        for item in &removal.items {
+            if let Some(tag) = item["Untagged"].as_str() {
+                self.image_event("untag", &target, tag);
+            }
+        }
+        for img in &deleted {
+            self.image_event("delete", &img.id, &img.id);
         }
         Ok(removal.items)
     }

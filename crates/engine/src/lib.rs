@@ -14,6 +14,7 @@ mod container;
 mod containers;
 mod db;
 mod error;
+pub mod events;
 pub mod exec;
 pub mod image_ops;
 pub mod images;
@@ -136,9 +137,58 @@ pub struct Engine {
     /// Held shared by container create (image lookup to record), exclusively by image
     /// removal and prune, so an image is not removed between the two.
     image_gate: tokio::sync::RwLock<()>,
+    /// What happened, for `GET /events`.
+    events: events::Events,
 }
 
 impl Engine {
+    /// The event log (`GET /events`).
+    pub fn events(&self) -> &events::Events {
+        &self.events
+    }
+
+    /// Emit a container event: attributes `image` and `name`, the container's labels, and
+    /// `extra` (e.g. `exitCode`).
+    pub(crate) fn container_event(
+        &self,
+        c: &container::Container,
+        action: &str,
+        extra: &[(&str, String)],
+    ) {
+        let mut attributes = c.config.labels.clone();
+        attributes.insert("image".into(), c.config.image.clone());
+        attributes.insert("name".into(), c.name.clone());
+        for (k, v) in extra {
+            attributes.insert(k.to_string(), v.clone());
+        }
+        self.events.emit(events::Event {
+            typ: "container",
+            action: action.into(),
+            id: c.id.clone(),
+            attributes,
+            time_nano: events::now_nano(),
+        });
+    }
+
+    /// Emit a container event for the container `key` names (if it still exists).
+    pub fn container_event_by_key(&self, key: &str, action: &str) {
+        if let Ok(entry) = self.lookup(key) {
+            let c = entry.record().clone();
+            self.container_event(&c, action, &[]);
+        }
+    }
+
+    /// Emit an image event: `id` is the image id, `name` the reference it concerns.
+    pub fn image_event(&self, action: &str, id: &str, name: &str) {
+        self.events.emit(events::Event {
+            typ: "image",
+            action: action.into(),
+            id: id.into(),
+            attributes: [("name".to_string(), name.to_string())].into(),
+            time_nano: events::now_nano(),
+        });
+    }
+
     /// Open the state under `cfg`'s roots and find running containers' shims again.
     pub async fn open(cfg: Config) -> Result<Arc<Engine>> {
         for dir in [cfg.data_root.join("containers"), cfg.exec_root.clone()] {
@@ -158,6 +208,7 @@ impl Engine {
             containers: Mutex::new(BTreeMap::new()),
             execs: Mutex::new(std::collections::HashMap::new()),
             image_gate: tokio::sync::RwLock::new(()),
+            events: events::Events::default(),
         });
         {
             let mut map = lock(&engine.containers);
@@ -229,10 +280,15 @@ impl Engine {
         mut input: Box<dyn std::io::Read + Send>,
     ) -> Result<Vec<berth_store::LoadedImage>> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.load(&mut input))
+        let loaded = tokio::task::spawn_blocking(move || store.load(&mut input))
             .await
             .map_err(|e| Error::internal(e.to_string()))?
-            .map_err(Error::from)
+            .map_err(Error::from)?;
+        for img in &loaded {
+            let name = img.tags.first().unwrap_or(&img.id);
+            self.image_event("load", &img.id, name);
+        }
+        Ok(loaded)
     }
 
     /// All images as `GET /images/json` lists them, newest first.

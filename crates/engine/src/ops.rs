@@ -43,6 +43,7 @@ impl Engine {
         if let Err(e) = self.db.save(&r, false) {
             tracing::warn!("saving container state: {e}");
         }
+        self.container_event(&r, if pause { "pause" } else { "unpause" }, &[]);
         Ok(())
     }
 
@@ -149,6 +150,7 @@ impl Engine {
         let mut r = entry.record();
         r.host_config = hc;
         self.db.save(&r, true)?;
+        self.container_event(&r, "update", &[]);
         Ok(json!({ "Warnings": [] }))
     }
 
