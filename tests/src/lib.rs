@@ -48,6 +48,30 @@ pub fn have_docker_cli() -> bool {
     Path::new(DOCKER).is_file()
 }
 
+/// The CLIs a test drives a daemon with: `berth` (`false`) and, where it is installed, the
+/// docker CLI (`true`); see [`Daemon::cli`].
+pub fn clis() -> Vec<bool> {
+    let mut clis = vec![false];
+    if have_docker_cli() {
+        clis.push(true);
+    }
+    clis
+}
+
+/// Poll `f` every 100 ms for up to `secs` seconds; whether it came true.
+pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// A unique short tag for names owned by one test.
 pub fn unique(prefix: &str) -> String {
     let mut b = [0u8; 4];
@@ -213,11 +237,33 @@ impl Daemon {
 
     /// The real docker CLI against this daemon.
     pub fn docker(&self, args: &[&str]) -> Run {
-        let mut cmd = Command::new(DOCKER);
-        cmd.env("DOCKER_HOST", self.host())
-            .env("DOCKER_CONFIG", self.dir.path().join("docker-config"))
-            .args(args);
+        let mut cmd = self.cli_command(true);
+        cmd.args(args);
         run(cmd, None)
+    }
+
+    /// `berth` (`docker` false) or the docker CLI (`docker` true) against this daemon.
+    pub fn cli(&self, docker: bool, args: &[&str]) -> Run {
+        if docker {
+            self.docker(args)
+        } else {
+            self.berth(args)
+        }
+    }
+
+    /// A command for `berth` or the docker CLI pointed at this daemon, for a child the test
+    /// drives itself (its own stdio, signals).
+    pub fn cli_command(&self, docker: bool) -> Command {
+        if docker {
+            let mut cmd = Command::new(DOCKER);
+            cmd.env("DOCKER_HOST", self.host())
+                .env("DOCKER_CONFIG", self.dir.path().join("docker-config"));
+            cmd
+        } else {
+            let mut cmd = Command::new(bin_dir().join("berth"));
+            cmd.env("BERTH_HOST", self.host()).env_remove("DOCKER_HOST");
+            cmd
+        }
     }
 
     /// One raw HTTP/1.0-style request; the whole response as text (None if no connection).

@@ -4,7 +4,7 @@
 
 use std::io::BufRead;
 
-use berth_e2e::{Daemon, have_docker_cli, skip_unless_root, unique};
+use berth_e2e::{Daemon, skip_unless_root, unique};
 
 /// Now as Unix seconds with nanoseconds, as the docker CLI sends times.
 fn now() -> String {
@@ -21,18 +21,8 @@ fn container_and_image_events_replay_and_filter() {
     }
     let d = Daemon::start();
     d.load("busybox.tar");
-    let mut clis = vec![false];
-    if have_docker_cli() {
-        clis.push(true);
-    }
-    for docker in clis {
-        let run = |args: &[&str]| {
-            if docker {
-                d.docker(args)
-            } else {
-                d.berth(args)
-            }
-        };
+    for docker in berth_e2e::clis() {
+        let run = |args: &[&str]| d.cli(docker, args);
         let t0 = now();
         let c = unique("ev");
         let out = run(&[

@@ -129,18 +129,8 @@ fn stop_signal_and_stop_timeout() {
     }
     let d = Daemon::start();
     d.load("busybox.tar");
-    let mut clis = vec![false];
-    if have_docker_cli() {
-        clis.push(true);
-    }
-    for docker in clis {
-        let run = |args: &[&str]| {
-            if docker {
-                d.docker(args)
-            } else {
-                d.berth(args)
-            }
-        };
+    for docker in berth_e2e::clis() {
+        let run = |args: &[&str]| d.cli(docker, args);
         // The container's stop signal is what `stop` sends.
         let c = unique("stopsig");
         run(&[
@@ -293,19 +283,9 @@ fn exec_flags_and_attach_to_a_running_container() {
     d.berth(&["rm", "-f", &c]).ok();
 
     // attach to a container that is already running: its later output and exit code.
-    let mut clis = vec![false];
-    if have_docker_cli() {
-        clis.push(true);
-    }
-    for docker in clis {
+    for docker in berth_e2e::clis() {
         let c = unique("attach");
-        let run = |args: &[&str]| {
-            if docker {
-                d.docker(args)
-            } else {
-                d.berth(args)
-            }
-        };
+        let run = |args: &[&str]| d.cli(docker, args);
         // The container says "tick" until /go exists: the first tick read through the
         // attach proves the attach is connected, so the release cannot come too early.
         run(&[
@@ -319,15 +299,7 @@ fn exec_flags_and_attach_to_a_running_container() {
             "while [ ! -e /go ]; do echo tick; sleep 0.05; done; echo late; exit 3",
         ])
         .ok();
-        let mut cmd = if docker {
-            let mut cmd = std::process::Command::new("/usr/local/bin/docker");
-            cmd.env("DOCKER_HOST", d.host());
-            cmd
-        } else {
-            let mut cmd = std::process::Command::new(berth_e2e::bin_dir().join("berth"));
-            cmd.env("BERTH_HOST", d.host());
-            cmd
-        };
+        let mut cmd = d.cli_command(docker);
         let mut child = cmd
             .args(["attach", "--no-stdin", &c])
             .stdin(std::process::Stdio::null())
@@ -362,26 +334,14 @@ fn signals_reach_the_container_through_the_client() {
     }
     let d = Daemon::start();
     d.load("busybox.tar");
-    let mut clis = vec![false];
-    if have_docker_cli() {
-        clis.push(true);
-    }
     let script = "trap 'echo got-int; exit 5' INT; echo ready; while :; do sleep 0.1; done";
-    for docker in clis {
+    for docker in berth_e2e::clis() {
         // The docker CLI 28 itself waits for a third Ctrl-C before it gives up: the
         // no-proxy case is checked with `berth` only.
         let proxies: &[bool] = if docker { &[true] } else { &[true, false] };
         for &proxy in proxies {
             let c = unique("sigproxy");
-            let mut cmd = if docker {
-                let mut cmd = std::process::Command::new("/usr/local/bin/docker");
-                cmd.env("DOCKER_HOST", d.host());
-                cmd
-            } else {
-                let mut cmd = std::process::Command::new(berth_e2e::bin_dir().join("berth"));
-                cmd.env("BERTH_HOST", d.host());
-                cmd
-            };
+            let mut cmd = d.cli_command(docker);
             let flag = format!("--sig-proxy={proxy}");
             let mut child = cmd
                 .args(["run", &flag, "--name", &c, "busybox", "sh", "-c", script])

@@ -1,8 +1,6 @@
 //! Resource limits, `--init`, signals and Docker's masked paths, end to end.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use berth_e2e::{Daemon, skip_unless_root, unique};
 
 fn inspect(d: &Daemon, name: &str, field: &str) -> String {
@@ -12,14 +10,8 @@ fn inspect(d: &Daemon, name: &str, field: &str) -> String {
 }
 
 /// Poll `f` until it is true (up to ~10 s).
-fn eventually(mut f: impl FnMut() -> bool) -> bool {
-    for _ in 0..100 {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
+fn eventually(f: impl FnMut() -> bool) -> bool {
+    berth_e2e::eventually(10, f)
 }
 
 #[test]

@@ -3,9 +3,9 @@
 //! restarts of containers that died while the daemon was down, and Docker's refusals.
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use berth_e2e::{Daemon, have_docker_cli, skip_unless_root, unique};
+use berth_e2e::{Daemon, skip_unless_root, unique};
 
 fn inspect(d: &Daemon, c: &str, format: &str) -> String {
     let out = d.berth(&["inspect", "-f", format, c]);
@@ -14,15 +14,8 @@ fn inspect(d: &Daemon, c: &str, format: &str) -> String {
 }
 
 /// Wait (up to 30 s) until `f` holds.
-fn eventually(mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
+fn eventually(f: impl FnMut() -> bool) -> bool {
+    berth_e2e::eventually(30, f)
 }
 
 #[test]
@@ -32,18 +25,8 @@ fn on_failure_restarts_up_to_its_count() {
     }
     let d = Daemon::start();
     d.load("busybox.tar");
-    let mut clis = vec![false];
-    if have_docker_cli() {
-        clis.push(true);
-    }
-    for docker in clis {
-        let run = |args: &[&str]| {
-            if docker {
-                d.docker(args)
-            } else {
-                d.berth(args)
-            }
-        };
+    for docker in berth_e2e::clis() {
+        let run = |args: &[&str]| d.cli(docker, args);
         // Fails every time: started once, restarted twice, then left exited.
         let c = unique("onfail");
         run(&[

@@ -22,18 +22,8 @@ fn runc_runs_containers_end_to_end() {
     }
     let d = Daemon::start();
     d.load("busybox.tar");
-    let mut clis = vec![false];
-    if have_docker_cli() {
-        clis.push(true);
-    }
-    for docker in clis {
-        let run = |args: &[&str]| {
-            if docker {
-                d.docker(args)
-            } else {
-                d.berth(args)
-            }
-        };
+    for docker in berth_e2e::clis() {
+        let run = |args: &[&str]| d.cli(docker, args);
         // Output and exit code; the process is confined as with Berth's runtime.
         let out = run(&[
             "run",

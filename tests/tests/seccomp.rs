@@ -252,18 +252,8 @@ fn invalid_profiles_are_refused_at_create() {
         r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 9, "value": 1, "op": "SCMP_CMP_EQ"}]}]}"#,
     );
     let name = unique("seccomp-bad");
-    let mut clis = vec![false];
-    if have_docker_cli() {
-        clis.push(true);
-    }
-    for docker in clis {
-        let run = |args: &[&str]| {
-            if docker {
-                d.docker(args)
-            } else {
-                d.berth(args)
-            }
-        };
+    for docker in berth_e2e::clis() {
+        let run = |args: &[&str]| d.cli(docker, args);
         let opt = format!("seccomp={bad_action}");
         let out = run(&[
             "run",

@@ -28,6 +28,17 @@ pub struct ChildStdio {
 }
 
 impl ChildStdio {
+    /// A pty slave on 0, 1 and 2, `console` its path.
+    pub(crate) fn from_pty_slave(slave: OwnedFd, console: PathBuf) -> crate::Result<ChildStdio> {
+        let dup = |fd: &OwnedFd| fd.try_clone().map_err(|e| crate::Error::io("dup pty", e));
+        Ok(ChildStdio {
+            stdin: dup(&slave)?,
+            stdout: dup(&slave)?,
+            stderr: slave,
+            console: Some(console),
+        })
+    }
+
     /// Become a session leader, take the terminal (with a TTY) and put the fds on 0, 1, 2.
     pub(crate) fn install(&self) -> Result<(), ExecError> {
         nix::unistd::setsid().map_err(|e| fail(nix_err("setsid", e)))?;
@@ -109,14 +120,9 @@ fn console_in_container(shim: &std::os::unix::net::UnixStream) -> Result<(), Exe
     .map_err(|e| fail(nix_err("sending the pty to the shim", e)))?;
     drop(master);
     let path = nix::unistd::ttyname(&slave).map_err(|e| fail(nix_err("ttyname", e)))?;
-    let dup = |fd: &OwnedFd| fd.try_clone().map_err(|e| fail(format!("dup pty: {e}")));
-    let stdio = ChildStdio {
-        stdin: dup(&slave)?,
-        stdout: dup(&slave)?,
-        stderr: slave,
-        console: Some(path.clone()),
-    };
-    stdio.install()?;
+    ChildStdio::from_pty_slave(slave, path.clone())
+        .map_err(fail)?
+        .install()?;
     mount::bind_console(Path::new("/"), &path).map_err(fail)
 }
 

@@ -186,16 +186,17 @@ pub(crate) fn set_console_size(master: &OwnedFd, size: Option<[u16; 2]>) -> crat
 }
 
 fn stdio(tty: bool, open_stdin: bool) -> crate::Result<(ShimStdio, ChildStdio)> {
-    stdio_in(tty, open_stdin, None)
+    stdio_in(tty, open_stdin, None, None)
 }
 
 /// [`stdio`] for a process in the container whose root is `container_root`: with a TTY,
 /// the pty comes from the container's devpts when it can (exec), so that the process sees
-/// itself on `/dev/pts/N`.
+/// itself on `/dev/pts/N`, sized `size` (`[height, width]`) from the start.
 fn stdio_in(
     tty: bool,
     open_stdin: bool,
     container_root: Option<&Path>,
+    size: Option<[u16; 2]>,
 ) -> crate::Result<(ShimStdio, ChildStdio)> {
     if tty {
         let theirs = container_root.and_then(|r| match pty::open_in(r) {
@@ -216,34 +217,8 @@ fn stdio_in(
             Err(_) if from_container => std::path::PathBuf::from("/dev/tty"),
             Err(e) => return Err(nix_err("ttyname", e)),
         };
-        set_nonblock(&master)?;
-        let stdin = if open_stdin {
-            Some(
-                master
-                    .try_clone()
-                    .map_err(|e| crate::Error::io("dup pty", e))?,
-            )
-        } else {
-            None
-        };
-        let child = ChildStdio {
-            stdin: slave
-                .try_clone()
-                .map_err(|e| crate::Error::io("dup pty", e))?,
-            stdout: slave
-                .try_clone()
-                .map_err(|e| crate::Error::io("dup pty", e))?,
-            stderr: slave,
-            console: Some(console),
-        };
-        return Ok((
-            ShimStdio {
-                out: master,
-                err: None,
-                stdin,
-            },
-            child,
-        ));
+        let child = ChildStdio::from_pty_slave(slave, console)?;
+        return Ok((pty_stdio(master, open_stdin, size)?, child));
     }
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;

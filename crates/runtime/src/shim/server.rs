@@ -718,11 +718,9 @@ impl Shim {
             process.tty,
             process.open_stdin,
             Some(Path::new(&format!("/proc/{}/root", self.p.pid))),
+            process.console_size,
         )
         .map_err(|e| e.to_string())?;
-        if process.tty {
-            super::set_console_size(&stdio.out, process.console_size).map_err(|e| e.to_string())?;
-        }
         let (report_r, report_w) = super::pipe().map_err(|e| e.to_string())?;
         // With another runtime the shim is outside the container's pid namespace: the
         // child is born in it all the same.
