@@ -58,6 +58,15 @@ pub fn clis() -> Vec<bool> {
     clis
 }
 
+/// Now as Unix seconds with nanoseconds, as the docker CLI sends `--since`/`--until`
+/// times (its durations ago go as whole seconds, which leave out the current second).
+pub fn now_unix() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}.{:09}", t.as_secs(), t.subsec_nanos())
+}
+
 /// Poll `f` every 100 ms for up to `secs` seconds; whether it came true.
 pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(secs);

@@ -6,14 +6,6 @@ use std::io::BufRead;
 
 use berth_e2e::{Daemon, skip_unless_root, unique};
 
-/// Now as Unix seconds with nanoseconds, as the docker CLI sends times.
-fn now() -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    format!("{}.{:09}", t.as_secs(), t.subsec_nanos())
-}
-
 #[test]
 fn container_and_image_events_replay_and_filter() {
     if skip_unless_root() {
@@ -23,7 +15,7 @@ fn container_and_image_events_replay_and_filter() {
     d.load("busybox.tar");
     for docker in berth_e2e::clis() {
         let run = |args: &[&str]| d.cli(docker, args);
-        let t0 = now();
+        let t0 = berth_e2e::now_unix();
         let c = unique("ev");
         let out = run(&[
             "run",
@@ -48,7 +40,7 @@ fn container_and_image_events_replay_and_filter() {
         let tag = format!("{}:v1", unique("evtag"));
         run(&["tag", "busybox", &tag]).ok();
         run(&["rmi", &tag]).ok();
-        let t1 = now();
+        let t1 = berth_e2e::now_unix();
 
         let events = |filters: &[&str], format: &str| {
             let mut args = vec!["events", "--since", &t0, "--until", &t1, "--format", format];
@@ -113,7 +105,7 @@ fn events_follow_live() {
     let d = Daemon::start();
     d.load("busybox.tar");
     let c = unique("evlive");
-    let t0 = now();
+    let t0 = berth_e2e::now_unix();
     let mut child = std::process::Command::new(berth_e2e::bin_dir().join("berth"))
         .env("BERTH_HOST", d.host())
         .args([

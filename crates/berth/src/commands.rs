@@ -297,6 +297,9 @@ pub fn create_body(o: &CreateOpts) -> Result<Value, Exit> {
     if !o.args().is_empty() {
         body["Cmd"] = json!(o.args());
     }
+    if let Some(hc) = healthcheck(o)? {
+        body["Healthcheck"] = hc;
+    }
     if let Some(ep) = &o.entrypoint {
         body["Entrypoint"] = if ep.is_empty() {
             json!([])
@@ -394,6 +397,54 @@ fn proxy_signals(c: &Client, id: &str) {
             }
         });
     }
+}
+
+/// `--health-*` and `--no-healthcheck` as `Config.Healthcheck` (durations in
+/// nanoseconds), with the docker CLI's checks.
+fn healthcheck(o: &CreateOpts) -> Result<Option<Value>, Exit> {
+    let given = o.health_cmd.is_some()
+        || o.health_interval.is_some()
+        || o.health_timeout.is_some()
+        || o.health_start_period.is_some()
+        || o.health_retries.is_some();
+    if o.no_healthcheck {
+        if given {
+            return Err(fail(
+                125,
+                "--no-healthcheck conflicts with --health-* options",
+            ));
+        }
+        return Ok(Some(json!({ "Test": ["NONE"] })));
+    }
+    if !given {
+        return Ok(None);
+    }
+    let duration = |flag: &str, v: &Option<String>| -> Result<u128, Exit> {
+        match v {
+            None => Ok(0),
+            Some(s) => humantime::parse_duration(s)
+                .map(|d| d.as_nanos())
+                .map_err(|e| {
+                    fail(
+                        125,
+                        format!("invalid argument {s:?} for \"--{flag}\" flag: {e}"),
+                    )
+                }),
+        }
+    };
+    let mut hc = json!({
+        "Interval": duration("health-interval", &o.health_interval)?,
+        "Timeout": duration("health-timeout", &o.health_timeout)?,
+        "StartPeriod": duration("health-start-period", &o.health_start_period)?,
+        "Retries": o.health_retries.unwrap_or(0),
+    });
+    if o.health_retries.is_some_and(|r| r < 0) {
+        return Err(fail(125, "--health-retries cannot be negative"));
+    }
+    if let Some(cmd) = o.health_cmd.as_deref().filter(|c| !c.is_empty()) {
+        hc["Test"] = json!(["CMD-SHELL", cmd]);
+    }
+    Ok(Some(hc))
 }
 
 /// With a TTY: our terminal's size as Docker's `ConsoleSize`, `[height, width]`.

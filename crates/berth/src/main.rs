@@ -119,6 +119,24 @@ pub struct CreateOpts {
     /// Run an init inside the container.
     #[arg(long)]
     pub init: bool,
+    /// Command to run to check health.
+    #[arg(long = "health-cmd")]
+    pub health_cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h).
+    #[arg(long = "health-interval")]
+    pub health_interval: Option<String>,
+    /// Maximum time to allow one check to run (ms|s|m|h).
+    #[arg(long = "health-timeout")]
+    pub health_timeout: Option<String>,
+    /// Start period for the container to initialize before counting retries (ms|s|m|h).
+    #[arg(long = "health-start-period")]
+    pub health_start_period: Option<String>,
+    /// Consecutive failures needed to report unhealthy.
+    #[arg(long = "health-retries")]
+    pub health_retries: Option<i64>,
+    /// Disable any container-specified HEALTHCHECK.
+    #[arg(long = "no-healthcheck")]
+    pub no_healthcheck: bool,
     /// Give extended privileges to this container.
     #[arg(long)]
     pub privileged: bool,

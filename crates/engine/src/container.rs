@@ -82,7 +82,14 @@ impl Container {
     pub fn status_text(&self) -> String {
         let s = &self.state;
         match s.status.as_str() {
-            "running" => format!("Up {}", time::human_duration(time::since(&s.started_at))),
+            "running" => {
+                let up = format!("Up {}", time::human_duration(time::since(&s.started_at)));
+                match s.health.as_ref().map(|h| h.status.as_str()) {
+                    Some("starting") => format!("{up} (health: starting)"),
+                    Some(status) => format!("{up} ({status})"),
+                    None => up,
+                }
+            }
             "paused" => format!(
                 "Up {} (Paused)",
                 time::human_duration(time::since(&s.started_at))

@@ -501,6 +501,8 @@ impl Engine {
             }
         }
         let ic = &image.config.config;
+        config.healthcheck =
+            crate::health::merge(config.healthcheck.take(), ic.healthcheck.as_ref());
 
         // Docker merges the image's defaults into the container's Config at create time.
         let image_env = ic.env.clone().unwrap_or_default();
@@ -799,6 +801,7 @@ impl Engine {
         }
         entry.progress.send_modify(|p| p.running = true);
         self.clone().monitor(entry.clone(), shim);
+        self.start_health_check(entry);
         self.container_event(&entry.record().clone(), "start", &[]);
         Ok(())
     }
@@ -1244,6 +1247,7 @@ impl Engine {
                 }
                 entry.progress.send_modify(|p| p.running = true);
                 self.clone().monitor(entry.clone(), shim);
+                self.start_health_check(entry);
             }
             ("stopped", Some(exit)) => {
                 let newer = {
@@ -1286,7 +1290,10 @@ impl Engine {
             }
             let shim = ShimClient::new(&self.paths(&id).bundle);
             match shim.state().await {
-                Ok(s) if s.status != "stopped" => self.clone().monitor(entry, shim),
+                Ok(s) if s.status != "stopped" => {
+                    self.clone().monitor(entry.clone(), shim);
+                    self.start_health_check(&entry);
+                }
                 Ok(s) => {
                     let exit = s.exit.unwrap_or(ExitStatus {
                         exit_code: 255,

@@ -16,6 +16,7 @@ mod db;
 mod error;
 pub mod events;
 pub mod exec;
+pub mod health;
 pub mod image_ops;
 pub mod images;
 pub mod logs;

@@ -181,6 +181,29 @@ pub struct ContainerState {
     pub error: String,
     pub started_at: String,
     pub finished_at: String,
+    /// With a health check: its state (`starting`, `healthy`, `unhealthy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+}
+
+/// `State.Health` of a container with a health check.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Health {
+    pub status: String,
+    pub failing_streak: i64,
+    /// The last five probes, oldest first.
+    pub log: Vec<HealthLog>,
+}
+
+/// One health probe.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct HealthLog {
+    pub start: String,
+    pub end: String,
+    pub exit_code: i64,
+    pub output: String,
 }
 
 /// The zero time Docker shows for "never".
@@ -200,6 +223,7 @@ impl Default for ContainerState {
             error: String::new(),
             started_at: ZERO_TIME.into(),
             finished_at: ZERO_TIME.into(),
+            health: None,
         }
     }
 }
