@@ -60,7 +60,8 @@ async fn create(
 }
 
 async fn list(State(engine): State<AppState>, Query(q): Params) -> ApiResult<Response> {
-    let mut rows = engine.list(truthy(q.get("all")));
+    let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
+    let mut rows = engine.list_filtered(truthy(q.get("all")), &filters)?;
     if let Some(limit) = q
         .get("limit")
         .and_then(|l| l.parse::<i64>().ok())

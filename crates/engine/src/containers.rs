@@ -16,6 +16,7 @@ use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::container::Container;
+use crate::image_ops::Filters;
 use crate::{
     Engine, Entry, Error, ErrorKind, LogOptions, PendingAttach, Result, lock, names, time,
 };
@@ -188,6 +189,60 @@ fn namespaced_sysctl(key: &str, host_network: bool) -> bool {
 /// [`runtime_options`] for `update`.
 pub(crate) fn runtime_options_for(hc: &berth_models::HostConfig) -> Result<RuntimeOptions> {
     runtime_options(hc)
+}
+
+/// Whether a container passes the value filters of `ps`: any value of a key may match,
+/// every key must (labels: every one given).
+fn ps_filters_match(r: &Container, filters: &Filters) -> bool {
+    let name_matches = |pattern: &str| {
+        let name = r.name.as_str();
+        match (pattern.strip_prefix('^'), pattern.strip_suffix('$')) {
+            (Some(p), _) if p.ends_with('$') => name == &p[..p.len() - 1],
+            (Some(p), _) => name.starts_with(p.trim_start_matches('/')),
+            (None, Some(p)) => name.ends_with(p),
+            (None, None) => name.contains(pattern.trim_start_matches('/')),
+        }
+    };
+    let health = r
+        .state
+        .health
+        .as_ref()
+        .map_or("none", |h| h.status.as_str());
+    let image_matches = |v: &str| {
+        let short = |s: &str| s.trim_start_matches("sha256:").to_string();
+        r.config.image == v
+            || berth_store::normalize(v).ok() == berth_store::normalize(&r.config.image).ok()
+            || (v.len() >= 4 && short(&r.image_id).starts_with(&short(v)))
+    };
+    filters.iter().all(|(key, values)| {
+        let any = |f: &dyn Fn(&str) -> bool| values.is_empty() || values.iter().any(|v| f(v));
+        match key.as_str() {
+            "id" => any(&|v| r.id.starts_with(v)),
+            "name" => any(&name_matches),
+            "label" => values.iter().all(|v| match v.split_once('=') {
+                Some((k, val)) => r.config.labels.get(k).map(String::as_str) == Some(val),
+                None => r.config.labels.contains_key(v),
+            }),
+            "status" => any(&|v| r.state.status == v),
+            "exited" => any(&|v| r.state.status == "exited" && r.state.exit_code.to_string() == v),
+            "ancestor" => any(&image_matches),
+            "health" => any(&|v| v == health),
+            "network" => any(&|v| {
+                let mode = r.host_config.network_mode.as_str();
+                v == mode || (mode.is_empty() && v == "default")
+            }),
+            "volume" => any(&|v| {
+                r.host_config
+                    .binds
+                    .iter()
+                    .any(|b| b.split(':').take(2).any(|part| part == v))
+            }),
+            // No published or exposed ports yet; no swarm tasks.
+            "publish" | "expose" => false,
+            "is-task" => any(&|v| v == "false"),
+            _ => true,
+        }
+    })
 }
 
 /// Docker's restart policy names, checked at create and update (its messages).
@@ -1166,16 +1221,66 @@ impl Engine {
 
     /// `GET /containers/json`, newest first.
     pub fn list(&self, all: bool) -> Vec<Value> {
+        self.list_filtered(all, &Filters::new()).unwrap_or_default()
+    }
+
+    /// `GET /containers/json?filters=`: Docker's `ps` filters (id, name, label, status,
+    /// exited, ancestor, before, since, health, network, volume, publish, expose, is-task).
+    /// A `status` filter looks at every container, as without it only running ones.
+    pub fn list_filtered(&self, all: bool, filters: &Filters) -> Result<Vec<Value>> {
+        const KEYS: &[&str] = &[
+            "id", "name", "label", "status", "exited", "ancestor", "before", "since", "health",
+            "network", "volume", "publish", "expose", "is-task",
+        ];
+        if let Some(k) = filters.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(Error::invalid(format!("invalid filter '{k}'")));
+        }
+        let values = |k: &str| filters.get(k).map(Vec::as_slice).unwrap_or(&[]);
+        let allowed: [(&str, &[&str]); 2] = [
+            (
+                "status",
+                &[
+                    "created",
+                    "restarting",
+                    "running",
+                    "removing",
+                    "paused",
+                    "exited",
+                    "dead",
+                ],
+            ),
+            ("health", &["starting", "healthy", "unhealthy", "none"]),
+        ];
+        for (k, ok) in allowed {
+            if let Some(v) = values(k).iter().find(|v| !ok.contains(&v.as_str())) {
+                return Err(Error::invalid(format!("invalid filter '{k}={v}'")));
+            }
+        }
+        if let Some(v) = values("exited").iter().find(|v| v.parse::<i64>().is_err()) {
+            return Err(Error::invalid(format!("invalid filter 'exited={v}'")));
+        }
+        let created_of = |k: &str| -> Result<Option<String>> {
+            values(k)
+                .first()
+                .map(|key| self.lookup(key).map(|e| e.record().created.clone()))
+                .transpose()
+        };
+        let (before, since) = (created_of("before")?, created_of("since")?);
+        let all = all || filters.contains_key("status");
         let map = lock(&self.containers);
         let mut rows: Vec<(String, Value)> = map
             .values()
             .filter_map(|e| {
                 let r = e.record();
-                (all || r.state.running).then(|| (r.created.clone(), r.summary()))
+                let keep = (all || r.state.running)
+                    && before.as_ref().is_none_or(|t| r.created < *t)
+                    && since.as_ref().is_none_or(|t| r.created > *t)
+                    && ps_filters_match(&r, filters);
+                keep.then(|| (r.created.clone(), r.summary()))
             })
             .collect();
         rows.sort_by(|a, b| b.0.cmp(&a.0));
-        rows.into_iter().map(|(_, v)| v).collect()
+        Ok(rows.into_iter().map(|(_, v)| v).collect())
     }
 
     /// `GET /containers/{id}/json`.

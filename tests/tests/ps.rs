@@ -1,0 +1,153 @@
+//! `ps` filters, with `berth` and the docker CLI: id, name, label, status, exited,
+//! ancestor, before, since, health, and Docker's errors for bad ones.
+#![allow(clippy::unwrap_used)]
+
+use berth_e2e::{Daemon, skip_unless_root, unique};
+
+#[test]
+fn ps_filters_like_docker() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let (a, b, c) = (unique("psrun"), unique("psexit"), unique("pscreated"));
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        &a,
+        "-l",
+        "tier=front",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    assert_eq!(
+        d.berth(&["run", "--name", &b, "busybox", "sh", "-c", "exit 3"])
+            .code(),
+        3
+    );
+    d.berth(&["create", "--name", &c, "-l", "tier=back", "busybox", "true"])
+        .ok();
+    let short = |n: &str| d.berth(&["inspect", "-f", "{{.Id}}", n]).stdout()[..12].to_string();
+    let (ia, ib, ic) = (short(&a), short(&b), short(&c));
+    for docker in berth_e2e::clis() {
+        let ps = |args: &[&str]| {
+            let mut cmd = vec!["ps", "-q"];
+            cmd.extend_from_slice(args);
+            let out = d.cli(docker, &cmd);
+            out.ok();
+            let mut ids: Vec<String> = out.stdout().lines().map(str::to_string).collect();
+            ids.sort();
+            ids
+        };
+        let set = |ids: &[&String]| {
+            let mut v: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(ps(&[]), set(&[&ia]), "docker={docker}");
+        assert_eq!(ps(&["-a"]), set(&[&ia, &ib, &ic]), "docker={docker}");
+        assert_eq!(
+            ps(&["--filter", "status=exited"]),
+            set(&[&ib]),
+            "docker={docker}"
+        );
+        assert_eq!(
+            ps(&["-a", "--filter", "status=created"]),
+            set(&[&ic]),
+            "docker={docker}"
+        );
+        assert_eq!(
+            ps(&["-a", "--filter", "exited=3"]),
+            set(&[&ib]),
+            "docker={docker}"
+        );
+        assert!(
+            ps(&["-a", "--filter", "exited=0"]).is_empty(),
+            "docker={docker}"
+        );
+        assert_eq!(
+            ps(&["-a", "--filter", "label=tier=front"]),
+            set(&[&ia]),
+            "docker={docker}"
+        );
+        assert_eq!(
+            ps(&["-a", "--filter", "label=tier"]),
+            set(&[&ia, &ic]),
+            "docker={docker}"
+        );
+        assert_eq!(
+            ps(&["-a", "--filter", &format!("name={b}")]),
+            set(&[&ib]),
+            "docker={docker}"
+        );
+        assert_eq!(
+            ps(&["-a", "--filter", &format!("id={}", &ic[..6])]),
+            set(&[&ic]),
+            "docker={docker}"
+        );
+        assert_eq!(
+            ps(&["-a", "--filter", "ancestor=busybox"]),
+            set(&[&ia, &ib, &ic]),
+            "docker={docker}"
+        );
+        assert_eq!(
+            ps(&["-a", "--filter", &format!("since={a}")]),
+            set(&[&ib, &ic]),
+            "docker={docker}"
+        );
+        assert_eq!(
+            ps(&["-a", "--filter", &format!("before={c}")]),
+            set(&[&ia, &ib]),
+            "docker={docker}"
+        );
+        assert_eq!(
+            ps(&["-a", "--filter", "health=none"]),
+            set(&[&ia, &ib, &ic]),
+            "docker={docker}"
+        );
+        assert!(
+            ps(&["-a", "--filter", "health=healthy"]).is_empty(),
+            "docker={docker}"
+        );
+        // Two values of one key: either; two keys: both.
+        assert_eq!(
+            ps(&[
+                "-a",
+                "--filter",
+                "status=exited",
+                "--filter",
+                "status=created"
+            ]),
+            set(&[&ib, &ic]),
+            "docker={docker}"
+        );
+        assert_eq!(
+            ps(&[
+                "-a",
+                "--filter",
+                "status=created",
+                "--filter",
+                "label=tier=front"
+            ]),
+            Vec::<String>::new(),
+            "docker={docker}"
+        );
+        for (bad, msg) in [
+            ("bogus=1", "invalid filter 'bogus'"),
+            ("status=nope", "invalid filter 'status=nope'"),
+        ] {
+            let out = d.cli(docker, &["ps", "--filter", bad]);
+            assert_ne!(out.code(), 0, "docker={docker} {bad}");
+            assert!(
+                out.stderr().contains(msg),
+                "docker={docker}: {}",
+                out.stderr()
+            );
+        }
+    }
+    d.berth(&["rm", "-f", &a, &b, &c]).ok();
+}
