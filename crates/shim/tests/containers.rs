@@ -35,13 +35,33 @@ struct Fixture {
 }
 
 impl Drop for Fixture {
+    /// Also after a failed test: kill whatever still runs in the container's cgroup (its
+    /// shim then exits), then remove the cgroups.
     fn drop(&mut self) {
         let parent = self.cgroup_parent();
-        if let Ok(dirs) = std::fs::read_dir("/sys/fs/cgroup") {
-            for d in dirs.flatten() {
-                let _ = std::fs::remove_dir(d.path().join(&parent).join(&self.spec.id));
-                let _ = std::fs::remove_dir(d.path().join(&parent));
+        let hierarchies: Vec<_> = std::fs::read_dir("/sys/fs/cgroup")
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        for h in &hierarchies {
+            let procs = h.join(&parent).join(&self.spec.id).join("cgroup.procs");
+            for pid in std::fs::read_to_string(procs).unwrap_or_default().lines() {
+                if let Ok(pid) = pid.trim().parse::<i32>() {
+                    // SAFETY: kill(2) of a process in this test's own container cgroup.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
             }
+        }
+        for _ in 0..100 {
+            let mut left = false;
+            for h in &hierarchies {
+                let dir = h.join(&parent).join(&self.spec.id);
+                left |= std::fs::remove_dir(&dir).is_err() && dir.exists();
+                let _ = std::fs::remove_dir(h.join(&parent));
+            }
+            if !left {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
 }
