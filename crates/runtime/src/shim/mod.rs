@@ -354,18 +354,7 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
         .map_err(|e| fail(nix_err("releasing init", e), Some(&cgroup)))?;
 
     let sock_path = bundle.join(crate::client::SOCKET_FILE);
-    let _ = std::fs::remove_file(&sock_path);
-    let listener = crate::fsutil::socket_path(bundle, crate::client::SOCKET_FILE)
-        .and_then(|(short, _dir)| std::os::unix::net::UnixListener::bind(short))
-        .map_err(|e| {
-            fail(
-                crate::Error::io(format!("listening on {}", sock_path.display()), e),
-                Some(&cgroup),
-            )
-        })?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| fail(crate::Error::io("socket", e), Some(&cgroup)))?;
+    let listener = listen(bundle).map_err(|e| fail(e, Some(&cgroup)))?;
 
     // The init's failure, from its report: an error, then EOF.
     let init_failed = |msg: Vec<u8>| {
@@ -453,19 +442,7 @@ fn create_with_runtime(
         None => shim_stdio,
     };
 
-    let sock_path = bundle.join(crate::client::SOCKET_FILE);
-    let _ = std::fs::remove_file(&sock_path);
-    let listener = crate::fsutil::socket_path(bundle, crate::client::SOCKET_FILE)
-        .and_then(|(short, _dir)| std::os::unix::net::UnixListener::bind(short))
-        .map_err(|e| {
-            fail(crate::Error::io(
-                format!("listening on {}", sock_path.display()),
-                e,
-            ))
-        })?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| fail(crate::Error::io("socket", e)))?;
+    let listener = listen(bundle).map_err(fail)?;
     // Unused with a runtime (start is its `start`), but the server holds them.
     let (sync_r, sync_w) = pipe().map_err(fail)?;
     drop(sync_r);
@@ -489,6 +466,19 @@ fn create_with_runtime(
         oci,
         runtime: Some(rt),
     }))
+}
+
+/// The shim's socket, `<bundle>/shim.sock` (a stale one replaced), non-blocking.
+fn listen(bundle: &Path) -> crate::Result<std::os::unix::net::UnixListener> {
+    let sock_path = bundle.join(crate::client::SOCKET_FILE);
+    let _ = std::fs::remove_file(&sock_path);
+    let listener = crate::fsutil::socket_path(bundle, crate::client::SOCKET_FILE)
+        .and_then(|(short, _dir)| std::os::unix::net::UnixListener::bind(short))
+        .map_err(|e| crate::Error::io(format!("listening on {}", sock_path.display()), e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| crate::Error::io("socket", e))?;
+    Ok(listener)
 }
 
 /// Read the init's report pipe: with `created`, stop after a lone `C`; otherwise (and
