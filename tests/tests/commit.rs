@@ -54,11 +54,10 @@ fn commit_diff_and_run_the_new_image() {
         "mkdir -p /data && echo hi > /data/x && rm /etc/group && touch /ready && sleep 1000",
     ])
     .ok();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !d.berth(&["diff", &c]).stdout().contains("A /ready") {
-        assert!(Instant::now() < deadline, "container did not get ready");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(
+        berth_e2e::eventually(20, || d.berth(&["diff", &c]).stdout().contains("A /ready")),
+        "container did not get ready"
+    );
 
     // diff: Docker's lines, parents of changes as C; mount points not listed.
     let want = "A /data\nA /data/x\nC /etc\nD /etc/group\nA /ready\n";
@@ -360,11 +359,10 @@ fn export_of_a_running_container_shows_its_changes() {
         "echo new > /etc/added && rm /etc/passwd && touch /ready && sleep 1000",
     ])
     .ok();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !d.berth(&["diff", &c]).stdout().contains("A /ready") {
-        assert!(Instant::now() < deadline, "container did not get ready");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(
+        berth_e2e::eventually(20, || d.berth(&["diff", &c]).stdout().contains("A /ready")),
+        "container did not get ready"
+    );
     let file = d.dir.path().join("run.tar");
     d.berth(&["export", "-o", file.to_str().unwrap(), &c]).ok();
     let e = tar_entries(&std::fs::read(&file).unwrap());

@@ -856,7 +856,6 @@ impl Engine {
         }
         entry.progress.send_modify(|p| p.running = true);
         self.clone().monitor(entry.clone(), shim);
-        self.start_health_check(entry);
         self.container_event(&entry.record().clone(), "start", &[]);
         Ok(())
     }
@@ -897,7 +896,10 @@ impl Engine {
     }
 
     /// Watch a started container until it exits, then record that.
+    /// Watch a started (or found running) container: its health check, if it has one, and
+    /// its exit.
     fn monitor(self: Arc<Self>, entry: Arc<Entry>, shim: ShimClient) {
+        self.start_health_check(&entry);
         tokio::spawn(async move {
             let status = match shim.wait().await {
                 Ok(s) => s,
@@ -1220,10 +1222,6 @@ impl Engine {
     }
 
     /// `GET /containers/json`, newest first.
-    pub fn list(&self, all: bool) -> Vec<Value> {
-        self.list_filtered(all, &Filters::new()).unwrap_or_default()
-    }
-
     /// `GET /containers/json?filters=`: Docker's `ps` filters (id, name, label, status,
     /// exited, ancestor, before, since, health, network, volume, publish, expose, is-task).
     /// A `status` filter looks at every container, as without it only running ones.
@@ -1352,7 +1350,6 @@ impl Engine {
                 }
                 entry.progress.send_modify(|p| p.running = true);
                 self.clone().monitor(entry.clone(), shim);
-                self.start_health_check(entry);
             }
             ("stopped", Some(exit)) => {
                 let newer = {
@@ -1395,10 +1392,7 @@ impl Engine {
             }
             let shim = ShimClient::new(&self.paths(&id).bundle);
             match shim.state().await {
-                Ok(s) if s.status != "stopped" => {
-                    self.clone().monitor(entry.clone(), shim);
-                    self.start_health_check(&entry);
-                }
+                Ok(s) if s.status != "stopped" => self.clone().monitor(entry, shim),
                 Ok(s) => {
                     let exit = s.exit.unwrap_or(ExitStatus {
                         exit_code: 255,

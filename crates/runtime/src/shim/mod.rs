@@ -185,11 +185,12 @@ pub(crate) fn set_console_size(master: &OwnedFd, size: Option<[u16; 2]>) -> crat
     }
 }
 
-fn stdio(tty: bool, open_stdin: bool) -> crate::Result<(ShimStdio, ChildStdio)> {
-    stdio_in(tty, open_stdin, None, None)
+/// Pipes for a process without a TTY (stdin a pipe with `open_stdin`, else /dev/null).
+fn pipe_stdio(open_stdin: bool) -> crate::Result<(ShimStdio, ChildStdio)> {
+    stdio_in(false, open_stdin, None, None)
 }
 
-/// [`stdio`] for a process in the container whose root is `container_root`: with a TTY,
+/// The stdio of a process in the container whose root is `container_root`: with a TTY,
 /// the pty comes from the container's devpts when it can (exec), so that the process sees
 /// itself on `/dev/pts/N`, sized `size` (`[height, width]`) from the start.
 fn stdio_in(
@@ -295,7 +296,7 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
             .map_err(|e| crate::Error::io("console socket pair", e))?;
         (None, InitStdio::Console(theirs), Some(ours))
     } else {
-        let (shim_stdio, child_stdio) = stdio(false, berth.open_stdin)?;
+        let (shim_stdio, child_stdio) = pipe_stdio(berth.open_stdin)?;
         (Some(shim_stdio), InitStdio::Fds(child_stdio), None)
     };
     let (sync_r, sync_w) = pipe()?;
@@ -420,7 +421,7 @@ fn create_with_runtime(
     oci_runtime::prepare_bundle(bundle, &mut oci, berth)?;
     let log = crate::jsonlog::LogWriter::open(&berth.log_path)?;
     // With a TTY the runtime makes the pty and sends us its master.
-    let (shim_stdio, child_stdio) = stdio(false, berth.open_stdin)?;
+    let (shim_stdio, child_stdio) = pipe_stdio(berth.open_stdin)?;
     // The cgroup is made (with its limits) by us, as for our own containers; the runtime
     // finds it and applies the same limits.
     let cgroup = Cgroup::create(&layout, &cgroup_path, &limits)?;
