@@ -348,3 +348,38 @@ fn several_names_at_once() {
     assert_eq!(out.stdout(), expect);
     assert_eq!(d.berth(&["ps", "-aq"]).stdout(), "");
 }
+
+/// `kill` with SIGKILL (its default) returns once the container is down, as Docker's does:
+/// an `inspect` or `rm` straight after it finds the container stopped, its exit code
+/// recorded. The container holds 300 MB so that its teardown takes a while after the signal.
+#[test]
+fn kill_returns_once_the_container_is_down() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let hold = "dd if=/dev/zero bs=300M count=1 2>/dev/null | (head -c 1 >/dev/null; echo ready; sleep 1000)";
+    for docker in berth_e2e::clis() {
+        let c = unique("killed");
+        d.cli(
+            docker,
+            &["run", "-d", "--name", &c, "busybox", "sh", "-c", hold],
+        )
+        .ok();
+        let ready = || d.berth(&["logs", &c]).stdout() == "ready\n";
+        assert!(berth_e2e::eventually(30, ready), "{c} never got ready");
+        d.cli(docker, &["kill", &c]).ok();
+        let state = d.cli(
+            docker,
+            &[
+                "inspect",
+                "-f",
+                "{{.State.Running}} {{.State.ExitCode}}",
+                &c,
+            ],
+        );
+        assert_eq!(state.stdout().trim(), "false 137", "docker={docker}");
+        d.cli(docker, &["rm", &c]).ok();
+    }
+}

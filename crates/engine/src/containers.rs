@@ -1068,10 +1068,23 @@ impl Engine {
             self.container_event(&r, "kill", &[("signal", sig.to_string())]);
         }
         self.thaw_for_signal(&id).await;
+        let mut rx = entry.progress.subscribe();
         ShimClient::new(&self.paths(&id).bundle)
             .kill(sig, false)
             .await
-            .map_err(Error::from)
+            .map_err(Error::from)?;
+        // As Docker: SIGKILL (the default) returns once the container is down, so a
+        // `rm` right after a `kill` finds it stopped. Other signals return at once.
+        if sig == libc::SIGKILL {
+            let stopped = rx.wait_for(|p| !p.running);
+            if tokio::time::timeout(Duration::from_secs(10), stopped)
+                .await
+                .is_err()
+            {
+                tracing::warn!("container {id} still running 10 s after SIGKILL");
+            }
+        }
+        Ok(())
     }
 
     /// `POST /containers/{id}/stop`: the stop signal, then SIGKILL after the timeout.
