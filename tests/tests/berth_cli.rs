@@ -59,15 +59,9 @@ fn load_run_ps_logs_stop_rm_images_inspect() {
     assert!(ps.stdout().contains("Up "), "{}", ps.stdout());
 
     // The log line may take a moment to be written after start.
-    let mut logs = String::new();
-    for _ in 0..50 {
-        logs = d.berth(&["logs", &web]).stdout();
-        if logs.contains("started") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert_eq!(logs, "started\n");
+    let logs = || d.berth(&["logs", &web]).stdout();
+    berth_e2e::eventually(30, || logs().contains("started"));
+    assert_eq!(logs(), "started\n");
 
     d.berth(&["stop", "-t", "1", &web]).ok();
     let inspect = d.berth(&["inspect", &web]);

@@ -106,12 +106,17 @@ fn events_follow_live() {
     d.load("busybox.tar");
     let c = unique("evlive");
     let t0 = berth_e2e::now_unix();
+    // Should an event never come, the daemon ends the stream after a minute (--until) and
+    // the test fails instead of hanging.
+    let until = (t0.parse::<f64>().unwrap() as u64 + 60).to_string();
     let mut child = std::process::Command::new(berth_e2e::bin_dir().join("berth"))
         .env("BERTH_HOST", d.host())
         .args([
             "events",
             "--since",
             &t0,
+            "--until",
+            &until,
             "--filter",
             &format!("container={c}"),
             "--format",
@@ -120,14 +125,6 @@ fn events_follow_live() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Should an event never come, the follower is ended after a minute and the test fails
-    // instead of hanging.
-    let pid = child.id() as i32;
-    std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(60));
-        // SAFETY: kill(2) of the follower this test started (harmless if it is gone).
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-    });
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     d.berth(&["run", "-d", "--name", &c, "busybox", "sleep", "1000"])
         .ok();

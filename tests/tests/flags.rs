@@ -145,9 +145,12 @@ fn stop_signal_and_stop_timeout() {
             "busybox",
             "sh",
             "-c",
-            "trap 'echo got-usr1; exit 9' USR1; while true; do sleep 0.1; done",
+            "trap 'echo got-usr1; exit 9' USR1; echo ready; while true; do sleep 0.1; done",
         ])
         .ok();
+        // A signal without a handler is dropped by PID 1: stop once the trap is set.
+        let ready = || run(&["logs", &c]).stdout() == "ready\n";
+        assert!(berth_e2e::eventually(30, ready), "{c} never got ready");
         let out = run(&[
             "inspect",
             "--format",
@@ -158,7 +161,7 @@ fn stop_signal_and_stop_timeout() {
         run(&["stop", &c]).ok();
         let out = run(&["inspect", "--format", "{{.State.ExitCode}}", &c]);
         assert_eq!(out.stdout().trim(), "9");
-        assert_eq!(run(&["logs", &c]).stdout(), "got-usr1\n");
+        assert_eq!(run(&["logs", &c]).stdout(), "ready\ngot-usr1\n");
         run(&["rm", &c]).ok();
 
         // A process that ignores the signal is killed once the container's timeout passed.
@@ -176,12 +179,8 @@ fn stop_signal_and_stop_timeout() {
             "trap '' TERM; echo up; while true; do sleep 0.1; done",
         ])
         .ok();
-        for _ in 0..300 {
-            if run(&["logs", &c]).stdout() == "up\n" {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        let up = || run(&["logs", &c]).stdout() == "up\n";
+        assert!(berth_e2e::eventually(30, up), "{c} never came up");
         run(&["stop", &c]).ok();
         let out = run(&["inspect", "--format", "{{.State.ExitCode}}", &c]);
         assert_eq!(out.stdout().trim(), "137");

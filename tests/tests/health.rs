@@ -44,8 +44,7 @@ fn health_checks_report_and_recover() {
         ])
         .ok();
         assert!(
-            eventually(30, || health(&d, &c) == "unhealthy 2"
-                || health(&d, &c).starts_with("unhealthy")),
+            eventually(30, || health(&d, &c).starts_with("unhealthy ")),
             "docker={docker}: {}",
             health(&d, &c)
         );
@@ -124,7 +123,7 @@ fn hanging_probes_time_out() {
     ])
     .ok();
     assert!(
-        eventually(30, || health(&d, &c) == "unhealthy 1"),
+        eventually(30, || health(&d, &c).starts_with("unhealthy ")),
         "{}",
         health(&d, &c)
     );

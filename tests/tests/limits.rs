@@ -9,9 +9,9 @@ fn inspect(d: &Daemon, name: &str, field: &str) -> String {
     out.stdout().trim().to_string()
 }
 
-/// Poll `f` until it is true (up to ~10 s).
+/// Poll `f` until it is true (up to ~30 s).
 fn eventually(f: impl FnMut() -> bool) -> bool {
-    berth_e2e::eventually(10, f)
+    berth_e2e::eventually(30, f)
 }
 
 #[test]

@@ -46,6 +46,8 @@ fn pause_top_stats() {
         "paused true"
     );
     assert!(d.berth(&["ps"]).stdout().contains("(Paused)"));
+    // (A tick written just before the freeze may still be on its way through the shim.)
+    std::thread::sleep(Duration::from_millis(300));
     let before = d.berth(&["logs", &c]).stdout().lines().count();
     std::thread::sleep(Duration::from_millis(600));
     let after = d.berth(&["logs", &c]).stdout().lines().count();

@@ -853,10 +853,11 @@ impl Engine {
                 ..ContainerState::default()
             };
             self.db.save(&r, false)?;
+            // Before the monitor exists: its "die" (and "destroy") come after this.
+            self.container_event(&r, "start", &[]);
         }
         entry.progress.send_modify(|p| p.running = true);
         self.clone().monitor(entry.clone(), shim);
-        self.container_event(&entry.record().clone(), "start", &[]);
         Ok(())
     }
 
@@ -1081,7 +1082,9 @@ impl Engine {
                 .await
                 .is_err()
             {
-                tracing::warn!("container {id} still running 10 s after SIGKILL");
+                return Err(Error::internal(format!(
+                    "tried to kill container {id}, but did not receive an exit event"
+                )));
             }
         }
         Ok(())

@@ -426,20 +426,28 @@ async fn kill_init_and_all() {
     let f = Fixture::new(&["sh", "-c", "sleep 100; exit $?"]);
     let client = f.spawn().await.unwrap();
     client.start().await.unwrap();
-    // Let sh fork sleep.
-    for _ in 0..200 {
-        if std::fs::read_to_string(
-            Path::new("/sys/fs/cgroup/pids")
-                .join(f.spec.cgroup_path.trim_start_matches('/'))
-                .join("cgroup.procs"),
-        )
-        .map(|s| s.lines().count() >= 2)
-        .unwrap_or(true)
-        {
+    // Let sh fork sleep: two processes in the container's cgroup (v1's pids hierarchy or
+    // the v2 one).
+    let rel = f.spec.cgroup_path.trim_start_matches('/');
+    let procs = ["/sys/fs/cgroup/pids", "/sys/fs/cgroup"]
+        .iter()
+        .map(|root| Path::new(root).join(rel).join("cgroup.procs"))
+        .find(|p| p.exists())
+        .expect("the container's cgroup.procs");
+    let mut forked = false;
+    for _ in 0..2000 {
+        let count = std::fs::read_to_string(&procs).map_or(0, |s| s.lines().count());
+        if count >= 2 {
+            forked = true;
             break;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    assert!(
+        forked,
+        "sh did not fork sleep within 20 s ({})",
+        procs.display()
+    );
     client.kill(15, true).await.unwrap();
     assert_eq!(client.wait().await.unwrap().exit_code, 143);
     f.assert_cleaned_up();

@@ -443,37 +443,40 @@ impl Cgroup {
     }
 
     /// Freeze (pause) or thaw every process of the cgroup; returns once the kernel says
-    /// the state was reached.
+    /// the state was reached (v1: `freezer.state` leaves FREEZING; v2: `cgroup.events`
+    /// shows `frozen`, as runc waits for both).
     pub fn freeze(&self, frozen: bool) -> crate::Result<()> {
-        let (file, value, done) = if self.v2 {
+        let (file, value, state_file, want) = if self.v2 {
             let d = self.dirs.first().map(|(_, d)| d.clone());
             let d = d.ok_or_else(|| crate::Error::Invalid("no cgroup".into()))?;
+            let value = if frozen { "1" } else { "0" };
             (
                 d.join("cgroup.freeze"),
-                if frozen { "1" } else { "0" },
-                None,
+                value,
+                d.join("cgroup.events"),
+                format!("frozen {value}"),
             )
         } else {
             let d = self
                 .dir_with("freezer")
                 .ok_or_else(|| crate::Error::Invalid("no freezer cgroup on this host".into()))?;
             let state = if frozen { "FROZEN" } else { "THAWED" };
-            (d.join("freezer.state"), state, Some(state))
+            let file = d.join("freezer.state");
+            (file.clone(), state, file, state.to_string())
         };
         write(&file, value)?;
-        // v1 goes through FREEZING; wait until it settles.
-        if let Some(want) = done {
-            for _ in 0..1000 {
-                let now = std::fs::read_to_string(&file).unwrap_or_default();
-                if now.trim() == want {
-                    return Ok(());
-                }
-                write(&file, value)?;
-                std::thread::sleep(std::time::Duration::from_millis(1));
+        for _ in 0..1000 {
+            let now = std::fs::read_to_string(&state_file).unwrap_or_default();
+            if now.lines().any(|l| l.trim() == want) {
+                return Ok(());
             }
-            return Err(crate::Error::Shim(format!("cgroup did not reach {want}")));
+            // v1 may need the write again to leave FREEZING.
+            if !self.v2 {
+                write(&file, value)?;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        Ok(())
+        Err(crate::Error::Shim(format!("cgroup did not reach {want}")))
     }
 
     /// Current usage counters, for `docker stats`.

@@ -297,8 +297,27 @@ impl Shim {
             self.finish_execs();
             self.conns.retain(|c| !c.dead);
         }
+        self.drain_ready_output(&mut buf);
         self.finish();
         0
+    }
+
+    /// After the drain grace: what is already in the output pipes still goes to the log and
+    /// the attached clients (a shim descheduled past the grace loses nothing that was
+    /// written), bounded so a writer that outlived the init cannot keep it going.
+    fn drain_ready_output(&mut self, buf: &mut [u8]) {
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            for _ in 0..64 {
+                let fd = match stream {
+                    Stream::Stdout => &self.out,
+                    Stream::Stderr => &self.err,
+                };
+                if !fd.as_ref().is_some_and(|fd| poll_readable(fd.as_raw_fd())) {
+                    break;
+                }
+                self.read_output(stream, buf);
+            }
+        }
     }
 
     fn accept(&mut self) {
@@ -950,6 +969,18 @@ fn write_exec_stdin(e: &mut Exec) {
 /// Read what `slot`'s fd has now: `None` when nothing is ready (or it is closed already),
 /// `Some(0)` at the end (which also closes it: EIO from a pty whose slave side is closed
 /// everywhere counts as the end), else the byte count.
+/// Whether `fd` has data (or EOF) to read right now.
+fn poll_readable(fd: RawFd) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, timeout 0.
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    n == 1 && pfd.revents != 0
+}
+
 fn read_chunk(slot: &mut Option<OwnedFd>, buf: &mut [u8]) -> Option<usize> {
     let fd = slot.as_ref()?;
     let n = match nix::unistd::read(fd, buf) {
