@@ -654,6 +654,25 @@ mod tests {
         );
     }
 
+    /// v2's freeze returns once `cgroup.events` says the state was reached (here a plain
+    /// directory stands in for the cgroup, its events file already showing the state).
+    #[test]
+    fn v2_freeze_waits_for_cgroup_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let cg = Cgroup {
+            v2: true,
+            dirs: vec![(String::new(), dir.path().to_path_buf())],
+        };
+        std::fs::write(dir.path().join("cgroup.events"), "populated 1\nfrozen 1\n").unwrap();
+        cg.freeze(true).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("cgroup.freeze")).unwrap(),
+            "1"
+        );
+        // Never reported thawed: an error, not a silent success.
+        assert!(cg.freeze(false).is_err());
+    }
+
     #[test]
     fn detects_pure_v2() {
         let info = "30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
