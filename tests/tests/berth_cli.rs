@@ -377,3 +377,52 @@ fn kill_returns_once_the_container_is_down() {
         d.cli(docker, &["rm", &c]).ok();
     }
 }
+
+/// A removal cut short by a crash is finished at the next start: a container whose
+/// directory was already renamed away (the first step of `rm`) is gone from `ps -a`, and
+/// what removals and creates left behind (renamed directories, directories and bundles with
+/// no record) is deleted; the other containers are untouched.
+#[test]
+fn interrupted_removals_are_finished_at_start() {
+    if skip_unless_root() {
+        return;
+    }
+    let mut d = Daemon::start();
+    d.load("busybox.tar");
+    let (cut, kept) = (unique("cut"), unique("kept"));
+    for n in [&cut, &kept] {
+        d.berth(&["create", "--name", n, "busybox", "true"]).ok();
+    }
+    let id = |n: &str| {
+        d.berth(&["inspect", "-f", "{{.Id}}", n])
+            .stdout()
+            .trim()
+            .to_string()
+    };
+    let (cut_id, kept_id) = (id(&cut), id(&kept));
+    d.kill9();
+    let containers = d.dir.path().join("root/containers");
+    // `cut`: its rm got as far as the rename, the record is still there.
+    std::fs::rename(
+        containers.join(&cut_id),
+        containers.join(format!("{cut_id}.removed")),
+    )
+    .unwrap();
+    // Leftovers of a create that never recorded its container.
+    let stray = "ab".repeat(32);
+    std::fs::create_dir_all(containers.join(&stray).join("upper")).unwrap();
+    std::fs::create_dir_all(d.dir.path().join("run").join(&stray)).unwrap();
+    d.restart();
+    let ids = d.berth(&["ps", "-a", "-q", "--no-trunc"]);
+    assert_eq!(ids.stdout().trim(), kept_id, "{}", d.log());
+    let mut left: Vec<String> = std::fs::read_dir(&containers)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, [kept_id]);
+    assert!(!d.dir.path().join("run").join(&stray).exists());
+    d.berth(&["start", "-a", &kept]).ok();
+    d.berth(&["rm", &kept]).ok();
+    assert_eq!(std::fs::read_dir(&containers).unwrap().count(), 0);
+}

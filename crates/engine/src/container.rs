@@ -29,6 +29,9 @@ pub struct Container {
     pub manually_stopped: bool,
 }
 
+/// Suffix of a removed container's directory until it is deleted.
+pub const TRASH_SUFFIX: &str = ".removed";
+
 /// Where a container's files are.
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -44,6 +47,13 @@ impl Paths {
             dir: data_root.join("containers").join(id),
             bundle: exec_root.join(id),
         }
+    }
+    /// Where `dir` is renamed to when the container is removed, before it is deleted: a
+    /// record whose `dir` is gone was being removed (see [`crate::Engine`]'s recovery).
+    pub fn trash(&self) -> PathBuf {
+        let mut name = self.dir.file_name().unwrap_or_default().to_os_string();
+        name.push(TRASH_SUFFIX);
+        self.dir.with_file_name(name)
     }
     pub fn upper(&self) -> PathBuf {
         self.dir.join("upper")

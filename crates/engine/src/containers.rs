@@ -1,6 +1,7 @@
 //! Container lifecycle: create, start, attach, wait, stop, kill, remove, logs, and finding
 //! running containers again after a daemon restart.
 
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +46,11 @@ impl FromStr for WaitCondition {
             ))),
         }
     }
+}
+
+/// Whether `name` has the shape of a container id (as [`random_id`] makes them).
+fn is_container_id(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// 32 random bytes as 64 hex characters.
@@ -1214,11 +1220,19 @@ impl Engine {
         };
         let paths = self.paths(&id);
         lock(&self.containers).remove(&id);
+        // Rename first: from here on the removal is decided (a crash before the record is
+        // gone, or before that is on disk, is finished at the next start).
+        let trash = paths.trash();
+        if let Err(e) = std::fs::rename(&paths.dir, &trash)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!("moving {} away: {e}", paths.dir.display());
+        }
         if let Err(e) = self.db.remove(&id) {
             tracing::warn!("removing container record {id}: {e}");
         }
         let _ = tokio::task::spawn_blocking(move || {
-            for d in [&paths.dir, &paths.bundle] {
+            for d in [&trash, &paths.dir, &paths.bundle] {
                 if let Err(e) = std::fs::remove_dir_all(d)
                     && e.kind() != std::io::ErrorKind::NotFound
                 {
@@ -1340,6 +1354,46 @@ impl Engine {
     /// State changes are committed without fsync (the shims know them too), so a daemon
     /// killed right after a start or an exit may find a record older than its shim: ask
     /// the shim of any container that has a bundle and catch up.
+    /// Delete what removals left behind: renamed container directories, and directories
+    /// and bundles of containers with no record (a create or remove cut short).
+    async fn sweep_removed_dirs(&self) {
+        let known: HashSet<String> = lock(&self.containers).keys().cloned().collect();
+        let containers = self.cfg.data_root.join("containers");
+        let exec_root = self.cfg.exec_root.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let mut gone = Vec::new();
+            for root in [&containers, &exec_root] {
+                let Ok(dir) = std::fs::read_dir(root) else {
+                    continue;
+                };
+                for e in dir.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let id = name.strip_suffix(crate::container::TRASH_SUFFIX);
+                    let orphan = match id {
+                        Some(_) => true,
+                        None => is_container_id(&name) && !known.contains(&name),
+                    };
+                    // A bundle whose shim still answers is left alone.
+                    let socket = e.path().join(berth_runtime::client::SOCKET_FILE);
+                    let live = std::os::unix::net::UnixStream::connect(socket).is_ok();
+                    if orphan && !live && e.file_type().is_ok_and(|t| t.is_dir()) {
+                        gone.push(e.path());
+                    }
+                }
+            }
+            for d in gone {
+                tracing::info!(
+                    "deleting {}, left by an unfinished create or remove",
+                    d.display()
+                );
+                if let Err(e) = std::fs::remove_dir_all(&d) {
+                    tracing::warn!("deleting {}: {e}", d.display());
+                }
+            }
+        })
+        .await;
+    }
+
     async fn recover_unrecorded(self: &Arc<Self>, entry: &Arc<Entry>, id: &str) {
         let bundle = self.paths(id).bundle;
         if !bundle.join(berth_runtime::client::SOCKET_FILE).exists()
@@ -1387,13 +1441,15 @@ impl Engine {
     }
 
     pub(crate) async fn recover(self: &Arc<Self>) {
+        self.sweep_removed_dirs().await;
         let entries: Vec<Arc<Entry>> = lock(&self.containers).values().cloned().collect();
         for entry in entries {
             let (running, status, id) = {
                 let r = entry.record();
                 (r.state.running, r.state.status.clone(), r.id.clone())
             };
-            if status == "removing" {
+            // Its directory was moved away by a removal the daemon did not live to finish.
+            if status == "removing" || !self.paths(&id).dir.exists() {
                 self.remove_entry(&entry).await;
                 continue;
             }

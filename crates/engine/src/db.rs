@@ -40,8 +40,13 @@ impl Db {
         Ok(())
     }
 
+    /// Forget `id`. Not fsynced: the container's directory is renamed away first, so a
+    /// record that comes back after a crash finds it gone and the removal is finished
+    /// then; the next durable commit persists this one.
     pub fn remove(&self, id: &str) -> Result<()> {
-        let txn = self.db.begin_write()?;
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::None)
+            .map_err(|e| crate::Error::internal(format!("metadata store: {e}")))?;
         txn.open_table(CONTAINERS)?.remove(id)?;
         txn.commit()?;
         Ok(())
