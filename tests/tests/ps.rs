@@ -1,5 +1,6 @@
 //! `ps` filters, with `berth` and the docker CLI: id, name, label, status, exited,
-//! ancestor, before, since, health, and Docker's errors for bad ones.
+//! ancestor, before, since, health, and Docker's errors for bad ones; `--format` of `ps`
+//! and `images`.
 #![allow(clippy::unwrap_used)]
 
 use berth_e2e::{Daemon, skip_unless_root, unique};
@@ -150,4 +151,113 @@ fn ps_filters_like_docker() {
         }
     }
     d.berth(&["rm", "-f", &a, &b, &c]).ok();
+}
+
+/// `ps --format` and `images --format` as the docker CLI prints them: templates, `table`
+/// with its header and alignment, `json`, `\t` typed as two characters; and the default
+/// tables (and those of `top`, `system df`, `history`, `stats`). Where the docker CLI is
+/// installed, `berth` prints exactly what it prints.
+#[test]
+fn ps_and_images_format_like_docker() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let (a, b) = (unique("fmtrun"), unique("fmtnew"));
+    d.berth(&[
+        "run", "-d", "--name", &a, "-l", "k=v", "busybox", "sleep", "1000",
+    ])
+    .ok();
+    d.berth(&["create", "--name", &b, "busybox", "true"]).ok();
+    let berth = |args: &[&str]| {
+        let out = d.berth(args);
+        out.ok();
+        out.stdout()
+    };
+    assert_eq!(
+        berth(&["ps", "-a", "--format", "{{.Names}} {{.State}} {{.Labels}}"]),
+        format!("{b} created \n{a} running k=v\n")
+    );
+    let table = berth(&["ps", "--format", r"table {{.Names}}\t{{.Image}}"]);
+    let pad = " ".repeat(a.len().max(5) + 3 - "NAMES".len());
+    assert_eq!(table, format!("NAMES{pad}IMAGE\n{a}   busybox\n"));
+    let json: serde_json::Value =
+        serde_json::from_str(&berth(&["ps", "--format", "json"])).unwrap();
+    assert_eq!(json["Names"], a.as_str());
+    assert_eq!(json["Command"], "\"sleep 1000\"");
+    assert_eq!(
+        berth(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.Digest}}"]),
+        "busybox:latest <none>\n"
+    );
+    let stats = berth(&["stats", "--no-stream", &a]);
+    let header = stats.lines().next().unwrap();
+    let columns: Vec<&str> = header
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "CONTAINER ID",
+            "NAME",
+            "CPU %",
+            "MEM USAGE / LIMIT",
+            "MEM %",
+            "NET I/O",
+            "BLOCK I/O",
+            "PIDS"
+        ]
+    );
+    let bad = d.berth(&["ps", "--format", "{{.Names"]);
+    assert_eq!(bad.code(), 1);
+    assert!(
+        bad.stderr().contains("failed to parse template"),
+        "{}",
+        bad.stderr()
+    );
+
+    if !berth_e2e::have_docker_cli() {
+        return;
+    }
+    for args in [
+        &["ps", "-a"][..],
+        &["ps", "-a", "--no-trunc"],
+        &["ps", "-a", "--format", "{{json .}}"],
+        &[
+            "ps",
+            "-a",
+            "--format",
+            r"table {{.ID}}\t{{.Names}}\t{{.Labels}}\t{{.State}}",
+        ],
+        &[
+            "ps",
+            "--format",
+            "{{.Command}} {{.Ports}} {{.Mounts}} {{.Size}}",
+        ],
+        &["container", "ls", "-a", "--format", "{{.Names}}"],
+        &["images"],
+        &["images", "--digests"],
+        &["top", &a],
+        &["system", "df"],
+        &["history", "busybox"],
+        &["images", "--format", "{{json .}}"],
+        &[
+            "images",
+            "--format",
+            r"table {{.Repository}}\t{{.Size}}\t{{.VirtualSize}}\t{{.CreatedAt}}",
+        ],
+    ] {
+        let docker = d.docker(args);
+        docker.ok();
+        // The CREATED columns count seconds: compare within the same second or retry.
+        let same = berth_e2e::eventually(10, || d.docker(args).stdout() == berth(args));
+        assert!(
+            same,
+            "{args:?}:\ndocker:\n{}berth:\n{}",
+            d.docker(args).stdout(),
+            berth(args)
+        );
+    }
 }

@@ -783,6 +783,7 @@ pub async fn ps(
     no_trunc: bool,
     limit: Option<i64>,
     filters: &[String],
+    tpl: Option<&str>,
 ) -> CmdResult {
     let mut path = format!("/containers/json?all={}", u8::from(all));
     if let Some(n) = limit {
@@ -813,14 +814,20 @@ pub async fn ps(
         return Ok(0);
     }
     let now = now();
-    let rows: Vec<Vec<String>> = list
+    let strs = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str())
+            .map(str::to_string)
+            .collect()
+    };
+    // The docker CLI's container fields for `--format` (alphabetical, as its `{{json .}}`).
+    let rows: Vec<Value> = list
         .iter()
         .map(|v| {
-            let names: Vec<String> = v["Names"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|n| n.as_str())
+            let names: Vec<String> = strs(&v["Names"])
+                .iter()
                 .map(|n| n.trim_start_matches('/').to_string())
                 .collect();
             let ports: Vec<String> = v["Ports"]
@@ -841,35 +848,73 @@ pub async fn ps(
                     }
                 })
                 .collect();
-            vec![
-                id(v),
-                v["Image"].as_str().unwrap_or("").to_string(),
-                truncate_command(v["Command"].as_str().unwrap_or(""), no_trunc),
-                format!(
-                    "{} ago",
-                    human_duration(now - v["Created"].as_i64().unwrap_or(now))
-                ),
-                v["Status"].as_str().unwrap_or("").to_string(),
-                ports.join(", "),
-                names.join(","),
-            ]
+            let mut labels: Vec<String> = v["Labels"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect();
+            labels.sort();
+            let mounts: Vec<&Value> = v["Mounts"].as_array().into_iter().flatten().collect();
+            let mount_names: Vec<String> = mounts
+                .iter()
+                .map(|m| {
+                    let name = m["Name"].as_str().filter(|n| !n.is_empty());
+                    let name = name.or(m["Source"].as_str()).unwrap_or("");
+                    if no_trunc {
+                        name.to_string()
+                    } else {
+                        name.chars().take(15).collect()
+                    }
+                })
+                .collect();
+            let volumes = mounts.iter().filter(|m| m["Type"] == "volume").count();
+            let networks: Vec<String> = v["NetworkSettings"]["Networks"]
+                .as_object()
+                .map(|n| n.keys().cloned().collect())
+                .unwrap_or_default();
+            let created = v["Created"].as_i64().unwrap_or(now);
+            let size = match (v["SizeRw"].as_i64(), v["SizeRootFs"].as_i64()) {
+                (Some(rw), Some(root)) => {
+                    format!("{} (virtual {})", human_size(rw), human_size(root))
+                }
+                (Some(rw), None) => human_size(rw),
+                _ => "0B".to_string(),
+            };
+            json!({
+                "Command": truncate_command(v["Command"].as_str().unwrap_or(""), no_trunc),
+                "CreatedAt": format::go_time(created),
+                "ID": id(v),
+                "Image": v["Image"].as_str().unwrap_or(""),
+                "Labels": labels.join(","),
+                "LocalVolumes": volumes.to_string(),
+                "Mounts": mount_names.join(","),
+                "Names": names.join(","),
+                "Networks": networks.join(","),
+                "Platform": null,
+                "Ports": ports.join(", "),
+                "RunningFor": format!("{} ago", human_duration(now - created)),
+                "Size": size,
+                "State": v["State"].as_str().unwrap_or(""),
+                "Status": v["Status"].as_str().unwrap_or(""),
+            })
         })
         .collect();
-    print!(
-        "{}",
-        table(
-            &[
-                "CONTAINER ID",
-                "IMAGE",
-                "COMMAND",
-                "CREATED",
-                "STATUS",
-                "PORTS",
-                "NAMES"
-            ],
-            &rows
-        )
-    );
+    let tpl = match tpl {
+        None | Some("") | Some("table") => {
+            "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+        }
+        Some(f) => f,
+    };
+    let titles = json!({
+        "Command": "COMMAND", "CreatedAt": "CREATED AT", "ID": "CONTAINER ID",
+        "Image": "IMAGE", "Labels": "LABELS", "LocalVolumes": "LOCAL VOLUMES",
+        "Mounts": "MOUNTS", "Names": "NAMES", "Networks": "NETWORKS", "Platform": "PLATFORM",
+        "Ports": "PORTS", "RunningFor": "CREATED", "Size": "SIZE", "State": "STATE",
+        "Status": "STATUS",
+    });
+    let out = format::rows(tpl, &titles, &rows).map_err(|e| fail(1, e))?;
+    print!("{out}");
     Ok(0)
 }
 
@@ -1204,7 +1249,7 @@ pub async fn top(c: &Client, name: &str, ps_args: &[String]) -> CmdResult {
                 .collect()
         })
         .collect();
-    print!("{}", table(&titles, &rows));
+    print!("{}", format::table_min(20, &titles, &rows));
     Ok(0)
 }
 
@@ -1264,6 +1309,8 @@ pub async fn stats(c: &Client, names: &[String], no_stream: bool, all: bool) -> 
                     human_size_binary(limit)
                 ),
                 format!("{mem_pct:.2}%"),
+                net_io(&v),
+                block_io(&v),
                 v["pids_stats"]["current"].as_i64().unwrap_or(0).to_string(),
             ]);
         }
@@ -1279,6 +1326,8 @@ pub async fn stats(c: &Client, names: &[String], no_stream: bool, all: bool) -> 
                     "CPU %",
                     "MEM USAGE / LIMIT",
                     "MEM %",
+                    "NET I/O",
+                    "BLOCK I/O",
                     "PIDS"
                 ],
                 &rows
@@ -1288,6 +1337,36 @@ pub async fn stats(c: &Client, names: &[String], no_stream: bool, all: bool) -> 
             return Ok(0);
         }
     }
+}
+
+/// `NET I/O` of docker stats: received / sent over all the container's networks.
+fn net_io(v: &Value) -> String {
+    let (mut rx, mut tx) = (0, 0);
+    for n in v["networks"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, n)| n)
+    {
+        rx += n["rx_bytes"].as_i64().unwrap_or(0);
+        tx += n["tx_bytes"].as_i64().unwrap_or(0);
+    }
+    format!("{} / {}", human_size(rx), human_size(tx))
+}
+
+/// `BLOCK I/O` of docker stats: bytes read / written, from the blkio service bytes.
+fn block_io(v: &Value) -> String {
+    let (mut read, mut write) = (0, 0);
+    let entries = v["blkio_stats"]["io_service_bytes_recursive"].as_array();
+    for e in entries.into_iter().flatten() {
+        let n = e["value"].as_i64().unwrap_or(0);
+        match e["op"].as_str().map(str::to_ascii_lowercase).as_deref() {
+            Some("read") => read += n,
+            Some("write") => write += n,
+            _ => {}
+        }
+    }
+    format!("{} / {}", human_size(read), human_size(write))
 }
 
 /// go-units `BytesSize`: binary units, as docker stats shows memory.

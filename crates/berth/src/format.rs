@@ -3,30 +3,98 @@
 
 use serde_json::Value;
 
-/// Columns padded to their widest cell plus three spaces (docker's tabwriter settings).
+/// Columns padded to their widest cell plus three spaces, at least ten wide (the docker
+/// CLI's tabwriter settings).
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut s = String::new();
-        let last = cells.len() - 1;
-        for (i, c) in cells.iter().enumerate() {
-            s.push_str(c);
-            if i < last {
-                s.push_str(&" ".repeat(widths[i] - c.chars().count() + 3));
+    table_min(10, header, rows)
+}
+
+/// [`table`] with columns at least `min` wide (`top`'s tabwriter has 20).
+pub fn table_min(min: usize, header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut lines = vec![header.iter().map(|h| h.to_string()).collect()];
+    lines.extend(rows.iter().cloned());
+    align(&lines, min)
+}
+
+/// Lines of cells as the docker CLI's tabwriter (padding 3, columns at least `min` wide)
+/// aligns them: every cell but a line's last one is padded to its column's width.
+fn align(lines: &[Vec<String>], min: usize) -> String {
+    let mut widths: Vec<usize> = Vec::new();
+    for l in lines {
+        for (i, c) in l.iter().enumerate().take(l.len().saturating_sub(1)) {
+            let w = (c.chars().count() + 3).max(min);
+            match widths.get_mut(i) {
+                Some(x) => *x = (*x).max(w),
+                None => widths.push(w),
             }
         }
-        s.trim_end().to_string() + "\n"
-    };
-    let mut out = line(header.to_vec());
-    for r in rows {
-        out.push_str(&line(r.iter().map(String::as_str).collect()));
+    }
+    let mut out = String::new();
+    for l in lines {
+        let mut s = String::new();
+        for (i, c) in l.iter().enumerate() {
+            s.push_str(c);
+            if i + 1 < l.len() {
+                s.push_str(&" ".repeat(widths[i] - c.chars().count()));
+            }
+        }
+        out.push_str(s.trim_end());
+        out.push('\n');
     }
     out
+}
+
+/// `--format` of a list command, as the docker CLI reads it: `table TEMPLATE` prints a
+/// header line (the template applied to `titles`, each field's column title) and aligns
+/// tab-separated cells; `json` is `{{json .}}`; anything else is the template once per
+/// row, as is. `\t` and `\n` typed as two characters are a tab and a newline.
+pub fn rows(format: &str, titles: &Value, rows: &[Value]) -> Result<String, String> {
+    let format = format.replace("\\t", "\t").replace("\\n", "\n");
+    if format == "json" || format == "{{json .}}" {
+        // Each row as the docker CLI marshals it (Go's encoding/json escapes <, > and &).
+        let mut out = String::new();
+        for r in rows {
+            let line = serde_json::to_string(r).map_err(|e| e.to_string())?;
+            out.push_str(
+                &line
+                    .replace('<', "\\u003c")
+                    .replace('>', "\\u003e")
+                    .replace('&', "\\u0026"),
+            );
+            out.push('\n');
+        }
+        return Ok(out);
+    }
+    // A bad template is an error even with nothing to list.
+    template(&format, titles).map_err(|e| format!("failed to parse template: {e}"))?;
+    if let Some(tpl) = format.strip_prefix("table") {
+        let tpl = tpl.trim_start();
+        let cells = |v: &Value| -> Result<Vec<String>, String> {
+            Ok(template(tpl, v)?.split('\t').map(str::to_string).collect())
+        };
+        let mut lines = vec![cells(titles)?];
+        for r in rows {
+            lines.push(cells(r)?);
+        }
+        return Ok(align(&lines, 10));
+    }
+    let mut out = String::new();
+    for r in rows {
+        out.push_str(&template(&format, r)?);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// Unix seconds as Go prints a `time.Time` in UTC (`2006-01-02 15:04:05 +0000 UTC`), the
+/// docker CLI's `CreatedAt`.
+pub fn go_time(secs: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64);
+    let s = humantime::format_rfc3339_seconds(t).to_string();
+    format!(
+        "{} +0000 UTC",
+        s.trim_end_matches('Z').replacen('T', " ", 1)
+    )
 }
 
 /// go-units `HumanDuration`.
@@ -58,8 +126,19 @@ pub fn human_duration(secs: i64) -> String {
     }
 }
 
-/// go-units `HumanSize`: decimal units, three significant digits.
+/// go-units `HumanSizeWithPrecision(bytes, 3)`: decimal units, three significant digits
+/// (the docker CLI's image and container sizes).
 pub fn human_size(bytes: i64) -> String {
+    human_size_with_precision(bytes, 3)
+}
+
+/// go-units `HumanSize`: four significant digits (the docker CLI's `VirtualSize`).
+pub fn human_size_precise(bytes: i64) -> String {
+    human_size_with_precision(bytes, 4)
+}
+
+/// go-units `HumanSizeWithPrecision`: Go's `%.{precision}g` of the value in decimal units.
+fn human_size_with_precision(bytes: i64, precision: usize) -> String {
     let units = ["B", "kB", "MB", "GB", "TB", "PB"];
     let mut v = bytes.max(0) as f64;
     let mut i = 0;
@@ -67,13 +146,14 @@ pub fn human_size(bytes: i64) -> String {
         v /= 1000.0;
         i += 1;
     }
-    let digits = if v >= 100.0 {
-        0
+    let int_digits = if v >= 100.0 {
+        3
     } else if v >= 10.0 {
-        1
-    } else {
         2
+    } else {
+        1
     };
+    let digits = precision.saturating_sub(int_digits);
     let mut s = format!("{v:.digits$}");
     if s.contains('.') {
         s = s.trim_end_matches('0').trim_end_matches('.').to_string();
@@ -108,7 +188,7 @@ pub fn template(tpl: &str, v: &Value) -> Result<String, String> {
         let after = &rest[start + 2..];
         let end = after
             .find("}}")
-            .ok_or_else(|| format!("template: unclosed action in {tpl:?}"))?;
+            .ok_or_else(|| "template: :1: unclosed action".to_string())?;
         let action = after[..end]
             .trim()
             .trim_start_matches('-')
@@ -200,9 +280,33 @@ mod tests {
     }
 
     #[test]
+    fn list_formats_like_docker() {
+        let titles = json!({"ID": "CONTAINER ID", "Names": "NAMES"});
+        let list = [
+            json!({"ID": "abc", "Names": "web"}),
+            json!({"ID": "d", "Names": "db"}),
+        ];
+        assert_eq!(
+            rows("table {{.ID}}\t{{.Names}}", &titles, &list).unwrap(),
+            "CONTAINER ID   NAMES\nabc            web\nd              db\n"
+        );
+        assert_eq!(
+            rows("{{.Names}}:{{.ID}}", &titles, &list).unwrap(),
+            "web:abc\ndb:d\n"
+        );
+        assert_eq!(
+            rows("{{json .}}", &titles, &list[..1]).unwrap(),
+            "{\"ID\":\"abc\",\"Names\":\"web\"}\n"
+        );
+        assert_eq!(go_time(1_764_118_255), "2025-11-26 00:50:55 +0000 UTC");
+    }
+
+    #[test]
     fn tables_pad_like_docker() {
         let t = table(&["A", "BB"], &[vec!["xyz".into(), "1".into()]]);
-        assert_eq!(t, "A     BB\nxyz   1\n");
+        assert_eq!(t, "A         BB\nxyz       1\n");
+        let t = table(&["NAME", "X"], &[vec!["a-long-name".into(), "1".into()]]);
+        assert_eq!(t, "NAME          X\na-long-name   1\n");
         assert_eq!(
             truncate_command("sh -c echo started; sleep 1000", false),
             "\"sh -c echo started;…\""

@@ -3,11 +3,15 @@
 
 use std::io::Write;
 
+use clap::Args;
+
 use berth_client::{Client, next_chunk};
 use hyper::Method;
 use serde_json::{Value, json};
 
-use crate::format::{human_duration, human_size, table};
+use crate::format::{
+    go_time, human_duration, human_size, human_size_precise, rows as rows_fmt, table,
+};
 use crate::stream::is_tty;
 use crate::{CmdResult, Exit};
 
@@ -61,41 +65,58 @@ pub(crate) fn filters_json(filters: &[String]) -> Result<String, Exit> {
     Ok(Value::Object(map).to_string())
 }
 
-/// `berth images [-a] [-q] [--no-trunc] [--digests] [-f FILTER]... [REPOSITORY[:TAG]]`.
-pub async fn images(
-    c: &Client,
-    all: bool,
-    quiet: bool,
-    no_trunc: bool,
-    digests: bool,
-    filters: &[String],
-    repo: Option<&str>,
-) -> CmdResult {
-    let mut filters = filters.to_vec();
-    if let Some(r) = repo {
+#[derive(Args, Debug)]
+pub struct ImagesOpts {
+    /// Show all images.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Only show image IDs.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Don't truncate output.
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Show digests.
+    #[arg(long)]
+    pub digests: bool,
+    /// Filter output based on conditions provided (dangling, label, before, since,
+    /// reference, until).
+    #[arg(short = 'f', long = "filter")]
+    pub filter: Vec<String>,
+    /// Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go
+    /// template.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// REPOSITORY[:TAG]
+    pub repository: Option<String>,
+}
+
+/// `berth images [-a] [-q] [--no-trunc] [--digests] [-f FILTER]... [--format F] [REPOSITORY[:TAG]]`.
+pub async fn images(c: &Client, o: &ImagesOpts) -> CmdResult {
+    let mut filters = o.filter.clone();
+    if let Some(r) = &o.repository {
         filters.push(format!("reference={r}"));
     }
-    let mut path = format!("/images/json?all={}", u8::from(all));
+    let mut path = format!("/images/json?all={}", u8::from(o.all));
     if !filters.is_empty() {
         path.push_str(&format!("&filters={}", q(&filters_json(&filters)?)));
     }
     let list: Vec<Value> = c.get(&path).await?;
     let now = now();
+    // The docker CLI's image fields for `--format` (alphabetical, as its `{{json .}}`), one
+    // row per tag.
     let mut rows = Vec::new();
     for v in &list {
-        let id = short_id(v["Id"].as_str().unwrap_or(""), no_trunc);
-        if quiet {
+        let id = short_id(v["Id"].as_str().unwrap_or(""), o.no_trunc);
+        if o.quiet {
             let n = v["RepoTags"].as_array().map_or(0, Vec::len).max(1);
             for _ in 0..n {
                 println!("{id}");
             }
             continue;
         }
-        let created = format!(
-            "{} ago",
-            human_duration(now - v["Created"].as_i64().unwrap_or(now))
-        );
-        let size = human_size(v["Size"].as_i64().unwrap_or(0));
+        let created = v["Created"].as_i64().unwrap_or(now);
+        let size = v["Size"].as_i64().unwrap_or(0);
         let tags: Vec<&str> = v["RepoTags"]
             .as_array()
             .into_iter()
@@ -108,13 +129,28 @@ pub async fn images(
             .and_then(|d| d.split_once('@').map(|(_, d)| d.to_string()))
             .filter(|d| d != "<none>")
             .unwrap_or_else(|| "<none>".into());
+        let n_a = |k: &str| match v[k].as_i64() {
+            Some(n) if n >= 0 => json!(if k == "Containers" {
+                n.to_string()
+            } else {
+                human_size(n)
+            }),
+            _ => json!("N/A"),
+        };
         let mut push = |repo: &str, tag: &str| {
-            let mut r = vec![repo.to_string(), tag.to_string()];
-            if digests {
-                r.push(digest.clone());
-            }
-            r.extend([id.clone(), created.clone(), size.clone()]);
-            rows.push(r);
+            rows.push(json!({
+                "Containers": n_a("Containers"),
+                "CreatedAt": go_time(created),
+                "CreatedSince": format!("{} ago", human_duration(now - created)),
+                "Digest": digest,
+                "ID": id,
+                "Repository": repo,
+                "SharedSize": n_a("SharedSize"),
+                "Size": human_size(size),
+                "Tag": tag,
+                "UniqueSize": "N/A",
+                "VirtualSize": human_size_precise(size),
+            }));
         };
         if tags.is_empty() {
             push("<none>", "<none>");
@@ -124,15 +160,25 @@ pub async fn images(
             push(repo, tag);
         }
     }
-    if quiet {
+    if o.quiet {
         return Ok(0);
     }
-    let header: Vec<&str> = if digests {
-        vec!["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"]
-    } else {
-        vec!["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]
+    let tpl = match o.format.as_deref() {
+        None | Some("") | Some("table") if o.digests => {
+            "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+        }
+        None | Some("") | Some("table") => {
+            "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+        }
+        Some(f) => f,
     };
-    print!("{}", table(&header, &rows));
+    let titles = json!({
+        "Containers": "CONTAINERS", "CreatedAt": "CREATED AT", "CreatedSince": "CREATED",
+        "Digest": "DIGEST", "ID": "IMAGE ID", "Repository": "REPOSITORY",
+        "SharedSize": "SHARED SIZE", "Size": "SIZE", "Tag": "TAG",
+        "UniqueSize": "UNIQUE SIZE", "VirtualSize": "SIZE",
+    });
+    print!("{}", rows_fmt(tpl, &titles, &rows).map_err(|e| fail(1, e))?);
     Ok(0)
 }
 
@@ -368,16 +414,16 @@ pub async fn prune(c: &Client, all: bool, force: bool, filters: &[String]) -> Cm
     }
     println!(
         "Total reclaimed space: {}",
-        human_size(v["SpaceReclaimed"].as_i64().unwrap_or(0))
+        human_size_precise(v["SpaceReclaimed"].as_i64().unwrap_or(0))
     );
     Ok(0)
 }
 
 fn reclaimable(part: i64, total: i64) -> String {
     if total > 0 {
-        format!("{} ({}%)", human_size(part), part * 100 / total)
+        format!("{} ({}%)", human_size_precise(part), part * 100 / total)
     } else {
-        human_size(part)
+        human_size_precise(part)
     }
 }
 
@@ -411,14 +457,14 @@ pub async fn system_df(c: &Client) -> CmdResult {
             "Images".to_string(),
             images.len().to_string(),
             active_images.len().to_string(),
-            human_size(layers),
+            human_size_precise(layers),
             reclaimable((layers - used).max(0), layers),
         ],
         vec![
             "Containers".to_string(),
             containers.len().to_string(),
             containers.iter().filter(active).count().to_string(),
-            human_size(rw_total),
+            human_size_precise(rw_total),
             reclaimable(rw_idle, rw_total),
         ],
         vec![

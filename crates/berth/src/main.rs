@@ -335,18 +335,8 @@ enum Cmd {
     /// List containers.
     #[command(alias = "ls")]
     Ps {
-        #[arg(short = 'a', long)]
-        all: bool,
-        #[arg(short = 'q', long)]
-        quiet: bool,
-        #[arg(long = "no-trunc")]
-        no_trunc: bool,
-        #[arg(short = 'n', long = "last")]
-        last: Option<i64>,
-        #[arg(short = 'l', long)]
-        latest: bool,
-        #[arg(short = 'f', long = "filter")]
-        filter: Vec<String>,
+        #[command(flatten)]
+        opts: PsOpts,
     },
     /// Execute a command in a running container.
     Exec {
@@ -446,7 +436,7 @@ enum Cmd {
     /// List images.
     Images {
         #[command(flatten)]
-        opts: ImagesOpts,
+        opts: image_cmds::ImagesOpts,
     },
     /// Remove one or more images.
     Rmi {
@@ -510,25 +500,29 @@ enum Cmd {
 }
 
 #[derive(Args, Debug)]
-struct ImagesOpts {
-    /// Show all images.
+struct PsOpts {
+    /// Show all containers (default shows just running).
     #[arg(short = 'a', long)]
     all: bool,
-    /// Only show image IDs.
+    /// Only display container IDs.
     #[arg(short = 'q', long)]
     quiet: bool,
     /// Don't truncate output.
     #[arg(long = "no-trunc")]
     no_trunc: bool,
-    /// Show digests.
-    #[arg(long)]
-    digests: bool,
-    /// Filter output based on conditions provided (dangling, label, before, since,
-    /// reference, until).
+    /// Show n last created containers (includes all states).
+    #[arg(short = 'n', long = "last")]
+    last: Option<i64>,
+    /// Show the latest created container (includes all states).
+    #[arg(short = 'l', long)]
+    latest: bool,
+    /// Filter output based on conditions provided.
     #[arg(short = 'f', long = "filter")]
     filter: Vec<String>,
-    /// REPOSITORY[:TAG]
-    repository: Option<String>,
+    /// Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go
+    /// template.
+    #[arg(long)]
+    format: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -569,12 +563,8 @@ enum ContainerCmd {
     },
     #[command(alias = "ps", alias = "list")]
     Ls {
-        #[arg(short = 'a', long)]
-        all: bool,
-        #[arg(short = 'q', long)]
-        quiet: bool,
-        #[arg(long = "no-trunc")]
-        no_trunc: bool,
+        #[command(flatten)]
+        opts: PsOpts,
     },
     Inspect {
         #[arg(short = 'f', long)]
@@ -596,7 +586,7 @@ enum ImageCmd {
     #[command(alias = "list")]
     Ls {
         #[command(flatten)]
-        opts: ImagesOpts,
+        opts: image_cmds::ImagesOpts,
     },
     Inspect {
         #[arg(short = 'f', long)]
@@ -741,25 +731,15 @@ async fn dispatch(cli: Cli) -> CmdResult {
             since,
             container,
         } => c::logs(cl, &container, follow, timestamps, tail, since).await,
-        Cmd::Ps {
-            all,
-            quiet,
-            no_trunc,
-            last,
-            latest,
-            filter,
+        Cmd::Ps { opts }
+        | Cmd::Container {
+            cmd: ContainerCmd::Ls { opts },
         } => {
-            let limit = if latest { Some(1) } else { last };
-            c::ps(cl, all || limit.is_some(), quiet, no_trunc, limit, &filter).await
+            let limit = if opts.latest { Some(1) } else { opts.last };
+            let all = opts.all || limit.is_some();
+            let (quiet, no_trunc, format) = (opts.quiet, opts.no_trunc, opts.format.as_deref());
+            c::ps(cl, all, quiet, no_trunc, limit, &opts.filter, format).await
         }
-        Cmd::Container {
-            cmd:
-                ContainerCmd::Ls {
-                    all,
-                    quiet,
-                    no_trunc,
-                },
-        } => c::ps(cl, all, quiet, no_trunc, None, &[]).await,
         Cmd::Exec {
             detach,
             interactive,
@@ -867,18 +847,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Cmd::Images { opts }
         | Cmd::Image {
             cmd: ImageCmd::Ls { opts },
-        } => {
-            image_cmds::images(
-                cl,
-                opts.all,
-                opts.quiet,
-                opts.no_trunc,
-                opts.digests,
-                &opts.filter,
-                opts.repository.as_deref(),
-            )
-            .await
-        }
+        } => image_cmds::images(cl, &opts).await,
         Cmd::Rmi {
             force,
             no_prune,
