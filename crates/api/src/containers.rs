@@ -38,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         .route("/containers/{id}/unpause", post(unpause))
         .route("/containers/{id}/top", get(top))
         .route("/containers/{id}/stats", get(stats))
+        .route("/containers/{id}/rename", post(rename))
+        .route("/containers/prune", post(prune))
 }
 
 async fn create(
@@ -364,6 +366,24 @@ pub(crate) fn dimension(q: &HashMap<String, String>, k: &str) -> ApiResult<u16> 
         .transpose()
         .map_err(|_| ApiError::bad_request(format!("invalid value for {k}")))
         .map(Option::unwrap_or_default)
+}
+
+async fn rename(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<StatusCode> {
+    let name = q.get("name").map_or("", String::as_str);
+    engine.rename(&id, name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn prune(
+    State(engine): State<AppState>,
+    Query(q): Params,
+) -> ApiResult<Json<serde_json::Value>> {
+    let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
+    Ok(Json(engine.prune(&filters).await?))
 }
 
 async fn remove(

@@ -8,7 +8,7 @@ use crate::format::{self, human_duration, human_size, table, truncate_command};
 use crate::stream::{Ended, RawTerminal, is_tty, pump, term_size};
 use crate::{CmdResult, CreateOpts, Exit};
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -915,6 +915,51 @@ pub async fn ps(
     });
     let out = format::rows(tpl, &titles, &rows).map_err(|e| fail(1, e))?;
     print!("{out}");
+    Ok(0)
+}
+
+/// `berth rename CONTAINER NEW_NAME`.
+pub async fn rename(c: &Client, container: &str, new_name: &str) -> CmdResult {
+    let path = format!("/containers/{}/rename?name={}", q(container), q(new_name));
+    match c.post(&path, &Value::Null).await {
+        Ok(_) => Ok(0),
+        Err(e) => Err(fail(
+            1,
+            format!("{e}\nError: failed to rename container named {container}"),
+        )),
+    }
+}
+
+/// `berth container prune [-f] [--filter F]...`.
+pub async fn container_prune(c: &Client, force: bool, filters: &[String]) -> CmdResult {
+    if !force
+        && !crate::image_cmds::confirm(
+            "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?",
+        )
+    {
+        return Ok(0);
+    }
+    let mut path = "/containers/prune".to_string();
+    if !filters.is_empty() {
+        let f = crate::image_cmds::filters_json(filters)?;
+        path.push_str(&format!("?filters={}", q(&f)));
+    }
+    let v = c.post(&path, &Value::Null).await?;
+    let ids = v["ContainersDeleted"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !ids.is_empty() {
+        println!("Deleted Containers:");
+        for id in ids {
+            println!("{}", id.as_str().unwrap_or(""));
+        }
+        println!();
+    }
+    println!(
+        "Total reclaimed space: {}",
+        format::human_size_precise(v["SpaceReclaimed"].as_i64().unwrap_or(0))
+    );
     Ok(0)
 }
 

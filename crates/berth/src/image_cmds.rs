@@ -9,38 +9,12 @@ use berth_client::{Client, next_chunk};
 use hyper::Method;
 use serde_json::{Value, json};
 
+use crate::commands::{fail, now, q};
 use crate::format::{
     go_time, human_duration, human_size, human_size_precise, rows as rows_fmt, table,
 };
 use crate::stream::is_tty;
 use crate::{CmdResult, Exit};
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-fn fail(code: i32, message: impl Into<String>) -> Exit {
-    Exit {
-        code,
-        message: message.into(),
-    }
-}
-
-/// Percent-encode a query value.
-fn q(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 fn short_id(id: &str, no_trunc: bool) -> String {
     if no_trunc {
@@ -373,7 +347,7 @@ fn rfc3339(secs: i64) -> String {
     )
 }
 
-fn confirm(question: &str) -> bool {
+pub(crate) fn confirm(question: &str) -> bool {
     print!("{question} [y/N] ");
     let _ = std::io::stdout().flush();
     let mut line = String::new();

@@ -281,6 +281,8 @@ enum Cmd {
         #[arg(required = true)]
         containers: Vec<String>,
     },
+    /// Rename a container.
+    Rename { container: String, new_name: String },
     /// Remove one or more containers.
     Rm {
         #[arg(short = 'f', long)]
@@ -578,6 +580,19 @@ enum ContainerCmd {
         #[arg(required = true)]
         containers: Vec<String>,
     },
+    Rename {
+        container: String,
+        new_name: String,
+    },
+    /// Remove all stopped containers.
+    Prune {
+        /// Do not prompt for confirmation.
+        #[arg(short = 'f', long)]
+        force: bool,
+        /// Provide filter values (e.g. "until=<timestamp>", "label=k=v").
+        #[arg(long = "filter")]
+        filter: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -703,6 +718,20 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Cmd::Container {
             cmd: ContainerCmd::Rm { force, containers },
         } => c::rm(cl, &containers, force, false).await,
+        Cmd::Rename {
+            container,
+            new_name,
+        }
+        | Cmd::Container {
+            cmd:
+                ContainerCmd::Rename {
+                    container,
+                    new_name,
+                },
+        } => c::rename(cl, &container, &new_name).await,
+        Cmd::Container {
+            cmd: ContainerCmd::Prune { force, filter },
+        } => c::container_prune(cl, force, &filter).await,
         Cmd::Wait { containers } => c::wait(cl, &containers).await,
         Cmd::Attach {
             no_stdin,

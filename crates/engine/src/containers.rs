@@ -17,7 +17,7 @@ use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::container::Container;
-use crate::image_ops::Filters;
+use crate::image_ops::{Filters, labels_match};
 use crate::{
     Engine, Entry, Error, ErrorKind, LogOptions, PendingAttach, Result, lock, names, time,
 };
@@ -225,10 +225,7 @@ fn ps_filters_match(r: &Container, filters: &Filters) -> bool {
         match key.as_str() {
             "id" => any(&|v| r.id.starts_with(v)),
             "name" => any(&name_matches),
-            "label" => values.iter().all(|v| match v.split_once('=') {
-                Some((k, val)) => r.config.labels.get(k).map(String::as_str) == Some(val),
-                None => r.config.labels.contains_key(v),
-            }),
+            "label" => labels_match(|k| r.config.labels.get(k), values),
             "status" => any(&|v| r.state.status == v),
             "exited" => any(&|v| r.state.status == "exited" && r.state.exit_code.to_string() == v),
             "ancestor" => any(&image_matches),
@@ -1249,6 +1246,104 @@ impl Engine {
         });
         let image_id = entry.record().image_id.clone();
         self.release_image(&image_id).await;
+    }
+
+    /// `POST /containers/{id}/rename?name=`: Docker's checks and messages, the record
+    /// saved, a `rename` event with the old name.
+    pub async fn rename(&self, key: &str, new_name: &str) -> Result<()> {
+        if key.is_empty() || new_name.is_empty() {
+            return Err(Error::invalid("Neither old nor new names may be empty"));
+        }
+        let entry = self.lookup(key)?;
+        let _op = entry.op.lock().await;
+        let allocating = |e: Error| {
+            Error::new(
+                e.kind,
+                format!("Error when allocating new name: {}", e.message),
+            )
+        };
+        let bare = new_name.strip_prefix('/').unwrap_or(new_name);
+        let name = names::validate(&format!("/{bare}")).map_err(allocating)?;
+        let (old, c) = {
+            // Check and take the name in one step, as create does.
+            let map = lock(&self.containers);
+            let mut r = entry.record();
+            if r.name == name {
+                return Err(Error::invalid(
+                    "Renaming a container with the same name as its current name",
+                ));
+            }
+            let other = map
+                .values()
+                .filter(|e| !Arc::ptr_eq(e, &entry))
+                .find(|e| e.record().name == name);
+            if let Some(other) = other {
+                let other_id = other.record().id.clone();
+                return Err(allocating(Error::conflict(format!(
+                    "Conflict. The container name \"/{name}\" is already in use by container \"{other_id}\". You have to remove (or rename) that container to be able to reuse that name."
+                ))));
+            }
+            let old = std::mem::replace(&mut r.name, name);
+            (old, r.clone())
+        };
+        if let Err(e) = self.db.save(&c, true) {
+            entry.record().name = old;
+            return Err(e);
+        }
+        self.container_event(&c, "rename", &[("oldName", format!("/{old}"))]);
+        Ok(())
+    }
+
+    /// `POST /containers/prune`: remove every container that is not running, paused or
+    /// restarting (filters `until`, `label`, `label!`); the ids and the writable layers'
+    /// bytes reclaimed.
+    pub async fn prune(self: &Arc<Self>, filters: &Filters) -> Result<Value> {
+        if let Some(k) = filters
+            .keys()
+            .find(|k| !["until", "label", "label!"].contains(&k.as_str()))
+        {
+            return Err(Error::invalid(format!("Invalid filter '{k}'")));
+        }
+        let until = match filters.get("until").and_then(|v| v.last()) {
+            Some(u) => Some(crate::image_ops::parse_until(u)?),
+            None => None,
+        };
+        let candidates: Vec<(String, std::path::PathBuf)> = lock(&self.containers)
+            .values()
+            .filter_map(|e| {
+                let c = e.record();
+                let busy = c.state.running || c.state.paused || c.state.restarting;
+                let has = |w: &[String]| labels_match(|k| c.config.labels.get(k), w);
+                let labels_ok = filters.get("label").is_none_or(|w| has(w))
+                    && filters
+                        .get("label!")
+                        .is_none_or(|w| !w.iter().any(|w| has(std::slice::from_ref(w))));
+                let created = time::unix_seconds(&c.created);
+                let old_enough = until.is_none_or(|u| created < u);
+                (!busy && labels_ok && old_enough)
+                    .then(|| (c.id.clone(), self.paths(&c.id).upper()))
+            })
+            .collect();
+        let mut deleted = Vec::new();
+        let mut reclaimed = 0;
+        for (id, upper) in candidates {
+            let size = tokio::task::spawn_blocking(move || crate::image_ops::dir_size(&upper))
+                .await
+                .unwrap_or(0);
+            // One that was started meanwhile is refused by remove and left alone.
+            match self.remove(&id, false).await {
+                Ok(()) => {
+                    reclaimed += size;
+                    deleted.push(id);
+                }
+                Err(e) => tracing::debug!("prune {id}: {e}"),
+            }
+        }
+        self.prune_event("container", reclaimed);
+        Ok(serde_json::json!({
+            "ContainersDeleted": if deleted.is_empty() { Value::Null } else { serde_json::json!(deleted) },
+            "SpaceReclaimed": reclaimed,
+        }))
     }
 
     /// `GET /containers/json`, newest first.

@@ -38,7 +38,10 @@ impl Event {
         let mut v = json!({});
         if self.typ == "container" || self.typ == "image" {
             v["status"] = json!(self.action);
-            v["id"] = json!(self.id);
+            // (A prune concerns no one object: Docker leaves `id` out.)
+            if !self.id.is_empty() {
+                v["id"] = json!(self.id);
+            }
             if let Some(image) = self
                 .attributes
                 .get("image")

@@ -145,9 +145,18 @@ fn reference_matches(pattern: &str, tag: &str) -> bool {
 
 fn label_matches(img: &Image, wanted: &[String]) -> bool {
     let labels = img.config.config.labels.clone().unwrap_or_default();
+    labels_match(|k| labels.get(k), wanted)
+}
+
+/// Docker's `label` filter: every `key` or `key=value` of `wanted` is among the labels
+/// (`label(key)` looks one up).
+pub(crate) fn labels_match<'a>(
+    label: impl Fn(&str) -> Option<&'a String>,
+    wanted: &[String],
+) -> bool {
     wanted.iter().all(|w| match w.split_once('=') {
-        Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
-        None => labels.contains_key(w),
+        Some((k, v)) => label(k).is_some_and(|x| x == v),
+        None => label(w).is_some(),
     })
 }
 
@@ -381,6 +390,7 @@ impl Engine {
         for img in &deleted {
             push_removed_layers(img, &report.layers, &mut items);
         }
+        self.prune_event("image", report.bytes);
         Ok(json!({
             "ImagesDeleted": if items.is_empty() { Value::Null } else { Value::Array(items) },
             "SpaceReclaimed": report.bytes,
@@ -632,7 +642,7 @@ fn push_removed_layers(img: &Image, removed: &[String], items: &mut Vec<Value>) 
 }
 
 /// `until=`: a Unix timestamp, an RFC 3339 time, or a duration before now (`10m`, `2h`).
-fn parse_until(v: &str) -> Result<i64> {
+pub(crate) fn parse_until(v: &str) -> Result<i64> {
     if let Ok(n) = v.split('.').next().unwrap_or(v).parse::<i64>() {
         return Ok(n);
     }
@@ -651,7 +661,7 @@ fn parse_until(v: &str) -> Result<i64> {
 }
 
 /// Bytes of the regular files under `dir` (not following links), 0 if absent.
-fn dir_size(dir: &std::path::Path) -> u64 {
+pub(crate) fn dir_size(dir: &std::path::Path) -> u64 {
     let mut total = 0;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

@@ -190,6 +190,17 @@ impl Engine {
         });
     }
 
+    /// Emit the `prune` event of `typ` (`container`, `image`): no id, the bytes reclaimed.
+    pub(crate) fn prune_event(&self, typ: &'static str, reclaimed: u64) {
+        self.events.emit(events::Event {
+            typ,
+            action: "prune".into(),
+            id: String::new(),
+            attributes: [("reclaimed".to_string(), reclaimed.to_string())].into(),
+            time_nano: events::now_nano(),
+        });
+    }
+
     /// Open the state under `cfg`'s roots and find running containers' shims again.
     pub async fn open(cfg: Config) -> Result<Arc<Engine>> {
         for dir in [cfg.data_root.join("containers"), cfg.exec_root.clone()] {
