@@ -1,5 +1,5 @@
 //! `/containers/...`: create, list, inspect, start, stop, kill, wait, attach, logs, resize,
-//! remove.
+//! remove, rename, prune, and the archive (`docker cp`).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -40,6 +40,10 @@ pub fn routes() -> Router<AppState> {
         .route("/containers/{id}/stats", get(stats))
         .route("/containers/{id}/rename", post(rename))
         .route("/containers/prune", post(prune))
+        .route(
+            "/containers/{id}/archive",
+            get(archive_get).head(archive_head).put(archive_put),
+        )
 }
 
 async fn create(
@@ -384,6 +388,66 @@ async fn prune(
 ) -> ApiResult<Json<serde_json::Value>> {
     let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
     Ok(Json(engine.prune(&filters).await?))
+}
+
+/// `X-Docker-Container-Path-Stat`: the path's stat as base64 of its JSON.
+fn path_stat_header(stat: &berth_engine::archive::PathStat) -> (&'static str, String) {
+    use base64::Engine as _;
+    let json = serde_json::to_vec(stat).unwrap_or_default();
+    (
+        "X-Docker-Container-Path-Stat",
+        base64::engine::general_purpose::STANDARD.encode(json),
+    )
+}
+
+fn archive_path(q: &HashMap<String, String>) -> &str {
+    q.get("path").map_or("", String::as_str)
+}
+
+async fn archive_head(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
+    let stat = engine.archive_stat(&id, archive_path(&q)).await?;
+    Ok(([path_stat_header(&stat)], ()).into_response())
+}
+
+async fn archive_get(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
+    let (stat, body) = engine.archive_get(&id, archive_path(&q)).await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE.as_str(),
+                "application/x-tar".to_string(),
+            ),
+            path_stat_header(&stat),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+async fn archive_put(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+    body: Body,
+) -> ApiResult<StatusCode> {
+    let opts = berth_engine::archive::PutOptions {
+        no_overwrite_dir_non_dir: truthy(q.get("noOverwriteDirNonDir")),
+        copy_uid_gid: truthy(q.get("copyUIDGID")),
+    };
+    let stream =
+        futures_util::TryStreamExt::map_err(body.into_data_stream(), std::io::Error::other);
+    engine
+        .archive_put(&id, archive_path(&q), opts, stream)
+        .await?;
+    Ok(StatusCode::OK)
 }
 
 async fn remove(

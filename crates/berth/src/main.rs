@@ -2,6 +2,7 @@
 //! `-H`/`--host`, `BERTH_HOST` or `DOCKER_HOST` pick the daemon.
 
 mod commands;
+mod cp;
 mod events_cmd;
 mod format;
 mod image_cmds;
@@ -283,6 +284,8 @@ enum Cmd {
     },
     /// Rename a container.
     Rename { container: String, new_name: String },
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(CpArgs),
     /// Remove one or more containers.
     Rm {
         #[arg(short = 'f', long)]
@@ -501,6 +504,22 @@ enum Cmd {
     },
 }
 
+/// `cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-` or `cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH`.
+#[derive(Args, Debug)]
+struct CpArgs {
+    /// Archive mode (copy all uid/gid information).
+    #[arg(short = 'a', long)]
+    archive: bool,
+    /// Always follow symbol link in SRC_PATH.
+    #[arg(short = 'L', long = "follow-link")]
+    follow_link: bool,
+    /// Suppress progress output during copy (there is none).
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    src: String,
+    dst: String,
+}
+
 #[derive(Args, Debug)]
 struct PsOpts {
     /// Show all containers (default shows just running).
@@ -584,6 +603,7 @@ enum ContainerCmd {
         container: String,
         new_name: String,
     },
+    Cp(CpArgs),
     /// Remove all stopped containers.
     Prune {
         /// Do not prompt for confirmation.
@@ -732,6 +752,10 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Cmd::Container {
             cmd: ContainerCmd::Prune { force, filter },
         } => c::container_prune(cl, force, &filter).await,
+        Cmd::Cp(a)
+        | Cmd::Container {
+            cmd: ContainerCmd::Cp(a),
+        } => cp::cp(cl, &a.src, &a.dst, a.follow_link, a.archive).await,
         Cmd::Wait { containers } => c::wait(cl, &containers).await,
         Cmd::Attach {
             no_stdin,

@@ -1537,6 +1537,7 @@ impl Engine {
 
     pub(crate) async fn recover(self: &Arc<Self>) {
         self.sweep_removed_dirs().await;
+        self.sweep_archive_scratch();
         let entries: Vec<Arc<Entry>> = lock(&self.containers).values().cloned().collect();
         for entry in entries {
             let (running, status, id) = {

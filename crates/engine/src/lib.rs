@@ -9,6 +9,7 @@
 //! The API layer (`berth-api`) calls the async methods here and maps [`Error`] kinds to
 //! HTTP status codes.
 
+pub mod archive;
 pub mod commit;
 mod container;
 mod containers;
@@ -80,8 +81,9 @@ pub(crate) struct Entry {
     record: Mutex<Container>,
     progress: watch::Sender<Progress>,
     pending: Mutex<Vec<PendingAttach>>,
-    /// Serializes start, stop and remove of this container.
-    op: tokio::sync::Mutex<()>,
+    /// Serializes start, stop and remove of this container (and `docker cp` of a stopped
+    /// one, which mounts its filesystem).
+    op: Arc<tokio::sync::Mutex<()>>,
     /// The restart policy's current back-off (zero before the first restart).
     restart_delay: Mutex<std::time::Duration>,
 }
@@ -96,7 +98,7 @@ impl Entry {
                 ..Default::default()
             }),
             pending: Mutex::new(Vec::new()),
-            op: tokio::sync::Mutex::new(()),
+            op: Arc::new(tokio::sync::Mutex::new(())),
             restart_delay: Mutex::new(std::time::Duration::ZERO),
         })
     }

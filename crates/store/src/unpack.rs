@@ -187,6 +187,26 @@ pub fn unpack_layer(input: impl Read, dest: &Path) -> Result<Unpacked> {
     })
 }
 
+/// How a tar is written out: as a layer (whiteouts, owners from the tar) or as `docker cp`
+/// writes into a container ([`extract`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ExtractOptions {
+    /// `.wh.` entries are overlay whiteouts (layers) rather than plain files.
+    pub whiteouts: bool,
+    /// Every entry owned by this uid and gid instead of the tar's.
+    pub owner: Option<(u32, u32)>,
+    /// A directory is never replaced by a non-directory nor the other way round (an error
+    /// instead): `docker cp`'s `noOverwriteDirNonDir`.
+    pub no_overwrite_dir_non_dir: bool,
+}
+
+/// Write the tar `input` (plain or compressed) into the existing directory `dest` with the
+/// same hostile-input rules as layers (no `..`, parents opened without following
+/// symlinks); returns the bytes of file data written.
+pub fn extract(input: impl Read, dest: &Path, opts: ExtractOptions) -> Result<u64> {
+    Ok(unpack_tar(input, dest, true, opts)?.1)
+}
+
 /// [`unpack_layer`]; when `input` is an uncompressed tar and `hash_plain` is false, its
 /// digest is not computed (the caller hashes the very same bytes): `None`.
 /// The diff id (if computed), the unpacked size and the tar's size.
@@ -194,6 +214,20 @@ pub(crate) fn unpack_layer_opt(
     input: impl Read,
     dest: &Path,
     hash_plain: bool,
+) -> Result<(Option<String>, u64, u64)> {
+    let layer = ExtractOptions {
+        whiteouts: true,
+        owner: None,
+        no_overwrite_dir_non_dir: false,
+    };
+    unpack_tar(input, dest, hash_plain, layer)
+}
+
+fn unpack_tar(
+    input: impl Read,
+    dest: &Path,
+    hash_plain: bool,
+    opts: ExtractOptions,
 ) -> Result<(Option<String>, u64, u64)> {
     let (reader, compressed) = decompress_kind(input).map_err(invalid)?;
     let mut hr = HashReader::new(reader);
@@ -221,14 +255,19 @@ pub(crate) fn unpack_layer_opt(
         let h = entry.header();
         let kind = h.entry_type();
         let mode = h.mode().map_err(invalid)? & 0o7777;
-        let uid = h.uid().map_err(invalid)? as u32;
-        let gid = h.gid().map_err(invalid)? as u32;
+        let (uid, gid) = match opts.owner {
+            Some(owner) => owner,
+            None => (
+                h.uid().map_err(invalid)? as u32,
+                h.gid().map_err(invalid)? as u32,
+            ),
+        };
         let mtime = h.mtime().map_err(invalid)? as i64;
         let pdir = root.dir(parent, true, &path)?;
         let pfd = borrow(&pdir);
 
         // Whiteouts.
-        if let Some(hidden) = name.strip_prefix(b".wh.") {
+        if let Some(hidden) = name.strip_prefix(b".wh.").filter(|_| opts.whiteouts) {
             if hidden == b".wh..opq" {
                 sys::fsetxattr(pfd, c"trusted.overlay.opaque", b"y")
                     .map_err(io_err("marking an opaque directory"))?;
@@ -242,6 +281,9 @@ pub(crate) fn unpack_layer_opt(
         }
 
         let is_dir = kind == EntryType::Directory;
+        if opts.no_overwrite_dir_non_dir {
+            refuse_dir_non_dir(pfd, &name_c, is_dir, &path)?;
+        }
         remove_existing(pfd, &name_c, is_dir, &mut root)?;
         let what = || String::from_utf8_lossy(&path).into_owned();
         match kind {
@@ -357,6 +399,29 @@ fn copy_data(from: &mut impl Read, to: &mut std::fs::File, buf: &mut [u8]) -> Re
         };
         io::Write::write_all(to, &buf[..k]).map_err(io_err("writing a file"))?;
         n += k as u64;
+    }
+}
+
+/// `noOverwriteDirNonDir`: an existing directory is not replaced by a non-directory, nor
+/// an existing non-directory by a directory.
+fn refuse_dir_non_dir(
+    dir: std::os::fd::BorrowedFd<'_>,
+    name: &CStr,
+    new_is_dir: bool,
+    path: &[u8],
+) -> Result<()> {
+    let Some(st) = sys::stat_at(dir, name).map_err(io_err("stat"))? else {
+        return Ok(());
+    };
+    let path = String::from_utf8_lossy(path);
+    match (sys::is_dir(&st), new_is_dir) {
+        (true, false) => Err(invalid(format!(
+            "cannot overwrite directory {path:?} with non-directory {path:?}"
+        ))),
+        (false, true) => Err(invalid(format!(
+            "cannot overwrite non-directory {path:?} with directory {path:?}"
+        ))),
+        _ => Ok(()),
     }
 }
 

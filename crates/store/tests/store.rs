@@ -388,3 +388,47 @@ fn gzipped_archive_loads() {
     let dirs = store.layer_dirs(&img).unwrap();
     assert!(dirs[0].join("usr/bin/bash").is_file() || dirs[0].join("bin/bash").exists());
 }
+
+/// `extract` as `docker cp` writes into a container: `.wh.` names are plain files, owners
+/// are the one given, and `no_overwrite_dir_non_dir` refuses to swap a directory and a file.
+#[test]
+fn extract_without_layer_semantics() {
+    use berth_store::unpack::{ExtractOptions, extract};
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in [(".wh.kept", &b"x"[..]), ("f", &b"y"[..])] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o640);
+        h.set_uid(1234);
+        h.set_gid(1234);
+        h.set_path(name).unwrap();
+        h.set_cksum();
+        b.append(&h, data).unwrap();
+    }
+    let data = b.into_inner().unwrap();
+    let opts = ExtractOptions {
+        whiteouts: false,
+        owner: Some((0, 0)),
+        no_overwrite_dir_non_dir: true,
+    };
+    extract(&data[..], dir.path(), opts).unwrap();
+    let md = std::fs::metadata(dir.path().join(".wh.kept")).unwrap();
+    assert!(md.is_file());
+    if is_root() {
+        assert_eq!((md.uid(), md.gid()), (0, 0));
+    }
+    assert_eq!(md.permissions().mode() & 0o777, 0o640);
+    // "f" exists as a file: a directory "f" is refused, and the file stays.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Directory);
+    h.set_size(0);
+    h.set_mode(0o755);
+    h.set_path("f/").unwrap();
+    h.set_cksum();
+    b.append(&h, std::io::empty()).unwrap();
+    let err = extract(&b.into_inner().unwrap()[..], dir.path(), opts).unwrap_err();
+    assert!(err.to_string().contains("cannot overwrite non-directory"), "{err}");
+    assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"y");
+}

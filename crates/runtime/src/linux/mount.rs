@@ -423,6 +423,31 @@ pub fn readonly_path(path: &Path) -> crate::Result<()> {
     )
 }
 
+/// Where `docker cp`'s helper works: make `root` this (single-threaded) process's root
+/// directory and working directory, so every path it then opens resolves as the container
+/// sees it and cannot lead outside.
+pub fn chroot_into(root: &Path) -> crate::Result<()> {
+    nix::unistd::chroot(root).map_err(|e| nix_err(format!("chroot {}", root.display()), e))?;
+    nix::unistd::chdir("/").map_err(|e| nix_err("chdir /", e))
+}
+
+/// A stopped container's root filesystem for `docker cp`'s helper: the overlay of `layers`
+/// and `upper` mounted at `scratch/root` in a new private mount namespace of this process
+/// (gone when it exits); returns that mount point.
+pub fn private_overlay(
+    layers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    scratch: &Path,
+) -> crate::Result<PathBuf> {
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+        .map_err(|e| nix_err("unshare(CLONE_NEWNS)", e))?;
+    make_root_private()?;
+    let root = scratch.join("root");
+    mount_overlay(layers, &scratch.join("empty"), upper, work, &root)?;
+    Ok(root)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,693 @@
+//! `docker cp`: `HEAD`, `GET` and `PUT /containers/{id}/archive`.
+//!
+//! The filesystem work runs in a helper process, berthd itself run again with
+//! [`HELPER_ARG`] (single-threaded, as Docker re-executes itself for its chroot archive
+//! helpers), which first makes the container's root its own root directory: paths, `..`
+//! and symlinks then resolve as they do in the container, and nothing outside it can be
+//! reached whatever the path or the archive holds. A running container's root is
+//! `/proc/<pid>/root` (its mounts included); a stopped one's overlay is mounted in the
+//! helper's own mount namespace, which goes away with the helper, while the container's
+//! operation lock keeps it from being started or removed meanwhile.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdout, Command};
+
+use crate::{Engine, Error, Result};
+
+/// berthd's first argument that makes it the archive helper instead of the daemon.
+pub const HELPER_ARG: &str = "__archive";
+
+/// Helper exit codes besides 0 (done) and 1 (failed, message on stderr).
+const EXIT_NOT_FOUND: i32 = 2;
+const EXIT_NOT_DIR: i32 = 3;
+
+/// What the archive API reports of a path (`X-Docker-Container-Path-Stat`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathStat {
+    pub name: String,
+    pub size: i64,
+    /// Go's `os.FileMode` bits, which is what the docker CLI reads.
+    pub mode: u32,
+    pub mtime: String,
+    #[serde(rename = "linkTarget")]
+    pub link_target: String,
+}
+
+impl PathStat {
+    pub fn is_dir(&self) -> bool {
+        self.mode & GO_DIR != 0
+    }
+}
+
+/// `PUT` query options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PutOptions {
+    /// `noOverwriteDirNonDir`.
+    pub no_overwrite_dir_non_dir: bool,
+    /// `copyUIDGID`: keep the archive's owners (else everything is root's).
+    pub copy_uid_gid: bool,
+}
+
+/// A running helper and what it holds until it is done.
+struct Helper {
+    child: Child,
+    container: String,
+    path: String,
+    /// A stopped container's operation lock.
+    _op: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// The mount point directory of a stopped container's overlay.
+    scratch: Option<PathBuf>,
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        // The overlay is mounted in the helper's namespace only: here the directory is
+        // empty, and the mount goes with the helper.
+        if let Some(s) = &self.scratch {
+            let _ = std::fs::remove_dir_all(s);
+        }
+    }
+}
+
+impl Helper {
+    /// The helper's exit status as the API error it stands for.
+    async fn finish(mut self) -> Result<()> {
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut err).await;
+        }
+        let status = self
+            .child
+            .wait()
+            .await
+            .map_err(|e| Error::io("waiting for the archive helper", e))?;
+        let err = err.trim();
+        match status.code() {
+            Some(0) => Ok(()),
+            Some(EXIT_NOT_FOUND) => Err(Error::not_found(format!(
+                "Could not find the file {} in container {}",
+                self.path, self.container
+            ))),
+            Some(EXIT_NOT_DIR) => Err(Error::internal("extraction point is not a directory")),
+            _ if err.is_empty() => Err(Error::internal(format!("archive helper: {status}"))),
+            _ => Err(Error::internal(err.to_string())),
+        }
+    }
+}
+
+impl Engine {
+    /// `HEAD /containers/{id}/archive?path=`.
+    pub async fn archive_stat(self: &Arc<Self>, key: &str, path: &str) -> Result<PathStat> {
+        let mut h = self.archive_helper(key, path, "stat", &[]).await?;
+        let mut out = String::new();
+        if let Some(mut o) = h.child.stdout.take() {
+            let _ = o.read_to_string(&mut out).await;
+        }
+        h.finish().await?;
+        parse_stat(&out)
+    }
+
+    /// `GET /containers/{id}/archive?path=`: the path's stat and a tar of it, its entries
+    /// named after the path's last element.
+    pub async fn archive_get(
+        self: &Arc<Self>,
+        key: &str,
+        path: &str,
+    ) -> Result<(PathStat, impl Stream<Item = std::io::Result<Bytes>> + use<>)> {
+        let mut h = self.archive_helper(key, path, "get", &[]).await?;
+        let stdout = h.child.stdout.take().expect("piped stdout");
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line).await;
+        if line.is_empty() {
+            h.finish().await?;
+            return Err(Error::internal("archive helper: no output"));
+        }
+        let stat = parse_stat(&line)?;
+        Ok((stat, tar_stream(reader, h)))
+    }
+
+    /// `PUT /containers/{id}/archive?path=`: write the tar `body` into the directory `path`.
+    pub async fn archive_put(
+        self: &Arc<Self>,
+        key: &str,
+        path: &str,
+        opts: PutOptions,
+        body: impl Stream<Item = std::io::Result<Bytes>>,
+    ) -> Result<()> {
+        let mut flags = Vec::new();
+        if opts.no_overwrite_dir_non_dir {
+            flags.push("--no-overwrite-dir-non-dir");
+        }
+        if opts.copy_uid_gid {
+            flags.push("--copy-uid-gid");
+        }
+        let mut h = self.archive_helper(key, path, "put", &flags).await?;
+        let mut stdin = h.child.stdin.take().expect("piped stdin");
+        let mut body = std::pin::pin!(body);
+        let mut fed: std::result::Result<(), std::io::Error> = Ok(());
+        while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    fed = Err(e);
+                    break;
+                }
+            };
+            // The helper stops reading when it fails: its error says why.
+            if stdin.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+        drop(stdin);
+        let done = h.finish().await;
+        if let Err(e) = fed {
+            return Err(Error::io("reading the request body", e));
+        }
+        done.map_err(|e| match e.kind {
+            crate::ErrorKind::Internal if e.message != "extraction point is not a directory" => {
+                let why = e.message.trim_start_matches("invalid layer: ");
+                Error::internal(format!("Error processing tar file: {why}"))
+            }
+            _ => e,
+        })
+    }
+
+    async fn archive_helper(
+        self: &Arc<Self>,
+        key: &str,
+        path: &str,
+        op: &str,
+        flags: &[&str],
+    ) -> Result<Helper> {
+        if path.is_empty() {
+            return Err(Error::invalid("bad parameter: path cannot be empty"));
+        }
+        let entry = self.lookup(key)?;
+        let op_lock = entry.op.clone().lock_owned().await;
+        let (running, pid, id, image_id) = {
+            let r = entry.record();
+            (
+                r.state.running,
+                r.state.pid,
+                r.id.clone(),
+                r.image_id.clone(),
+            )
+        };
+        // The running binary itself, even when an upgrade replaced the file meanwhile.
+        let mut cmd = Command::new("/proc/self/exe");
+        cmd.arg(HELPER_ARG).arg(op).arg(path).args(flags);
+        let (op_lock, scratch) = if running && pid > 0 {
+            cmd.arg("--pid").arg(pid.to_string());
+            (None, None)
+        } else {
+            let paths = self.paths(&id);
+            let scratch = self
+                .cfg
+                .exec_root
+                .join(SCRATCH)
+                .join(crate::containers::random_id()?);
+            std::fs::create_dir_all(&scratch)
+                .map_err(|e| Error::io(&format!("creating {}", scratch.display()), e))?;
+            cmd.arg("--upper")
+                .arg(paths.upper())
+                .arg("--work")
+                .arg(paths.work())
+                .arg("--scratch")
+                .arg(&scratch);
+            for l in self.store.layer_dirs_of(&image_id)? {
+                cmd.arg("--lower").arg(l);
+            }
+            (Some(op_lock), Some(scratch))
+        };
+        let stdin = if op == "put" {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        };
+        cmd.stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        Ok(Helper {
+            child: cmd
+                .spawn()
+                .map_err(|e| Error::io("starting the archive helper", e))?,
+            container: key.to_string(),
+            path: path.to_string(),
+            _op: op_lock,
+            scratch,
+        })
+    }
+
+    /// Delete what archive helpers of a daemon that went away left (their mount points).
+    pub(crate) fn sweep_archive_scratch(&self) {
+        let _ = std::fs::remove_dir_all(self.cfg.exec_root.join(SCRATCH));
+    }
+}
+
+/// Under the exec root: the mount points of stopped containers' overlays for `docker cp`.
+const SCRATCH: &str = "archive";
+
+fn parse_stat(line: &str) -> Result<PathStat> {
+    serde_json::from_str(line.trim())
+        .map_err(|e| Error::internal(format!("archive helper: bad stat {line:?}: {e}")))
+}
+
+/// The helper's tar output as a body stream; at its end, the helper's failure (if any)
+/// becomes the stream's error, so a broken archive is not taken for a whole one.
+fn tar_stream(
+    reader: BufReader<ChildStdout>,
+    helper: Helper,
+) -> impl Stream<Item = std::io::Result<Bytes>> {
+    futures_util::stream::unfold(
+        Some((reader, helper)),
+        |state: Option<(BufReader<ChildStdout>, Helper)>| async move {
+            let (mut reader, helper) = state?;
+            let mut buf = vec![0u8; 64 * 1024];
+            match reader.read(&mut buf).await {
+                Ok(0) => match helper.finish().await {
+                    Ok(()) => None,
+                    Err(e) => Some((Err(std::io::Error::other(e.message)), None)),
+                },
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(Bytes::from(buf)), Some((reader, helper))))
+                }
+                Err(e) => Some((Err(e), None)),
+            }
+        },
+    )
+}
+
+// ---- The helper process ----
+
+/// Entry point of `berthd __archive OP PATH [flags]` (before any thread or runtime exists);
+/// returns the exit code.
+pub fn helper_main(args: &[String]) -> i32 {
+    match helper(args) {
+        Ok(()) => 0,
+        Err((code, message)) => {
+            eprintln!("{message}");
+            code
+        }
+    }
+}
+
+type HelperResult<T> = std::result::Result<T, (i32, String)>;
+
+fn failed(e: impl std::fmt::Display) -> (i32, String) {
+    (1, e.to_string())
+}
+
+fn helper(args: &[String]) -> HelperResult<()> {
+    let (Some(op), Some(path)) = (args.first(), args.get(1)) else {
+        return Err(failed("usage: berthd __archive stat|get|put PATH [flags]"));
+    };
+    let mut pid = None;
+    let (mut upper, mut work, mut scratch) = (None, None, None);
+    let mut lowers = Vec::new();
+    let mut opts = berth_store::unpack::ExtractOptions {
+        whiteouts: false,
+        owner: Some((0, 0)),
+        no_overwrite_dir_non_dir: false,
+    };
+    let mut it = args[2..].iter();
+    while let Some(a) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| failed(format!("{a}: no value")))
+        };
+        match a.as_str() {
+            "--pid" => pid = Some(value()?),
+            "--upper" => upper = Some(PathBuf::from(value()?)),
+            "--work" => work = Some(PathBuf::from(value()?)),
+            "--scratch" => scratch = Some(PathBuf::from(value()?)),
+            "--lower" => lowers.push(PathBuf::from(value()?)),
+            "--copy-uid-gid" => opts.owner = None,
+            "--no-overwrite-dir-non-dir" => opts.no_overwrite_dir_non_dir = true,
+            other => return Err(failed(format!("unknown flag {other}"))),
+        }
+    }
+    let root = match (pid, upper, work, scratch) {
+        (Some(pid), ..) => PathBuf::from(format!("/proc/{pid}/root")),
+        (None, Some(upper), Some(work), Some(scratch)) => {
+            berth_runtime::linux::mount::private_overlay(&lowers, &upper, &work, &scratch)
+                .map_err(failed)?
+        }
+        _ => return Err(failed("no container root given")),
+    };
+    berth_runtime::linux::mount::chroot_into(&root).map_err(failed)?;
+
+    let req = Request::new(path);
+    let resolved = req.resolve().map_err(not_found_or_failed)?;
+    let stat = path_stat(&req.name(), &resolved).map_err(not_found_or_failed)?;
+    let mut out = std::io::stdout().lock();
+    match op.as_str() {
+        "stat" => {
+            let line = serde_json::to_string(&stat).map_err(failed)?;
+            writeln!(out, "{line}").map_err(failed)
+        }
+        "get" => {
+            let line = serde_json::to_string(&stat).map_err(failed)?;
+            writeln!(out, "{line}").map_err(failed)?;
+            let mut tar = tar::Builder::new(std::io::BufWriter::with_capacity(256 * 1024, out));
+            add_to_tar(&mut tar, &resolved, &stat.name).map_err(failed)?;
+            tar.into_inner().and_then(|mut w| w.flush()).map_err(failed)
+        }
+        "put" => {
+            if !stat.is_dir() {
+                return Err((EXIT_NOT_DIR, "extraction point is not a directory".into()));
+            }
+            berth_store::unpack::extract(std::io::stdin().lock(), &resolved, opts)
+                .map(drop)
+                .map_err(failed)
+        }
+        other => Err(failed(format!("unknown operation {other}"))),
+    }
+}
+
+fn not_found_or_failed(e: std::io::Error) -> (i32, String) {
+    if matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+    ) {
+        (EXIT_NOT_FOUND, e.to_string())
+    } else {
+        failed(e)
+    }
+}
+
+/// A requested path as Docker reads it: absolute, cleaned, a trailing `/` or `/.` kept
+/// (they ask to follow a final symlink, or for a directory's contents).
+#[derive(Debug, PartialEq, Eq)]
+struct Request {
+    abs: String,
+}
+
+impl Request {
+    fn new(path: &str) -> Request {
+        let mut abs = clean(&format!("/{path}"));
+        let base = |p: &str| p.rsplit('/').next().unwrap_or("").to_string();
+        if base(&abs) != "." && (path == "." || path.ends_with("/.")) {
+            if !abs.ends_with('/') {
+                abs.push('/');
+            }
+            abs.push('.');
+        }
+        if !abs.ends_with('/') && path.ends_with('/') {
+            abs.push('/');
+        }
+        Request { abs }
+    }
+
+    /// Go's `filepath.Base` of the path: the name its archive entries get.
+    fn name(&self) -> String {
+        let t = self.abs.trim_end_matches('/');
+        if t.is_empty() {
+            "/".into()
+        } else {
+            t.rsplit('/').next().unwrap_or("/").to_string()
+        }
+    }
+
+    /// Every symlink of the directory part followed (inside the root), the last element
+    /// kept as it is (a trailing `/` makes the kernel follow it too).
+    fn resolve(&self) -> std::io::Result<PathBuf> {
+        let split = self.abs.rfind('/').unwrap_or(0) + 1;
+        let (dir, base) = self.abs.split_at(split);
+        let dir = std::fs::canonicalize(dir)?;
+        let mut s = dir.to_string_lossy().into_owned();
+        if !s.ends_with('/') {
+            s.push('/');
+        }
+        s.push_str(base);
+        Ok(PathBuf::from(s))
+    }
+}
+
+/// Go's `path.Clean` of an absolute path.
+fn clean(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Go's `os.FileMode` bits.
+const GO_DIR: u32 = 1 << 31;
+const GO_SYMLINK: u32 = 1 << 27;
+const GO_DEVICE: u32 = 1 << 26;
+const GO_PIPE: u32 = 1 << 25;
+const GO_SOCKET: u32 = 1 << 24;
+const GO_SETUID: u32 = 1 << 23;
+const GO_SETGID: u32 = 1 << 22;
+const GO_CHAR: u32 = 1 << 21;
+const GO_STICKY: u32 = 1 << 20;
+
+/// A Unix `st_mode` as Go's `os.FileMode`.
+fn go_mode(st_mode: u32) -> u32 {
+    let mut m = st_mode & 0o777;
+    m |= match st_mode & libc::S_IFMT {
+        libc::S_IFDIR => GO_DIR,
+        libc::S_IFLNK => GO_SYMLINK,
+        libc::S_IFBLK => GO_DEVICE,
+        libc::S_IFCHR => GO_DEVICE | GO_CHAR,
+        libc::S_IFIFO => GO_PIPE,
+        libc::S_IFSOCK => GO_SOCKET,
+        _ => 0,
+    };
+    for (bit, go) in [
+        (libc::S_ISUID, GO_SETUID),
+        (libc::S_ISGID, GO_SETGID),
+        (libc::S_ISVTX, GO_STICKY),
+    ] {
+        if st_mode & bit != 0 {
+            m |= go;
+        }
+    }
+    m
+}
+
+/// RFC 3339 with nanoseconds as Go prints them (trailing zeros dropped).
+fn go_rfc3339(t: std::time::SystemTime) -> String {
+    let s = humantime::format_rfc3339_nanos(t).to_string();
+    match s.strip_suffix('Z').and_then(|b| b.split_once('.')) {
+        Some((secs, frac)) => {
+            let frac = frac.trim_end_matches('0');
+            if frac.is_empty() {
+                format!("{secs}Z")
+            } else {
+                format!("{secs}.{frac}Z")
+            }
+        }
+        None => s,
+    }
+}
+
+fn path_stat(name: &str, resolved: &Path) -> std::io::Result<PathStat> {
+    let md = std::fs::symlink_metadata(resolved)?;
+    let link_target = if md.file_type().is_symlink() {
+        match std::fs::canonicalize(resolved) {
+            Ok(p) => p.to_string_lossy().into_owned(),
+            Err(_) => std::fs::read_link(resolved)?.to_string_lossy().into_owned(),
+        }
+    } else {
+        String::new()
+    };
+    Ok(PathStat {
+        name: name.to_string(),
+        size: md.len() as i64,
+        mode: go_mode(md.mode()),
+        mtime: go_rfc3339(md.modified()?),
+        link_target,
+    })
+}
+
+/// `fs` (a directory with everything below it, or one file, symlink or device) into the
+/// tar as `name`; sockets, which a tar cannot hold, are left out. Names are written as
+/// given (`./f`, `/bin`): the docker CLI rebases entries by their first element, so they
+/// must be Docker's exactly, where the tar crate's path setter would normalize them.
+fn add_to_tar(tar: &mut tar::Builder<impl Write>, fs: &Path, name: &str) -> std::io::Result<()> {
+    let md = std::fs::symlink_metadata(fs)?;
+    let ft = md.file_type();
+    if std::os::unix::fs::FileTypeExt::is_socket(&ft) {
+        return Ok(());
+    }
+    let mut header = tar::Header::new_gnu();
+    header.set_metadata_in_mode(&md, tar::HeaderMode::Complete);
+    if !ft.is_file() {
+        header.set_size(0);
+    }
+    if ft.is_symlink() {
+        let target = std::fs::read_link(fs)?;
+        long_name(
+            tar,
+            &mut header,
+            target.as_os_str().as_encoded_bytes(),
+            true,
+        )?;
+    }
+    if !ft.is_dir() {
+        long_name(tar, &mut header, name.as_bytes(), false)?;
+        header.set_cksum();
+        return if ft.is_file() {
+            let file = std::fs::File::open(fs)?;
+            // What the file has now, should it change meanwhile: never more than the header
+            // promised, and zeros for what went missing.
+            let data = file.take(md.len()).chain(std::io::repeat(0)).take(md.len());
+            tar.append(&header, data)
+        } else {
+            tar.append(&header, std::io::empty())
+        };
+    }
+    // Directory entries end in `/`, as Docker's (and tar's) do.
+    let dir_name = if name.ends_with('/') {
+        name.to_string()
+    } else {
+        format!("{name}/")
+    };
+    long_name(tar, &mut header, dir_name.as_bytes(), false)?;
+    header.set_cksum();
+    tar.append(&header, std::io::empty())?;
+    let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(fs)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<std::io::Result<_>>()?;
+    names.sort();
+    for n in names {
+        let child = format!("{}/{}", name.trim_end_matches('/'), n.to_string_lossy());
+        add_to_tar(tar, &fs.join(&n), &child)?;
+    }
+    Ok(())
+}
+
+/// Put `value` as the header's name (or link name) as is; one that does not fit the
+/// header's 100 bytes goes first in a GNU long-name (long-link) entry, as GNU tar does.
+fn long_name(
+    tar: &mut tar::Builder<impl Write>,
+    header: &mut tar::Header,
+    value: &[u8],
+    link: bool,
+) -> std::io::Result<()> {
+    let old = header.as_old_mut();
+    let slot: &mut [u8; 100] = if link {
+        &mut old.linkname
+    } else {
+        &mut old.name
+    };
+    slot.fill(0);
+    if value.len() <= slot.len() {
+        slot[..value.len()].copy_from_slice(value);
+        return Ok(());
+    }
+    slot.copy_from_slice(&value[..100]);
+    let mut ext = tar::Header::new_gnu();
+    ext.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
+    ext.set_mode(0o644);
+    ext.set_entry_type(if link {
+        tar::EntryType::GNULongLink
+    } else {
+        tar::EntryType::GNULongName
+    });
+    ext.set_size(value.len() as u64 + 1);
+    ext.set_cksum();
+    tar.append(&ext, Read::chain(value, &[0u8][..]))
+}
+
+/// Read the whole of a helper's tar (for tests).
+#[cfg(test)]
+fn tar_names(data: &[u8]) -> Vec<String> {
+    let mut a = tar::Archive::new(data);
+    a.entries()
+        .unwrap()
+        .map(|e| String::from_utf8_lossy(&e.unwrap().path_bytes()).into_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_read_as_docker_reads_them() {
+        let abs = |p: &str| Request::new(p).abs;
+        assert_eq!(abs("d"), "/d");
+        assert_eq!(abs("/d/"), "/d/");
+        assert_eq!(abs("/d/."), "/d/.");
+        assert_eq!(abs("/d//e/../f"), "/d/f");
+        assert_eq!(abs("/../.."), "/");
+        assert_eq!(abs("/"), "/");
+        assert_eq!(abs("."), "/.");
+        let name = |p: &str| Request::new(p).name();
+        assert_eq!(name("/d/"), "d");
+        assert_eq!(name("/d/."), ".");
+        assert_eq!(name("/"), "/");
+        assert_eq!(name("/a/b"), "b");
+    }
+
+    #[test]
+    fn modes_and_times_as_go_prints_them() {
+        assert_eq!(go_mode(libc::S_IFDIR | 0o755), 2_147_484_141);
+        assert_eq!(go_mode(libc::S_IFLNK | 0o777), 134_218_239);
+        assert_eq!(go_mode(libc::S_IFREG | 0o644), 420);
+        assert_eq!(
+            go_mode(libc::S_IFREG | libc::S_ISUID | 0o755),
+            (1 << 23) | 0o755
+        );
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_500);
+        assert_eq!(go_rfc3339(t), "1970-01-01T00:00:01.5Z");
+        assert_eq!(
+            go_rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_secs(2)),
+            "1970-01-01T00:00:02Z"
+        );
+    }
+
+    #[test]
+    fn tars_name_entries_after_the_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("d");
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        std::fs::write(d.join("f"), "hi").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", d.join("pw")).unwrap();
+        let long = "x".repeat(150);
+        std::fs::write(d.join("sub").join(&long), "").unwrap();
+        let tar_of = |fs: &Path, name: &str| {
+            let mut t = tar::Builder::new(Vec::new());
+            add_to_tar(&mut t, fs, name).unwrap();
+            tar_names(&t.into_inner().unwrap())
+        };
+        assert_eq!(
+            tar_of(&d, "d"),
+            ["d/", "d/f", "d/pw", "d/sub/", &format!("d/sub/{long}")]
+        );
+        assert_eq!(
+            tar_of(&d, "."),
+            ["./", "./f", "./pw", "./sub/", &format!("./sub/{long}")]
+        );
+        assert_eq!(tar_of(&d, "/")[..2], ["/", "/f"]);
+        assert_eq!(tar_of(&d.join("f"), "f"), ["f"]);
+        let mut t = tar::Builder::new(Vec::new());
+        add_to_tar(&mut t, &d.join("pw"), "pw").unwrap();
+        let data = t.into_inner().unwrap();
+        let mut a = tar::Archive::new(&data[..]);
+        let e = a.entries().unwrap().next().unwrap().unwrap();
+        assert_eq!(e.link_name_bytes().unwrap().as_ref(), b"/etc/passwd");
+    }
+}
