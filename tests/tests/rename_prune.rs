@@ -167,3 +167,69 @@ fn container_prune_removes_only_stopped_ones() {
         d.cli(docker, &["rm", "-f", &up, &paused, &kept]).ok();
     }
 }
+
+/// `system prune`: stopped containers and dangling images go (with `-a`, every image no
+/// container uses); running containers and their images stay. `berth container VERB`
+/// is `berth VERB`.
+#[test]
+fn system_prune_removes_stopped_containers_and_dangling_images() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    for docker in berth_e2e::clis() {
+        let (up, done) = (unique("sysup"), unique("sysdone"));
+        d.cli(
+            docker,
+            &["run", "-d", "--name", &up, "busybox", "sleep", "1000"],
+        )
+        .ok();
+        d.cli(
+            docker,
+            &["run", "--name", &done, "busybox", "sh", "-c", "echo x > /x"],
+        )
+        .ok();
+        // A dangling image: a commit without a name.
+        let dangling = d.cli(docker, &["commit", &done]);
+        dangling.ok();
+        let dangling = dangling.stdout().trim().to_string();
+        let out = d.cli(docker, &["system", "prune", "-f"]);
+        out.ok();
+        let text = out.stdout();
+        assert!(
+            text.contains("Deleted Containers:\n"),
+            "docker={docker}: {text}"
+        );
+        assert!(
+            text.contains(&format!("deleted: {dangling}")),
+            "docker={docker}: {text}"
+        );
+        let ps = d.cli(docker, &["ps", "-a", "--format", "{{.Names}}"]);
+        assert_eq!(ps.stdout(), format!("{up}\n"), "docker={docker}");
+        // -a: busybox stays, in use by the running container.
+        d.cli(docker, &["system", "prune", "-a", "-f"]).ok();
+        assert_eq!(
+            d.cli(docker, &["images", "--format", "{{.Repository}}"])
+                .stdout(),
+            "busybox\n"
+        );
+        d.cli(docker, &["rm", "-f", &up]).ok();
+    }
+    let c = unique("alias");
+    d.berth(&[
+        "container",
+        "run",
+        "--name",
+        &c,
+        "busybox",
+        "echo",
+        "via container",
+    ])
+    .ok();
+    assert_eq!(
+        d.berth(&["container", "logs", &c]).stdout(),
+        "via container\n"
+    );
+    d.berth(&["container", "rm", &c]).ok();
+}

@@ -1,9 +1,10 @@
-//! `/_ping`, `/version`, `/info`.
+//! `/_ping`, `/version`, `/info`, `/system/df`, `/events`, and the prunes of what Berth
+//! does not have yet (user networks, build cache).
 
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
@@ -16,6 +17,19 @@ pub fn routes() -> Router<AppState> {
         .route("/info", get(info))
         .route("/system/df", get(df))
         .route("/events", get(events))
+        .route("/networks/prune", post(networks_prune))
+        .route("/build/prune", post(build_prune))
+}
+
+/// `POST /networks/prune` (part of `docker system prune`): Berth has no user-defined
+/// networks yet, so there is never one to remove.
+async fn networks_prune() -> Json<Value> {
+    Json(json!({ "NetworksDeleted": null }))
+}
+
+/// `POST /build/prune` (part of `docker system prune`): no build cache yet.
+async fn build_prune() -> Json<Value> {
+    Json(json!({ "CachesDeleted": null, "SpaceReclaimed": 0 }))
 }
 
 async fn df(State(engine): State<AppState>) -> crate::ApiResult<Json<Value>> {

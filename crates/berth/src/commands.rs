@@ -939,26 +939,10 @@ pub async fn container_prune(c: &Client, force: bool, filters: &[String]) -> Cmd
     {
         return Ok(0);
     }
-    let mut path = "/containers/prune".to_string();
-    if !filters.is_empty() {
-        let f = crate::image_cmds::filters_json(filters)?;
-        path.push_str(&format!("?filters={}", q(&f)));
-    }
-    let v = c.post(&path, &Value::Null).await?;
-    let ids = v["ContainersDeleted"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    if !ids.is_empty() {
-        println!("Deleted Containers:");
-        for id in ids {
-            println!("{}", id.as_str().unwrap_or(""));
-        }
-        println!();
-    }
+    let reclaimed = crate::image_cmds::prune_containers(c, filters).await?;
     println!(
         "Total reclaimed space: {}",
-        format::human_size_precise(v["SpaceReclaimed"].as_i64().unwrap_or(0))
+        format::human_size_precise(reclaimed)
     );
     Ok(0)
 }

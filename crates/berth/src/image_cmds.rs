@@ -369,6 +369,13 @@ pub async fn prune(c: &Client, all: bool, force: bool, filters: &[String]) -> Cm
             return Ok(0);
         }
     }
+    let reclaimed = prune_images(c, all, filters).await?;
+    println!("Total reclaimed space: {}", human_size_precise(reclaimed));
+    Ok(0)
+}
+
+/// `POST /images/prune`, printing what went as the docker CLI does; the bytes reclaimed.
+async fn prune_images(c: &Client, all: bool, filters: &[String]) -> Result<i64, Exit> {
     let mut filters = filters.to_vec();
     filters.push(format!("dangling={}", !all));
     let path = format!("/images/prune?filters={}", q(&filters_json(&filters)?));
@@ -386,9 +393,51 @@ pub async fn prune(c: &Client, all: bool, force: bool, filters: &[String]) -> Cm
         }
         println!();
     }
+    Ok(v["SpaceReclaimed"].as_i64().unwrap_or(0))
+}
+
+/// `POST /containers/prune`, printing what went as the docker CLI does; the bytes reclaimed.
+pub(crate) async fn prune_containers(c: &Client, filters: &[String]) -> Result<i64, Exit> {
+    let mut path = "/containers/prune".to_string();
+    if !filters.is_empty() {
+        path.push_str(&format!("?filters={}", q(&filters_json(filters)?)));
+    }
+    let v = c.post(&path, &Value::Null).await?;
+    let ids = v["ContainersDeleted"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !ids.is_empty() {
+        println!("Deleted Containers:");
+        for id in ids {
+            println!("{}", id.as_str().unwrap_or(""));
+        }
+        println!();
+    }
+    Ok(v["SpaceReclaimed"].as_i64().unwrap_or(0))
+}
+
+/// `berth system prune [-a] [-f] [--filter F]...`: stopped containers, then dangling (or
+/// all unused) images; Berth has no networks of its own or build cache to prune yet.
+pub async fn system_prune(c: &Client, all: bool, force: bool, filters: &[String]) -> CmdResult {
+    if !force {
+        let images = if all {
+            "all images without at least one container associated to them"
+        } else {
+            "all dangling images"
+        };
+        let warning = format!(
+            "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - {images}\n  - unused build cache\n"
+        );
+        if !confirm(&format!("{warning}\nAre you sure you want to continue?")) {
+            return Ok(0);
+        }
+    }
+    let containers = prune_containers(c, filters).await?;
+    let images = prune_images(c, all, filters).await?;
     println!(
         "Total reclaimed space: {}",
-        human_size_precise(v["SpaceReclaimed"].as_i64().unwrap_or(0))
+        human_size_precise(containers + images)
     );
     Ok(0)
 }

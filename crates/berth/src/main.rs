@@ -569,6 +569,18 @@ enum SystemCmd {
         #[arg(short = 'f', long)]
         format: Option<String>,
     },
+    /// Remove unused data: stopped containers and dangling (with -a, unused) images.
+    Prune {
+        /// Remove all unused images not just dangling ones.
+        #[arg(short = 'a', long)]
+        all: bool,
+        /// Do not prompt for confirmation.
+        #[arg(short = 'f', long)]
+        force: bool,
+        /// Provide filter values (e.g. "label=<key>=<value>", "until=<timestamp>").
+        #[arg(long = "filter")]
+        filter: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -671,11 +683,40 @@ enum ImageCmd {
     },
 }
 
+/// `berth container VERB` and `berth system events` as the top-level command they name,
+/// for the verbs the `container` and `system` groups share with it (as the docker CLI
+/// accepts both forms).
+fn management_aliases(mut args: Vec<String>) -> Vec<String> {
+    const CONTAINER: &[&str] = &[
+        "run", "create", "start", "stop", "restart", "kill", "wait", "attach", "logs", "exec",
+        "pause", "unpause", "top", "stats", "update",
+    ];
+    // The command is the first argument that is not a global option (or its value).
+    let mut i = 1;
+    while i < args.len() {
+        match args[i].as_str() {
+            "-H" | "--host" => i += 2,
+            a if a.starts_with("--host=") || (a.starts_with("-H") && a.len() > 2) => i += 1,
+            _ => break,
+        }
+    }
+    let next = args.get(i + 1).map(String::as_str);
+    let alias = match (args.get(i).map(String::as_str), next) {
+        (Some("container"), Some(verb)) => CONTAINER.contains(&verb),
+        (Some("system"), Some("events")) => true,
+        _ => false,
+    };
+    if alias {
+        args.remove(i);
+    }
+    args
+}
+
 fn main() {
     // Die quietly on a closed pipe (`berth ps | head`), like other command-line tools.
     // SAFETY: setting a signal disposition to SIG_DFL runs no handler code.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(management_aliases(std::env::args().collect())) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 125 } else { 0 };
@@ -927,6 +968,9 @@ async fn dispatch(cli: Cli) -> CmdResult {
         } => image_cmds::prune(cl, all, force, &filter).await,
         Cmd::System { cmd: SystemCmd::Df } => image_cmds::system_df(cl).await,
         Cmd::System {
+            cmd: SystemCmd::Prune { all, force, filter },
+        } => image_cmds::system_prune(cl, all, force, &filter).await,
+        Cmd::System {
             cmd: SystemCmd::Info { format },
         } => c::info(cl, format.as_deref()).await,
         Cmd::Tag { source, target }
@@ -951,6 +995,30 @@ async fn dispatch(cli: Cli) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn management_commands_alias_the_top_level_ones() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let m = |a: &[&str]| super::management_aliases(v(a));
+        assert_eq!(
+            m(&["berth", "container", "start", "x"]),
+            v(&["berth", "start", "x"])
+        );
+        assert_eq!(
+            m(&["berth", "-H", "unix:///s", "container", "logs", "x"]),
+            v(&["berth", "-H", "unix:///s", "logs", "x"])
+        );
+        assert_eq!(m(&["berth", "system", "events"]), v(&["berth", "events"]));
+        // Verbs the groups define themselves, and other commands, are left alone.
+        assert_eq!(
+            m(&["berth", "container", "ls"]),
+            v(&["berth", "container", "ls"])
+        );
+        assert_eq!(
+            m(&["berth", "run", "container"]),
+            v(&["berth", "run", "container"])
+        );
+    }
+
     use super::*;
 
     #[test]

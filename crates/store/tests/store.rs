@@ -429,6 +429,9 @@ fn extract_without_layer_semantics() {
     h.set_cksum();
     b.append(&h, std::io::empty()).unwrap();
     let err = extract(&b.into_inner().unwrap()[..], dir.path(), opts).unwrap_err();
-    assert!(err.to_string().contains("cannot overwrite non-directory"), "{err}");
+    assert!(
+        err.to_string().contains("cannot overwrite non-directory"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"y");
 }
