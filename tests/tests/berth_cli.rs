@@ -426,3 +426,38 @@ fn interrupted_removals_are_finished_at_start() {
     d.berth(&["rm", &kept]).ok();
     assert_eq!(std::fs::read_dir(&containers).unwrap().count(), 0);
 }
+
+/// `logs --since/--until` take what the docker CLI takes: relative durations, RFC 3339
+/// times and Unix seconds.
+#[test]
+fn logs_since_and_until() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let c = unique("logwin");
+    d.berth(&["run", "--name", &c, "busybox", "echo", "line"])
+        .ok();
+    for docker in berth_e2e::clis() {
+        let logs = |extra: &[&str]| {
+            let mut args = vec!["logs"];
+            args.extend_from_slice(extra);
+            args.push(&c);
+            let out = d.cli(docker, &args);
+            out.ok();
+            out.stdout()
+        };
+        assert_eq!(logs(&["--since", "10m"]), "line\n", "docker={docker}");
+        assert_eq!(logs(&["--until", "10m"]), "", "docker={docker}");
+        assert_eq!(logs(&["--since", "2000-01-01T00:00:00Z"]), "line\n");
+        assert_eq!(
+            logs(&["--until", "2000-01-01T00:00:00Z"]),
+            "",
+            "docker={docker}"
+        );
+        let later = (berth_e2e::now_unix().parse::<f64>().unwrap() as u64 + 3600).to_string();
+        assert_eq!(logs(&["--since", &later]), "", "docker={docker}");
+    }
+    d.berth(&["rm", &c]).ok();
+}

@@ -736,7 +736,7 @@ pub async fn logs(
     follow: bool,
     timestamps: bool,
     tail: Option<String>,
-    since: Option<String>,
+    (since, until): (Option<String>, Option<String>),
 ) -> CmdResult {
     let info: Value = c.get(&format!("/containers/{}/json", q(name))).await?;
     let tty = info["Config"]["Tty"].as_bool().unwrap_or(false);
@@ -749,8 +749,10 @@ pub async fn logs(
     if let Some(t) = tail {
         path.push_str(&format!("&tail={}", q(&t)));
     }
-    if let Some(s) = since {
-        path.push_str(&format!("&since={}", q(&s)));
+    for (key, value) in [("since", since), ("until", until)] {
+        if let Some(v) = value {
+            path.push_str(&format!("&{key}={}", q(&format::api_time(&v))));
+        }
     }
     let resp = c
         .send(Method::GET, &path, berth_client::empty(), &[])

@@ -7,21 +7,6 @@ use serde_json::Value;
 use crate::commands::{fail, q};
 use crate::{CmdResult, format};
 
-/// `--since`/`--until` as the docker CLI sends them: a duration ago (`10m`, `1h30m`) as
-/// Unix seconds with nanoseconds; anything else (Unix seconds, RFC 3339) as given.
-fn time_param(v: &str) -> String {
-    match humantime::parse_duration(v) {
-        Ok(d) => {
-            let t = std::time::SystemTime::now()
-                .checked_sub(d)
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .unwrap_or_default();
-            format!("{}.{:09}", t.as_secs(), t.subsec_nanos())
-        }
-        Err(_) => v.to_string(),
-    }
-}
-
 /// Docker's default line: `TIME TYPE ACTION ID (k=v, ...)`.
 fn line(e: &Value) -> String {
     let nanos = e["timeNano"].as_u64().unwrap_or(0);
@@ -57,10 +42,10 @@ pub async fn events(
 ) -> CmdResult {
     let mut params = Vec::new();
     if let Some(s) = since {
-        params.push(format!("since={}", q(&time_param(s))));
+        params.push(format!("since={}", q(&format::api_time(s))));
     }
     if let Some(u) = until {
-        params.push(format!("until={}", q(&time_param(u))));
+        params.push(format!("until={}", q(&format::api_time(u))));
     }
     if !filters.is_empty() {
         params.push(format!(

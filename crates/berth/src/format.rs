@@ -86,6 +86,19 @@ pub fn rows(format: &str, titles: &Value, rows: &[Value]) -> Result<String, Stri
     Ok(out)
 }
 
+/// `--since`/`--until` as the docker CLI sends them: a duration ago (`10m`, `1h30m`) or an
+/// RFC 3339 time as Unix seconds with nanoseconds; anything else (Unix seconds) as given.
+pub fn api_time(v: &str) -> String {
+    let t = match humantime::parse_duration(v) {
+        Ok(d) => std::time::SystemTime::now().checked_sub(d),
+        Err(_) => humantime::parse_rfc3339_weak(v.trim_end_matches('Z')).ok(),
+    };
+    match t.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()) {
+        Some(t) => format!("{}.{:09}", t.as_secs(), t.subsec_nanos()),
+        None => v.to_string(),
+    }
+}
+
 /// Unix seconds as Go prints a `time.Time` in UTC (`2006-01-02 15:04:05 +0000 UTC`), the
 /// docker CLI's `CreatedAt`.
 pub fn go_time(secs: i64) -> String {
@@ -299,6 +312,14 @@ mod tests {
             "{\"ID\":\"abc\",\"Names\":\"web\"}\n"
         );
         assert_eq!(go_time(1_764_118_255), "2025-11-26 00:50:55 +0000 UTC");
+        assert_eq!(api_time("2025-11-26T00:50:55Z"), "1764118255.000000000");
+        assert_eq!(api_time("1764118255"), "1764118255");
+        let ago: f64 = api_time("10m").parse().unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        assert!((now - ago - 600.0).abs() < 5.0);
     }
 
     #[test]

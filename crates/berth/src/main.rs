@@ -333,8 +333,12 @@ enum Cmd {
         timestamps: bool,
         #[arg(short = 'n', long)]
         tail: Option<String>,
+        /// Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m").
         #[arg(long)]
         since: Option<String>,
+        /// Show logs before a timestamp or relative time.
+        #[arg(long)]
+        until: Option<String>,
         container: String,
     },
     /// List containers.
@@ -823,8 +827,12 @@ async fn dispatch(cli: Cli) -> CmdResult {
             timestamps,
             tail,
             since,
+            until,
             container,
-        } => c::logs(cl, &container, follow, timestamps, tail, since).await,
+        } => {
+            let window = (since, until);
+            c::logs(cl, &container, follow, timestamps, tail, window).await
+        }
         Cmd::Ps { opts }
         | Cmd::Container {
             cmd: ContainerCmd::Ls { opts },
