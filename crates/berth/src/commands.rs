@@ -902,12 +902,6 @@ pub async fn ps(
             })
         })
         .collect();
-    let tpl = match tpl {
-        None | Some("") | Some("table") => {
-            "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
-        }
-        Some(f) => f,
-    };
     let titles = json!({
         "Command": "COMMAND", "CreatedAt": "CREATED AT", "ID": "CONTAINER ID",
         "Image": "IMAGE", "Labels": "LABELS", "LocalVolumes": "LOCAL VOLUMES",
@@ -915,7 +909,8 @@ pub async fn ps(
         "Ports": "PORTS", "RunningFor": "CREATED", "Size": "SIZE", "State": "STATE",
         "Status": "STATUS",
     });
-    let out = format::rows(tpl, &titles, &rows).map_err(|e| fail(1, e))?;
+    let default = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+    let out = format::rows(tpl, default, &titles, &rows).map_err(|e| fail(1, e))?;
     print!("{out}");
     Ok(0)
 }

@@ -48,7 +48,17 @@ fn align(lines: &[Vec<String>], min: usize) -> String {
 /// header line (the template applied to `titles`, each field's column title) and aligns
 /// tab-separated cells; `json` is `{{json .}}`; anything else is the template once per
 /// row, as is. `\t` and `\n` typed as two characters are a tab and a newline.
-pub fn rows(format: &str, titles: &Value, rows: &[Value]) -> Result<String, String> {
+/// No format, an empty one or plain `table` is the command's `default` table.
+pub fn rows(
+    format: Option<&str>,
+    default: &str,
+    titles: &Value,
+    rows: &[Value],
+) -> Result<String, String> {
+    let format = match format {
+        None | Some("") | Some("table") => default,
+        Some(f) => f,
+    };
     let format = format.replace("\\t", "\t").replace("\\n", "\n");
     if format == "json" || format == "{{json .}}" {
         // Each row as the docker CLI marshals it (Go's encoding/json escapes <, > and &).
@@ -300,15 +310,15 @@ mod tests {
             json!({"ID": "d", "Names": "db"}),
         ];
         assert_eq!(
-            rows("table {{.ID}}\t{{.Names}}", &titles, &list).unwrap(),
+            rows(Some("table {{.ID}}\t{{.Names}}"), "", &titles, &list).unwrap(),
             "CONTAINER ID   NAMES\nabc            web\nd              db\n"
         );
         assert_eq!(
-            rows("{{.Names}}:{{.ID}}", &titles, &list).unwrap(),
+            rows(None, "{{.Names}}:{{.ID}}", &titles, &list).unwrap(),
             "web:abc\ndb:d\n"
         );
         assert_eq!(
-            rows("{{json .}}", &titles, &list[..1]).unwrap(),
+            rows(Some("{{json .}}"), "", &titles, &list[..1]).unwrap(),
             "{\"ID\":\"abc\",\"Names\":\"web\"}\n"
         );
         assert_eq!(go_time(1_764_118_255), "2025-11-26 00:50:55 +0000 UTC");

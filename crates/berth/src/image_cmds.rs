@@ -137,14 +137,10 @@ pub async fn images(c: &Client, o: &ImagesOpts) -> CmdResult {
     if o.quiet {
         return Ok(0);
     }
-    let tpl = match o.format.as_deref() {
-        None | Some("") | Some("table") if o.digests => {
-            "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-        }
-        None | Some("") | Some("table") => {
-            "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-        }
-        Some(f) => f,
+    let default = if o.digests {
+        "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+    } else {
+        "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
     };
     let titles = json!({
         "Containers": "CONTAINERS", "CreatedAt": "CREATED AT", "CreatedSince": "CREATED",
@@ -152,7 +148,8 @@ pub async fn images(c: &Client, o: &ImagesOpts) -> CmdResult {
         "SharedSize": "SHARED SIZE", "Size": "SIZE", "Tag": "TAG",
         "UniqueSize": "UNIQUE SIZE", "VirtualSize": "SIZE",
     });
-    print!("{}", rows_fmt(tpl, &titles, &rows).map_err(|e| fail(1, e))?);
+    let out = rows_fmt(o.format.as_deref(), default, &titles, &rows).map_err(|e| fail(1, e))?;
+    print!("{out}");
     Ok(0)
 }
 

@@ -574,17 +574,21 @@ enum SystemCmd {
         format: Option<String>,
     },
     /// Remove unused data: stopped containers and dangling (with -a, unused) images.
-    Prune {
-        /// Remove all unused images not just dangling ones.
-        #[arg(short = 'a', long)]
-        all: bool,
-        /// Do not prompt for confirmation.
-        #[arg(short = 'f', long)]
-        force: bool,
-        /// Provide filter values (e.g. "label=<key>=<value>", "until=<timestamp>").
-        #[arg(long = "filter")]
-        filter: Vec<String>,
-    },
+    Prune(PruneOpts),
+}
+
+/// `image prune` and `system prune` flags.
+#[derive(Args, Debug)]
+struct PruneOpts {
+    /// Remove all unused images, not just dangling ones.
+    #[arg(short = 'a', long)]
+    all: bool,
+    /// Do not prompt for confirmation.
+    #[arg(short = 'f', long)]
+    force: bool,
+    /// Provide filter values (e.g. "label=<key>=<value>", "until=<timestamp>").
+    #[arg(long = "filter")]
+    filter: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -656,16 +660,7 @@ enum ImageCmd {
         opts: HistoryOpts,
     },
     /// Remove unused images.
-    Prune {
-        /// Remove all unused images, not just dangling ones.
-        #[arg(short = 'a', long)]
-        all: bool,
-        /// Do not prompt for confirmation.
-        #[arg(short = 'f', long)]
-        force: bool,
-        #[arg(long = "filter")]
-        filter: Vec<String>,
-    },
+    Prune(PruneOpts),
     Load {
         #[arg(short = 'i', long)]
         input: Option<String>,
@@ -972,12 +967,12 @@ async fn dispatch(cli: Cli) -> CmdResult {
             cmd: ImageCmd::History { opts },
         } => image_cmds::history(cl, &opts.image, opts.no_trunc, opts.quiet, opts.human).await,
         Cmd::Image {
-            cmd: ImageCmd::Prune { all, force, filter },
-        } => image_cmds::prune(cl, all, force, &filter).await,
+            cmd: ImageCmd::Prune(p),
+        } => image_cmds::prune(cl, p.all, p.force, &p.filter).await,
         Cmd::System { cmd: SystemCmd::Df } => image_cmds::system_df(cl).await,
         Cmd::System {
-            cmd: SystemCmd::Prune { all, force, filter },
-        } => image_cmds::system_prune(cl, all, force, &filter).await,
+            cmd: SystemCmd::Prune(p),
+        } => image_cmds::system_prune(cl, p.all, p.force, &p.filter).await,
         Cmd::System {
             cmd: SystemCmd::Info { format },
         } => c::info(cl, format.as_deref()).await,
