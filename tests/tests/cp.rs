@@ -9,7 +9,7 @@ use std::process::Stdio;
 
 use berth_e2e::{Daemon, skip_unless_root, unique};
 
-const SETUP: &str = "mkdir -p /d/sub && echo hi > /d/f && ln -s /d /ln && ln -s /etc/passwd /d/pw";
+const SETUP: &str = "mkdir -p /d/sub && echo hi > /d/f && ln /d/f /d/sub/f2 && ln -s /d /ln && ln -s /etc/passwd /d/pw";
 
 /// Sorted `find` of `dir` (relative names; symlinks with their targets).
 fn tree(dir: &Path) -> Vec<String> {
@@ -89,21 +89,25 @@ fn cp_both_ways_like_docker() {
                 "d1/f hi",
                 "d1/pw -> /etc/passwd",
                 "d1/sub/",
+                "d1/sub/f2 hi",
                 "d2/",
                 "d2/f hi",
                 "d2/pw -> /etc/passwd",
                 "d2/sub/",
+                "d2/sub/f2 hi",
                 "exist/",
                 "exist/d/",
                 "exist/d/f hi",
                 "exist/d/pw -> /etc/passwd",
                 "exist/d/sub/",
+                "exist/d/sub/f2 hi",
                 "f hi",
                 "ln -> /d",
                 "lnL/",
                 "lnL/f hi",
                 "lnL/pw -> /etc/passwd",
                 "lnL/sub/",
+                "lnL/sub/f2 hi",
             ],
             "docker={docker}"
         );
@@ -120,7 +124,10 @@ fn cp_both_ways_like_docker() {
             .map(|e| String::from_utf8_lossy(&e.unwrap().path_bytes()).into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, ["d/", "d/f", "d/pw", "d/sub/"]);
+        assert_eq!(names, ["d/", "d/f", "d/pw", "d/sub/", "d/sub/f2"]);
+        // The two names of one file are still one file.
+        let ino = |p: &str| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(o(p)).unwrap());
+        assert_eq!(ino("d1/f"), ino("d1/sub/f2"), "docker={docker}");
 
         // Into the container.
         let src = tempfile::tempdir().unwrap();

@@ -251,25 +251,44 @@ fn extract(input: impl Read, dir: &Path, rename: Option<(String, String)>) -> Re
             Some((old, new)) => rebase(&name, old, new),
             None => name,
         };
-        let mut target = dir.to_path_buf();
-        for comp in Path::new(&name).components() {
-            match comp {
-                Component::Normal(c) => target.push(c),
-                Component::CurDir | Component::RootDir => {}
-                _ => return Err(format!("{name}: path escapes the destination")),
-            }
-        }
+        let target = under(dir, &name)?;
         if target == dir && entry.header().entry_type().is_dir() {
             continue;
         }
         if entry.header().entry_type().is_hard_link() {
-            return Err(format!("{name}: hard links are not supported"));
+            // Another name of a file already extracted (named the same way).
+            let first = entry
+                .link_name_bytes()
+                .map(|l| String::from_utf8_lossy(&l).into_owned())
+                .ok_or_else(|| format!("{name}: hard link without target"))?;
+            let first = match &rename {
+                Some((old, new)) => rebase(&first, old, new),
+                None => first,
+            };
+            let first = under(dir, &first)?;
+            let _ = std::fs::remove_file(&target);
+            std::fs::hard_link(&first, &target)
+                .map_err(|e| format!("{}: {e}", target.display()))?;
+            continue;
         }
         entry
             .unpack(&target)
             .map_err(|e| format!("{}: {e}", target.display()))?;
     }
     Ok(())
+}
+
+/// `name` from an archive as a path below `dir`; `..` is refused.
+fn under(dir: &Path, name: &str) -> Result<PathBuf, String> {
+    let mut target = dir.to_path_buf();
+    for comp in Path::new(name).components() {
+        match comp {
+            Component::Normal(c) => target.push(c),
+            Component::CurDir | Component::RootDir => {}
+            _ => return Err(format!("{name}: path escapes the destination")),
+        }
+    }
+    Ok(target)
 }
 
 /// The docker CLI's `RebaseArchiveEntries` for one name.

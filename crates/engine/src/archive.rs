@@ -362,7 +362,7 @@ fn helper(args: &[String]) -> HelperResult<()> {
             let line = serde_json::to_string(&stat).map_err(failed)?;
             writeln!(out, "{line}").map_err(failed)?;
             let mut tar = tar::Builder::new(std::io::BufWriter::with_capacity(256 * 1024, out));
-            add_to_tar(&mut tar, &resolved, &stat.name).map_err(failed)?;
+            add_to_tar(&mut tar, &resolved, &stat.name, &mut Default::default()).map_err(failed)?;
             tar.into_inner().and_then(|mut w| w.flush()).map_err(failed)
         }
         "put" => {
@@ -525,7 +525,14 @@ fn path_stat(name: &str, resolved: &Path) -> std::io::Result<PathStat> {
 /// tar as `name`; sockets, which a tar cannot hold, are left out. Names are written as
 /// given (`./f`, `/bin`): the docker CLI rebases entries by their first element, so they
 /// must be Docker's exactly, where the tar crate's path setter would normalize them.
-fn add_to_tar(tar: &mut tar::Builder<impl Write>, fs: &Path, name: &str) -> std::io::Result<()> {
+/// A file with several links is stored once, its other names as hard links to the first
+/// (`links`: the first name of each (device, inode) seen).
+fn add_to_tar(
+    tar: &mut tar::Builder<impl Write>,
+    fs: &Path,
+    name: &str,
+    links: &mut std::collections::HashMap<(u64, u64), String>,
+) -> std::io::Result<()> {
     let md = std::fs::symlink_metadata(fs)?;
     let ft = md.file_type();
     if std::os::unix::fs::FileTypeExt::is_socket(&ft) {
@@ -535,6 +542,21 @@ fn add_to_tar(tar: &mut tar::Builder<impl Write>, fs: &Path, name: &str) -> std:
     header.set_metadata_in_mode(&md, tar::HeaderMode::Complete);
     if !ft.is_file() {
         header.set_size(0);
+    }
+    if ft.is_file() && md.nlink() > 1 {
+        match links.entry((md.dev(), md.ino())) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                header.set_entry_type(tar::EntryType::Link);
+                header.set_size(0);
+                long_name(tar, &mut header, first.get().as_bytes(), true)?;
+                long_name(tar, &mut header, name.as_bytes(), false)?;
+                header.set_cksum();
+                return tar.append(&header, std::io::empty());
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(name.to_string());
+            }
+        }
     }
     if ft.is_symlink() {
         let target = std::fs::read_link(fs)?;
@@ -573,7 +595,7 @@ fn add_to_tar(tar: &mut tar::Builder<impl Write>, fs: &Path, name: &str) -> std:
     names.sort();
     for n in names {
         let child = format!("{}/{}", name.trim_end_matches('/'), n.to_string_lossy());
-        add_to_tar(tar, &fs.join(&n), &child)?;
+        add_to_tar(tar, &fs.join(&n), &child, links)?;
     }
     Ok(())
 }
@@ -666,28 +688,56 @@ mod tests {
         std::fs::create_dir_all(d.join("sub")).unwrap();
         std::fs::write(d.join("f"), "hi").unwrap();
         std::os::unix::fs::symlink("/etc/passwd", d.join("pw")).unwrap();
+        std::fs::hard_link(d.join("f"), d.join("sub/f2")).unwrap();
         let long = "x".repeat(150);
         std::fs::write(d.join("sub").join(&long), "").unwrap();
         let tar_of = |fs: &Path, name: &str| {
             let mut t = tar::Builder::new(Vec::new());
-            add_to_tar(&mut t, fs, name).unwrap();
+            add_to_tar(&mut t, fs, name, &mut Default::default()).unwrap();
             tar_names(&t.into_inner().unwrap())
         };
         assert_eq!(
             tar_of(&d, "d"),
-            ["d/", "d/f", "d/pw", "d/sub/", &format!("d/sub/{long}")]
+            [
+                "d/",
+                "d/f",
+                "d/pw",
+                "d/sub/",
+                "d/sub/f2",
+                &format!("d/sub/{long}")
+            ]
         );
         assert_eq!(
             tar_of(&d, "."),
-            ["./", "./f", "./pw", "./sub/", &format!("./sub/{long}")]
+            [
+                "./",
+                "./f",
+                "./pw",
+                "./sub/",
+                "./sub/f2",
+                &format!("./sub/{long}")
+            ]
         );
         assert_eq!(tar_of(&d, "/")[..2], ["/", "/f"]);
         assert_eq!(tar_of(&d.join("f"), "f"), ["f"]);
         let mut t = tar::Builder::new(Vec::new());
-        add_to_tar(&mut t, &d.join("pw"), "pw").unwrap();
+        add_to_tar(&mut t, &d.join("pw"), "pw", &mut Default::default()).unwrap();
         let data = t.into_inner().unwrap();
         let mut a = tar::Archive::new(&data[..]);
         let e = a.entries().unwrap().next().unwrap().unwrap();
         assert_eq!(e.link_name_bytes().unwrap().as_ref(), b"/etc/passwd");
+        // The second name of a file is a hard link to the first.
+        let mut t = tar::Builder::new(Vec::new());
+        add_to_tar(&mut t, &d, "d", &mut Default::default()).unwrap();
+        let data = t.into_inner().unwrap();
+        let mut a = tar::Archive::new(&data[..]);
+        let link = a
+            .entries()
+            .unwrap()
+            .map(Result::unwrap)
+            .find(|e| e.path_bytes().as_ref() == b"d/sub/f2")
+            .unwrap();
+        assert_eq!(link.header().entry_type(), tar::EntryType::Link);
+        assert_eq!(link.link_name_bytes().unwrap().as_ref(), b"d/f");
     }
 }
