@@ -210,6 +210,27 @@ fn ps_and_images_format_like_docker() {
             "PIDS"
         ]
     );
+    // Sizes (-s, or a format that shows them; inspect -s): the writable layer's bytes and
+    // those plus the image's.
+    let big = unique("fmtbig");
+    let write = "head -c 3000000 /dev/zero > /big";
+    d.berth(&["run", "--name", &big, "busybox", "sh", "-c", write])
+        .ok();
+    assert!(
+        berth(&["ps", "-a", "--format", "{{.Names}} {{.Size}}"])
+            .contains(&format!("{big} 3MB (virtual 4.98MB)\n"))
+    );
+    let header = berth(&["ps", "-a", "-s"])
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        header.contains("NAMES ") && header.ends_with(" SIZE"),
+        "{header}"
+    );
+    let sizes = berth(&["inspect", "-s", "-f", "{{.SizeRw}} {{.SizeRootFs}}", &big]);
+    assert_eq!(sizes, "3000000 4982472\n");
     let bad = d.berth(&["ps", "--format", "{{.Names"]);
     assert_eq!(bad.code(), 1);
     assert!(
@@ -224,6 +245,8 @@ fn ps_and_images_format_like_docker() {
     for args in [
         &["ps", "-a"][..],
         &["ps", "-a", "--no-trunc"],
+        &["ps", "-a", "-s"],
+        &["inspect", "-s", "-f", "{{.SizeRw}} {{.SizeRootFs}}", &big],
         &["ps", "-a", "--format", "{{json .}}"],
         &[
             "ps",

@@ -75,11 +75,23 @@ async fn list(State(engine): State<AppState>, Query(q): Params) -> ApiResult<Res
     {
         rows.truncate(limit as usize);
     }
+    if truthy(q.get("size")) {
+        rows = engine.with_sizes(rows).await?;
+    }
     Ok(Json(rows).into_response())
 }
 
-async fn inspect(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    Ok(Json(engine.inspect(&id)?).into_response())
+async fn inspect(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
+    let v = engine.inspect(&id)?;
+    if truthy(q.get("size")) {
+        let v = engine.with_sizes(vec![v]).await?.pop();
+        return Ok(Json(v).into_response());
+    }
+    Ok(Json(v).into_response())
 }
 
 async fn start(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {

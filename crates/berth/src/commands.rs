@@ -778,16 +778,19 @@ pub async fn logs(
     Ok(0)
 }
 
-pub async fn ps(
-    c: &Client,
-    all: bool,
-    quiet: bool,
-    no_trunc: bool,
-    limit: Option<i64>,
-    filters: &[String],
-    tpl: Option<&str>,
-) -> CmdResult {
-    let mut path = format!("/containers/json?all={}", u8::from(all));
+pub async fn ps(c: &Client, all: bool, limit: Option<i64>, o: &crate::PsOpts) -> CmdResult {
+    let (quiet, no_trunc, filters, tpl) = (o.quiet, o.no_trunc, &o.filter, o.format.as_deref());
+    // Sizes cost a walk of each writable layer: only when shown (as the docker CLI: asked
+    // for, or used by the template, which `{{json .}}` uses whole).
+    let size = o.size
+        || tpl.is_some_and(|t| {
+            t.contains(".Size") || t.trim() == "json" || t.replace(' ', "") == "{{json.}}"
+        });
+    let mut path = format!(
+        "/containers/json?all={}&size={}",
+        u8::from(all),
+        u8::from(size)
+    );
     if let Some(n) = limit {
         path.push_str(&format!("&limit={n}"));
     }
@@ -909,7 +912,11 @@ pub async fn ps(
         "Ports": "PORTS", "RunningFor": "CREATED", "Size": "SIZE", "State": "STATE",
         "Status": "STATUS",
     });
-    let default = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+    let default = if o.size {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
+    } else {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+    };
     let out = format::rows(tpl, default, &titles, &rows).map_err(|e| fail(1, e))?;
     print!("{out}");
     Ok(0)
@@ -1109,6 +1116,7 @@ pub async fn inspect(
     names: &[String],
     fmt: Option<&str>,
     kind: Option<&str>,
+    size: bool,
 ) -> CmdResult {
     let mut out = Vec::new();
     let mut code = 0;
@@ -1116,7 +1124,8 @@ pub async fn inspect(
         let mut found = None;
         let mut last_err = None;
         if kind != Some("image") {
-            match c.get::<Value>(&format!("/containers/{}/json", q(n))).await {
+            let path = format!("/containers/{}/json?size={}", q(n), u8::from(size));
+            match c.get::<Value>(&path).await {
                 Ok(v) => found = Some(v),
                 Err(e) => last_err = Some(e),
             }

@@ -483,6 +483,9 @@ enum Cmd {
         format: Option<String>,
         #[arg(long = "type")]
         kind: Option<String>,
+        /// Display total file sizes if the type is container.
+        #[arg(short = 's', long)]
+        size: bool,
         #[arg(required = true)]
         names: Vec<String>,
     },
@@ -525,29 +528,32 @@ struct CpArgs {
 }
 
 #[derive(Args, Debug)]
-struct PsOpts {
+pub(crate) struct PsOpts {
     /// Show all containers (default shows just running).
     #[arg(short = 'a', long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Only display container IDs.
     #[arg(short = 'q', long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Don't truncate output.
     #[arg(long = "no-trunc")]
-    no_trunc: bool,
+    pub(crate) no_trunc: bool,
     /// Show n last created containers (includes all states).
     #[arg(short = 'n', long = "last")]
-    last: Option<i64>,
+    pub(crate) last: Option<i64>,
     /// Show the latest created container (includes all states).
     #[arg(short = 'l', long)]
-    latest: bool,
+    pub(crate) latest: bool,
     /// Filter output based on conditions provided.
     #[arg(short = 'f', long = "filter")]
-    filter: Vec<String>,
+    pub(crate) filter: Vec<String>,
     /// Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go
     /// template.
     #[arg(long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
+    /// Display total file sizes.
+    #[arg(short = 's', long)]
+    pub(crate) size: bool,
 }
 
 #[derive(Args, Debug)]
@@ -610,6 +616,9 @@ enum ContainerCmd {
     Inspect {
         #[arg(short = 'f', long)]
         format: Option<String>,
+        /// Display total file sizes.
+        #[arg(short = 's', long)]
+        size: bool,
         #[arg(required = true)]
         names: Vec<String>,
     },
@@ -834,8 +843,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
         } => {
             let limit = if opts.latest { Some(1) } else { opts.last };
             let all = opts.all || limit.is_some();
-            let (quiet, no_trunc, format) = (opts.quiet, opts.no_trunc, opts.format.as_deref());
-            c::ps(cl, all, quiet, no_trunc, limit, &opts.filter, format).await
+            c::ps(cl, all, limit, &opts).await
         }
         Cmd::Exec {
             detach,
@@ -983,14 +991,20 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Cmd::Inspect {
             format,
             kind,
+            size,
             names,
-        } => c::inspect(cl, &names, format.as_deref(), kind.as_deref()).await,
+        } => c::inspect(cl, &names, format.as_deref(), kind.as_deref(), size).await,
         Cmd::Container {
-            cmd: ContainerCmd::Inspect { format, names },
-        } => c::inspect(cl, &names, format.as_deref(), Some("container")).await,
+            cmd:
+                ContainerCmd::Inspect {
+                    format,
+                    size,
+                    names,
+                },
+        } => c::inspect(cl, &names, format.as_deref(), Some("container"), size).await,
         Cmd::Image {
             cmd: ImageCmd::Inspect { format, names },
-        } => c::inspect(cl, &names, format.as_deref(), Some("image")).await,
+        } => c::inspect(cl, &names, format.as_deref(), Some("image"), false).await,
         Cmd::Version { format } => c::version(cl, format.as_deref()).await,
         Cmd::Info { format } => c::info(cl, format.as_deref()).await,
     }

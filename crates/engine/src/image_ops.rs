@@ -518,13 +518,13 @@ impl Engine {
         let imgs = self.store.list()?;
         let sizes = self.store.layer_sizes()?;
         let mut users: HashMap<String, i64> = HashMap::new();
-        let containers: Vec<(Value, std::path::PathBuf)> = {
+        let containers: Vec<Value> = {
             let map = lock(&self.containers);
             map.values()
                 .map(|e| {
                     let r = e.record();
                     *users.entry(r.image_id.clone()).or_default() += 1;
-                    (r.summary(), self.paths(&r.id).upper())
+                    r.summary()
                 })
                 .collect()
         };
@@ -559,26 +559,7 @@ impl Engine {
             row["Containers"] = json!(users.get(&img.id).copied().unwrap_or(0));
             image_rows.push(row);
         }
-        let rows = tokio::task::spawn_blocking(move || {
-            containers
-                .into_iter()
-                .map(|(mut v, upper)| {
-                    v["SizeRw"] = json!(dir_size(&upper));
-                    v
-                })
-                .collect::<Vec<_>>()
-        })
-        .await
-        .map_err(|e| Error::internal(e.to_string()))?;
-        let mut rows = rows;
-        for v in &mut rows {
-            let img_size = imgs
-                .iter()
-                .find(|i| v["ImageID"] == json!(i.id))
-                .map_or(0, |i| i.size);
-            let rw = v["SizeRw"].as_u64().unwrap_or(0);
-            v["SizeRootFs"] = json!(rw + img_size);
-        }
+        let rows = self.with_sizes(containers).await?;
         Ok(json!({
             "LayersSize": layers_size,
             "Images": image_rows,
@@ -586,6 +567,33 @@ impl Engine {
             "Volumes": [],
             "BuildCache": [],
         }))
+    }
+
+    /// Container rows (list or inspect: `Id` and `ImageID`/`Image` keys) with `SizeRw`,
+    /// the bytes of the writable layer, and `SizeRootFs`, those plus the image's (as
+    /// `size=1` asks).
+    pub async fn with_sizes(&self, mut rows: Vec<Value>) -> Result<Vec<Value>> {
+        let image_sizes: HashMap<String, u64> = self
+            .store
+            .list()?
+            .into_iter()
+            .map(|i| (i.id, i.size))
+            .collect();
+        let uppers: Vec<std::path::PathBuf> = rows
+            .iter()
+            .map(|v| self.paths(v["Id"].as_str().unwrap_or("")).upper())
+            .collect();
+        let rw = tokio::task::spawn_blocking(move || uppers.iter().map(|u| dir_size(u)).collect())
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?;
+        let rw: Vec<u64> = rw;
+        for (v, rw) in rows.iter_mut().zip(rw) {
+            let image = v["ImageID"].as_str().or(v["Image"].as_str()).unwrap_or("");
+            let img_size = image_sizes.get(image).copied().unwrap_or(0);
+            v["SizeRw"] = json!(rw);
+            v["SizeRootFs"] = json!(rw + img_size);
+        }
+        Ok(rows)
     }
 
     /// A container using `image_id` is gone: if the image was removed while it was in
