@@ -167,8 +167,20 @@ pub fn create_body(o: &CreateOpts) -> Result<Value, Exit> {
         let (name, count) = r.split_once(':').unwrap_or((r, "0"));
         json!({"Name": name, "MaximumRetryCount": count.parse::<i64>().unwrap_or(0)})
     });
+    let mut tmpfs = serde_json::Map::new();
+    for t in &o.tmpfs {
+        let (path, opts) = t.split_once(':').unwrap_or((t, ""));
+        tmpfs.insert(path.to_string(), json!(opts));
+    }
+    let mounts = o
+        .mount
+        .iter()
+        .map(|m| mount_spec(m))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut host = json!({
         "Binds": o.volumes,
+        "Tmpfs": tmpfs,
+        "Mounts": mounts,
         "NetworkMode": o.network.clone().unwrap_or_else(|| "default".into()),
         "PortBindings": ports,
         "AutoRemove": o.rm,
@@ -866,10 +878,11 @@ pub async fn ps(c: &Client, all: bool, limit: Option<i64>, o: &crate::PsOpts) ->
                 .map(|m| {
                     let name = m["Name"].as_str().filter(|n| !n.is_empty());
                     let name = name.or(m["Source"].as_str()).unwrap_or("");
-                    if no_trunc {
+                    // go-units' Ellipsis at 15.
+                    if no_trunc || name.chars().count() <= 15 {
                         name.to_string()
                     } else {
-                        name.chars().take(15).collect()
+                        name.chars().take(14).chain(['…']).collect()
                     }
                 })
                 .collect();
@@ -949,6 +962,53 @@ pub async fn container_prune(c: &Client, force: bool, filters: &[String]) -> Cmd
         format::human_size_precise(reclaimed)
     );
     Ok(0)
+}
+
+/// One `--mount` as the docker CLI reads it (comma-separated `key=value`; `readonly`
+/// alone means true) into the API's `Mounts` entry.
+fn mount_spec(spec: &str) -> Result<Value, Exit> {
+    let bad = |why: String| {
+        fail(
+            125,
+            format!("invalid argument \"{spec}\" for \"--mount\" flag: {why}"),
+        )
+    };
+    let mut m = json!({ "Type": "volume" });
+    for field in spec.split(',').filter(|f| !f.is_empty()) {
+        let (key, value) = match field.split_once('=') {
+            Some((k, v)) => (k.to_ascii_lowercase(), Some(v)),
+            None => (field.to_ascii_lowercase(), None),
+        };
+        let truth = |v: Option<&str>| match v.map(str::to_ascii_lowercase).as_deref() {
+            None | Some("1") | Some("true") => Ok(true),
+            Some("0") | Some("false") => Ok(false),
+            Some(other) => Err(bad(format!("invalid value for {key}: {other}"))),
+        };
+        let need = |v: Option<&str>| {
+            v.map(str::to_string)
+                .ok_or_else(|| bad(format!("invalid field '{field}' must be a key=value pair")))
+        };
+        match key.as_str() {
+            "type" => m["Type"] = json!(need(value)?),
+            "source" | "src" => m["Source"] = json!(need(value)?),
+            "target" | "destination" | "dst" => m["Target"] = json!(need(value)?),
+            "readonly" | "ro" => m["ReadOnly"] = json!(truth(value)?),
+            "bind-propagation" => m["BindOptions"]["Propagation"] = json!(need(value)?),
+            "tmpfs-size" => {
+                let n = format::parse_bytes(&need(value)?).map_err(bad)?;
+                m["TmpfsOptions"]["SizeBytes"] = json!(n);
+            }
+            "tmpfs-mode" => {
+                let v = need(value)?;
+                let mode = u32::from_str_radix(&v, 8)
+                    .map_err(|_| bad(format!("invalid value for {key}: {v}")))?;
+                m["TmpfsOptions"]["Mode"] = json!(mode);
+            }
+            "consistency" => {}
+            _ => return Err(bad(format!("unexpected key '{key}' in '{field}'"))),
+        }
+    }
+    Ok(m)
 }
 
 /// `exec` flags.

@@ -102,6 +102,13 @@ pub struct CreateOpts {
     /// Bind mount a volume (src:dst[:ro]).
     #[arg(short = 'v', long = "volume")]
     pub volumes: Vec<String>,
+    /// Mount a tmpfs directory (PATH[:OPTIONS], e.g. /run:size=64m).
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
+    /// Attach a filesystem mount (type=bind|tmpfs,source=SRC,target=DST[,readonly]
+    /// [,tmpfs-size=N][,tmpfs-mode=OCTAL]).
+    #[arg(long)]
+    pub mount: Vec<String>,
     /// Memory limit.
     #[arg(short = 'm', long)]
     pub memory: Option<String>,

@@ -139,8 +139,15 @@ impl Container {
             "Status": self.status_text(),
             "HostConfig": { "NetworkMode": self.network_name() },
             "NetworkSettings": { "Networks": {} },
-            "Mounts": [],
+            "Mounts": self.mounts(),
         })
+    }
+
+    /// Docker's `Mounts` list: binds and `--mount`s.
+    fn mounts(&self) -> Vec<Value> {
+        crate::containers::user_mounts(&self.host_config, false)
+            .map(|m| m.listed)
+            .unwrap_or_default()
     }
 
     /// `GET /containers/{id}/json`.
@@ -180,7 +187,7 @@ impl Container {
                     "MergedDir": paths.bundle.join("rootfs"),
                 }
             },
-            "Mounts": [],
+            "Mounts": self.mounts(),
             "Config": self.config,
             "NetworkSettings": {
                 "Bridge": "",

@@ -9,7 +9,7 @@ use std::time::Duration;
 use berth_models::{
     ContainerState, CreateRequest, CreateResponse, WaitError, WaitResponse, ZERO_TIME,
 };
-use berth_runtime::{BindMount, ContainerSpec, ExitStatus, NetworkMode, ShimClient};
+use berth_runtime::{BindMount, ContainerSpec, ExitStatus, NetworkMode, ShimClient, TmpfsMount};
 use bytes::Bytes;
 use nix::sys::signal::Signal;
 use serde_json::Value;
@@ -470,39 +470,159 @@ fn security_opts(opts: &[String]) -> Result<SecurityOpts> {
     Ok(out)
 }
 
-fn parse_binds(binds: &[String]) -> Result<Vec<BindMount>> {
-    binds
-        .iter()
-        .map(|b| {
-            let parts: Vec<&str> = b.split(':').collect();
-            let (src, dst, opts) = match parts.as_slice() {
-                [s, d] => (*s, *d, ""),
-                [s, d, o] => (*s, *d, *o),
-                _ => return Err(Error::invalid(format!("invalid volume specification: '{b}'"))),
-            };
+/// One `-v SRC:DST[:OPTS]` (host paths only so far); the bind and its mode string.
+fn parse_bind(b: &str) -> Result<(BindMount, String)> {
+    let parts: Vec<&str> = b.split(':').collect();
+    let (src, dst, opts) = match parts.as_slice() {
+        [s, d] => (*s, *d, ""),
+        [s, d, o] => (*s, *d, *o),
+        _ => {
+            return Err(Error::invalid(format!(
+                "invalid volume specification: '{b}'"
+            )));
+        }
+    };
+    if !src.starts_with('/') {
+        return Err(Error::new(
+            ErrorKind::NotImplemented,
+            format!("named volumes are not supported yet: '{b}'"),
+        ));
+    }
+    if !dst.starts_with('/') {
+        return Err(Error::invalid(format!(
+            "invalid volume specification: '{b}': invalid mount config: destination must be an absolute path"
+        )));
+    }
+    let bind = BindMount {
+        source: src.into(),
+        destination: dst.into(),
+        readonly: opts.split(',').any(|o| o == "ro"),
+    };
+    Ok((bind, opts.to_string()))
+}
+
+/// A container's own mounts (`Binds`, `Mounts` of type bind or tmpfs, `Tmpfs`), as the
+/// runtime takes them and as `inspect` and `ps` list them (`Mounts`).
+#[derive(Debug, Default)]
+pub(crate) struct UserMounts {
+    pub binds: Vec<BindMount>,
+    pub tmpfs: Vec<TmpfsMount>,
+    /// Docker's `Mounts` entries (binds and `--mount`s; `Tmpfs` is not listed there).
+    pub listed: Vec<Value>,
+}
+
+/// Read and check the mounts of `hc` with Docker's messages; `check_sources`: a bind's
+/// source must exist (at create and start; not for listing).
+pub(crate) fn user_mounts(
+    hc: &berth_models::HostConfig,
+    check_sources: bool,
+) -> Result<UserMounts> {
+    let mut out = UserMounts::default();
+    let source_exists = |typ: &str, src: &str| {
+        if check_sources && !std::path::Path::new(src).exists() {
+            return Err(Error::invalid(format!(
+                "invalid mount config for type \"{typ}\": bind source path does not exist: {src}"
+            )));
+        }
+        Ok(())
+    };
+    for b in &hc.binds {
+        let (mut bind, mode) = parse_bind(b)?;
+        source_exists("bind", &bind.source.to_string_lossy())?;
+        out.listed.push(serde_json::json!({
+            "Type": "bind", "Source": bind.source, "Destination": bind.destination,
+            "Mode": mode, "RW": !bind.readonly, "Propagation": "rprivate",
+        }));
+        bind.destination = clean_target(&bind.destination);
+        out.binds.push(bind);
+    }
+    let mounts = hc.extra.get("Mounts").and_then(Value::as_array);
+    for m in mounts.into_iter().flatten() {
+        let typ = m["Type"].as_str().unwrap_or("");
+        let target = m["Target"].as_str().unwrap_or("");
+        let readonly = m["ReadOnly"].as_bool().unwrap_or(false);
+        let bad =
+            |why: String| Error::invalid(format!("invalid mount config for type \"{typ}\": {why}"));
+        if typ == "volume" {
+            return Err(Error::new(
+                ErrorKind::NotImplemented,
+                "named volumes are not supported yet (--mount type=volume)",
+            ));
+        }
+        if !matches!(typ, "bind" | "tmpfs") {
+            return Err(bad("mount type unknown".into()));
+        }
+        if !target.starts_with('/') {
+            return Err(bad(format!(
+                "invalid mount path: '{target}' mount path must be absolute"
+            )));
+        }
+        if typ == "bind" {
+            let src = m["Source"].as_str().unwrap_or("");
             if !src.starts_with('/') {
-                return Err(Error::new(
-                    ErrorKind::NotImplemented,
-                    format!("named volumes are not supported yet: '{b}'"),
-                ));
-            }
-            if !dst.starts_with('/') {
-                return Err(Error::invalid(format!(
-                    "invalid volume specification: '{b}': invalid mount config: destination must be an absolute path"
+                return Err(bad(format!(
+                    "invalid mount path: '{src}' mount path must be absolute"
                 )));
             }
-            if !std::path::Path::new(src).exists() {
-                return Err(Error::invalid(format!(
-                    "invalid mount config for type \"bind\": bind source path does not exist: {src}"
-                )));
-            }
-            Ok(BindMount {
+            source_exists("bind", src)?;
+            out.binds.push(BindMount {
                 source: src.into(),
-                destination: dst.into(),
-                readonly: opts.split(',').any(|o| o == "ro"),
-            })
-        })
-        .collect()
+                destination: clean_target(target),
+                readonly,
+            });
+        } else {
+            let mut options = Vec::new();
+            if let Some(size) = m["TmpfsOptions"]["SizeBytes"].as_i64().filter(|n| *n > 0) {
+                options.push(format!("size={size}"));
+            }
+            if let Some(mode) = m["TmpfsOptions"]["Mode"].as_u64().filter(|n| *n > 0) {
+                options.push(format!("mode={:o}", mode & 0o7777));
+            }
+            if readonly {
+                options.push("ro".into());
+            }
+            out.tmpfs.push(TmpfsMount {
+                destination: clean_target(target),
+                options,
+            });
+        }
+        let propagation = if typ == "bind" { "rprivate" } else { "" };
+        out.listed.push(serde_json::json!({
+            "Type": typ, "Source": m["Source"].as_str().unwrap_or(""), "Destination": target,
+            "Mode": "", "RW": !readonly, "Propagation": propagation,
+        }));
+    }
+    let tmpfs = hc.extra.get("Tmpfs").and_then(Value::as_object);
+    for (target, opts) in tmpfs.into_iter().flatten() {
+        if !target.starts_with('/') {
+            return Err(Error::invalid(format!(
+                "invalid mount path: '{target}' mount path must be absolute"
+            )));
+        }
+        let opts = opts.as_str().unwrap_or("");
+        out.tmpfs.push(TmpfsMount {
+            destination: clean_target(target),
+            options: opts
+                .split(',')
+                .filter(|o| !o.is_empty())
+                .map(str::to_string)
+                .collect(),
+        });
+    }
+    let mut seen = HashSet::new();
+    let targets = out.binds.iter().map(|b| &b.destination);
+    for t in targets.chain(out.tmpfs.iter().map(|t| &t.destination)) {
+        if !seen.insert(t.clone()) {
+            return Err(Error::invalid(format!("Duplicate mount point: {t}")));
+        }
+    }
+    Ok(out)
+}
+
+/// A mount target without trailing or doubled slashes.
+fn clean_target(t: &str) -> String {
+    let parts: Vec<&str> = t.split('/').filter(|p| !p.is_empty()).collect();
+    format!("/{}", parts.join("/"))
 }
 
 impl Engine {
@@ -527,7 +647,7 @@ impl Engine {
                 "can't create 'AutoRemove' container with restart policy",
             ));
         }
-        parse_binds(&host_config.binds)?;
+        user_mounts(&host_config, true)?;
         security_opts(&host_config.security_opt)?;
         runtime_options(&host_config)?;
         let requested = host_config.extra.get("Runtime").and_then(Value::as_str);
@@ -758,7 +878,8 @@ impl Engine {
                 readonly: false,
             },
         ];
-        binds.extend(parse_binds(&c.host_config.binds)?);
+        let user = user_mounts(&c.host_config, true)?;
+        binds.extend(user.binds);
         let mut env = c.config.env.clone();
         if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
             env.push(format!("HOSTNAME={}", c.config.hostname));
@@ -794,6 +915,7 @@ impl Engine {
             upper_dir: paths.upper(),
             work_dir: paths.work(),
             binds,
+            tmpfs: user.tmpfs,
             log_path: paths.log(&c.id),
             cgroup_path: format!("/{}/{}", self.cfg.cgroup_parent, c.id),
             network: network_mode(&c.host_config.network_mode)?,
@@ -1623,17 +1745,42 @@ mod tests {
 
     #[test]
     fn binds_need_absolute_existing_paths() {
-        assert!(parse_binds(&["/tmp:/data:ro".into()]).expect("ok")[0].readonly);
+        let hc = |binds: &[&str], extra: Value| {
+            let mut hc = berth_models::HostConfig {
+                binds: binds.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            };
+            if let Value::Object(m) = extra {
+                hc.extra.extend(m);
+            }
+            hc
+        };
+        let m = user_mounts(&hc(&["/tmp:/data:ro"], Value::Null), true).expect("ok");
+        assert!(m.binds[0].readonly);
+        assert_eq!(m.listed[0]["Mode"], "ro");
+        let kind = |binds: &[&str], extra: Value| {
+            user_mounts(&hc(binds, extra), true)
+                .expect_err("refused")
+                .kind
+        };
+        assert_eq!(kind(&["vol:/data"], Value::Null), ErrorKind::NotImplemented);
         assert_eq!(
-            parse_binds(&["vol:/data".into()]).expect_err("named").kind,
-            ErrorKind::NotImplemented
-        );
-        assert_eq!(
-            parse_binds(&["/nonexistent-berth:/data".into()])
-                .expect_err("missing")
-                .kind,
+            kind(&["/nonexistent-berth:/data"], Value::Null),
             ErrorKind::InvalidArgument
         );
+        // Listing does not look at the host.
+        let listed = user_mounts(&hc(&["/nonexistent-berth:/data"], Value::Null), false);
+        assert_eq!(listed.expect("listed").listed.len(), 1);
+        let tmpfs = serde_json::json!({
+            "Mounts": [{"Type": "tmpfs", "Target": "/m/", "TmpfsOptions": {"SizeBytes": 1024, "Mode": 0o1770}}],
+            "Tmpfs": {"/t": "size=1m,exec"},
+        });
+        let m = user_mounts(&hc(&[], tmpfs), true).expect("ok");
+        assert_eq!(m.tmpfs[0].destination, "/m");
+        assert_eq!(m.tmpfs[0].options, ["size=1024", "mode=1770"]);
+        assert_eq!(m.tmpfs[1].options, ["size=1m", "exec"]);
+        let dup = serde_json::json!({"Tmpfs": {"/data/": ""}});
+        assert_eq!(kind(&["/tmp:/data"], dup), ErrorKind::InvalidArgument);
     }
     #[test]
     fn security_opts_take_seccomp_profiles() {

@@ -24,4 +24,4 @@ pub mod user;
 pub use client::{ShimClient, read_exit, spawn_shim};
 pub use error::{Error, Result};
 pub use protocol::{ExecProcess, ExecStatus, ExitStatus, ShimState};
-pub use spec::{BindMount, ContainerSpec, NetworkMode, write_bundle};
+pub use spec::{BindMount, ContainerSpec, NetworkMode, TmpfsMount, write_bundle};

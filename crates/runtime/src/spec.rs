@@ -41,6 +41,9 @@ pub struct ContainerSpec {
     pub work_dir: PathBuf,
     /// Extra bind mounts (e.g. /etc/hosts, /etc/hostname, /etc/resolv.conf, volumes).
     pub binds: Vec<BindMount>,
+    /// tmpfs mounts (`--tmpfs`, `--mount type=tmpfs`).
+    #[serde(default)]
+    pub tmpfs: Vec<TmpfsMount>,
     /// Docker json-file log the shim writes the container's output to.
     pub log_path: PathBuf,
     /// cgroup path below each hierarchy's root, e.g. "/berth/<id>".
@@ -286,6 +289,14 @@ pub struct BindMount {
     pub source: PathBuf,
     pub destination: String,
     pub readonly: bool,
+}
+
+/// A tmpfs mounted into the container: `nosuid,nodev,noexec` (Docker's defaults) and then
+/// the user's options (`size=`, `mode=`, `exec`...), which win.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TmpfsMount {
+    pub destination: String,
+    pub options: Vec<String>,
 }
 
 /// Which network namespace the container gets.
@@ -545,16 +556,25 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
             ],
         )?,
     ];
+    // The user's mounts, parents before what is mounted inside them.
+    let mut user: Vec<Mount> = Vec::new();
     for b in &spec.binds {
         let source = b.source.to_string_lossy();
         let rw = if b.readonly { "ro" } else { "rw" };
-        mounts.push(mount(
+        user.push(mount(
             &b.destination,
             "bind",
             &source,
             &["rbind", rw, "rprivate"],
         )?);
     }
+    for t in &spec.tmpfs {
+        let mut options = vec!["nosuid", "nodev", "noexec"];
+        options.extend(t.options.iter().map(String::as_str));
+        user.push(mount(&t.destination, "tmpfs", "tmpfs", &options)?);
+    }
+    user.sort_by_key(|m| m.destination().components().count());
+    mounts.extend(user);
 
     let mut namespaces = Vec::new();
     for typ in [

@@ -1,0 +1,131 @@
+//! `--tmpfs` and `--mount` (bind, tmpfs) with `berth` and the docker CLI: what the container
+//! sees, `inspect`'s `Mounts`, and Docker's errors for bad ones.
+#![allow(clippy::unwrap_used)]
+
+use berth_e2e::{Daemon, skip_unless_root, unique};
+
+#[test]
+fn tmpfs_and_mount_flags_like_docker() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    d.load("busybox.tar");
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("f"), "hf\n").unwrap();
+    let hp = host.path().to_string_lossy().into_owned();
+    for docker in berth_e2e::clis() {
+        let bind = format!("type=bind,src={hp},dst=/b,readonly");
+        let script = "grep -E ' /(t|u|m|b) ' /proc/mounts | cut -d' ' -f2-4 | sort; \
+             cat /b/f; touch /b/x 2>/dev/null || echo ro; \
+             head -c 2000000 /dev/zero > /t/big 2>/dev/null || echo full";
+        let out = d.cli(
+            docker,
+            &[
+                "run",
+                "--rm",
+                "--tmpfs",
+                "/t:size=1m",
+                "--tmpfs",
+                "/u",
+                "--mount",
+                "type=tmpfs,dst=/m,tmpfs-size=2m,tmpfs-mode=1770",
+                "--mount",
+                &bind,
+                "busybox",
+                "sh",
+                "-c",
+                script,
+            ],
+        );
+        out.ok();
+        let text = out.stdout();
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        let mounts = &lines[..4];
+        // The bind: the host directory's filesystem, read-only.
+        assert!(mounts[0].starts_with("/b "), "{mounts:?}");
+        assert!(
+            mounts[0].split(' ').nth(2).unwrap().starts_with("ro,"),
+            "{mounts:?}"
+        );
+        assert_eq!(
+            mounts[1],
+            "/m tmpfs rw,nosuid,nodev,noexec,relatime,size=2048k,mode=1770"
+        );
+        assert_eq!(
+            mounts[2],
+            "/t tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k"
+        );
+        assert_eq!(mounts[3], "/u tmpfs rw,nosuid,nodev,noexec,relatime");
+        assert_eq!(lines[4..], ["hf", "ro", "full"], "docker={docker}");
+
+        // inspect: Mounts as Docker lists them (binds and --mount, not --tmpfs).
+        let c = unique("mnt");
+        let ro_bind = format!("{hp}:/v:ro");
+        d.cli(
+            docker,
+            &[
+                "create",
+                "--name",
+                &c,
+                "--tmpfs",
+                "/t:size=1m",
+                "--mount",
+                "type=tmpfs,dst=/m,tmpfs-size=2m",
+                "--mount",
+                &bind,
+                "-v",
+                &ro_bind,
+                "busybox",
+                "true",
+            ],
+        )
+        .ok();
+        let listed = d.cli(docker, &["inspect", "-f", "{{json .Mounts}}", &c]);
+        let listed: serde_json::Value = serde_json::from_str(listed.stdout().trim()).unwrap();
+        assert_eq!(
+            listed,
+            serde_json::json!([
+                {"Type": "bind", "Source": hp, "Destination": "/v", "Mode": "ro", "RW": false, "Propagation": "rprivate"},
+                {"Type": "tmpfs", "Source": "", "Destination": "/m", "Mode": "", "RW": true, "Propagation": ""},
+                {"Type": "bind", "Source": hp, "Destination": "/b", "Mode": "", "RW": false, "Propagation": "rprivate"},
+            ]),
+            "docker={docker}"
+        );
+        d.cli(docker, &["rm", &c]).ok();
+
+        for (args, message) in [
+            (
+                &["--mount", "type=volume,src=vv,dst=/x"][..],
+                "named volumes are not supported yet",
+            ),
+            (
+                &["--mount", "type=bind,src=/nonexistent-berth,dst=/x"],
+                "bind source path does not exist: /nonexistent-berth",
+            ),
+            (
+                &["--mount", "type=foo,dst=/x"],
+                "invalid mount config for type \"foo\": mount type unknown",
+            ),
+            (
+                &["--tmpfs", "relative"],
+                "invalid mount path: 'relative' mount path must be absolute",
+            ),
+            (
+                &["--tmpfs", "/x", "-v", "/tmp:/x"],
+                "Duplicate mount point: /x",
+            ),
+        ] {
+            let mut all = vec!["run", "--rm"];
+            all.extend_from_slice(args);
+            all.extend_from_slice(&["busybox", "true"]);
+            let out = d.cli(docker, &all);
+            assert_eq!(out.code(), 125, "docker={docker} {args:?}");
+            assert!(
+                out.stderr().contains(message),
+                "docker={docker}: {}",
+                out.stderr()
+            );
+        }
+    }
+}
