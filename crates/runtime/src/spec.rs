@@ -808,6 +808,30 @@ mod tests {
         assert_eq!(bind.typ().as_deref(), Some("bind"));
         assert!(bind.options().as_ref().unwrap().contains(&"ro".to_string()));
 
+        // User mounts go parents first, tmpfs with Docker's defaults before the user's.
+        let mut spec = sample();
+        spec.binds.push(BindMount {
+            source: "/srv".into(),
+            destination: "/data/in".into(),
+            readonly: false,
+        });
+        spec.tmpfs.push(TmpfsMount {
+            destination: "/data".into(),
+            options: vec!["size=1m".into(), "exec".into()],
+        });
+        write_bundle(dir.path(), &spec).unwrap();
+        let (oci, _) = read_bundle(dir.path()).unwrap();
+        let mounts = oci.mounts().as_ref().unwrap();
+        let tail: Vec<_> = mounts[7..]
+            .iter()
+            .map(|m| m.destination().to_str().unwrap())
+            .collect();
+        assert_eq!(tail, ["/data", "/etc/hosts", "/data/in"]);
+        assert_eq!(
+            mounts[7].options().as_ref().unwrap(),
+            &["nosuid", "nodev", "noexec", "size=1m", "exec"]
+        );
+
         let linux = oci.linux().as_ref().unwrap();
         let ns: Vec<_> = linux
             .namespaces()
