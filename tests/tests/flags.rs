@@ -309,7 +309,9 @@ fn exec_flags_and_attach_to_a_running_container() {
         let mut line = String::new();
         std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
         assert_eq!(line, "tick\n", "docker={docker}");
-        run(&["exec", &c, "touch", "/go"]).ok();
+        // Detached: the container ends as soon as it sees /go, and its end kills whatever
+        // still runs in it, possibly `touch` itself before it is reaped.
+        run(&["exec", "-d", &c, "touch", "/go"]).ok();
         let mut rest = String::new();
         std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
         let status = child.wait().unwrap();
