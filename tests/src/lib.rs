@@ -142,6 +142,17 @@ impl Daemon {
         Daemon::start_with(&[])
     }
 
+    /// The start of most tests: [`skip_unless_root`], then a daemon with busybox loaded
+    /// (`None`, and the test returns, when not root).
+    pub fn with_busybox() -> Option<Daemon> {
+        if skip_unless_root() {
+            return None;
+        }
+        let d = Daemon::start();
+        d.load("busybox.tar");
+        Some(d)
+    }
+
     /// [`Daemon::start`] with extra berthd flags.
     pub fn start_with(extra: &[&str]) -> Daemon {
         let dir = tempfile::Builder::new()

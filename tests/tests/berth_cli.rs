@@ -120,11 +120,9 @@ fn image_config_is_honoured() {
 
 #[test]
 fn container_is_isolated() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let out = d.berth(&[
         "run", "--rm", "busybox", "sh", "-c",
         "echo pid=$$; hostname; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '; ls /proc/1/exe >/dev/null && echo proc-ok; test -c /dev/null && echo dev-ok; test -d /sys/fs && echo sys-ok",
@@ -148,11 +146,9 @@ fn container_is_isolated() {
 
 #[test]
 fn containers_survive_daemon_kill() {
-    if skip_unless_root() {
+    let Some(mut d) = Daemon::with_busybox() else {
         return;
-    }
-    let mut d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let a = unique("live");
     d.berth(&[
         "run",
@@ -192,11 +188,9 @@ fn containers_survive_daemon_kill() {
 
 #[test]
 fn three_containers_outlive_a_daemon_kill() {
-    if skip_unless_root() {
+    let Some(mut d) = Daemon::with_busybox() else {
         return;
-    }
-    let mut d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let names: Vec<String> = (0..3).map(|i| unique(&format!("live{i}"))).collect();
     for n in &names {
         d.berth(&[
@@ -280,11 +274,9 @@ fn shim_cpu_ticks(needle: &str) -> Option<(u32, u64)> {
 /// A shim whose daemon died stays idle (it used to spin on the dead connection's POLLHUP).
 #[test]
 fn shims_stay_idle_while_the_daemon_is_down() {
-    if skip_unless_root() {
+    let Some(mut d) = Daemon::with_busybox() else {
         return;
-    }
-    let mut d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let name = unique("idle");
     let id = d.berth(&["run", "-d", "--name", &name, "busybox", "sleep", "1000"]);
     id.ok();
@@ -310,11 +302,9 @@ fn shims_stay_idle_while_the_daemon_is_down() {
 /// reported and makes the exit code 1 without stopping the others.
 #[test]
 fn several_names_at_once() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let names: Vec<String> = (0..6).map(|i| unique(&format!("many{i}"))).collect();
     for n in &names {
         d.berth(&["run", "-d", "--name", n, "busybox", "sleep", "1000"])
@@ -348,11 +338,9 @@ fn several_names_at_once() {
 /// recorded. The container holds 300 MB so that its teardown takes a while after the signal.
 #[test]
 fn kill_returns_once_the_container_is_down() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let hold = "dd if=/dev/zero bs=300M count=1 2>/dev/null | (head -c 1 >/dev/null; echo ready; sleep 1000)";
     for docker in berth_e2e::clis() {
         let c = unique("killed");
@@ -384,11 +372,9 @@ fn kill_returns_once_the_container_is_down() {
 /// no record) is deleted; the other containers are untouched.
 #[test]
 fn interrupted_removals_are_finished_at_start() {
-    if skip_unless_root() {
+    let Some(mut d) = Daemon::with_busybox() else {
         return;
-    }
-    let mut d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let (cut, kept) = (unique("cut"), unique("kept"));
     for n in [&cut, &kept] {
         d.berth(&["create", "--name", n, "busybox", "true"]).ok();
@@ -431,11 +417,9 @@ fn interrupted_removals_are_finished_at_start() {
 /// times and Unix seconds.
 #[test]
 fn logs_since_and_until() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let c = unique("logwin");
     d.berth(&["run", "--name", &c, "busybox", "echo", "line"])
         .ok();

@@ -37,11 +37,9 @@ fn inspect(d: &Daemon, what: &str) -> serde_json::Value {
 
 #[test]
 fn commit_diff_and_run_the_new_image() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let c = unique("commit");
     d.berth(&[
         "run",
@@ -342,11 +340,9 @@ fn export_layers_test_and_import_it_back() {
 
 #[test]
 fn export_of_a_running_container_shows_its_changes() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let c = unique("runexp");
     d.berth(&[
         "run",
@@ -376,11 +372,9 @@ fn export_of_a_running_container_shows_its_changes() {
 /// every listed image runs, and tmp/ is empty.
 #[test]
 fn commit_survives_kill9_of_the_daemon() {
-    if skip_unless_root() {
+    let Some(mut d) = Daemon::with_busybox() else {
         return;
-    }
-    let mut d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let c = unique("crash");
     d.berth(&[
         "run",
@@ -571,11 +565,9 @@ fn api_errors_for_commit_diff_export_import() {
 /// removes the untagged parent too unless `--no-prune`.
 #[test]
 fn parents_of_committed_images() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let base = inspect(&d, "busybox")["Id"].as_str().unwrap().to_string();
     let c = unique("parent");
     d.berth(&["run", "--name", &c, "busybox", "touch", "/x"])

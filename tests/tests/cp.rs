@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 
-use berth_e2e::{Daemon, skip_unless_root, unique};
+use berth_e2e::{Daemon, unique};
 
 const SETUP: &str = "mkdir -p /d/sub && echo hi > /d/f && ln /d/f /d/sub/f2 && ln -s /d /ln && ln -s /etc/passwd /d/pw";
 
@@ -42,11 +42,9 @@ fn tree(dir: &Path) -> Vec<String> {
 
 #[test]
 fn cp_both_ways_like_docker() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     for docker in berth_e2e::clis() {
         let cp = |args: &[&str]| {
             let mut all = vec!["cp"];
@@ -198,11 +196,9 @@ fn cp_both_ways_like_docker() {
 /// names: reads and writes stay inside the container (running or stopped).
 #[test]
 fn cp_stays_inside_the_container() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let host = tempfile::tempdir().unwrap();
     let marker = host.path().join("secret");
     std::fs::write(&marker, "host secret\n").unwrap();

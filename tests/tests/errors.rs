@@ -5,11 +5,9 @@ use berth_e2e::{Daemon, have_docker_cli, image, skip_unless_root, unique};
 
 #[test]
 fn bad_input_is_refused_cleanly() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
 
     // Unknown image: 404 from create.
     let r = d

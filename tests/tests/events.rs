@@ -4,15 +4,13 @@
 
 use std::io::BufRead;
 
-use berth_e2e::{Daemon, skip_unless_root, unique};
+use berth_e2e::{Daemon, unique};
 
 #[test]
 fn container_and_image_events_replay_and_filter() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     for docker in berth_e2e::clis() {
         let run = |args: &[&str]| d.cli(docker, args);
         let t0 = berth_e2e::now_unix();
@@ -99,11 +97,9 @@ fn container_and_image_events_replay_and_filter() {
 /// A follower sees what happens after it started (and what it asked to replay).
 #[test]
 fn events_follow_live() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let c = unique("evlive");
     let t0 = berth_e2e::now_unix();
     // Should an event never come, the daemon ends the stream after a minute (--until) and

@@ -5,11 +5,9 @@ use berth_e2e::{Daemon, have_docker_cli, skip_unless_root, unique};
 
 #[test]
 fn exec_runs_in_the_container() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let c = unique("exec");
     d.berth(&["run", "-d", "--name", &c, "busybox", "sleep", "1000"])
         .ok();

@@ -4,7 +4,7 @@
 //! and the 126/127 exit codes with Docker's messages.
 #![allow(clippy::unwrap_used)]
 
-use berth_e2e::{Daemon, Run, have_docker_cli, skip_unless_root, unique};
+use berth_e2e::{Daemon, Run, have_docker_cli, unique};
 
 /// Run the same command through berth and, when present, the docker CLI.
 fn both(d: &Daemon, args: &[&str], check: impl Fn(&Run, &str)) {
@@ -16,11 +16,9 @@ fn both(d: &Daemon, args: &[&str], check: impl Fn(&Run, &str)) {
 
 #[test]
 fn run_flags_behave_like_docker() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let dir = tempfile::tempdir().unwrap();
     let env_file = dir.path().join("env");
     std::fs::write(&env_file, "A=1\n# a comment\nB=two words\n\nPATH\n").unwrap();
@@ -124,11 +122,9 @@ fn run_flags_behave_like_docker() {
 
 #[test]
 fn stop_signal_and_stop_timeout() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     for docker in berth_e2e::clis() {
         let run = |args: &[&str]| d.cli(docker, args);
         // The container's stop signal is what `stop` sends.
@@ -190,11 +186,9 @@ fn stop_signal_and_stop_timeout() {
 
 #[test]
 fn exec_flags_and_attach_to_a_running_container() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let c = unique("execflags");
     d.berth(&["run", "-d", "--name", &c, "busybox", "sleep", "1000"])
         .ok();
@@ -330,11 +324,9 @@ fn exec_flags_and_attach_to_a_running_container() {
 /// CLI; `--sig-proxy=false` leaves the container alone.
 #[test]
 fn signals_reach_the_container_through_the_client() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let script = "trap 'echo got-int; exit 5' INT; echo ready; while :; do sleep 0.1; done";
     for docker in berth_e2e::clis() {
         // The docker CLI 28 itself waits for a third Ctrl-C before it gives up: the

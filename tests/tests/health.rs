@@ -3,7 +3,7 @@
 //! probes that hang are killed at the timeout, and each change is an event.
 #![allow(clippy::unwrap_used)]
 
-use berth_e2e::{Daemon, eventually, skip_unless_root, unique};
+use berth_e2e::{Daemon, eventually, unique};
 
 fn health(d: &Daemon, c: &str) -> String {
     let out = d.berth(&[
@@ -18,11 +18,9 @@ fn health(d: &Daemon, c: &str) -> String {
 
 #[test]
 fn health_checks_report_and_recover() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     for docker in berth_e2e::clis() {
         let run = |args: &[&str]| d.cli(docker, args);
         let c = unique("health");
@@ -98,11 +96,9 @@ fn health_checks_report_and_recover() {
 
 #[test]
 fn hanging_probes_time_out() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let c = unique("healthto");
     d.berth(&[
         "run",

@@ -1,7 +1,7 @@
 //! Resource limits, `--init`, signals and Docker's masked paths, end to end.
 #![allow(clippy::unwrap_used)]
 
-use berth_e2e::{Daemon, skip_unless_root, unique};
+use berth_e2e::{Daemon, unique};
 
 fn inspect(d: &Daemon, name: &str, field: &str) -> String {
     let out = d.berth(&["inspect", "-f", field, name]);
@@ -16,11 +16,9 @@ fn eventually(f: impl FnMut() -> bool) -> bool {
 
 #[test]
 fn memory_limit_oom_kills() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let c = unique("oom");
     // `tail` keeps the newline-free stream in memory until the limit stops it.
     let out = d.berth(&[
@@ -42,11 +40,9 @@ fn memory_limit_oom_kills() {
 
 #[test]
 fn pids_limit_stops_a_fork_bomb() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     // Only builtins after the loop: `set -- /proc/[0-9]*` counts processes without forking.
     let script = "for i in $(seq 30); do sleep 3 & done; set -- /proc/[0-9]*; echo $#";
     let out = d.berth(&["run", "--rm", "busybox", "sh", "-c", script]);
@@ -75,11 +71,9 @@ fn pids_limit_stops_a_fork_bomb() {
 
 #[test]
 fn init_reaps_zombies_and_forwards_signals() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     // An orphan reparented to PID 1: `sleep` as PID 1 never reaps it, the init does.
     let script = "sh -c 'sleep 0.2 &'; exec sleep 1000";
     let plain = unique("zombie");
@@ -125,11 +119,9 @@ fn init_reaps_zombies_and_forwards_signals() {
 
 #[test]
 fn signals_reach_the_workload() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let c = unique("trap");
     d.berth(&[
         "run",
@@ -156,11 +148,9 @@ fn signals_reach_the_workload() {
 
 #[test]
 fn masked_and_read_only_paths() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let out = d.berth(&[
         "run",
         "--rm",
@@ -188,11 +178,9 @@ fn masked_and_read_only_paths() {
 
 #[test]
 fn run_flags_reach_the_kernel() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     // cgroup files as the container sees them (its cgroup namespace makes them "/").
     let out = d.berth(&[
         "run",

@@ -2,15 +2,13 @@
 //! sees, `inspect`'s `Mounts`, and Docker's errors for bad ones.
 #![allow(clippy::unwrap_used)]
 
-use berth_e2e::{Daemon, skip_unless_root, unique};
+use berth_e2e::{Daemon, unique};
 
 #[test]
 fn tmpfs_and_mount_flags_like_docker() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let host = tempfile::tempdir().unwrap();
     std::fs::write(host.path().join("f"), "hf\n").unwrap();
     let hp = host.path().to_string_lossy().into_owned();

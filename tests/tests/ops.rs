@@ -3,15 +3,13 @@
 
 use std::time::Duration;
 
-use berth_e2e::{Daemon, have_docker_cli, skip_unless_root, unique};
+use berth_e2e::{Daemon, have_docker_cli, unique};
 
 #[test]
 fn pause_top_stats() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let c = unique("ops");
     d.berth(&[
         "run",
@@ -111,11 +109,9 @@ fn pause_top_stats() {
 
 #[test]
 fn update_changes_limits_of_a_running_container() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let c = unique("upd");
     d.berth(&[
         "run",

@@ -3,15 +3,13 @@
 //! and `images`.
 #![allow(clippy::unwrap_used)]
 
-use berth_e2e::{Daemon, skip_unless_root, unique};
+use berth_e2e::{Daemon, unique};
 
 #[test]
 fn ps_filters_like_docker() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let (a, b, c) = (unique("psrun"), unique("psexit"), unique("pscreated"));
     d.berth(&[
         "run",
@@ -159,11 +157,9 @@ fn ps_filters_like_docker() {
 /// installed, `berth` prints exactly what it prints.
 #[test]
 fn ps_and_images_format_like_docker() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let (a, b) = (unique("fmtrun"), unique("fmtnew"));
     d.berth(&[
         "run", "-d", "--name", &a, "-l", "k=v", "busybox", "sleep", "1000",

@@ -2,15 +2,13 @@
 //! messages, events, and what prune leaves alone.
 #![allow(clippy::unwrap_used)]
 
-use berth_e2e::{Daemon, skip_unless_root, unique};
+use berth_e2e::{Daemon, unique};
 
 #[test]
 fn rename_checks_like_docker() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     for docker in berth_e2e::clis() {
         let (a, b, c) = (unique("rena"), unique("renb"), unique("renc"));
         let t0 = berth_e2e::now_unix();
@@ -84,11 +82,9 @@ fn rename_checks_like_docker() {
 
 #[test]
 fn container_prune_removes_only_stopped_ones() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     for docker in berth_e2e::clis() {
         let (up, paused, done, kept, made) = (
             unique("prup"),
@@ -173,11 +169,9 @@ fn container_prune_removes_only_stopped_ones() {
 /// is `berth VERB`.
 #[test]
 fn system_prune_removes_stopped_containers_and_dangling_images() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     for docker in berth_e2e::clis() {
         let (up, done) = (unique("sysup"), unique("sysdone"));
         d.cli(

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use berth_e2e::{Daemon, skip_unless_root, unique};
+use berth_e2e::{Daemon, unique};
 
 fn inspect(d: &Daemon, c: &str, format: &str) -> String {
     let out = d.berth(&["inspect", "-f", format, c]);
@@ -20,11 +20,9 @@ fn eventually(f: impl FnMut() -> bool) -> bool {
 
 #[test]
 fn on_failure_restarts_up_to_its_count() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     for docker in berth_e2e::clis() {
         let run = |args: &[&str]| d.cli(docker, args);
         // Fails every time: started once, restarted twice, then left exited.
@@ -85,11 +83,9 @@ fn on_failure_restarts_up_to_its_count() {
 
 #[test]
 fn always_restarts_until_stopped_by_hand() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let c = unique("always");
     d.berth(&[
         "run",
@@ -136,11 +132,9 @@ fn always_restarts_until_stopped_by_hand() {
 
 #[test]
 fn containers_that_died_with_the_daemon_down_are_restarted() {
-    if skip_unless_root() {
+    let Some(mut d) = Daemon::with_busybox() else {
         return;
-    }
-    let mut d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let always = unique("down-always");
     let never = unique("down-no");
     for (name, policy) in [(&always, "unless-stopped"), (&never, "no")] {
@@ -193,11 +187,9 @@ fn containers_that_died_with_the_daemon_down_are_restarted() {
 
 #[test]
 fn restart_policies_are_checked_like_docker() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     for (args, msg) in [
         (
             &["--restart", "sometimes"][..],

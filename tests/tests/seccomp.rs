@@ -34,11 +34,9 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
 
 #[test]
 fn a_profile_denying_mkdir_makes_mkdir_fail() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let dir = tempfile::tempdir().unwrap();
     let deny = write(&dir, "deny-mkdir.json", DENY_MKDIR);
     let opt = format!("seccomp={deny}");
@@ -144,11 +142,9 @@ fn a_profile_denying_mkdir_makes_mkdir_fail() {
 
 #[test]
 fn allow_by_default_profiles_and_argument_conditions() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let dir = tempfile::tempdir().unwrap();
     let allow = write(
         &dir,
@@ -234,11 +230,9 @@ fn allow_by_default_profiles_and_argument_conditions() {
 
 #[test]
 fn invalid_profiles_are_refused_at_create() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let dir = tempfile::tempdir().unwrap();
     let bad_action = write(
         &dir,

@@ -2,7 +2,7 @@
 //! no-new-privileges, `--privileged`.
 #![allow(clippy::unwrap_used)]
 
-use berth_e2e::{Daemon, skip_unless_root};
+use berth_e2e::Daemon;
 
 fn status_field(d: &Daemon, extra: &[&str], field: &str) -> String {
     let mut args = vec!["run", "--rm"];
@@ -19,11 +19,9 @@ fn status_field(d: &Daemon, extra: &[&str], field: &str) -> String {
 
 #[test]
 fn capabilities_follow_docker_and_the_flags() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     assert_eq!(status_field(&d, &[], "CapEff:"), "00000000a80425fb");
     assert_eq!(
         status_field(&d, &["--cap-drop", "ALL"], "CapEff:"),
@@ -58,11 +56,9 @@ fn capabilities_follow_docker_and_the_flags() {
 
 #[test]
 fn seccomp_and_no_new_privileges() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     // Mode 2: a filter is installed.
     assert_eq!(status_field(&d, &[], "Seccomp:"), "2");
     assert_eq!(
@@ -107,11 +103,9 @@ fn seccomp_and_no_new_privileges() {
 
 #[test]
 fn namespace_modes() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let ns = |pid: &str, kind: &str| std::fs::read_link(format!("/proc/{pid}/ns/{kind}")).unwrap();
     let run = |args: &[&str]| {
         let mut a = vec!["run", "--rm"];
@@ -165,11 +159,9 @@ fn namespace_modes() {
 
 #[test]
 fn device_cgroup_and_device_flag() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     if std::path::Path::new("/sys/fs/cgroup/devices").is_dir() {
         // CAP_MKNOD lets a container make a node for the host's disk; the device cgroup
         // must still refuse to open it.

@@ -120,11 +120,9 @@ fn interactive_tty_session() {
 
 #[test]
 fn resize_reaches_the_tty() {
-    if skip_unless_root() {
+    let Some(d) = Daemon::with_busybox() else {
         return;
-    }
-    let d = Daemon::start();
-    d.load("busybox.tar");
+    };
     let c = unique("tty");
     d.berth(&[
         "run",
