@@ -138,6 +138,17 @@ fn cp_both_ways_like_docker() {
         cp(&[&s("hd"), &format!("{c}:/hd2")]).ok();
         cp(&[&s("hd/."), &format!("{c}:/d/sub")]).ok();
         cp(&[&s("hf"), &format!("{c}:/ln")]).ok(); // through the symlink, into /d
+        // A big upload the daemon refuses at once: a clear error, not a broken pipe.
+        std::fs::write(src.path().join("big"), vec![7u8; 20 << 20]).unwrap();
+        let refused = cp(&[&s("big"), &format!("{c}:/nodir/big")]);
+        assert_eq!(refused.code(), 1, "docker={docker}: {}", refused.stderr());
+        assert!(
+            refused
+                .stderr()
+                .contains(&format!("Could not find the file /nodir in container {c}")),
+            "docker={docker}: {}",
+            refused.stderr()
+        );
         let no_dir = cp(&[&s("hd"), &format!("{c}:/d/f")]);
         assert_eq!(no_dir.code(), 1);
         assert!(

@@ -369,9 +369,12 @@ async fn to_container(
     } else {
         (dst_parent, Some(dst_base))
     };
-    let (sock_a, sock_b) = std::os::unix::net::UnixStream::pair()?;
+    // The tar is written by a blocking thread into a channel the request body reads (not a
+    // pipe: a daemon that answers early must not kill this process with SIGPIPE).
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(8);
     let writer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        let mut tar = tar::Builder::new(std::io::BufWriter::with_capacity(256 * 1024, sock_a));
+        let out = ChannelWriter { tx };
+        let mut tar = tar::Builder::new(std::io::BufWriter::with_capacity(256 * 1024, out));
         tar.follow_symlinks(false);
         tar.mode(tar::HeaderMode::Complete);
         match &top {
@@ -395,13 +398,34 @@ async fn to_container(
         tar.into_inner()?.into_inner().map_err(|e| e.into_error())?;
         Ok(())
     });
-    sock_b.set_nonblocking(true)?;
-    let reader = tokio::net::UnixStream::from_std(sock_b)?;
-    let sent = put(dir, reader_body(reader)).await;
+    let chunks = futures_util::stream::unfold(rx, |mut rx| async move {
+        let chunk = rx.recv().await?;
+        Some((Ok(hyper::body::Frame::data(chunk)), rx))
+    });
+    let body = http_body_util::BodyExt::boxed(http_body_util::StreamBody::new(chunks));
+    let sent = put(dir, body).await;
     let written = writer.await.map_err(|e| fail(1, e.to_string()))?;
     sent?;
     written.map_err(|e| fail(1, format!("archiving {src}: {e}")))?;
     Ok(0)
+}
+
+/// Blocking writes into a channel of chunks (a request body on the other side).
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<bytes::Bytes>,
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tx
+            .blocking_send(bytes::Bytes::copy_from_slice(buf))
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn no_such(e: &std::io::Error) -> String {
