@@ -364,3 +364,63 @@ fn signals_reach_the_container_through_the_client() {
         }
     }
 }
+
+/// `--add-host` and `--dns`/`--dns-search`/`--dns-option` reach the container's
+/// `/etc/hosts` and `/etc/resolv.conf`; bad values get Docker's messages.
+#[test]
+fn add_host_and_dns_like_docker() {
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    for docker in berth_e2e::clis() {
+        let out = d.cli(
+            docker,
+            &[
+                "run",
+                "--rm",
+                "--add-host",
+                "foo:1.2.3.4",
+                "--add-host",
+                "bar:::1",
+                "--dns",
+                "9.9.9.9",
+                "--dns-search",
+                "example.com",
+                "--dns-option",
+                "ndots:2",
+                "busybox",
+                "sh",
+                "-c",
+                "grep -E 'foo|bar' /etc/hosts; cat /etc/resolv.conf",
+            ],
+        );
+        out.ok();
+        assert_eq!(
+            out.stdout(),
+            "1.2.3.4\tfoo\n::1\tbar\nsearch example.com\nnameserver 9.9.9.9\noptions ndots:2\n",
+            "docker={docker}"
+        );
+    }
+    for (args, message) in [
+        (
+            &["--add-host", "foo"][..],
+            "bad format for add-host: \"foo\"",
+        ),
+        (
+            &["--add-host", "foo:notip"],
+            "invalid IP address in add-host: \"notip\"",
+        ),
+        (
+            &["--dns", "bad"],
+            "IP address is not correctly formatted: bad",
+        ),
+    ] {
+        let mut all = vec!["run", "--rm"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["busybox", "true"]);
+        let out = d.berth(&all);
+        assert_eq!(out.code(), 125, "{args:?}");
+        assert!(out.stderr().contains(message), "{}", out.stderr());
+    }
+    assert_eq!(d.berth(&["ps", "-aq"]).stdout(), "");
+}

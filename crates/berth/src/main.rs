@@ -102,6 +102,18 @@ pub struct CreateOpts {
     /// Bind mount a volume (src:dst[:ro]).
     #[arg(short = 'v', long = "volume")]
     pub volumes: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip).
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    /// Set custom DNS servers.
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains.
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// Set DNS options.
+    #[arg(long = "dns-option")]
+    pub dns_option: Vec<String>,
     /// Mount a tmpfs directory (PATH[:OPTIONS], e.g. /run:size=64m).
     #[arg(long)]
     pub tmpfs: Vec<String>,

@@ -26,6 +26,87 @@ const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 const HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
 fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
 
+/// A string list of the host config's extra fields (`ExtraHosts`, `Dns`...).
+fn extra_strings(hc: &berth_models::HostConfig, key: &str) -> Vec<String> {
+    hc.extra
+        .get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
+/// `--add-host` entries (`ExtraHosts`, `HOST:IP`) as `/etc/hosts` lines.
+fn extra_host_lines(hc: &berth_models::HostConfig) -> Result<String> {
+    let mut out = String::new();
+    for entry in extra_strings(hc, "ExtraHosts") {
+        let (host, ip) = entry
+            .split_once(':')
+            .or_else(|| entry.split_once('='))
+            .ok_or_else(|| Error::invalid(format!("bad format for add-host: {entry:?}")))?;
+        if ip == "host-gateway" {
+            return Err(Error::new(
+                ErrorKind::NotImplemented,
+                "--add-host with host-gateway needs bridge networking, which is not supported yet",
+            ));
+        }
+        if host.is_empty() || ip.parse::<std::net::IpAddr>().is_err() {
+            return Err(Error::invalid(format!(
+                "invalid IP address in add-host: {ip:?}"
+            )));
+        }
+        out.push_str(&format!("{ip}\t{host}\n"));
+    }
+    Ok(out)
+}
+
+/// The container's `/etc/resolv.conf`: the host's, with its nameservers, search domains and
+/// options replaced by `--dns`, `--dns-search` and `--dns-option` where given.
+fn resolv_conf(hc: &berth_models::HostConfig, host: &str) -> Result<String> {
+    let dns = extra_strings(hc, "Dns");
+    let search = extra_strings(hc, "DnsSearch");
+    let options = extra_strings(hc, "DnsOptions");
+    for ip in &dns {
+        if ip.parse::<std::net::IpAddr>().is_err() {
+            return Err(Error::invalid(format!(
+                "IP address is not correctly formatted: {ip}"
+            )));
+        }
+    }
+    if dns.is_empty() && search.is_empty() && options.is_empty() {
+        return Ok(host.to_string());
+    }
+    let host_values = |key: &str| -> Vec<String> {
+        host.lines()
+            .filter_map(|l| l.trim().strip_prefix(key))
+            .filter(|rest| rest.starts_with([' ', '\t']))
+            .flat_map(|rest| rest.split_whitespace().map(str::to_string))
+            .collect()
+    };
+    let pick = |user: Vec<String>, key: &str| {
+        if user.is_empty() {
+            host_values(key)
+        } else {
+            user
+        }
+    };
+    let mut out = String::new();
+    let search = pick(search, "search");
+    if !search.is_empty() {
+        out.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    for ns in pick(dns, "nameserver") {
+        out.push_str(&format!("nameserver {ns}\n"));
+    }
+    let options = pick(options, "options");
+    if !options.is_empty() {
+        out.push_str(&format!("options {}\n", options.join(" ")));
+    }
+    Ok(out)
+}
+
 /// `condition` of `POST /containers/{id}/wait`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitCondition {
@@ -786,7 +867,9 @@ impl Engine {
                 std::fs::create_dir_all(&d)
                     .map_err(|e| Error::io(&format!("creating {}", d.display()), e))?;
             }
-            let resolv = std::fs::read("/etc/resolv.conf").unwrap_or_default();
+            let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+            let resolv = resolv_conf(&c.host_config, &host_resolv)?;
+            let extra = extra_host_lines(&c.host_config)?;
             let files: [(std::path::PathBuf, Vec<u8>); 4] = [
                 (
                     paths.hostname(),
@@ -794,9 +877,9 @@ impl Engine {
                 ),
                 (
                     paths.hosts(),
-                    format!("{HOSTS}127.0.1.1\t{}\n", c.config.hostname).into_bytes(),
+                    format!("{HOSTS}{extra}127.0.1.1\t{}\n", c.config.hostname).into_bytes(),
                 ),
-                (paths.resolv_conf(), resolv),
+                (paths.resolv_conf(), resolv.into_bytes()),
                 (paths.log(&id), Vec::new()),
             ];
             for (path, content) in files {
@@ -1741,6 +1824,34 @@ mod tests {
             WaitCondition::Removed
         );
         assert!("soon".parse::<WaitCondition>().is_err());
+    }
+
+    #[test]
+    fn resolv_conf_takes_the_users_dns_settings() {
+        let hc = |extra: Value| {
+            let mut hc = berth_models::HostConfig::default();
+            if let Value::Object(m) = extra {
+                hc.extra.extend(m);
+            }
+            hc
+        };
+        let host = "# generated\nsearch corp.example\nnameserver 10.0.0.1\nnameserver 10.0.0.2\noptions rotate\n";
+        assert_eq!(resolv_conf(&hc(Value::Null), host).unwrap(), host);
+        assert_eq!(
+            resolv_conf(&hc(serde_json::json!({"Dns": ["1.1.1.1"]})), host).unwrap(),
+            "search corp.example\nnameserver 1.1.1.1\noptions rotate\n"
+        );
+        assert_eq!(
+            resolv_conf(
+                &hc(serde_json::json!({"DnsSearch": ["a.b"], "DnsOptions": ["ndots:2"]})),
+                host
+            )
+            .unwrap(),
+            "search a.b\nnameserver 10.0.0.1\nnameserver 10.0.0.2\noptions ndots:2\n"
+        );
+        assert!(resolv_conf(&hc(serde_json::json!({"Dns": ["nope"]})), host).is_err());
+        let hosts = hc(serde_json::json!({"ExtraHosts": ["a:1.2.3.4", "b:::1"]}));
+        assert_eq!(extra_host_lines(&hosts).unwrap(), "1.2.3.4\ta\n::1\tb\n");
     }
 
     #[test]
