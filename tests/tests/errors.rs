@@ -133,3 +133,54 @@ fn api_versions_are_negotiated() {
     assert!(r.starts_with("HTTP/1.1 404"), "{r}");
     assert!(r.contains(r#"{"message":"page not found"}"#), "{r}");
 }
+
+/// A big archive refused early (random bytes to `load`, `import` and `cp`) gets the
+/// daemon's error through the docker CLI: the daemon reads the rest of the upload first,
+/// since a connection closed with a request unread is reset and the client then reports a
+/// broken pipe instead (it did about every other time).
+#[test]
+fn big_bad_uploads_get_the_error_not_a_broken_pipe() {
+    if !have_docker_cli() {
+        eprintln!("skipped: no docker CLI");
+        return;
+    }
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    let junk = d.dir.path().join("junk.tar");
+    let mut data = vec![0u8; 30 << 20];
+    let mut x: u32 = 12345;
+    for b in data.iter_mut() {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        *b = (x >> 16) as u8;
+    }
+    std::fs::write(&junk, &data).unwrap();
+    let junk = junk.to_string_lossy().into_owned();
+    let c = unique("bigbad");
+    d.berth(&["run", "-d", "--name", &c, "busybox", "sleep", "1000"])
+        .ok();
+    for round in 0..3 {
+        let load = d.docker(&["load", "-i", &junk]);
+        assert!(
+            load.stderr()
+                .contains("Error response from daemon: invalid archive"),
+            "round {round}: {}",
+            load.stderr()
+        );
+        let import = d.docker(&["import", &junk]);
+        assert!(
+            import
+                .stderr()
+                .contains("Error response from daemon: invalid"),
+            "round {round}: {}",
+            import.stderr()
+        );
+        let cp = d.docker(&["cp", &junk, &format!("{c}:/nodir/junk")]);
+        assert!(
+            cp.stderr().contains("Could not find the file /nodir"),
+            "round {round}: {}",
+            cp.stderr()
+        );
+    }
+    d.berth(&["rm", "-f", &c]).ok();
+}
