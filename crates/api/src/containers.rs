@@ -88,8 +88,7 @@ async fn inspect(
 ) -> ApiResult<Response> {
     let v = engine.inspect(&id)?;
     if truthy(q.get("size")) {
-        let v = engine.with_sizes(vec![v]).await?.pop();
-        return Ok(Json(v).into_response());
+        return Ok(Json(engine.inspect_with_size(v).await?).into_response());
     }
     Ok(Json(v).into_response())
 }
@@ -155,13 +154,13 @@ async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let v: serde_json::Value = if body.is_empty() {
-        serde_json::Value::Null
+    let req: berth_models::ContainerUpdate = if body.is_empty() {
+        Default::default()
     } else {
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("invalid JSON in request body: {e}")))?
     };
-    Ok(Json(engine.update(&id, &v).await?).into_response())
+    Ok(Json(engine.update(&id, req).await?).into_response())
 }
 
 async fn pause(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
@@ -345,6 +344,7 @@ async fn logs(
         follow: truthy(q.get("follow")),
         tail: q.get("tail").and_then(|t| t.parse::<usize>().ok()),
         timestamps: truthy(q.get("timestamps")),
+        details: truthy(q.get("details")),
         since: time_param(&q, "since"),
         until: time_param(&q, "until"),
     };

@@ -199,6 +199,19 @@ pub fn create_body(o: &CreateOpts) -> Result<Value, Exit> {
     if let Some(p) = o.pids_limit {
         host["PidsLimit"] = json!(p);
     }
+    if o.log_driver.is_some() || !o.log_opt.is_empty() {
+        let mut config = serde_json::Map::new();
+        for kv in &o.log_opt {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| fail(125, format!("invalid log opt: {kv}")))?;
+            config.insert(k.to_string(), json!(v));
+        }
+        host["LogConfig"] = json!({
+            "Type": o.log_driver.clone().unwrap_or_default(),
+            "Config": config,
+        });
+    }
     let bytes = |v: &Option<String>| -> Result<Option<i64>, Exit> {
         match v.as_deref() {
             None => Ok(None),
@@ -746,21 +759,28 @@ pub async fn attach(c: &Client, name: &str, stdin: bool, sig_proxy: bool) -> Cmd
     Ok(status["StatusCode"].as_i64().unwrap_or(0) as i32)
 }
 
+/// What `logs` shows: follow, timestamps, details.
+pub struct LogsShown {
+    pub follow: bool,
+    pub timestamps: bool,
+    pub details: bool,
+}
+
 pub async fn logs(
     c: &Client,
     name: &str,
-    follow: bool,
-    timestamps: bool,
+    shown: LogsShown,
     tail: Option<String>,
     (since, until): (Option<String>, Option<String>),
 ) -> CmdResult {
     let info: Value = c.get(&format!("/containers/{}/json", q(name))).await?;
     let tty = info["Config"]["Tty"].as_bool().unwrap_or(false);
     let mut path = format!(
-        "/containers/{}/logs?stdout=1&stderr=1&follow={}&timestamps={}",
+        "/containers/{}/logs?stdout=1&stderr=1&follow={}&timestamps={}&details={}",
         q(name),
-        u8::from(follow),
-        u8::from(timestamps)
+        u8::from(shown.follow),
+        u8::from(shown.timestamps),
+        u8::from(shown.details)
     );
     if let Some(t) = tail {
         path.push_str(&format!("&tail={}", q(&t)));

@@ -114,6 +114,12 @@ pub struct CreateOpts {
     /// Set DNS options.
     #[arg(long = "dns-option")]
     pub dns_option: Vec<String>,
+    /// Logging driver for the container (json-file, local, none).
+    #[arg(long = "log-driver")]
+    pub log_driver: Option<String>,
+    /// Log driver options (KEY=VALUE).
+    #[arg(long = "log-opt")]
+    pub log_opt: Vec<String>,
     /// Mount a tmpfs directory (PATH[:OPTIONS], e.g. /run:size=64m).
     #[arg(long)]
     pub tmpfs: Vec<String>,
@@ -350,6 +356,9 @@ enum Cmd {
         follow: bool,
         #[arg(short = 't', long)]
         timestamps: bool,
+        /// Show extra details provided to logs (the `labels`/`env` log options).
+        #[arg(long)]
+        details: bool,
         #[arg(short = 'n', long)]
         tail: Option<String>,
         /// Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m").
@@ -848,13 +857,19 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Cmd::Logs {
             follow,
             timestamps,
+            details,
             tail,
             since,
             until,
             container,
         } => {
             let window = (since, until);
-            c::logs(cl, &container, follow, timestamps, tail, window).await
+            let shown = c::LogsShown {
+                follow,
+                timestamps,
+                details,
+            };
+            c::logs(cl, &container, shown, tail, window).await
         }
         Cmd::Ps { opts }
         | Cmd::Container {

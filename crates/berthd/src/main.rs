@@ -46,6 +46,30 @@ struct Args {
     /// one (e.g. runc).
     #[arg(long = "default-runtime", default_value = berth_engine::runtimes::DEFAULT_RUNTIME)]
     default_runtime: String,
+    /// Default log driver of containers: json-file, local or none.
+    #[arg(long = "log-driver", default_value = berth_models::DEFAULT_LOG_DRIVER)]
+    log_driver: String,
+    /// Default log driver options, KEY=VALUE (repeatable).
+    #[arg(long = "log-opt")]
+    log_opts: Vec<String>,
+}
+
+/// `--log-driver` and `--log-opt`, checked as a container's would be.
+fn default_log(driver: &str, opts: &[String]) -> Result<berth_models::LogConfig> {
+    let mut config = std::collections::BTreeMap::new();
+    for o in opts {
+        let Some((k, v)) = o.split_once('=') else {
+            bail!("--log-opt {o:?}: expected KEY=VALUE");
+        };
+        config.insert(k.to_string(), v.to_string());
+    }
+    let lc = berth_models::LogConfig {
+        r#type: driver.to_string(),
+        config,
+    };
+    berth_engine::logs::check_default(&lc)
+        .map_err(|e| anyhow::anyhow!("--log-driver/--log-opt: {e}"))?;
+    Ok(lc)
 }
 
 /// `--add-runtime` flags, plus runc from PATH when not given.
@@ -155,6 +179,7 @@ async fn run(args: Args) -> Result<()> {
         cgroup_parent: args.cgroup_parent,
         runtimes: runtimes(&args.add_runtime)?,
         default_runtime: args.default_runtime,
+        default_log: default_log(&args.log_driver, &args.log_opts)?,
     };
     if cfg.default_runtime != berth_engine::runtimes::DEFAULT_RUNTIME
         && !cfg.runtimes.contains_key(&cfg.default_runtime)

@@ -2,9 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-use berth_models::{ContainerConfig, ContainerState, HostConfig};
+use std::collections::BTreeMap;
+
+use berth_models::{
+    ContainerConfig, ContainerInspect, ContainerState, ContainerSummary, EndpointSettings,
+    GraphDriverData, HostConfig, MountPoint, NetworkSettings, SummaryHostConfig,
+    SummaryNetworkSettings,
+};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use crate::time;
 
@@ -61,8 +66,13 @@ impl Paths {
     pub fn work(&self) -> PathBuf {
         self.dir.join("work")
     }
+    /// The json-file log.
     pub fn log(&self, id: &str) -> PathBuf {
         self.dir.join(format!("{id}-json.log"))
+    }
+    /// The `local` driver's log (Docker's place for it).
+    pub fn local_log(&self) -> PathBuf {
+        self.dir.join("local-logs").join("container.log")
     }
     pub fn hostname(&self) -> PathBuf {
         self.dir.join("hostname")
@@ -78,6 +88,15 @@ impl Paths {
 impl Container {
     pub fn running(&self) -> bool {
         self.state.running
+    }
+
+    /// Where its log driver keeps its output (None: `none` keeps nothing).
+    pub fn log_file(&self, paths: &Paths) -> Option<PathBuf> {
+        match self.host_config.log_config.r#type.as_str() {
+            "none" => None,
+            "local" => Some(paths.local_log()),
+            _ => Some(paths.log(&self.id)),
+        }
     }
 
     /// The network mode as Docker reports it ("default" shows as "bridge" in lists).
@@ -121,85 +140,106 @@ impl Container {
     }
 
     /// One entry of `GET /containers/json`.
-    pub fn summary(&self) -> Value {
+    pub fn summary(&self) -> ContainerSummary {
         let command = std::iter::once(self.path.as_str())
             .chain(self.args.iter().map(String::as_str))
             .collect::<Vec<_>>()
             .join(" ");
-        json!({
-            "Id": self.id,
-            "Names": [format!("/{}", self.name)],
-            "Image": self.config.image,
-            "ImageID": self.image_id,
-            "Command": command,
-            "Created": time::unix_seconds(&self.created),
-            "Ports": [],
-            "Labels": self.config.labels,
-            "State": self.state.status,
-            "Status": self.status_text(),
-            "HostConfig": { "NetworkMode": self.network_name() },
-            "NetworkSettings": { "Networks": {} },
-            "Mounts": self.mounts(),
-        })
+        ContainerSummary {
+            id: self.id.clone(),
+            names: vec![format!("/{}", self.name)],
+            image: self.config.image.clone(),
+            image_id: self.image_id.clone(),
+            command,
+            created: time::unix_seconds(&self.created),
+            ports: Vec::new(),
+            size_rw: None,
+            size_root_fs: None,
+            labels: self.config.labels.clone(),
+            state: self.state.status.clone(),
+            status: self.status_text(),
+            host_config: SummaryHostConfig {
+                network_mode: self.network_name().into(),
+            },
+            network_settings: SummaryNetworkSettings {
+                networks: self.networks(),
+            },
+            mounts: self.mounts(),
+        }
     }
 
     /// Docker's `Mounts` list: binds and `--mount`s.
-    fn mounts(&self) -> Vec<Value> {
+    fn mounts(&self) -> Vec<MountPoint> {
         crate::containers::user_mounts(&self.host_config, false)
             .map(|m| m.listed)
             .unwrap_or_default()
     }
 
+    /// The networks it is on, by name: the default network is `bridge` (a network
+    /// namespace with loopback only until Berth has bridge networking), `host` or `none`;
+    /// with another container's network, none of its own.
+    fn networks(&self) -> BTreeMap<String, EndpointSettings> {
+        let name = match self.host_config.network_mode.as_str() {
+            "" | "default" | "bridge" => "bridge",
+            "host" => "host",
+            "none" => "none",
+            _ => return BTreeMap::new(),
+        };
+        [(name.to_string(), EndpointSettings::default())].into()
+    }
+
     /// `GET /containers/{id}/json`.
-    pub fn inspect(&self, paths: &Paths, lower_dirs: &[PathBuf]) -> Value {
+    pub fn inspect(&self, paths: &Paths, lower_dirs: &[PathBuf]) -> ContainerInspect {
         let lower = lower_dirs
             .iter()
             .rev()
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()
             .join(":");
-        json!({
-            "Id": self.id,
-            "Created": self.created,
-            "Path": self.path,
-            "Args": self.args,
-            "State": self.state,
-            "Image": self.image_id,
-            "ResolvConfPath": paths.resolv_conf(),
-            "HostnamePath": paths.hostname(),
-            "HostsPath": paths.hosts(),
-            "LogPath": paths.log(&self.id),
-            "Name": format!("/{}", self.name),
-            "RestartCount": self.restart_count,
-            "Driver": "overlay",
-            "Platform": "linux",
-            "MountLabel": "",
-            "ProcessLabel": "",
-            "AppArmorProfile": "",
-            "ExecIDs": null,
-            "HostConfig": self.host_config,
-            "GraphDriver": {
-                "Name": "overlay",
-                "Data": {
-                    "LowerDir": lower,
-                    "UpperDir": paths.upper(),
-                    "WorkDir": paths.work(),
-                    "MergedDir": paths.bundle.join("rootfs"),
-                }
+        let path = |p: PathBuf| p.display().to_string();
+        ContainerInspect {
+            id: self.id.clone(),
+            created: self.created.clone(),
+            path: self.path.clone(),
+            args: self.args.clone(),
+            state: self.state.clone(),
+            image: self.image_id.clone(),
+            resolv_conf_path: path(paths.resolv_conf()),
+            hostname_path: path(paths.hostname()),
+            hosts_path: path(paths.hosts()),
+            // Docker shows the path of json-file logs only.
+            log_path: match self.host_config.log_config.r#type.as_str() {
+                "json-file" | "" => path(paths.log(&self.id)),
+                _ => String::new(),
             },
-            "Mounts": self.mounts(),
-            "Config": self.config,
-            "NetworkSettings": {
-                "Bridge": "",
-                "SandboxID": "",
-                "HairpinMode": false,
-                "LinkLocalIPv6Address": "",
-                "LinkLocalIPv6PrefixLen": 0,
-                "Ports": {},
-                "SandboxKey": "",
-                "Networks": {},
+            name: format!("/{}", self.name),
+            restart_count: self.restart_count,
+            driver: "overlay".into(),
+            platform: "linux".into(),
+            mount_label: String::new(),
+            process_label: String::new(),
+            app_armor_profile: String::new(),
+            exec_ids: None,
+            host_config: self.host_config.clone(),
+            graph_driver: GraphDriverData {
+                name: "overlay".into(),
+                data: [
+                    ("LowerDir".to_string(), lower),
+                    ("MergedDir".to_string(), path(paths.bundle.join("rootfs"))),
+                    ("UpperDir".to_string(), path(paths.upper())),
+                    ("WorkDir".to_string(), path(paths.work())),
+                ]
+                .into(),
             },
-        })
+            size_rw: None,
+            size_root_fs: None,
+            mounts: self.mounts(),
+            config: self.config.clone(),
+            network_settings: NetworkSettings {
+                networks: self.networks(),
+                ..Default::default()
+            },
+        }
     }
 }
 
@@ -230,14 +270,15 @@ mod tests {
     fn summary_has_docker_fields() {
         let mut c = sample();
         let s = c.summary();
-        assert_eq!(s["Names"][0], "/web");
-        assert_eq!(s["Command"], "sleep 1000");
-        assert_eq!(s["Status"], "Created");
-        assert_eq!(s["HostConfig"]["NetworkMode"], "bridge");
+        assert_eq!(s.names[0], "/web");
+        assert_eq!(s.command, "sleep 1000");
+        assert_eq!(s.status, "Created");
+        assert_eq!(s.host_config.network_mode, "bridge");
+        assert!(s.network_settings.networks.contains_key("bridge"));
         c.state.status = "exited".into();
         c.state.exit_code = 3;
         c.state.finished_at = time::now_rfc3339();
-        assert_eq!(c.summary()["Status"], "Exited (3) Less than a second ago");
+        assert_eq!(c.summary().status, "Exited (3) Less than a second ago");
     }
 
     #[test]
@@ -245,6 +286,7 @@ mod tests {
         let c = sample();
         let paths = Paths::new(Path::new("/d"), Path::new("/e"), &c.id);
         let v = c.inspect(&paths, &[PathBuf::from("/l/1"), PathBuf::from("/l/2")]);
+        let v = serde_json::to_value(v).unwrap();
         assert_eq!(v["GraphDriver"]["Data"]["LowerDir"], "/l/2:/l/1");
         assert_eq!(v["Name"], "/web");
         assert_eq!(v["State"]["Status"], "created");

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use berth_models::{
-    ContainerState, CreateRequest, CreateResponse, WaitError, WaitResponse, ZERO_TIME,
+    ContainerState, CreateRequest, CreateResponse, MountPoint, WaitError, WaitResponse, ZERO_TIME,
+    list,
 };
 use berth_runtime::{BindMount, ContainerSpec, ExitStatus, NetworkMode, ShimClient, TmpfsMount};
 use bytes::Bytes;
@@ -26,22 +27,10 @@ const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 const HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
 fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
 
-/// A string list of the host config's extra fields (`ExtraHosts`, `Dns`...).
-fn extra_strings(hc: &berth_models::HostConfig, key: &str) -> Vec<String> {
-    hc.extra
-        .get(key)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
-}
-
 /// `--add-host` entries (`ExtraHosts`, `HOST:IP`) as `/etc/hosts` lines.
 fn extra_host_lines(hc: &berth_models::HostConfig) -> Result<String> {
     let mut out = String::new();
-    for entry in extra_strings(hc, "ExtraHosts") {
+    for entry in list(&hc.extra_hosts) {
         let (host, ip) = entry
             .split_once(':')
             .or_else(|| entry.split_once('='))
@@ -65,9 +54,9 @@ fn extra_host_lines(hc: &berth_models::HostConfig) -> Result<String> {
 /// The container's `/etc/resolv.conf`: the host's, with its nameservers, search domains and
 /// options replaced by `--dns`, `--dns-search` and `--dns-option` where given.
 fn resolv_conf(hc: &berth_models::HostConfig, host: &str) -> Result<String> {
-    let dns = extra_strings(hc, "Dns");
-    let search = extra_strings(hc, "DnsSearch");
-    let options = extra_strings(hc, "DnsOptions");
+    let dns = list(&hc.dns).to_vec();
+    let search = list(&hc.dns_search).to_vec();
+    let options = list(&hc.dns_options).to_vec();
     for ip in &dns {
         if ip.parse::<std::net::IpAddr>().is_err() {
             return Err(Error::invalid(format!(
@@ -210,24 +199,18 @@ pub(crate) struct RuntimeOptions {
 fn devices(hc: &berth_models::HostConfig) -> Result<Vec<berth_runtime::spec::Device>> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let mut out = Vec::new();
-    for d in hc
-        .extra
-        .get("Devices")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let host = d["PathOnHost"].as_str().unwrap_or("");
-        let inside = d["PathInContainer"]
-            .as_str()
+    for d in hc.resources.devices.iter().flatten() {
+        let host = d.path_on_host.as_str();
+        let inside = Some(d.path_in_container.as_str())
             .filter(|p| !p.is_empty())
             .unwrap_or(host);
-        let perms = d["CgroupPermissions"]
-            .as_str()
+        let perms = Some(d.cgroup_permissions.as_str())
             .filter(|p| !p.is_empty())
             .unwrap_or("rwm");
         if !perms.chars().all(|c| "rwm".contains(c)) || !inside.starts_with('/') {
-            return Err(Error::invalid(format!("invalid device mapping {d}")));
+            return Err(Error::invalid(format!(
+                "invalid device mapping {host}:{inside}:{perms}"
+            )));
         }
         let bad = |why: String| {
             Error::invalid(format!(
@@ -316,8 +299,7 @@ fn ps_filters_match(r: &Container, filters: &Filters) -> bool {
                 v == mode || (mode.is_empty() && v == "default")
             }),
             "volume" => any(&|v| {
-                r.host_config
-                    .binds
+                list(&r.host_config.binds)
                     .iter()
                     .any(|b| b.split(':').take(2).any(|part| part == v))
             }),
@@ -367,39 +349,29 @@ fn should_restart(r: &Container) -> bool {
 /// `HostConfig.ConsoleSize`: `[height, width]` of a TTY from the start (API 1.42+); the
 /// docker CLI sends zeros when it has no terminal.
 fn console_size(hc: &berth_models::HostConfig) -> Option<[u16; 2]> {
-    let v = hc.extra.get("ConsoleSize")?.as_array()?;
-    let dim = |i: usize| {
-        v.get(i)
-            .and_then(Value::as_u64)
-            .and_then(|n| u16::try_from(n).ok())
-            .filter(|&n| n > 0)
-    };
-    Some([dim(0)?, dim(1)?])
+    let dim = |n: u32| u16::try_from(n).ok().filter(|&n| n > 0);
+    Some([dim(hc.console_size[0])?, dim(hc.console_size[1])?])
 }
 
 fn runtime_options(hc: &berth_models::HostConfig) -> Result<RuntimeOptions> {
-    let get = |k: &str| hc.extra.get(k).filter(|v| !v.is_null());
-    let int = |k: &str| get(k).and_then(Value::as_i64).unwrap_or(0);
-    let text = |k: &str| get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let res = &hc.resources;
     let mut r = berth_runtime::spec::Resources {
-        memory_swap: int("MemorySwap"),
-        memory_reservation: int("MemoryReservation"),
-        oom_kill_disable: get("OomKillDisable")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        cpu_shares: int("CpuShares").max(0) as u64,
-        cpu_quota: int("CpuQuota"),
-        cpu_period: int("CpuPeriod").max(0) as u64,
-        cpuset_cpus: text("CpusetCpus"),
-        cpuset_mems: text("CpusetMems"),
-        blkio_weight: int("BlkioWeight").clamp(0, 1000) as u16,
+        memory_swap: res.memory_swap,
+        memory_reservation: res.memory_reservation,
+        oom_kill_disable: res.oom_kill_disable,
+        cpu_shares: res.cpu_shares.max(0) as u64,
+        cpu_quota: res.cpu_quota,
+        cpu_period: res.cpu_period.max(0) as u64,
+        cpuset_cpus: res.cpuset_cpus.clone(),
+        cpuset_mems: res.cpuset_mems.clone(),
+        blkio_weight: res.blkio_weight.min(1000),
     };
-    if r.memory_swap > 0 && hc.memory > 0 && r.memory_swap < hc.memory {
+    if r.memory_swap > 0 && res.memory > 0 && r.memory_swap < res.memory {
         return Err(Error::invalid(
             "Minimum memoryswap limit should be larger than memory limit, see usage",
         ));
     }
-    let nano = int("NanoCpus");
+    let nano = res.nano_cpus;
     if nano != 0 {
         let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get()) as i64;
         if nano < 10_000_000 || nano > ncpu * 1_000_000_000 {
@@ -416,14 +388,8 @@ fn runtime_options(hc: &berth_models::HostConfig) -> Result<RuntimeOptions> {
         r.cpu_quota = nano * 100_000 / 1_000_000_000;
     }
     let mut ulimits = Vec::new();
-    for u in get("Ulimits")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let name = u["Name"].as_str().unwrap_or("").to_string();
-        let soft = u["Soft"].as_i64().unwrap_or(0);
-        let hard = u["Hard"].as_i64().unwrap_or(soft);
+    for u in res.ulimits.iter().flatten() {
+        let (name, soft, hard) = (u.name.clone(), u.soft, u.hard);
         if berth_runtime::spec::rlimit_type(&name).is_none() {
             return Err(Error::invalid(format!("invalid ulimit type: {name}")));
         }
@@ -450,46 +416,27 @@ fn runtime_options(hc: &berth_models::HostConfig) -> Result<RuntimeOptions> {
     }
     let host_network = hc.network_mode == "host";
     let mut sysctls = std::collections::BTreeMap::new();
-    for (k, v) in get("Sysctls")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    for (k, v) in hc.sysctls.iter().flatten() {
         if !namespaced_sysctl(k, host_network) {
             return Err(Error::invalid(format!(
                 "sysctl {k:?} is not allowed: only namespaced sysctls (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*) can be set"
             )));
         }
-        sysctls.insert(
-            k.clone(),
-            v.as_str().map_or_else(|| v.to_string(), str::to_string),
-        );
+        sysctls.insert(k.clone(), v.clone());
     }
-    let group_add = get("GroupAdd")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|g| g.as_str().map(str::to_string))
-        .collect();
     Ok(RuntimeOptions {
         devices: devices(hc)?,
         resources: r,
         ulimits,
-        shm_size: int("ShmSize").max(0),
+        shm_size: hc.shm_size.max(0),
         sysctls,
-        group_add,
+        group_add: list(&hc.group_add).to_vec(),
     })
 }
 
 /// `--pid`, `--ipc`, `--uts` as the runtime takes them: "" (own), "host", or the
 /// namespace path of the running container named by `container:<name>`.
-fn namespace_mode(
-    engine: &Engine,
-    hc: &berth_models::HostConfig,
-    key: &str,
-    kind: &str,
-) -> Result<String> {
-    let mode = hc.extra.get(key).and_then(Value::as_str).unwrap_or("");
+fn namespace_mode(engine: &Engine, mode: &str, key: &str, kind: &str) -> Result<String> {
     match mode {
         "" | "private" | "shareable" => Ok(String::new()),
         "host" => Ok("host".into()),
@@ -589,7 +536,7 @@ pub(crate) struct UserMounts {
     pub binds: Vec<BindMount>,
     pub tmpfs: Vec<TmpfsMount>,
     /// Docker's `Mounts` entries (binds and `--mount`s; `Tmpfs` is not listed there).
-    pub listed: Vec<Value>,
+    pub listed: Vec<MountPoint>,
 }
 
 /// Read and check the mounts of `hc` with Docker's messages; `check_sources`: a bind's
@@ -607,21 +554,25 @@ pub(crate) fn user_mounts(
         }
         Ok(())
     };
-    for b in &hc.binds {
+    for b in list(&hc.binds) {
         let (mut bind, mode) = parse_bind(b)?;
         source_exists("bind", &bind.source.to_string_lossy())?;
-        out.listed.push(serde_json::json!({
-            "Type": "bind", "Source": bind.source, "Destination": bind.destination,
-            "Mode": mode, "RW": !bind.readonly, "Propagation": "rprivate",
-        }));
+        out.listed.push(MountPoint {
+            r#type: "bind".into(),
+            source: bind.source.to_string_lossy().into_owned(),
+            destination: bind.destination.clone(),
+            mode,
+            rw: !bind.readonly,
+            propagation: "rprivate".into(),
+            ..Default::default()
+        });
         bind.destination = clean_target(&bind.destination);
         out.binds.push(bind);
     }
-    let mounts = hc.extra.get("Mounts").and_then(Value::as_array);
-    for m in mounts.into_iter().flatten() {
-        let typ = m["Type"].as_str().unwrap_or("");
-        let target = m["Target"].as_str().unwrap_or("");
-        let readonly = m["ReadOnly"].as_bool().unwrap_or(false);
+    for m in hc.mounts.iter().flatten() {
+        let typ = m.r#type.as_str();
+        let target = m.target.as_str();
+        let readonly = m.read_only;
         let bad =
             |why: String| Error::invalid(format!("invalid mount config for type \"{typ}\": {why}"));
         if typ == "volume" {
@@ -639,7 +590,7 @@ pub(crate) fn user_mounts(
             )));
         }
         if typ == "bind" {
-            let src = m["Source"].as_str().unwrap_or("");
+            let src = m.source.as_str();
             if !src.starts_with('/') {
                 return Err(bad(format!(
                     "invalid mount path: '{src}' mount path must be absolute"
@@ -653,11 +604,12 @@ pub(crate) fn user_mounts(
             });
         } else {
             let mut options = Vec::new();
-            if let Some(size) = m["TmpfsOptions"]["SizeBytes"].as_i64().filter(|n| *n > 0) {
-                options.push(format!("size={size}"));
+            let tmpfs = m.tmpfs_options.clone().unwrap_or_default();
+            if tmpfs.size_bytes > 0 {
+                options.push(format!("size={}", tmpfs.size_bytes));
             }
-            if let Some(mode) = m["TmpfsOptions"]["Mode"].as_u64().filter(|n| *n > 0) {
-                options.push(format!("mode={:o}", mode & 0o7777));
+            if tmpfs.mode > 0 {
+                options.push(format!("mode={:o}", tmpfs.mode & 0o7777));
             }
             if readonly {
                 options.push("ro".into());
@@ -668,19 +620,22 @@ pub(crate) fn user_mounts(
             });
         }
         let propagation = if typ == "bind" { "rprivate" } else { "" };
-        out.listed.push(serde_json::json!({
-            "Type": typ, "Source": m["Source"].as_str().unwrap_or(""), "Destination": target,
-            "Mode": "", "RW": !readonly, "Propagation": propagation,
-        }));
+        out.listed.push(MountPoint {
+            r#type: typ.into(),
+            source: m.source.clone(),
+            destination: target.into(),
+            mode: String::new(),
+            rw: !readonly,
+            propagation: propagation.into(),
+            ..Default::default()
+        });
     }
-    let tmpfs = hc.extra.get("Tmpfs").and_then(Value::as_object);
-    for (target, opts) in tmpfs.into_iter().flatten() {
+    for (target, opts) in hc.tmpfs.iter().flatten() {
         if !target.starts_with('/') {
             return Err(Error::invalid(format!(
                 "invalid mount path: '{target}' mount path must be absolute"
             )));
         }
-        let opts = opts.as_str().unwrap_or("");
         out.tmpfs.push(TmpfsMount {
             destination: clean_target(target),
             options: opts
@@ -698,6 +653,52 @@ pub(crate) fn user_mounts(
         }
     }
     Ok(out)
+}
+
+/// Docker's default size of /dev/shm.
+const DEFAULT_SHM_SIZE: i64 = 64 << 20;
+
+/// What dockerd fills in at create where a request left a field empty, so that `inspect`
+/// shows what the container really gets (clients such as the Python SDK read them).
+fn fill_host_defaults(hc: &mut berth_models::HostConfig) -> Result<()> {
+    if hc.network_mode.is_empty() {
+        hc.network_mode = "default".into();
+    }
+    if hc.ipc_mode.is_empty() {
+        hc.ipc_mode = "private".into();
+    }
+    if hc.shm_size < 0 {
+        return Err(Error::invalid("SHM size can not be less than 0"));
+    }
+    if hc.shm_size == 0 {
+        hc.shm_size = DEFAULT_SHM_SIZE;
+    }
+    // Berth always gives a container a cgroup namespace of its own.
+    match hc.cgroupns_mode.as_str() {
+        "" => hc.cgroupns_mode = "private".into(),
+        "private" => {}
+        "host" => {
+            return Err(Error::new(
+                ErrorKind::NotImplemented,
+                "cgroup namespace mode host (--cgroupns host) is not supported yet",
+            ));
+        }
+        other => {
+            return Err(Error::invalid(format!(
+                "invalid cgroup namespace mode: {other}"
+            )));
+        }
+    }
+    if !hc.privileged {
+        let defaults = |paths: &[&str]| Some(paths.iter().map(|p| p.to_string()).collect());
+        if hc.masked_paths.is_none() {
+            hc.masked_paths = defaults(&berth_runtime::spec::MASKED_PATHS);
+        }
+        if hc.readonly_paths.is_none() {
+            hc.readonly_paths = defaults(&berth_runtime::spec::READONLY_PATHS);
+        }
+    }
+    Ok(())
 }
 
 /// A mount target without trailing or doubled slashes.
@@ -729,36 +730,37 @@ impl Engine {
             ));
         }
         user_mounts(&host_config, true)?;
-        security_opts(&host_config.security_opt)?;
+        security_opts(list(&host_config.security_opt))?;
         runtime_options(&host_config)?;
-        let requested = host_config.extra.get("Runtime").and_then(Value::as_str);
-        let (runtime, binary) = self.runtime_for(requested.unwrap_or(""))?;
+        let (runtime, binary) = self.runtime_for(&host_config.runtime)?;
         if binary.is_some() && host_config.init == Some(true) {
             return Err(Error::invalid(format!(
                 "--init is not supported with runtime {runtime}"
             )));
         }
-        host_config
-            .extra
-            .insert("Runtime".into(), Value::String(runtime));
-        for (key, kind) in [("PidMode", "pid"), ("IpcMode", "ipc"), ("UTSMode", "uts")] {
-            let mode = host_config
-                .extra
-                .get(key)
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            if !(matches!(mode, "" | "private" | "shareable" | "host")
+        host_config.runtime = runtime;
+        for (key, kind, mode) in [
+            ("PidMode", "pid", &host_config.pid_mode),
+            ("IpcMode", "ipc", &host_config.ipc_mode),
+            ("UTSMode", "uts", &host_config.uts_mode),
+        ] {
+            if !(matches!(mode.as_str(), "" | "private" | "shareable" | "host")
                 || mode.starts_with("container:") && kind != "uts")
             {
                 return Err(Error::invalid(format!("invalid {key}: {mode:?}")));
             }
         }
-        for c in host_config.cap_add.iter().chain(&host_config.cap_drop) {
+        for c in list(&host_config.cap_add)
+            .iter()
+            .chain(list(&host_config.cap_drop))
+        {
             if !c.eq_ignore_ascii_case("ALL") {
                 berth_runtime::spec::normalize_capability(c)
                     .map_err(|e| Error::invalid(e.to_string()))?;
             }
         }
+        crate::logs::check_log_config(&mut host_config.log_config, &self.cfg.default_log)?;
+        fill_host_defaults(&mut host_config)?;
         let ic = &image.config.config;
         config.healthcheck =
             crate::health::merge(config.healthcheck.take(), ic.healthcheck.as_ref());
@@ -870,7 +872,7 @@ impl Engine {
             let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
             let resolv = resolv_conf(&c.host_config, &host_resolv)?;
             let extra = extra_host_lines(&c.host_config)?;
-            let files: [(std::path::PathBuf, Vec<u8>); 4] = [
+            let mut files: Vec<(std::path::PathBuf, Vec<u8>)> = vec![
                 (
                     paths.hostname(),
                     format!("{}\n", c.config.hostname).into_bytes(),
@@ -880,8 +882,14 @@ impl Engine {
                     format!("{HOSTS}{extra}127.0.1.1\t{}\n", c.config.hostname).into_bytes(),
                 ),
                 (paths.resolv_conf(), resolv.into_bytes()),
-                (paths.log(&id), Vec::new()),
             ];
+            if let Some(log) = c.log_file(&paths) {
+                if let Some(dir) = log.parent() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| Error::io(&format!("creating {}", dir.display()), e))?;
+                }
+                files.push((log, Vec::new()));
+            }
             for (path, content) in files {
                 std::fs::write(&path, content)
                     .map_err(|e| Error::io(&format!("writing {}", path.display()), e))?;
@@ -971,13 +979,13 @@ impl Engine {
             Some(s) => parse_signal(s)?,
             None => libc::SIGTERM,
         };
-        let sec = security_opts(&c.host_config.security_opt)?;
-        let runtime = c.host_config.extra.get("Runtime").and_then(Value::as_str);
-        let (_, runtime) = self.runtime_for(runtime.unwrap_or(""))?;
+        let sec = security_opts(list(&c.host_config.security_opt))?;
+        let (_, runtime) = self.runtime_for(&c.host_config.runtime)?;
         let opts = runtime_options(&c.host_config)?;
-        let pid_ns = namespace_mode(self, &c.host_config, "PidMode", "pid")?;
-        let ipc_ns = namespace_mode(self, &c.host_config, "IpcMode", "ipc")?;
-        let uts_ns = namespace_mode(self, &c.host_config, "UTSMode", "uts")?;
+        let hc = &c.host_config;
+        let pid_ns = namespace_mode(self, &hc.pid_mode, "PidMode", "pid")?;
+        let ipc_ns = namespace_mode(self, &hc.ipc_mode, "IpcMode", "ipc")?;
+        let uts_ns = namespace_mode(self, &hc.uts_mode, "UTSMode", "uts")?;
         let spec = ContainerSpec {
             id: c.id.clone(),
             args: std::iter::once(c.path.clone())
@@ -999,14 +1007,14 @@ impl Engine {
             work_dir: paths.work(),
             binds,
             tmpfs: user.tmpfs,
-            log_path: paths.log(&c.id),
+            log_path: c.log_file(&paths).unwrap_or_default(),
             cgroup_path: format!("/{}/{}", self.cfg.cgroup_parent, c.id),
             network: network_mode(&c.host_config.network_mode)?,
-            memory: c.host_config.memory,
-            pids_limit: c.host_config.pids_limit.unwrap_or(0).max(0),
+            memory: hc.resources.memory,
+            pids_limit: hc.resources.pids_limit.unwrap_or(0).max(0),
             stop_signal,
-            cap_add: c.host_config.cap_add.clone(),
-            cap_drop: c.host_config.cap_drop.clone(),
+            cap_add: list(&hc.cap_add).to_vec(),
+            cap_drop: list(&hc.cap_drop).to_vec(),
             privileged: c.host_config.privileged,
             no_new_privileges: sec.no_new_privileges,
             seccomp_unconfined: sec.seccomp_unconfined,
@@ -1024,6 +1032,9 @@ impl Engine {
             ipc_ns,
             uts_ns,
             devices: opts.devices,
+            masked_paths: hc.masked_paths.clone(),
+            readonly_paths: hc.readonly_paths.clone(),
+            log: crate::logs::log_spec(&hc.log_config, &c)?,
         };
         match std::fs::remove_dir_all(&paths.bundle) {
             Ok(()) => {}
@@ -1555,7 +1566,11 @@ impl Engine {
     /// `GET /containers/json?filters=`: Docker's `ps` filters (id, name, label, status,
     /// exited, ancestor, before, since, health, network, volume, publish, expose, is-task).
     /// A `status` filter looks at every container, as without it only running ones.
-    pub fn list_filtered(&self, all: bool, filters: &Filters) -> Result<Vec<Value>> {
+    pub fn list_filtered(
+        &self,
+        all: bool,
+        filters: &Filters,
+    ) -> Result<Vec<berth_models::ContainerSummary>> {
         const KEYS: &[&str] = &[
             "id", "name", "label", "status", "exited", "ancestor", "before", "since", "health",
             "network", "volume", "publish", "expose", "is-task",
@@ -1596,7 +1611,7 @@ impl Engine {
         let (before, since) = (created_of("before")?, created_of("since")?);
         let all = all || filters.contains_key("status");
         let map = lock(&self.containers);
-        let mut rows: Vec<(String, Value)> = map
+        let mut rows: Vec<(String, berth_models::ContainerSummary)> = map
             .values()
             .filter_map(|e| {
                 let r = e.record();
@@ -1612,7 +1627,7 @@ impl Engine {
     }
 
     /// `GET /containers/{id}/json`.
-    pub fn inspect(&self, key: &str) -> Result<Value> {
+    pub fn inspect(&self, key: &str) -> Result<berth_models::ContainerInspect> {
         let entry = self.lookup(key)?;
         let c = entry.record().clone();
         let layers = self.store.layer_dirs_of(&c.image_id).unwrap_or_default();
@@ -1622,12 +1637,17 @@ impl Engine {
     /// `GET /containers/{id}/logs`: a receiver of output chunks, and whether it has a TTY.
     pub fn logs(&self, key: &str, opts: LogOptions) -> Result<(mpsc::Receiver<Bytes>, bool)> {
         let entry = self.lookup(key)?;
-        let (id, tty) = {
+        let (path, tty) = {
             let r = entry.record();
-            (r.id.clone(), r.config.tty)
+            (r.log_file(&self.paths(&r.id)), r.config.tty)
         };
+        let path = path.ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotImplemented,
+                "configured logging driver does not support reading",
+            )
+        })?;
         let (tx, rx) = mpsc::channel(16);
-        let path = self.paths(&id).log(&id);
         let progress = entry.progress.subscribe();
         tokio::spawn(crate::logs::stream(path, opts, tty, progress, tx));
         Ok((rx, tty))
@@ -1828,12 +1848,13 @@ mod tests {
 
     #[test]
     fn resolv_conf_takes_the_users_dns_settings() {
-        let hc = |extra: Value| {
-            let mut hc = berth_models::HostConfig::default();
-            if let Value::Object(m) = extra {
-                hc.extra.extend(m);
-            }
-            hc
+        let hc = |v: Value| -> berth_models::HostConfig {
+            serde_json::from_value(if v.is_null() {
+                serde_json::json!({})
+            } else {
+                v
+            })
+            .expect("host config")
         };
         let host = "# generated\nsearch corp.example\nnameserver 10.0.0.1\nnameserver 10.0.0.2\noptions rotate\n";
         assert_eq!(resolv_conf(&hc(Value::Null), host).unwrap(), host);
@@ -1857,18 +1878,18 @@ mod tests {
     #[test]
     fn binds_need_absolute_existing_paths() {
         let hc = |binds: &[&str], extra: Value| {
-            let mut hc = berth_models::HostConfig {
-                binds: binds.iter().map(|s| s.to_string()).collect(),
-                ..Default::default()
-            };
-            if let Value::Object(m) = extra {
-                hc.extra.extend(m);
-            }
+            let mut hc: berth_models::HostConfig = serde_json::from_value(if extra.is_null() {
+                serde_json::json!({})
+            } else {
+                extra
+            })
+            .expect("host config");
+            hc.binds = Some(binds.iter().map(|s| s.to_string()).collect());
             hc
         };
         let m = user_mounts(&hc(&["/tmp:/data:ro"], Value::Null), true).expect("ok");
         assert!(m.binds[0].readonly);
-        assert_eq!(m.listed[0]["Mode"], "ro");
+        assert_eq!(m.listed[0].mode, "ro");
         let kind = |binds: &[&str], extra: Value| {
             user_mounts(&hc(binds, extra), true)
                 .expect_err("refused")

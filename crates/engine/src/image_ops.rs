@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use berth_models::{ContainerInspect, ContainerSummary};
 use berth_store::{Image, chain_ids, normalize};
 use serde_json::{Value, json};
 
@@ -518,7 +519,7 @@ impl Engine {
         let imgs = self.store.list()?;
         let sizes = self.store.layer_sizes()?;
         let mut users: HashMap<String, i64> = HashMap::new();
-        let containers: Vec<Value> = {
+        let containers: Vec<ContainerSummary> = {
             let map = lock(&self.containers);
             map.values()
                 .map(|e| {
@@ -569,31 +570,57 @@ impl Engine {
         }))
     }
 
-    /// Container rows (list or inspect: `Id` and `ImageID`/`Image` keys) with `SizeRw`,
-    /// the bytes of the writable layer, and `SizeRootFs`, those plus the image's (as
-    /// `size=1` asks).
-    pub async fn with_sizes(&self, mut rows: Vec<Value>) -> Result<Vec<Value>> {
+    /// `(SizeRw, SizeRootFs)` of containers given as `(id, image id)`: the bytes of the
+    /// writable layer, and those plus the image's (as `size=1` asks).
+    async fn sizes(&self, containers: Vec<(String, String)>) -> Result<Vec<(i64, i64)>> {
         let image_sizes: HashMap<String, u64> = self
             .store
             .list()?
             .into_iter()
             .map(|i| (i.id, i.size))
             .collect();
-        let uppers: Vec<std::path::PathBuf> = rows
+        let uppers: Vec<std::path::PathBuf> = containers
             .iter()
-            .map(|v| self.paths(v["Id"].as_str().unwrap_or("")).upper())
+            .map(|(id, _)| self.paths(id).upper())
             .collect();
-        let rw = tokio::task::spawn_blocking(move || uppers.iter().map(|u| dir_size(u)).collect())
-            .await
-            .map_err(|e| Error::internal(e.to_string()))?;
-        let rw: Vec<u64> = rw;
-        for (v, rw) in rows.iter_mut().zip(rw) {
-            let image = v["ImageID"].as_str().or(v["Image"].as_str()).unwrap_or("");
-            let img_size = image_sizes.get(image).copied().unwrap_or(0);
-            v["SizeRw"] = json!(rw);
-            v["SizeRootFs"] = json!(rw + img_size);
+        let rw: Vec<u64> =
+            tokio::task::spawn_blocking(move || uppers.iter().map(|u| dir_size(u)).collect())
+                .await
+                .map_err(|e| Error::internal(e.to_string()))?;
+        Ok(containers
+            .iter()
+            .zip(rw)
+            .map(|((_, image), rw)| {
+                let img = image_sizes.get(image).copied().unwrap_or(0);
+                (rw as i64, (rw + img) as i64)
+            })
+            .collect())
+    }
+
+    /// List rows with `SizeRw` and `SizeRootFs`.
+    pub async fn with_sizes(
+        &self,
+        mut rows: Vec<ContainerSummary>,
+    ) -> Result<Vec<ContainerSummary>> {
+        let keys = rows
+            .iter()
+            .map(|r| (r.id.clone(), r.image_id.clone()))
+            .collect();
+        for (r, (rw, root)) in rows.iter_mut().zip(self.sizes(keys).await?) {
+            r.size_rw = Some(rw);
+            r.size_root_fs = Some(root);
         }
         Ok(rows)
+    }
+
+    /// An inspect with `SizeRw` and `SizeRootFs`.
+    pub async fn inspect_with_size(&self, mut c: ContainerInspect) -> Result<ContainerInspect> {
+        let keys = vec![(c.id.clone(), c.image.clone())];
+        if let Some((rw, root)) = self.sizes(keys).await?.pop() {
+            c.size_rw = Some(rw);
+            c.size_root_fs = Some(root);
+        }
+        Ok(c)
     }
 
     /// A container using `image_id` is gone: if the image was removed while it was in

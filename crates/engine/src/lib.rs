@@ -57,6 +57,9 @@ pub struct Config {
     /// The runtime of containers that ask for none (`--default-runtime`): `berth` (the
     /// shim's own) or one of `runtimes`.
     pub default_runtime: String,
+    /// The log driver and options of containers that name no driver (`--log-driver`,
+    /// `--log-opt`).
+    pub default_log: berth_models::LogConfig,
 }
 
 /// What waiters watch on a container.

@@ -1,13 +1,37 @@
-//! Reading a container's json-file log back as Docker's `logs` stream.
+//! Log drivers as Docker's (`json-file`, `local`, `none`): their options, checked at
+//! create with dockerd's messages, and reading a container's log back (rotated files
+//! included) as Docker's `logs` stream.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
+use berth_models::{DEFAULT_LOG_DRIVER, LogConfig};
+use berth_runtime::jsonlog::{LogDriver, LogSpec, rotated_name};
 use bytes::Bytes;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::{mpsc, watch};
 
-use crate::Progress;
+use crate::container::Container;
+use crate::{Error, ErrorKind, Progress, Result};
+
+/// The log drivers Berth has (`/info`'s `Plugins.Log`).
+pub const LOG_DRIVERS: [&str; 3] = ["json-file", "local", "none"];
+
+/// Docker's other log drivers: known names, refused as not supported rather than
+/// looked up as plugins.
+const DOCKER_ONLY_DRIVERS: [&str; 9] = [
+    "syslog",
+    "journald",
+    "gelf",
+    "fluentd",
+    "awslogs",
+    "splunk",
+    "etwlogs",
+    "gcplogs",
+    "logentries",
+];
 
 /// What `GET /containers/{id}/logs` asks for.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +42,8 @@ pub struct LogOptions {
     /// Only the last N lines (None: all).
     pub tail: Option<usize>,
     pub timestamps: bool,
+    /// Each line starts with its extra attributes (`--log-opt labels=/env=`).
+    pub details: bool,
     /// Only lines at or after this unix time (0: no bound).
     pub since: i64,
     /// Only lines before this unix time (0: no bound).
@@ -28,7 +54,271 @@ pub struct LogOptions {
 struct Line {
     log: String,
     stream: String,
+    #[serde(default)]
+    attrs: BTreeMap<String, String>,
     time: String,
+}
+
+/// A size as go-units reads it: decimal (`FromHumanSize`, `1k` = 1000) or binary
+/// (`RAMInBytes`, `1k` = 1024), an optional `i` and `b` after the unit.
+fn parse_size(s: &str, binary: bool) -> Option<u64> {
+    let t = s.trim();
+    let num_end = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(num_end);
+    let value: f64 = num.parse().ok()?;
+    let unit = unit.trim_start().to_ascii_lowercase();
+    let unit = unit.strip_suffix('b').unwrap_or(&unit);
+    let unit = unit.strip_suffix('i').unwrap_or(unit);
+    let base: f64 = if binary { 1024.0 } else { 1000.0 };
+    let power = match unit {
+        "" => 0,
+        "k" => 1,
+        "m" => 2,
+        "g" => 3,
+        "t" => 4,
+        "p" => 5,
+        _ => return None,
+    };
+    Some((value * base.powi(power)) as u64)
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// A bad option value, as dockerd words it when the driver starts.
+fn init_failed(why: impl std::fmt::Display) -> Error {
+    Error::invalid(format!("failed to initialize logging driver: {why}"))
+}
+
+/// `max-file` as Go's `strconv.Atoi` reads it.
+fn parse_count(v: &str) -> Result<i64> {
+    v.parse::<i64>()
+        .map_err(|_| init_failed(format!("strconv.Atoi: parsing {v:?}: invalid syntax")))
+}
+
+fn compress_opt(v: &str) -> Result<bool> {
+    parse_bool(v)
+        .ok_or_else(|| init_failed(format!("strconv.ParseBool: parsing {v:?}: invalid syntax")))
+}
+
+/// Check `LogConfig` at create as dockerd does (its messages; value errors dockerd only
+/// finds at start are found here already), filling in the daemon's default driver, and its
+/// default options for that driver (dockerd's `mergeAndVerifyLogConfig`).
+pub(crate) fn check_log_config(lc: &mut LogConfig, default: &LogConfig) -> Result<()> {
+    if lc.r#type.is_empty() {
+        lc.r#type = if default.r#type.is_empty() {
+            DEFAULT_LOG_DRIVER.into()
+        } else {
+            default.r#type.clone()
+        };
+    }
+    if lc.r#type == default.r#type {
+        for (k, v) in &default.config {
+            lc.config.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    driver_spec(lc).map(|_| ())
+}
+
+/// Check the daemon's default log driver and options (`--log-driver`, `--log-opt`).
+pub fn check_default(lc: &LogConfig) -> Result<()> {
+    driver_spec(lc).map(|_| ())
+}
+
+/// The driver and rotation `lc` asks for (attributes not included).
+fn driver_spec(lc: &LogConfig) -> Result<(LogSpec, Vec<(String, String)>)> {
+    let driver = lc.r#type.as_str();
+    let opts = &lc.config;
+    let mut attr_opts = Vec::new();
+    let spec = match driver {
+        "json-file" | "" => {
+            const KNOWN: [&str; 7] = [
+                "max-size",
+                "max-file",
+                "compress",
+                "labels",
+                "labels-regex",
+                "env",
+                "env-regex",
+            ];
+            if let Some(k) = opts.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+                let why = if k == "tag" {
+                    " (Docker accepts it and ignores it with json-file; Berth refuses it)"
+                } else {
+                    ""
+                };
+                return Err(Error::invalid(format!(
+                    "unknown log opt '{k}' for json-file log driver{why}"
+                )));
+            }
+            let mut max_size = 0;
+            if let Some(v) = opts.get("max-size") {
+                if v.trim_start().starts_with('-') {
+                    return Err(init_failed(format!("invalid size: '{v}'")));
+                }
+                max_size = parse_size(v, false)
+                    .ok_or_else(|| init_failed(format!("invalid size: '{v}'")))?;
+                if max_size == 0 {
+                    return Err(init_failed("max-size must be a positive number"));
+                }
+            }
+            let mut max_file = 1;
+            if let Some(v) = opts.get("max-file") {
+                max_file = parse_count(v)?;
+                if max_file < 1 {
+                    return Err(init_failed("max-file cannot be less than 1"));
+                }
+            }
+            let compress = match opts.get("compress") {
+                Some(v) => compress_opt(v)?,
+                None => false,
+            };
+            if compress && (max_file == 1 || max_size == 0) {
+                return Err(init_failed(
+                    "compress cannot be true when max-file is less than 2 or max-size is not set",
+                ));
+            }
+            for k in ["labels", "labels-regex", "env", "env-regex"] {
+                if let Some(v) = opts.get(k) {
+                    attr_opts.push((k.to_string(), v.clone()));
+                }
+            }
+            LogSpec {
+                driver: LogDriver::JsonFile,
+                max_size,
+                max_file: max_file.min(u32::MAX as i64) as u32,
+                compress,
+                attrs: BTreeMap::new(),
+            }
+        }
+        "local" => {
+            if let Some(k) = opts
+                .keys()
+                .find(|k| !matches!(k.as_str(), "max-size" | "max-file" | "compress"))
+            {
+                return Err(Error::invalid(format!(
+                    "unknown log opt '{k}' for log driver local"
+                )));
+            }
+            let mut max_size = 20 << 20;
+            if let Some(v) = opts.get("max-size") {
+                max_size = parse_size(v, true).ok_or_else(|| {
+                    init_failed(format!(
+                        "invalid value for max-size: {v}: invalid size: '{v}'"
+                    ))
+                })?;
+            }
+            let mut max_file = 5;
+            if let Some(v) = opts.get("max-file") {
+                max_file = parse_count(v)?;
+                if max_file < 0 {
+                    return Err(init_failed("max file count cannot be less than 0"));
+                }
+            }
+            let compress = match opts.get("compress") {
+                Some(v) => compress_opt(v)?,
+                None => true,
+            };
+            if compress && max_file <= 1 {
+                return Err(init_failed(
+                    "compression cannot be enabled when max file count is 1",
+                ));
+            }
+            LogSpec {
+                driver: LogDriver::Local,
+                max_size,
+                max_file: max_file.min(u32::MAX as i64) as u32,
+                compress,
+                attrs: BTreeMap::new(),
+            }
+        }
+        "none" => {
+            if !opts.is_empty() {
+                return Err(Error::invalid("invalid logging opts for driver none"));
+            }
+            LogSpec {
+                driver: LogDriver::None,
+                ..LogSpec::default()
+            }
+        }
+        d if DOCKER_ONLY_DRIVERS.contains(&d) => {
+            return Err(Error::new(
+                ErrorKind::NotImplemented,
+                format!(
+                    "log driver {d} is not supported by Berth (supported: {})",
+                    LOG_DRIVERS.join(", ")
+                ),
+            ));
+        }
+        other => {
+            return Err(Error::invalid(format!(
+                "error looking up logging plugin {other}: plugin \"{other}\" not found"
+            )));
+        }
+    };
+    Ok((spec, attr_opts))
+}
+
+/// Docker's `ExtraAttributes`: the labels and environment variables `--log-opt
+/// labels=`, `labels-regex=`, `env=`, `env-regex=` name, added to every entry.
+fn extra_attributes(opts: &[(String, String)], c: &Container) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    let env: BTreeMap<&str, &str> = c
+        .config
+        .env
+        .iter()
+        .filter_map(|e| e.split_once('='))
+        .collect();
+    let regex = |v: &str| {
+        regex::Regex::new(v).map_err(|e| init_failed(format!("error parsing regexp: {e}")))
+    };
+    for (k, v) in opts {
+        match k.as_str() {
+            "labels" => {
+                for l in v.split(',') {
+                    if let Some(val) = c.config.labels.get(l) {
+                        out.insert(l.to_string(), val.clone());
+                    }
+                }
+            }
+            "env" => {
+                for name in v.split(',') {
+                    if let Some(val) = env.get(name) {
+                        out.insert(name.to_string(), val.to_string());
+                    }
+                }
+            }
+            "labels-regex" if !v.is_empty() => {
+                let re = regex(v)?;
+                for (l, val) in c.config.labels.iter().filter(|(l, _)| re.is_match(l)) {
+                    out.insert(l.clone(), val.clone());
+                }
+            }
+            "env-regex" if !v.is_empty() => {
+                let re = regex(v)?;
+                for (name, val) in env.iter().filter(|(n, _)| re.is_match(n)) {
+                    out.insert(name.to_string(), val.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// How the shim is to log container `c`'s output.
+pub(crate) fn log_spec(lc: &LogConfig, c: &Container) -> Result<LogSpec> {
+    let (mut spec, attr_opts) = driver_spec(lc)?;
+    spec.attrs = extra_attributes(&attr_opts, c)?;
+    Ok(spec)
 }
 
 /// Docker's 8-byte stream frame header followed by `data`.
@@ -54,16 +344,75 @@ fn render(raw: &[u8], opts: &LogOptions, tty: bool) -> Option<Vec<u8>> {
             return None;
         }
     }
-    let text = if opts.timestamps {
-        format!("{} {}", line.time, line.log)
-    } else {
-        line.log
-    };
+    let mut text = String::new();
+    if opts.timestamps {
+        text.push_str(&line.time);
+        text.push(' ');
+    }
+    if opts.details {
+        // Docker's attrsByteSlice: sorted, query-escaped `k=v` pairs, then a space.
+        let attrs: Vec<String> = line
+            .attrs
+            .iter()
+            .map(|(k, v)| format!("{}={}", query_escape(k), query_escape(v)))
+            .collect();
+        text.push_str(&attrs.join(","));
+        text.push(' ');
+    }
+    text.push_str(&line.log);
     Some(if tty {
         text.into_bytes()
     } else {
         frame(stream, text.as_bytes())
     })
+}
+
+/// Go's `url.QueryEscape`.
+fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The rotated files of the log at `path`, oldest first, read whole (gzipped ones
+/// decompressed).
+fn read_rotated(path: &Path) -> Vec<u8> {
+    let mut numbers: Vec<u32> = Vec::new();
+    let (Some(dir), Some(base)) = (path.parent(), path.file_name()) else {
+        return Vec::new();
+    };
+    let prefix = format!("{}.", base.to_string_lossy());
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        if let Ok(n) = rest.strip_suffix(".gz").unwrap_or(rest).parse::<u32>()
+            && n > 0
+            && !numbers.contains(&n)
+        {
+            numbers.push(n);
+        }
+    }
+    numbers.sort_unstable_by(|a, b| b.cmp(a));
+    let mut out = Vec::new();
+    for n in numbers {
+        // While a rotated file is being compressed both may exist: the plain one is whole.
+        if let Ok(mut f) = std::fs::File::open(rotated_name(path, n, false)) {
+            let _ = f.read_to_end(&mut out);
+        } else if let Ok(f) = std::fs::File::open(rotated_name(path, n, true)) {
+            let _ = flate2::read::GzDecoder::new(f).read_to_end(&mut out);
+        }
+    }
+    out
 }
 
 /// Stream the log at `path` into `tx`; with `follow`, keep reading what is appended until the
@@ -75,11 +424,18 @@ pub(crate) async fn stream(
     mut progress: watch::Receiver<Progress>,
     tx: mpsc::Sender<Bytes>,
 ) {
+    let rotated = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || read_rotated(&path))
+            .await
+            .unwrap_or_default()
+    };
     let mut file = match tokio::fs::File::open(&path).await {
         Ok(f) => f,
         Err(_) => return,
     };
-    let mut buf = Vec::new();
+    let mut buf = rotated;
+    let rotated_len = buf.len();
     if file.read_to_end(&mut buf).await.is_err() {
         return;
     }
@@ -105,7 +461,7 @@ pub(crate) async fn stream(
     if !opts.follow {
         return;
     }
-    let mut offset = complete as u64;
+    let mut offset = (buf.len() - rotated_len) as u64;
     let mut pending: Vec<u8> = buf[complete..].to_vec();
     loop {
         let running = progress.borrow_and_update().running;
@@ -117,6 +473,26 @@ pub(crate) async fn stream(
             return;
         }
         offset += chunk.len() as u64;
+        // Rotated away (renamed: what was written before is all in our file, read to its
+        // end above) or truncated in place (one file kept): go on from the new start.
+        match (tokio::fs::metadata(&path).await, file.metadata().await) {
+            (Ok(now), Ok(ours)) => {
+                use std::os::unix::fs::MetadataExt;
+                if now.ino() != ours.ino() {
+                    let mut rest = Vec::new();
+                    let _ = file.read_to_end(&mut rest).await;
+                    chunk.extend_from_slice(&rest);
+                    match tokio::fs::File::open(&path).await {
+                        Ok(f) => file = f,
+                        Err(_) => return,
+                    }
+                    offset = 0;
+                } else if now.len() < offset {
+                    offset = 0;
+                }
+            }
+            _ => return,
+        }
         pending.extend_from_slice(&chunk);
         if let Some(end) = pending.iter().rposition(|&b| b == b'\n') {
             let rest = pending.split_off(end + 1);

@@ -67,61 +67,71 @@ impl Engine {
 
     /// `POST /containers/{id}/update`: change resource limits (and the restart policy),
     /// in the record and, when it runs, in the container's cgroup.
-    pub async fn update(&self, key: &str, body: &Value) -> Result<Value> {
-        const FIELDS: [&str; 11] = [
-            "MemorySwap",
-            "MemoryReservation",
-            "CpuShares",
-            "CpuQuota",
-            "CpuPeriod",
-            "CpusetCpus",
-            "CpusetMems",
-            "BlkioWeight",
-            "NanoCpus",
-            "OomKillDisable",
-            "RestartPolicy",
+    pub async fn update(
+        &self,
+        key: &str,
+        req: berth_models::ContainerUpdate,
+    ) -> Result<berth_models::UpdateResponse> {
+        let u = &req.resources;
+        // What `docker update` cannot change on a Berth container: refused, not ignored.
+        let unsupported = [
+            ("CgroupParent", !u.cgroup_parent.is_empty()),
+            ("BlkioWeightDevice", u.blkio_weight_device.is_some()),
+            ("BlkioDeviceReadBps", u.blkio_device_read_bps.is_some()),
+            ("BlkioDeviceWriteBps", u.blkio_device_write_bps.is_some()),
+            ("BlkioDeviceReadIOps", u.blkio_device_read_iops.is_some()),
+            ("BlkioDeviceWriteIOps", u.blkio_device_write_iops.is_some()),
+            ("CpuRealtimePeriod", u.cpu_realtime_period != 0),
+            ("CpuRealtimeRuntime", u.cpu_realtime_runtime != 0),
+            ("Devices", u.devices.is_some()),
+            ("DeviceCgroupRules", u.device_cgroup_rules.is_some()),
+            ("DeviceRequests", u.device_requests.is_some()),
+            ("KernelMemoryTCP", u.kernel_memory_tcp != 0),
+            ("MemorySwappiness", u.memory_swappiness.is_some()),
+            ("Ulimits", u.ulimits.is_some()),
+            ("CpuCount", u.cpu_count != 0),
+            ("CpuPercent", u.cpu_percent != 0),
+            ("IOMaximumIOps", u.io_maximum_iops != 0),
+            ("IOMaximumBandwidth", u.io_maximum_bandwidth != 0),
         ];
+        if let Some((field, _)) = unsupported.iter().find(|(_, set)| *set) {
+            return Err(Error::invalid(format!("updating {field} is not supported")));
+        }
         let entry = self.lookup(key)?;
         let mut hc = entry.record().host_config.clone();
-        if let Some(m) = body
-            .get("Memory")
-            .and_then(Value::as_i64)
-            .filter(|m| *m != 0)
-        {
-            hc.memory = m;
-        }
-        if let Some(p) = body
-            .get("PidsLimit")
-            .and_then(Value::as_i64)
-            .filter(|p| *p != 0)
-        {
-            hc.pids_limit = Some(p);
-        }
-        for f in FIELDS {
-            if let Some(v) = body
-                .get(f)
-                .filter(|v| !v.is_null() && **v != json!(0) && **v != json!(""))
-            {
-                if f == "RestartPolicy" {
-                    hc.restart_policy = serde_json::from_value(v.clone())
-                        .map_err(|e| Error::invalid(format!("invalid RestartPolicy: {e}")))?;
-                    crate::containers::validate_restart_policy(&hc.restart_policy)?;
-                    if hc.auto_remove && !matches!(hc.restart_policy.name.as_str(), "" | "no") {
-                        return Err(Error::invalid(
-                            "Restart policy cannot be updated because AutoRemove is enabled for the container",
-                        ));
-                    }
-                } else {
-                    hc.extra.insert(f.to_string(), v.clone());
-                }
+        let r = &mut hc.resources;
+        // Docker's update: a zero (or empty) field leaves the value as it was.
+        fn set<T: Default + PartialEq + Clone>(to: &mut T, new: &T) {
+            if *new != T::default() {
+                *to = new.clone();
             }
         }
-        if body
-            .get("NanoCpus")
-            .is_some_and(|v| v.as_i64().unwrap_or(0) != 0)
-        {
-            hc.extra.remove("CpuQuota");
-            hc.extra.remove("CpuPeriod");
+        set(&mut r.memory, &u.memory);
+        set(&mut r.memory_swap, &u.memory_swap);
+        set(&mut r.memory_reservation, &u.memory_reservation);
+        set(&mut r.cpu_shares, &u.cpu_shares);
+        set(&mut r.cpu_quota, &u.cpu_quota);
+        set(&mut r.cpu_period, &u.cpu_period);
+        set(&mut r.cpuset_cpus, &u.cpuset_cpus);
+        set(&mut r.cpuset_mems, &u.cpuset_mems);
+        set(&mut r.blkio_weight, &u.blkio_weight);
+        set(&mut r.nano_cpus, &u.nano_cpus);
+        set(&mut r.oom_kill_disable, &u.oom_kill_disable);
+        if u.pids_limit.is_some_and(|p| p != 0) {
+            r.pids_limit = u.pids_limit;
+        }
+        if u.nano_cpus != 0 {
+            r.cpu_quota = 0;
+            r.cpu_period = 0;
+        }
+        if let Some(policy) = req.restart_policy.filter(|p| !p.name.is_empty()) {
+            crate::containers::validate_restart_policy(&policy)?;
+            if hc.auto_remove && !matches!(policy.name.as_str(), "" | "no") {
+                return Err(Error::invalid(
+                    "Restart policy cannot be updated because AutoRemove is enabled for the container",
+                ));
+            }
+            hc.restart_policy = policy;
         }
         let opts = crate::containers::runtime_options_for(&hc)?;
         let running = entry.record().state.running;
@@ -129,11 +139,11 @@ impl Engine {
             let (_, _, cg) = self.running_cgroup(key)?;
             let r = &opts.resources;
             let limits = cgroups::Limits {
-                memory: hc.memory,
+                memory: hc.resources.memory,
                 memory_swap: r.memory_swap,
                 memory_reservation: r.memory_reservation,
                 oom_kill_disable: r.oom_kill_disable,
-                pids: hc.pids_limit.unwrap_or(0),
+                pids: hc.resources.pids_limit.unwrap_or(0),
                 cpu_shares: r.cpu_shares,
                 cpu_quota: r.cpu_quota,
                 cpu_period: r.cpu_period,
@@ -151,7 +161,7 @@ impl Engine {
         r.host_config = hc;
         self.db.save(&r, true)?;
         self.container_event(&r, "update", &[]);
-        Ok(json!({ "Warnings": [] }))
+        Ok(berth_models::UpdateResponse::default())
     }
 
     /// `GET /containers/{id}/top?ps_args=`: the host's `ps` output, keeping the rows of

@@ -114,6 +114,17 @@ pub struct ContainerSpec {
     /// `--device`s: host device nodes made in the container and allowed by its cgroup.
     #[serde(default)]
     pub devices: Vec<Device>,
+    /// Paths masked in the container (`HostConfig.MaskedPaths`); None: Docker's
+    /// [`MASKED_PATHS`] (none with `privileged`).
+    #[serde(default)]
+    pub masked_paths: Option<Vec<String>>,
+    /// Paths mounted read-only (`HostConfig.ReadonlyPaths`); None: Docker's
+    /// [`READONLY_PATHS`] (none with `privileged`).
+    #[serde(default)]
+    pub readonly_paths: Option<Vec<String>>,
+    /// How the shim logs the container's output (driver and rotation).
+    #[serde(default)]
+    pub log: crate::jsonlog::LogSpec,
 }
 
 /// A host device given to the container.
@@ -350,6 +361,19 @@ pub const READONLY_PATHS: [&str; 5] = [
     "/proc/sys",
     "/proc/sysrq-trigger",
 ];
+
+/// The paths a container asked for, else Docker's defaults (none when privileged).
+fn paths_or_default(
+    given: &Option<Vec<String>>,
+    default: &[&str],
+    privileged: bool,
+) -> Vec<String> {
+    match given {
+        Some(paths) => paths.clone(),
+        None if privileged => Vec::new(),
+        None => default.iter().map(|p| p.to_string()).collect(),
+    }
+}
 
 /// The RLIMIT_NOFILE Docker gives containers; capped at the host's hard limit.
 const DOCKER_NOFILE: u64 = 1_048_576;
@@ -704,16 +728,16 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect::<std::collections::HashMap<_, _>>(),
         )
-        .masked_paths(if spec.privileged {
-            Vec::new()
-        } else {
-            MASKED_PATHS.iter().map(|p| p.to_string()).collect()
-        })
-        .readonly_paths(if spec.privileged {
-            Vec::new()
-        } else {
-            READONLY_PATHS.iter().map(|p| p.to_string()).collect()
-        })
+        .masked_paths(paths_or_default(
+            &spec.masked_paths,
+            &MASKED_PATHS,
+            spec.privileged,
+        ))
+        .readonly_paths(paths_or_default(
+            &spec.readonly_paths,
+            &READONLY_PATHS,
+            spec.privileged,
+        ))
         .build()
         .map_err(invalid)?;
 

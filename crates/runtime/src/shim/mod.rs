@@ -289,7 +289,7 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
     let cgroup_path = cgroup_path(oci, berth);
     let sigfd = sigchld_fd()?;
 
-    let log = crate::jsonlog::LogWriter::open(&berth.log_path)?;
+    let log = crate::jsonlog::LogWriter::open_spec(&berth.log_path, &berth.log)?;
     // With a TTY the init makes the pty inside the container and sends us the master.
     let (shim_stdio, init_stdio, console) = if berth.tty {
         let (ours, theirs) = std::os::unix::net::UnixStream::pair()
@@ -419,7 +419,7 @@ fn create_with_runtime(
 
     let mut oci = oci.clone();
     oci_runtime::prepare_bundle(bundle, &mut oci, berth)?;
-    let log = crate::jsonlog::LogWriter::open(&berth.log_path)?;
+    let log = crate::jsonlog::LogWriter::open_spec(&berth.log_path, &berth.log)?;
     // With a TTY the runtime makes the pty and sends us its master.
     let (shim_stdio, child_stdio) = pipe_stdio(berth.open_stdin)?;
     // The cgroup is made (with its limits) by us, as for our own containers; the runtime
