@@ -46,6 +46,11 @@ struct Args {
     /// one (e.g. runc).
     #[arg(long = "default-runtime", default_value = berth_engine::runtimes::DEFAULT_RUNTIME)]
     default_runtime: String,
+    /// The init binary of `--init` (dockerd's flag): a path, or a name looked up in
+    /// dockerd's libexec dirs and PATH; it must be statically linked. Default:
+    /// `docker-init`, else `tini-static`.
+    #[arg(long = "init-path")]
+    init_path: Option<String>,
 }
 
 /// `--add-runtime` flags, plus runc from PATH when not given.
@@ -155,6 +160,8 @@ async fn run(args: Args) -> Result<()> {
         cgroup_parent: args.cgroup_parent,
         runtimes: runtimes(&args.add_runtime)?,
         default_runtime: args.default_runtime,
+        init: berth_engine::runtimes::InitBinary::find(args.init_path.as_deref())
+            .context("--init-path")?,
     };
     if cfg.default_runtime != berth_engine::runtimes::DEFAULT_RUNTIME
         && !cfg.runtimes.contains_key(&cfg.default_runtime)

@@ -732,12 +732,7 @@ impl Engine {
         security_opts(&host_config.security_opt)?;
         runtime_options(&host_config)?;
         let requested = host_config.extra.get("Runtime").and_then(Value::as_str);
-        let (runtime, binary) = self.runtime_for(requested.unwrap_or(""))?;
-        if binary.is_some() && host_config.init == Some(true) {
-            return Err(Error::invalid(format!(
-                "--init is not supported with runtime {runtime}"
-            )));
-        }
+        let (runtime, _) = self.runtime_for(requested.unwrap_or(""))?;
         host_config
             .extra
             .insert("Runtime".into(), Value::String(runtime));
@@ -978,6 +973,13 @@ impl Engine {
         let pid_ns = namespace_mode(self, &c.host_config, "PidMode", "pid")?;
         let ipc_ns = namespace_mode(self, &c.host_config, "IpcMode", "ipc")?;
         let uts_ns = namespace_mode(self, &c.host_config, "UTSMode", "uts")?;
+        // `--init` as dockerd: only in a pid namespace of its own, and without an init
+        // binary the start fails with dockerd's message.
+        let init = match &self.cfg.init.path {
+            _ if c.host_config.init != Some(true) || !pid_ns.is_empty() => None,
+            Ok(path) => Some(path.clone()),
+            Err(e) => return Err(self.start_failed(entry, Error::internal(e.clone())).await),
+        };
         let spec = ContainerSpec {
             id: c.id.clone(),
             args: std::iter::once(c.path.clone())
@@ -1012,7 +1014,7 @@ impl Engine {
             seccomp_unconfined: sec.seccomp_unconfined,
             seccomp_profile: sec.seccomp_profile,
             runtime,
-            init: c.host_config.init.unwrap_or(false),
+            init,
             console_size: console_size(&c.host_config),
             resources: opts.resources,
             ulimits: opts.ulimits,

@@ -57,6 +57,8 @@ pub struct Config {
     /// The runtime of containers that ask for none (`--default-runtime`): `berth` (the
     /// shim's own) or one of `runtimes`.
     pub default_runtime: String,
+    /// `--init`'s binary (`berthd --init-path`).
+    pub init: runtimes::InitBinary,
 }
 
 /// What waiters watch on a container.
