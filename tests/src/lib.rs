@@ -101,6 +101,8 @@ pub struct Daemon {
     child: Option<Child>,
     /// Extra berthd flags, kept for restarts.
     extra: Vec<String>,
+    /// Environment variables set for berthd, kept for restarts.
+    env: Vec<(String, String)>,
 }
 
 /// The output of a command, with helpers for assertions.
@@ -155,6 +157,11 @@ impl Daemon {
 
     /// [`Daemon::start`] with extra berthd flags.
     pub fn start_with(extra: &[&str]) -> Daemon {
+        Daemon::start_with_env(extra, &[])
+    }
+
+    /// [`Daemon::start_with`], berthd's environment changed by `env` (e.g. its PATH).
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::Builder::new()
             .prefix("berth-e2e.")
             .tempdir_in("/tmp")
@@ -166,6 +173,10 @@ impl Daemon {
             cgroup_parent,
             child: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         d.spawn();
         d
@@ -189,6 +200,7 @@ impl Daemon {
             .arg("--log-level")
             .arg("debug")
             .args(&self.extra)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log fd"))
             .stderr(log)

@@ -226,17 +226,6 @@ fn runtimes_are_configured_like_dockerd() {
             "berth, myrunc and runc from PATH"
         );
     }
-    let out = d.berth(&[
-        "run",
-        "--rm",
-        "--runtime",
-        "myrunc",
-        "--init",
-        "busybox",
-        "true",
-    ]);
-    assert_eq!(out.code(), 125);
-    assert!(out.stderr().contains("--init"), "{}", out.stderr());
 }
 
 /// `berthd --default-runtime runc`: containers that name no runtime are runc's (recorded

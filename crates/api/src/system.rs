@@ -122,7 +122,10 @@ fn os_name() -> String {
         .unwrap_or_else(|| "Linux".into())
 }
 
-async fn info(State(engine): State<AppState>) -> Json<Value> {
+async fn info(
+    State(engine): State<AppState>,
+    axum::Extension(version): axum::Extension<crate::ApiVersion>,
+) -> Json<Value> {
     let (kernel, arch, host) = uname();
     let (total, running, paused, stopped) = engine.counts();
     let images = engine.store().list().map(|l| l.len()).unwrap_or(0);
@@ -132,6 +135,12 @@ async fn info(State(engine): State<AppState>) -> Json<Value> {
         "1"
     };
     let (runtimes, default_runtime) = engine.runtimes_info();
+    // dockerd: InitCommit's `Expected` (the ID again) only below API 1.49.
+    let (init_binary, init_commit) = engine.init_info();
+    let mut init_commit = json!({ "ID": init_commit });
+    if version < crate::ApiVersion(1, 49) {
+        init_commit["Expected"] = init_commit["ID"].clone();
+    }
     Json(json!({
         "ID": "",
         "Containers": total,
@@ -179,6 +188,8 @@ async fn info(State(engine): State<AppState>) -> Json<Value> {
         "ServerVersion": env!("CARGO_PKG_VERSION"),
         "Runtimes": runtimes,
         "DefaultRuntime": default_runtime,
+        "InitBinary": init_binary,
+        "InitCommit": init_commit,
         "LiveRestoreEnabled": true,
         "Isolation": "",
         "SecurityOptions": ["name=seccomp,profile=default"],

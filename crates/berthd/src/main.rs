@@ -46,6 +46,11 @@ struct Args {
     /// one (e.g. runc).
     #[arg(long = "default-runtime", default_value = berth_engine::runtimes::DEFAULT_RUNTIME)]
     default_runtime: String,
+    /// The init binary of `--init` (dockerd's flag): a path, or a name looked up in
+    /// dockerd's libexec dirs and PATH; it must be statically linked. Default:
+    /// `docker-init`, else `tini-static`.
+    #[arg(long = "init-path")]
+    init_path: Option<String>,
     /// Default log driver of containers: json-file, local or none.
     #[arg(long = "log-driver", default_value = berth_models::DEFAULT_LOG_DRIVER)]
     log_driver: String,
@@ -180,6 +185,8 @@ async fn run(args: Args) -> Result<()> {
         runtimes: runtimes(&args.add_runtime)?,
         default_runtime: args.default_runtime,
         default_log: default_log(&args.log_driver, &args.log_opts)?,
+        init: berth_engine::runtimes::InitBinary::find(args.init_path.as_deref())
+            .context("--init-path")?,
     };
     if cfg.default_runtime != berth_engine::runtimes::DEFAULT_RUNTIME
         && !cfg.runtimes.contains_key(&cfg.default_runtime)

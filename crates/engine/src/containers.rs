@@ -732,12 +732,7 @@ impl Engine {
         user_mounts(&host_config, true)?;
         security_opts(list(&host_config.security_opt))?;
         runtime_options(&host_config)?;
-        let (runtime, binary) = self.runtime_for(&host_config.runtime)?;
-        if binary.is_some() && host_config.init == Some(true) {
-            return Err(Error::invalid(format!(
-                "--init is not supported with runtime {runtime}"
-            )));
-        }
+        let (runtime, _) = self.runtime_for(&host_config.runtime)?;
         host_config.runtime = runtime;
         for (key, kind, mode) in [
             ("PidMode", "pid", &host_config.pid_mode),
@@ -749,6 +744,16 @@ impl Engine {
             {
                 return Err(Error::invalid(format!("invalid {key}: {mode:?}")));
             }
+        }
+        // Docker silently runs no init outside a pid namespace of the container's own;
+        // Berth says so instead.
+        let pid_mode = host_config.pid_mode.as_str();
+        if host_config.init == Some(true)
+            && (pid_mode == "host" || pid_mode.starts_with("container:"))
+        {
+            return Err(Error::invalid(format!(
+                "--init needs a pid namespace of the container's own: it cannot be used with --pid {pid_mode}"
+            )));
         }
         for c in list(&host_config.cap_add)
             .iter()
@@ -986,6 +991,13 @@ impl Engine {
         let pid_ns = namespace_mode(self, &hc.pid_mode, "PidMode", "pid")?;
         let ipc_ns = namespace_mode(self, &hc.ipc_mode, "IpcMode", "ipc")?;
         let uts_ns = namespace_mode(self, &hc.uts_mode, "UTSMode", "uts")?;
+        // `--init` as dockerd: only in a pid namespace of its own, and without an init
+        // binary the start fails with dockerd's message.
+        let init = match &self.cfg.init.path {
+            _ if hc.init != Some(true) || !pid_ns.is_empty() => None,
+            Ok(path) => Some(path.clone()),
+            Err(e) => return Err(self.start_failed(entry, Error::internal(e.clone())).await),
+        };
         let spec = ContainerSpec {
             id: c.id.clone(),
             args: std::iter::once(c.path.clone())
@@ -1020,7 +1032,7 @@ impl Engine {
             seccomp_unconfined: sec.seccomp_unconfined,
             seccomp_profile: sec.seccomp_profile,
             runtime,
-            init: c.host_config.init.unwrap_or(false),
+            init,
             console_size: console_size(&c.host_config),
             resources: opts.resources,
             ulimits: opts.ulimits,

@@ -60,6 +60,8 @@ pub struct Config {
     /// The log driver and options of containers that name no driver (`--log-driver`,
     /// `--log-opt`).
     pub default_log: berth_models::LogConfig,
+    /// `--init`'s binary (`berthd --init-path`).
+    pub init: runtimes::InitBinary,
 }
 
 /// What waiters watch on a container.

@@ -78,9 +78,11 @@ pub struct ContainerSpec {
     /// None for Berth's own.
     #[serde(default)]
     pub runtime: Option<PathBuf>,
-    /// `--init`: PID 1 is a minimal reaping init (the shim's), the workload its child.
+    /// `--init`: the host path of the init binary (a static tini, `berthd --init-path`),
+    /// bind-mounted read-only at [`INIT_PATH`] and run as PID 1 with the workload as its
+    /// child, as Docker does. Only in a pid namespace of the container's own, as Docker.
     #[serde(default)]
-    pub init: bool,
+    pub init: Option<PathBuf>,
     /// With a TTY: the terminal's size from the start, `[height, width]` (Docker's
     /// `HostConfig.ConsoleSize`), so the first thing the process reads is right.
     #[serde(default)]
@@ -382,6 +384,8 @@ const DOCKER_NOFILE: u64 = 1_048_576;
 pub const CONFIG_FILE: &str = "config.json";
 /// Name of Berth's own part of a bundle (the [`ContainerSpec`]).
 pub const BERTH_FILE: &str = "berth.json";
+/// Where `--init`'s binary appears in the container, and so PID 1's name (Docker's).
+pub const INIT_PATH: &str = "/sbin/docker-init";
 
 /// Write `<dir>/config.json` (OCI runtime spec) and `<dir>/berth.json` for `spec`.
 /// `dir` must exist. Files are written to a temp name and renamed.
@@ -494,6 +498,15 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
     } else {
         spec.cwd.as_str()
     };
+    let init = spec.init.as_ref().filter(|_| spec.pid_ns.is_empty());
+    let args = match init {
+        Some(_) => [INIT_PATH, "--"]
+            .into_iter()
+            .map(String::from)
+            .chain(spec.args.iter().cloned())
+            .collect(),
+        None => spec.args.clone(),
+    };
     let mut process = ProcessBuilder::default()
         .terminal(spec.tty)
         .user(
@@ -503,7 +516,7 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
                 .build()
                 .map_err(invalid)?,
         )
-        .args(spec.args.clone())
+        .args(args)
         .env(spec.env.clone())
         .cwd(cwd)
         .capabilities(capabilities)
@@ -580,8 +593,16 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
             ],
         )?,
     ];
-    // The user's mounts, parents before what is mounted inside them.
+    // The user's mounts and the init's, parents before what is mounted inside them.
     let mut user: Vec<Mount> = Vec::new();
+    if let Some(path) = init {
+        user.push(mount(
+            INIT_PATH,
+            "bind",
+            &path.to_string_lossy(),
+            &["bind", "ro"],
+        )?);
+    }
     for b in &spec.binds {
         let source = b.source.to_string_lossy();
         let rw = if b.readonly { "ro" } else { "rw" };
@@ -890,6 +911,41 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["berth.json", "config.json"]);
+    }
+
+    #[test]
+    fn init_runs_docker_init_bound_read_only() {
+        let mut spec = sample();
+        spec.init = Some("/usr/bin/tini-static".into());
+        let oci = oci_spec(&spec).unwrap();
+        let args = oci.process().as_ref().unwrap().args().clone().unwrap();
+        assert_eq!(args, ["/sbin/docker-init", "--", "sh", "-c", "true"]);
+        let m = oci
+            .mounts()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|m| m.destination() == Path::new(INIT_PATH))
+            .unwrap();
+        assert_eq!(
+            m.source().as_deref(),
+            Some(Path::new("/usr/bin/tini-static"))
+        );
+        assert_eq!(m.options().as_ref().unwrap(), &["bind", "ro"]);
+
+        // As Docker: no init in another pid namespace (the host's, a container's).
+        spec.pid_ns = "host".into();
+        let oci = oci_spec(&spec).unwrap();
+        assert_eq!(
+            oci.process().as_ref().unwrap().args().as_ref(),
+            Some(&spec.args)
+        );
+        let mounts = oci.mounts().as_ref().unwrap();
+        assert!(
+            !mounts
+                .iter()
+                .any(|m| m.destination() == Path::new(INIT_PATH))
+        );
     }
 
     #[test]

@@ -270,53 +270,7 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
 
     nix::unistd::write(&a.report, b"C").map_err(|e| fail(nix_err("reporting created", e)))?;
     wait_byte(&a.sync, b'S')?;
-    if a.berth.init {
-        // `--init`: stay as PID 1, reaping and forwarding signals; the workload is our
-        // child and execs below.
-        let mut all = SigSet::all();
-        all.remove(Signal::SIGKILL);
-        all.remove(Signal::SIGSTOP);
-        let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&all), None);
-        // SAFETY: single-threaded; the child execs (or reports and exits).
-        match unsafe { nix::unistd::fork() }.map_err(|e| fail(nix_err("fork", e)))? {
-            nix::unistd::ForkResult::Parent { child } => {
-                // Keep only stdio: the shim learns that the workload exec'd from EOF on the
-                // close-on-exec report pipe, which we (never exec'ing) must not hold.
-                // SAFETY: close_range only closes descriptors; nothing here uses them again.
-                unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
-                reap_as_pid1(child, &all)
-            }
-            nix::unistd::ForkResult::Child => {}
-        }
-    }
     Err(prepared.exec())
-}
-
-/// The minimal init of `--init`: forward every signal to the workload, reap every child
-/// (orphans are reparented to us), and exit as the workload did.
-fn reap_as_pid1(workload: nix::unistd::Pid, signals: &SigSet) -> ! {
-    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-    loop {
-        let Ok(sig) = signals.wait() else { continue };
-        if sig != Signal::SIGCHLD {
-            let _ = nix::sys::signal::kill(workload, sig);
-            continue;
-        }
-        loop {
-            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, code)) if pid == workload => {
-                    // SAFETY: _exit is always safe.
-                    unsafe { libc::_exit(code) }
-                }
-                Ok(WaitStatus::Signaled(pid, s, _)) if pid == workload => {
-                    // SAFETY: as above.
-                    unsafe { libc::_exit(128 + s as i32) }
-                }
-                Ok(WaitStatus::StillAlive) | Err(_) => break,
-                Ok(_) => {}
-            }
-        }
-    }
 }
 
 /// Switch to the process's user (resolved in the container's /etc/passwd and
