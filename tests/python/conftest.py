@@ -48,6 +48,8 @@ def _read_from_socket(self, response, stream, tty=True, demux=False):
     # and attach return b"" when the process writes before the SDK has parsed the headers,
     # more often the faster the daemon starts it).
     sock = self._get_raw_response_socket(response)
+    if not hasattr(sock, "_sock"):  # not a plain socket (TLS, ssh): the SDK's own way
+        return _sdk_read_from_socket(self, response, stream, tty, demux)
     fp = response.raw._fp.fp
     raw = sock._sock
     timeout = raw.gettimeout()
@@ -75,6 +77,7 @@ def _read_from_socket(self, response, stream, tty=True, demux=False):
 
 
 _sdk_read = docker.utils.socket.read
+_sdk_read_from_socket = APIClient._read_from_socket
 
 
 def _read(socket, n=4096):

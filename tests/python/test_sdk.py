@@ -99,7 +99,7 @@ def test_run_detached_attrs(client, owned):
     )
     wait_status(c, "running")
     assert c.name == name
-    assert c.image.tags == ["busybox:latest"]
+    assert "busybox:latest" in c.image.tags
     assert c.labels == {"berth.test": "sdk"}
     assert "GREETING=hello" in c.attrs["Config"]["Env"]
     assert c.attrs["Config"]["WorkingDir"] == "/tmp"
@@ -307,7 +307,7 @@ def test_images_list_get_tag_remove(client, owned):
     assert busybox.id.startswith("sha256:")
     assert busybox.short_id == busybox.id[:19]
     assert busybox.id in [i.id for i in client.images.list()]
-    assert [i.id for i in client.images.list(name="busybox")] == [busybox.id]
+    assert busybox.id in [i.id for i in client.images.list(name="busybox")]
     assert client.images.get(busybox.id).id == busybox.id
     assert client.images.get(busybox.short_id).id == busybox.id
 
@@ -317,9 +317,9 @@ def test_images_list_get_tag_remove(client, owned):
     tagged = client.images.get(repo + ":t1")
     assert tagged.id == busybox.id
     assert sorted(t for t in tagged.tags if t.startswith(repo)) == [repo + ":t1", repo + ":t2"]
-    assert [sorted(i.tags) for i in client.images.list(name=repo)] == [
-        sorted(busybox.tags + [repo + ":t1", repo + ":t2"])
-    ]
+    listed = client.images.list(name=repo)
+    assert [i.id for i in listed] == [busybox.id]
+    assert {repo + ":t1", repo + ":t2", "busybox:latest"} <= set(listed[0].tags)
     assert [i.id for i in client.images.list(filters={"reference": repo + ":t2"})] == [busybox.id]
 
     client.images.remove(repo + ":t1")
