@@ -20,6 +20,10 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && apt-get install -y -qq "${need[@]}"
 fi
 [ -x /usr/local/bin/docker ] || echo "note: /usr/local/bin/docker missing: the docker CLI tests will skip" >&2
+# Real clients (tests/tests/clients.rs runs tests/python with them): the docker SDK for
+# Python, testcontainers and pytest in a venv, docker-compose 1.29; here they must not skip.
+tests/python/setup.sh
+export BERTH_REQUIRE_CLIENTS=1
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
