@@ -143,19 +143,14 @@ impl Read for ChannelReader {
 pub(crate) fn body_reader(body: Body) -> ChannelReader {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
+        // When the reader gives up (the request failed), the body is dropped here and the
+        // server reads the rest of it (`DrainOnDrop`), so the client gets the answer.
         let mut stream = body.into_data_stream();
-        let mut reader_gone = false;
         while let Some(chunk) = stream.next().await {
             let item =
                 chunk.map_err(|e| std::io::Error::other(format!("reading request body: {e}")));
             let stop = item.is_err();
-            // Once the reader gave up (the request failed), the rest of the body is still
-            // read, and dropped: a connection closed with a request unread is reset, and the
-            // client would see a broken pipe instead of the error.
-            if !reader_gone && tx.send(item).await.is_err() {
-                reader_gone = true;
-            }
-            if stop {
+            if tx.send(item).await.is_err() || stop {
                 break;
             }
         }
