@@ -1,5 +1,7 @@
 //! API edges real clients trip on: an answer given before the request body is read still
-//! reaches the client (docker-compose died of SIGPIPE on `up`).
+//! reaches the client (docker-compose died of SIGPIPE on `up`); swarm mode and plugins
+//! answer as dockerd answers with them off, and `/info` and `/version` carry dockerd's
+//! keys.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -8,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use berth_e2e::{Daemon, skip_unless_root, unique};
+use berth_e2e::{Daemon, have_docker_cli, skip_unless_root, unique};
 
 const COMPOSE: &str = "/usr/bin/docker-compose";
 
@@ -284,4 +286,369 @@ fn compose_up_fails_with_a_message_not_sigpipe() {
             "round {round}: {stderr}"
         );
     }
+}
+
+const NOT_MANAGER: &str = "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.";
+
+/// Swarm mode and plugins answer as dockerd answers on a node in no swarm and without
+/// plugins: statuses and messages of the API, and of the docker CLI.
+#[test]
+fn swarm_and_plugins_answer_as_dockerd_with_them_off() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    let mut c = Conn::open(&d);
+    let cases: &[(&str, &str, &str, u16, &str)] = &[
+        ("GET", "/swarm", "", 503, NOT_MANAGER),
+        (
+            "POST",
+            "/swarm/leave",
+            "",
+            503,
+            "This node is not part of a swarm",
+        ),
+        (
+            "POST",
+            "/swarm/leave?force=1",
+            "",
+            503,
+            "This node is not part of a swarm",
+        ),
+        ("GET", "/swarm/unlockkey", "", 503, NOT_MANAGER),
+        ("POST", "/swarm/unlock", "{}", 503, NOT_MANAGER),
+        ("POST", "/swarm/update?version=1", "{}", 503, NOT_MANAGER),
+        (
+            "POST",
+            "/swarm/update?version=1",
+            "",
+            400,
+            "got EOF while reading request body",
+        ),
+        (
+            "POST",
+            "/swarm/update",
+            "{}",
+            400,
+            "invalid swarm version '': strconv.ParseUint: parsing \"\": invalid syntax",
+        ),
+        (
+            "POST",
+            "/swarm/init",
+            "{}",
+            501,
+            "Berth does not support swarm mode",
+        ),
+        (
+            "POST",
+            "/swarm/join",
+            "{}",
+            501,
+            "Berth does not support swarm mode",
+        ),
+        ("GET", "/services", "", 503, NOT_MANAGER),
+        ("POST", "/services/create", "{}", 503, NOT_MANAGER),
+        ("GET", "/services/x", "", 503, NOT_MANAGER),
+        ("DELETE", "/services/x", "", 503, NOT_MANAGER),
+        (
+            "POST",
+            "/services/x/update?version=1",
+            "{}",
+            503,
+            NOT_MANAGER,
+        ),
+        ("GET", "/services/x/logs?stdout=1", "", 503, NOT_MANAGER),
+        (
+            "GET",
+            "/services/x/logs",
+            "",
+            500,
+            "Bad parameters: you must choose at least one stream",
+        ),
+        ("GET", "/nodes", "", 503, NOT_MANAGER),
+        ("GET", "/nodes/x", "", 503, NOT_MANAGER),
+        ("DELETE", "/nodes/x", "", 503, NOT_MANAGER),
+        ("POST", "/nodes/x/update?version=1", "{}", 503, NOT_MANAGER),
+        ("GET", "/tasks", "", 503, NOT_MANAGER),
+        ("GET", "/tasks/x", "", 503, NOT_MANAGER),
+        ("GET", "/tasks/x/logs?stderr=1", "", 503, NOT_MANAGER),
+        ("GET", "/secrets", "", 503, NOT_MANAGER),
+        ("POST", "/secrets/create", "{}", 503, NOT_MANAGER),
+        ("GET", "/secrets/x", "", 503, NOT_MANAGER),
+        ("DELETE", "/secrets/x", "", 503, NOT_MANAGER),
+        (
+            "POST",
+            "/secrets/x/update",
+            "{}",
+            400,
+            "invalid secret version",
+        ),
+        ("GET", "/configs", "", 503, NOT_MANAGER),
+        ("POST", "/configs/create", "{}", 503, NOT_MANAGER),
+        ("GET", "/configs/x", "", 503, NOT_MANAGER),
+        (
+            "POST",
+            "/configs/x/update?version=2",
+            "{}",
+            503,
+            NOT_MANAGER,
+        ),
+        ("GET", "/plugins/x/json", "", 404, "plugin \"x\" not found"),
+        (
+            "GET",
+            "/plugins/library/x:1/json",
+            "",
+            404,
+            "plugin \"library/x:1\" not found",
+        ),
+        (
+            "DELETE",
+            "/plugins/x?force=1",
+            "",
+            404,
+            "plugin \"x\" not found",
+        ),
+        (
+            "POST",
+            "/plugins/x/enable?timeout=0",
+            "",
+            404,
+            "plugin \"x\" not found",
+        ),
+        (
+            "POST",
+            "/plugins/x/disable",
+            "",
+            404,
+            "plugin \"x\" not found",
+        ),
+        ("POST", "/plugins/x/push", "", 404, "plugin \"x\" not found"),
+        (
+            "POST",
+            "/plugins/x/set",
+            "[]",
+            404,
+            "plugin \"x\" not found",
+        ),
+        (
+            "POST",
+            "/plugins/x/upgrade?remote=y",
+            "[]",
+            404,
+            "plugin \"x:latest\" not found",
+        ),
+        ("GET", "/plugins/x/nosuch", "", 404, "page not found"),
+        (
+            "GET",
+            "/plugins?filters=%7B%22foo%22%3A%5B%22x%22%5D%7D",
+            "",
+            400,
+            "Invalid filter 'foo'",
+        ),
+        (
+            "GET",
+            "/plugins?filters=%7B%22enabled%22%3A%5B%22maybe%22%5D%7D",
+            "",
+            400,
+            "Invalid filter 'enabled=[maybe]'",
+        ),
+    ];
+    for (method, path, body, status, message) in cases {
+        let path = format!("/v1.50{path}");
+        let r = c.request(method, &path, body.as_bytes()).unwrap();
+        assert_eq!(r.status, *status, "{method} {path}: {}", r.text());
+        assert_eq!(&r.message(), message, "{method} {path}");
+    }
+    for path in [
+        "/v1.50/plugins",
+        "/v1.50/plugins?filters=%7B%22capability%22%3A%5B%22volumedriver%22%5D%2C%22enabled%22%3A%5B%22true%22%5D%7D",
+    ] {
+        let r = c.request("GET", path, b"").unwrap();
+        assert_eq!((r.status, r.text().as_str()), (200, "[]"), "{path}");
+    }
+
+    if !have_docker_cli() {
+        return;
+    }
+    let r = d.docker(&["plugin", "ls"]);
+    r.ok();
+    assert_eq!(
+        r.stdout().trim_end(),
+        "ID        NAME      DESCRIPTION   ENABLED"
+    );
+    for (args, message) in [
+        (&["swarm", "leave"][..], "This node is not part of a swarm"),
+        (
+            &["swarm", "leave", "--force"][..],
+            "This node is not part of a swarm",
+        ),
+        (&["node", "ls"][..], NOT_MANAGER),
+        (&["service", "ls"][..], NOT_MANAGER),
+        (&["secret", "ls"][..], NOT_MANAGER),
+        (
+            &["plugin", "rm", "nosuch"][..],
+            "plugin \"nosuch\" not found",
+        ),
+    ] {
+        let r = d.docker(args);
+        r.expect_code(1);
+        assert_eq!(
+            r.stderr(),
+            format!("Error response from daemon: {message}\n"),
+            "docker {args:?}"
+        );
+    }
+}
+
+/// `/info` and `/version` have every key dockerd's have (what dockerd 20.10 answers), with
+/// the swarm inactive and only the plugins Berth has; `docker info` prints them cleanly.
+#[test]
+fn info_and_version_have_dockerd_keys() {
+    if skip_unless_root() {
+        return;
+    }
+    let d = Daemon::start();
+    let mut c = Conn::open(&d);
+    let info = c.request("GET", "/v1.50/info", b"").unwrap().json();
+    let keys = [
+        "ID",
+        "Containers",
+        "ContainersRunning",
+        "ContainersPaused",
+        "ContainersStopped",
+        "Images",
+        "Driver",
+        "DriverStatus",
+        "Plugins",
+        "MemoryLimit",
+        "SwapLimit",
+        "KernelMemory",
+        "KernelMemoryTCP",
+        "CpuCfsPeriod",
+        "CpuCfsQuota",
+        "CPUShares",
+        "CPUSet",
+        "PidsLimit",
+        "IPv4Forwarding",
+        "BridgeNfIptables",
+        "BridgeNfIp6tables",
+        "Debug",
+        "NFd",
+        "OomKillDisable",
+        "NGoroutines",
+        "SystemTime",
+        "LoggingDriver",
+        "CgroupDriver",
+        "CgroupVersion",
+        "NEventsListener",
+        "KernelVersion",
+        "OperatingSystem",
+        "OSVersion",
+        "OSType",
+        "Architecture",
+        "IndexServerAddress",
+        "RegistryConfig",
+        "NCPU",
+        "MemTotal",
+        "GenericResources",
+        "DockerRootDir",
+        "HttpProxy",
+        "HttpsProxy",
+        "NoProxy",
+        "Name",
+        "Labels",
+        "ExperimentalBuild",
+        "ServerVersion",
+        "Runtimes",
+        "DefaultRuntime",
+        "Swarm",
+        "LiveRestoreEnabled",
+        "Isolation",
+        "InitBinary",
+        "ContainerdCommit",
+        "RuncCommit",
+        "InitCommit",
+        "SecurityOptions",
+        "Warnings",
+    ];
+    for k in keys {
+        assert!(info.get(k).is_some(), "/info has no {k}: {info}");
+    }
+    assert_eq!(
+        info["Swarm"],
+        serde_json::json!({
+            "NodeID": "",
+            "NodeAddr": "",
+            "LocalNodeState": "inactive",
+            "ControlAvailable": false,
+            "Error": "",
+            "RemoteManagers": null,
+        })
+    );
+    assert_eq!(
+        info["Plugins"],
+        serde_json::json!({
+            "Volume": [],
+            "Network": [],
+            "Authorization": null,
+            "Log": ["json-file", "local"],
+        })
+    );
+    assert_eq!(info["Architecture"], std::env::consts::ARCH);
+    let version = c.request("GET", "/v1.50/version", b"").unwrap().json();
+    for k in [
+        "Platform",
+        "Components",
+        "Version",
+        "ApiVersion",
+        "MinAPIVersion",
+        "GitCommit",
+        "GoVersion",
+        "Os",
+        "Arch",
+        "KernelVersion",
+        "BuildTime",
+    ] {
+        assert!(version.get(k).is_some(), "/version has no {k}: {version}");
+    }
+    for k in [
+        "ApiVersion",
+        "Arch",
+        "BuildTime",
+        "Experimental",
+        "GitCommit",
+        "GoVersion",
+        "KernelVersion",
+        "MinAPIVersion",
+        "Os",
+    ] {
+        assert!(
+            version["Components"][0]["Details"].get(k).is_some(),
+            "/version Engine details have no {k}: {version}"
+        );
+    }
+
+    if !have_docker_cli() {
+        return;
+    }
+    let r = d.docker(&["info"]);
+    r.ok();
+    assert_eq!(r.stderr(), "", "docker info warns");
+    let out = r.stdout();
+    for line in [
+        " Swarm: inactive\n",
+        "  Log: json-file local\n",
+        " Default Runtime: berth\n",
+        &format!(" Architecture: {}\n", std::env::consts::ARCH),
+    ] {
+        assert!(out.contains(line), "no {line:?} in:\n{out}");
+    }
+    let r = d.docker(&["version"]);
+    r.ok();
+    assert_eq!(r.stderr(), "");
+    assert!(
+        r.stdout().contains("  Experimental:     false\n"),
+        "{}",
+        r.stdout()
+    );
 }

@@ -3,7 +3,8 @@
 //! [`router`] builds the routes over an [`Engine`]; [`serve`] accepts connections on a
 //! listener and serves each with hyper (HTTP/1.1 with upgrades, for attach). Each request's
 //! `/vX.Y` prefix is stripped and checked before routing ([`version`]); handlers live in
-//! [`system`], [`images`] and [`containers`]; [`error`] is the one place that picks status
+//! [`system`], [`images`] and [`containers`]; what Berth does not have answers as dockerd
+//! does with it off ([`swarm`], [`plugins`]); [`error`] is the one place that picks status
 //! codes. Every request body is a [`DrainOnDrop`]: whatever the answer, the part of the body
 //! a handler left unread is read and dropped, so the client gets the answer and not a
 //! broken pipe.
@@ -15,6 +16,8 @@ pub mod containers;
 pub mod error;
 pub mod exec;
 pub mod images;
+pub mod plugins;
+pub mod swarm;
 pub mod system;
 pub mod version;
 
@@ -55,6 +58,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .merge(containers::routes())
         .merge(exec::routes())
         .merge(commit::routes())
+        .merge(swarm::routes())
+        .merge(plugins::routes())
         .fallback(page_not_found)
         // dockerd answers a known path with another method as an unknown path, not 405.
         .method_not_allowed_fallback(page_not_found)
