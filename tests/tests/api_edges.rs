@@ -1,7 +1,7 @@
 //! API edges real clients trip on: an answer given before the request body is read still
 //! reaches the client (docker-compose died of SIGPIPE on `up`); swarm mode and plugins
 //! answer as dockerd answers with them off, and `/info` and `/version` carry dockerd's
-//! keys.
+//! keys; load errors come in the JSON message stream, as dockerd sends them.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use berth_e2e::{Daemon, have_docker_cli, skip_unless_root, unique};
+use berth_e2e::{Daemon, have_docker_cli, image, skip_unless_root, unique};
 
 const COMPOSE: &str = "/usr/bin/docker-compose";
 
@@ -651,4 +651,63 @@ fn info_and_version_have_dockerd_keys() {
         "{}",
         r.stdout()
     );
+}
+
+/// A broken archive to `POST /images/load` gets 200 and the error in the JSON message
+/// stream, as from dockerd (`quiet` or not); the docker CLI and `berth load` print the
+/// message alone and exit 1. Before, the daemon answered 400.
+#[test]
+fn load_errors_come_in_the_message_stream() {
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    let busybox = std::fs::read(image("busybox.tar")).unwrap();
+    let truncated = busybox[..busybox.len() / 2].to_vec();
+    let cases = [
+        (junk(4 << 20), "invalid archive: invalid tar header"),
+        (
+            truncated,
+            "invalid archive: unexpected end of archive in 8b40b8e65fe76a46e1884e6fce84cb9f8ac7bd4962bb184b8a99e02cfa999e73/layer.tar (1069056 of 2140160 bytes)",
+        ),
+    ];
+    let before = d.berth(&["images", "-q"]).stdout();
+    let mut c = Conn::open(&d);
+    for (data, message) in &cases {
+        for quiet in ["", "?quiet=1", "?quiet=0"] {
+            let r = c
+                .request("POST", &format!("/v1.50/images/load{quiet}"), data)
+                .unwrap();
+            assert_eq!(r.status, 200, "{}", r.text());
+            assert_eq!(r.header("content-type"), Some("application/json"));
+            assert_eq!(
+                r.json(),
+                serde_json::json!({ "errorDetail": { "message": message }, "error": message }),
+            );
+            assert!(r.text().ends_with("}\r\n"), "{:?}", r.text());
+        }
+        let file = d.dir.path().join("broken.tar");
+        std::fs::write(&file, data).unwrap();
+        let file = file.to_str().unwrap();
+        let mut runs = vec![d.berth(&["load", "-i", file])];
+        if have_docker_cli() {
+            runs.push(d.docker(&["load", "-i", file]));
+        }
+        for r in runs {
+            r.expect_code(1);
+            assert_eq!(r.stderr(), format!("{message}\n"));
+            assert_eq!(r.stdout(), "");
+        }
+    }
+    assert_eq!(d.berth(&["images", "-q"]).stdout(), before);
+    // A good archive: one line per tag, the same for `quiet` or not.
+    for quiet in ["?quiet=1", "?quiet=0"] {
+        let r = c
+            .request("POST", &format!("/v1.50/images/load{quiet}"), &busybox)
+            .unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.text(),
+            "{\"stream\":\"Loaded image: busybox:latest\\n\"}\r\n"
+        );
+    }
 }
