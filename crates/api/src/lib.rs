@@ -151,11 +151,17 @@ const DRAIN_TIME: Duration = Duration::from_secs(60);
 /// Nothing is buffered: the rest is read chunk by chunk and dropped.
 pub struct DrainOnDrop {
     body: Option<Incoming>,
+    /// The server's runtime, for the drain task: the body may be dropped on another thread.
+    rt: Option<tokio::runtime::Handle>,
 }
 
 impl DrainOnDrop {
+    /// Wrap `body`; call on the runtime that serves the connection.
     pub fn new(body: Incoming) -> Self {
-        DrainOnDrop { body: Some(body) }
+        DrainOnDrop {
+            body: Some(body),
+            rt: tokio::runtime::Handle::try_current().ok(),
+        }
     }
 }
 
@@ -198,7 +204,7 @@ impl Drop for DrainOnDrop {
         if body.is_end_stream() {
             return;
         }
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        if let Some(rt) = &self.rt {
             rt.spawn(drain(body));
         }
     }
