@@ -143,19 +143,14 @@ impl Read for ChannelReader {
 pub(crate) fn body_reader(body: Body) -> ChannelReader {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
+        // When the reader gives up (the request failed), the body is dropped here and the
+        // server reads the rest of it (`DrainOnDrop`), so the client gets the answer.
         let mut stream = body.into_data_stream();
-        let mut reader_gone = false;
         while let Some(chunk) = stream.next().await {
             let item =
                 chunk.map_err(|e| std::io::Error::other(format!("reading request body: {e}")));
             let stop = item.is_err();
-            // Once the reader gave up (the request failed), the rest of the body is still
-            // read, and dropped: a connection closed with a request unread is reset, and the
-            // client would see a broken pipe instead of the error.
-            if !reader_gone && tx.send(item).await.is_err() {
-                reader_gone = true;
-            }
-            if stop {
+            if tx.send(item).await.is_err() || stop {
                 break;
             }
         }
@@ -166,25 +161,63 @@ pub(crate) fn body_reader(body: Body) -> ChannelReader {
     }
 }
 
-async fn load(State(engine): State<AppState>, body: Body) -> ApiResult<Response> {
+/// `POST /images/load`: as dockerd, always 200 with a stream of JSON lines, the images
+/// loaded (`{"stream":"Loaded image: ..."}`) or the error (`{"errorDetail":...}`), which
+/// the docker CLI prints and the SDKs raise (Python's `ImageLoadError`). `quiet` only asks
+/// dockerd to leave out progress bars, which Berth does not send.
+async fn load(State(engine): State<AppState>, body: Body) -> Response {
     let reader = body_reader(body);
-    let loaded = engine.load_images(Box::new(reader)).await?;
     let mut out = String::new();
-    for img in loaded {
-        let lines: Vec<String> = if img.tags.is_empty() {
-            vec![format!("Loaded image ID: {}\n", img.id)]
-        } else {
-            img.tags
-                .iter()
-                .map(|t| format!("Loaded image: {t}\n"))
-                .collect()
-        };
-        for l in lines {
-            out.push_str(&json!({ "stream": l }).to_string());
-            out.push('\n');
+    match engine.load_images(Box::new(reader)).await {
+        Ok(loaded) => {
+            for img in loaded {
+                let lines: Vec<String> = if img.tags.is_empty() {
+                    vec![format!("Loaded image ID: {}\n", img.id)]
+                } else {
+                    img.tags
+                        .iter()
+                        .map(|t| format!("Loaded image: {t}\n"))
+                        .collect()
+                };
+                for l in lines {
+                    out.push_str(&json!({ "stream": l }).to_string());
+                    out.push_str("\r\n");
+                }
+            }
+        }
+        Err(e) => {
+            let e = ApiError::from(e);
+            if e.status.is_server_error() {
+                tracing::warn!("load: {}", e.message);
+            } else {
+                tracing::debug!("load: {}", e.message);
+            }
+            out = stream_error(&e.message);
         }
     }
-    Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
+    ([(header::CONTENT_TYPE, "application/json")], out).into_response()
+}
+
+/// An error in a JSON message stream (load, pull, push, build), as moby's
+/// `streamformatter.FormatError` writes it, with its `\r\n`.
+pub(crate) fn stream_error(message: &str) -> String {
+    #[derive(serde::Serialize)]
+    struct Detail<'a> {
+        message: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        #[serde(rename = "errorDetail")]
+        error_detail: Detail<'a>,
+        error: &'a str,
+    }
+    let line = Line {
+        error_detail: Detail { message },
+        error: message,
+    };
+    let mut s = serde_json::to_string(&line).unwrap_or_default();
+    s.push_str("\r\n");
+    s
 }
 
 pub(crate) async fn pull(Query(q): Query<HashMap<String, String>>) -> ApiError {
@@ -285,6 +318,17 @@ mod tests {
             ("library/busybox:1", Some("json"))
         );
         assert_eq!(split_suffix("busybox", &["json"]), ("busybox", None));
+    }
+
+    #[test]
+    fn stream_errors_are_written_as_moby_writes_them() {
+        assert_eq!(
+            stream_error("bad \"tar\""),
+            concat!(
+                r#"{"errorDetail":{"message":"bad \"tar\""},"error":"bad \"tar\""}"#,
+                "\r\n"
+            )
+        );
     }
 
     #[test]

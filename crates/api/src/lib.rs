@@ -3,8 +3,11 @@
 //! [`router`] builds the routes over an [`Engine`]; [`serve`] accepts connections on a
 //! listener and serves each with hyper (HTTP/1.1 with upgrades, for attach). Each request's
 //! `/vX.Y` prefix is stripped and checked before routing ([`version`]); handlers live in
-//! [`system`], [`images`] and [`containers`]; [`error`] is the one place that picks status
-//! codes.
+//! [`system`], [`images`] and [`containers`]; what Berth does not have answers as dockerd
+//! does with it off ([`swarm`], [`plugins`]); [`error`] is the one place that picks status
+//! codes. Every request body is a [`DrainOnDrop`]: whatever the answer, the part of the body
+//! a handler left unread is read and dropped, so the client gets the answer and not a
+//! broken pipe.
 
 #![recursion_limit = "256"]
 
@@ -13,18 +16,25 @@ pub mod containers;
 pub mod error;
 pub mod exec;
 pub mod images;
+pub mod plugins;
+pub mod swarm;
 pub mod system;
 pub mod version;
 
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode};
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use berth_engine::Engine;
+use http_body_util::BodyExt;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower::ServiceExt;
@@ -35,6 +45,11 @@ pub use version::ApiVersion;
 /// Shared state of every handler.
 pub type AppState = Arc<Engine>;
 
+/// The most a handler buffers of a request body it parses whole (JSON): dockerd sets no
+/// limit, axum's default (2 MiB) refused big but valid bodies (a create with a large
+/// environment).
+pub const BUFFERED_BODY_LIMIT: usize = 64 << 20;
+
 /// All routes (paths without the version prefix).
 pub fn router(engine: Arc<Engine>) -> Router {
     Router::new()
@@ -43,8 +58,17 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .merge(containers::routes())
         .merge(exec::routes())
         .merge(commit::routes())
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "page not found") })
+        .merge(swarm::routes())
+        .merge(plugins::routes())
+        .fallback(page_not_found)
+        // dockerd answers a known path with another method as an unknown path, not 405.
+        .method_not_allowed_fallback(page_not_found)
+        .layer(DefaultBodyLimit::max(BUFFERED_BODY_LIMIT))
         .with_state(engine)
+}
+
+async fn page_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "page not found")
 }
 
 /// Strip and check the version prefix, route, and add Docker's response headers.
@@ -59,11 +83,17 @@ async fn handle(router: Router, mut req: Request) -> Response {
         Err(e) => return e.into_response(),
     };
     req.extensions_mut().insert(version);
-    let mut resp = match router.oneshot(req).await {
+    let resp = match router.oneshot(req).await {
         Ok(r) => r,
         Err(never) => match never {},
     };
+    let mut resp = json_error(resp).await;
+    let not_found = resp.status() == StatusCode::NOT_FOUND;
     let h = resp.headers_mut();
+    if not_found {
+        // Set by axum on a path known with other methods (see `router`).
+        h.remove(header::ALLOW);
+    }
     h.insert(
         "Api-Version",
         HeaderValue::from_static(berth_models::API_VERSION_MAX),
@@ -77,14 +107,144 @@ async fn handle(router: Router, mut req: Request) -> Response {
     resp
 }
 
+/// Docker answers every error with `{"message": ...}`; the rejections of axum's extractors
+/// (a query string that does not parse, a body over [`BUFFERED_BODY_LIMIT`]) are plain
+/// text: their text becomes the message.
+async fn json_error(resp: Response) -> Response {
+    let plain = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/plain"));
+    let status = resp.status();
+    if !plain || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            status,
+            format!(
+                "request body too large: more than {} MiB",
+                BUFFERED_BODY_LIMIT >> 20
+            ),
+        )
+        .into_response();
+    }
+    let text = match resp.into_body().collect().await {
+        Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
+        Err(e) => e.to_string(),
+    };
+    ApiError::new(status, text).into_response()
+}
+
+/// How much of a request body is read and dropped after its handler stopped reading it
+/// ([`DrainOnDrop`]); past this, or [`DRAIN_TIME`], the connection is closed instead.
+const DRAIN_BYTES: u64 = 1 << 30;
+/// How long a request body is read after its handler stopped reading it.
+const DRAIN_TIME: Duration = Duration::from_secs(60);
+
+/// A request body that, dropped before its end (the request was refused before its body
+/// was read: unknown route, bad version, a handler that answers early or gives up on an
+/// upload), has the rest read and dropped by a task, up to [`DRAIN_BYTES`] and
+/// [`DRAIN_TIME`]. hyper closes a connection whose request body is left unread, and a
+/// client still writing it then gets EPIPE (docker-compose dies of SIGPIPE, the docker
+/// CLI reports a broken pipe) instead of reading the answer, which is written meanwhile.
+/// Nothing is buffered: the rest is read chunk by chunk and dropped.
+pub struct DrainOnDrop {
+    body: Option<Incoming>,
+    /// The server's runtime, for the drain task: the body may be dropped on another thread.
+    rt: Option<tokio::runtime::Handle>,
+}
+
+impl DrainOnDrop {
+    /// Wrap `body`; call on the runtime that serves the connection.
+    pub fn new(body: Incoming) -> Self {
+        DrainOnDrop {
+            body: Some(body),
+            rt: tokio::runtime::Handle::try_current().ok(),
+        }
+    }
+}
+
+impl HttpBody for DrainOnDrop {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let Some(body) = this.body.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let frame = Pin::new(body).poll_frame(cx);
+        if matches!(frame, Poll::Ready(None | Some(Err(_)))) {
+            // The end, or a broken body: nothing left to drain.
+            this.body = None;
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.as_ref().is_none_or(HttpBody::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), HttpBody::size_hint)
+    }
+}
+
+impl Drop for DrainOnDrop {
+    fn drop(&mut self) {
+        let Some(body) = self.body.take() else {
+            return;
+        };
+        if body.is_end_stream() {
+            return;
+        }
+        if let Some(rt) = &self.rt {
+            rt.spawn(drain(body));
+        }
+    }
+}
+
+/// Read and drop the rest of `body`, within [`DRAIN_BYTES`] and [`DRAIN_TIME`].
+async fn drain(mut body: Incoming) {
+    let read = async {
+        let mut read: u64 = 0;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else {
+                return read;
+            };
+            if let Some(data) = frame.data_ref() {
+                read += data.len() as u64;
+                if read > DRAIN_BYTES {
+                    break;
+                }
+            }
+        }
+        read
+    };
+    match tokio::time::timeout(DRAIN_TIME, read).await {
+        Ok(n) if n > DRAIN_BYTES => {
+            tracing::debug!("closing the connection: request body left unread past {n} bytes");
+        }
+        Ok(n) => tracing::trace!("drained {n} unread bytes of a request body"),
+        Err(_) => tracing::debug!("closing the connection: request body still coming"),
+    }
+}
+
 /// Serve one accepted connection until it closes (HTTP/1.1, keep-alive, upgrades).
 pub async fn serve_connection<IO>(io: IO, router: Router)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let router = router.clone();
-        async move { Ok::<_, Infallible>(handle(router, req.map(Body::new)).await) }
+        let req = req.map(|b| Body::new(DrainOnDrop::new(b)));
+        async move { Ok::<_, Infallible>(handle(router, req).await) }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(io), service)

@@ -1,5 +1,5 @@
-//! `/_ping`, `/version`, `/info`, `/system/df`, `/events`, and the prunes of what Berth
-//! does not have yet (user networks, build cache).
+//! `/_ping`, `/version`, `/info` (with what the host's cgroups and mounts allow), `/system/df`,
+//! `/events`, and the prunes of what Berth does not have yet (user networks, build cache).
 
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -74,6 +74,7 @@ fn nix_uname() -> Option<(String, String, String)> {
 async fn version() -> Json<Value> {
     let (kernel, arch, _) = uname();
     let v = env!("CARGO_PKG_VERSION");
+    let commit = option_env!("BERTH_GIT_COMMIT").unwrap_or("unknown");
     Json(json!({
         "Platform": { "Name": "Berth" },
         "Components": [{
@@ -81,23 +82,30 @@ async fn version() -> Json<Value> {
             "Version": v,
             "Details": {
                 "ApiVersion": berth_models::API_VERSION_MAX,
+                "Arch": arch,
+                "BuildTime": "",
+                "Experimental": "false",
+                "GitCommit": commit,
+                "GoVersion": GO_VERSION,
+                "KernelVersion": kernel,
                 "MinAPIVersion": berth_models::API_VERSION_MIN,
                 "Os": "linux",
-                "Arch": arch,
-                "KernelVersion": kernel,
             }
         }],
         "Version": v,
         "ApiVersion": berth_models::API_VERSION_MAX,
         "MinAPIVersion": berth_models::API_VERSION_MIN,
-        "GitCommit": option_env!("BERTH_GIT_COMMIT").unwrap_or("unknown"),
-        "GoVersion": "n/a (Rust)",
+        "GitCommit": commit,
+        "GoVersion": GO_VERSION,
         "Os": "linux",
         "Arch": arch,
         "KernelVersion": kernel,
         "BuildTime": "",
     }))
 }
+
+/// `GoVersion` of `/version`: Berth is no Go program.
+const GO_VERSION: &str = "n/a (Rust)";
 
 fn mem_total() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
@@ -111,29 +119,144 @@ fn mem_total() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-fn os_name() -> String {
-    std::fs::read_to_string("/etc/os-release")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("PRETTY_NAME="))
-                .map(|v| v.trim_matches('"').to_string())
-        })
-        .unwrap_or_else(|| "Linux".into())
+/// `PRETTY_NAME` and `VERSION_ID` of /etc/os-release, as dockerd reports them.
+fn os_release() -> (String, String) {
+    let text = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .map(|v| v.trim().trim_matches('"').to_string())
+    };
+    (
+        field("PRETTY_NAME").unwrap_or_else(|| "Linux".into()),
+        field("VERSION_ID").unwrap_or_default(),
+    )
+}
+
+/// What the host's cgroups allow, as `/info` reports it.
+#[derive(Debug, Default, PartialEq)]
+struct CgroupInfo {
+    version: &'static str,
+    memory: bool,
+    swap: bool,
+    oom_kill_disable: bool,
+}
+
+/// The memory controller and its swap and OOM-killer files, as moby's sysinfo looks for
+/// them (on v2 swap goes with memory and the OOM killer cannot be disabled).
+fn cgroup_info() -> CgroupInfo {
+    use berth_runtime::linux::cgroups::{Layout, detect};
+    match detect() {
+        Ok(Layout::V2 { mountpoint }) => {
+            let controllers =
+                std::fs::read_to_string(mountpoint.join("cgroup.controllers")).unwrap_or_default();
+            let memory = controllers.split_whitespace().any(|c| c == "memory");
+            CgroupInfo {
+                version: "2",
+                memory,
+                swap: memory,
+                oom_kill_disable: false,
+            }
+        }
+        Ok(Layout::V1 { hierarchies }) => {
+            let memory = hierarchies
+                .iter()
+                .find(|h| h.options.split(',').any(|o| o == "memory"));
+            CgroupInfo {
+                version: "1",
+                memory: memory.is_some(),
+                swap: memory
+                    .is_some_and(|h| h.mountpoint.join("memory.memsw.limit_in_bytes").exists()),
+                oom_kill_disable: memory
+                    .is_some_and(|h| h.mountpoint.join("memory.oom_control").exists()),
+            }
+        }
+        Err(e) => {
+            tracing::debug!("cgroups: {e}");
+            CgroupInfo {
+                version: "1",
+                ..CgroupInfo::default()
+            }
+        }
+    }
+}
+
+/// A `/proc/sys` switch is on (`1`).
+fn sysctl_on(name: &str) -> bool {
+    std::fs::read_to_string(std::path::Path::new("/proc/sys").join(name))
+        .is_ok_and(|v| v.trim() == "1")
+}
+
+/// The file system `path` is on, named as Docker's graph drivers name it ("Backing
+/// Filesystem": `extfs` for ext2/3/4), from the mount table.
+fn backing_fs(mountinfo: &str, path: &std::path::Path) -> String {
+    let mut best: Option<(usize, &str)> = None;
+    for line in mountinfo.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let (Some(mountpoint), Some(fstype)) = (pre.split(' ').nth(4), post.split(' ').next())
+        else {
+            continue;
+        };
+        let mountpoint = unescape_mountinfo(mountpoint);
+        if path.starts_with(&mountpoint) && best.is_none_or(|(len, _)| mountpoint.len() >= len) {
+            best = Some((mountpoint.len(), fstype));
+        }
+    }
+    match best.map_or("unknown", |(_, t)| t) {
+        "ext2" | "ext3" | "ext4" => "extfs".into(),
+        "overlay" => "overlayfs".into(),
+        "nfs4" => "nfs".into(),
+        other => other.into(),
+    }
+}
+
+/// Mount points in /proc/self/mountinfo escape space, tab, newline and backslash as `\ooo`.
+fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The log drivers Berth writes (`--log-driver`), as `Plugins.Log` lists them: like
+/// dockerd, `none` (no log at all) is accepted but not listed.
+fn listed_log_drivers() -> Vec<&'static str> {
+    berth_engine::logs::LOG_DRIVERS
+        .into_iter()
+        .filter(|d| *d != "none")
+        .collect()
 }
 
 async fn info(
     State(engine): State<AppState>,
     axum::Extension(version): axum::Extension<crate::ApiVersion>,
 ) -> Json<Value> {
-    let (kernel, arch, host) = uname();
+    let (kernel, _, host) = uname();
     let (total, running, paused, stopped) = engine.counts();
     let images = engine.store().list().map(|l| l.len()).unwrap_or(0);
-    let cgroup_version = if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
-        "2"
-    } else {
-        "1"
-    };
+    let cgroups = cgroup_info();
+    let (os, os_version) = os_release();
+    let data_root = engine.data_root();
+    let backing = backing_fs(
+        &std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default(),
+        &data_root
+            .canonicalize()
+            .unwrap_or_else(|_| data_root.to_path_buf()),
+    );
     let (runtimes, default_runtime) = engine.runtimes_info();
     // dockerd: InitCommit's `Expected` (the ID again) only below API 1.49.
     let (init_binary, init_commit) = engine.init_info();
@@ -141,6 +264,7 @@ async fn info(
     if version < crate::ApiVersion(1, 49) {
         init_commit["Expected"] = init_commit["ID"].clone();
     }
+    let no_commit = json!({ "ID": "", "Expected": "" });
     Json(json!({
         "ID": "",
         "Containers": total,
@@ -149,39 +273,50 @@ async fn info(
         "ContainersStopped": stopped,
         "Images": images,
         "Driver": "overlay",
-        "DriverStatus": [["Backing Filesystem", "overlayfs lower dirs"]],
+        "DriverStatus": [["Backing Filesystem", backing]],
+        // No volume, network or authorization plugins: none of those drivers yet.
         "Plugins": {
-            "Volume": ["local"],
-            "Network": ["host", "none"],
+            "Volume": [],
+            "Network": [],
             "Authorization": null,
-            "Log": ["json-file"],
+            "Log": listed_log_drivers(),
         },
-        "MemoryLimit": true,
-        "SwapLimit": false,
+        "MemoryLimit": cgroups.memory,
+        "SwapLimit": cgroups.swap,
+        "KernelMemory": false,
+        "KernelMemoryTCP": false,
         "CpuCfsPeriod": true,
         "CpuCfsQuota": true,
         "CPUShares": true,
         "CPUSet": true,
         "PidsLimit": true,
-        "IPv4Forwarding": false,
+        "IPv4Forwarding": sysctl_on("net/ipv4/ip_forward"),
+        "BridgeNfIptables": sysctl_on("net/bridge/bridge-nf-call-iptables"),
+        "BridgeNfIp6tables": sysctl_on("net/bridge/bridge-nf-call-ip6tables"),
         "Debug": false,
         "NFd": 0,
+        "OomKillDisable": cgroups.oom_kill_disable,
         "NGoroutines": 0,
         "SystemTime": berth_engine::time::now_rfc3339(),
-        "LoggingDriver": "json-file",
+        "LoggingDriver": engine.config().default_log.r#type,
         "CgroupDriver": "cgroupfs",
-        "CgroupVersion": cgroup_version,
+        "CgroupVersion": cgroups.version,
         "NEventsListener": 0,
         "KernelVersion": kernel,
-        "OperatingSystem": os_name(),
-        "OSVersion": "",
+        "OperatingSystem": os,
+        "OSVersion": os_version,
         "OSType": "linux",
-        "Architecture": arch,
+        "Architecture": std::env::consts::ARCH,
         "IndexServerAddress": "https://index.docker.io/v1/",
         "RegistryConfig": null,
         "NCPU": std::thread::available_parallelism().map_or(1, |n| n.get()),
         "MemTotal": mem_total(),
-        "DockerRootDir": engine.data_root(),
+        "GenericResources": null,
+        "DockerRootDir": data_root,
+        // Berth makes no outgoing connections (no registry client yet): no proxies.
+        "HttpProxy": "",
+        "HttpsProxy": "",
+        "NoProxy": "",
         "Name": host,
         "Labels": [],
         "ExperimentalBuild": false,
@@ -190,8 +325,19 @@ async fn info(
         "DefaultRuntime": default_runtime,
         "InitBinary": init_binary,
         "InitCommit": init_commit,
+        "Swarm": {
+            "NodeID": "",
+            "NodeAddr": "",
+            "LocalNodeState": "inactive",
+            "ControlAvailable": false,
+            "Error": "",
+            "RemoteManagers": null,
+        },
         "LiveRestoreEnabled": true,
         "Isolation": "",
+        // No containerd, and no runc by default.
+        "ContainerdCommit": no_commit,
+        "RuncCommit": no_commit,
         "SecurityOptions": ["name=seccomp,profile=default"],
         "Warnings": [],
     }))
@@ -274,4 +420,28 @@ async fn events(
         .map_err(|e| {
             crate::ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn backing_fs_is_the_longest_mount_holding_the_path() {
+        let mountinfo = "\
+22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+30 22 0:25 / /tmp rw,nosuid shared:5 - tmpfs tmpfs rw
+31 22 0:26 / /var/lib/my\\040root rw shared:6 - xfs /dev/sdb rw
+32 22 0:27 / /tmpx rw shared:7 - btrfs /dev/sdc rw
+";
+        assert_eq!(backing_fs(mountinfo, Path::new("/var/lib/berth")), "extfs");
+        assert_eq!(backing_fs(mountinfo, Path::new("/tmp/b/root")), "tmpfs");
+        assert_eq!(backing_fs(mountinfo, Path::new("/tmpx/root")), "btrfs");
+        assert_eq!(
+            backing_fs(mountinfo, Path::new("/var/lib/my root/x")),
+            "xfs"
+        );
+        assert_eq!(backing_fs("", Path::new("/x")), "unknown");
+    }
 }

@@ -1167,13 +1167,14 @@ pub async fn load(c: &Client, input: Option<&str>, quiet: bool) -> CmdResult {
     Ok(code)
 }
 
-/// One JSON line of a progress stream; returns 1 for an error line.
+/// One JSON line of a progress stream; returns 1 for an error line, whose message goes to
+/// stderr as the docker CLI prints it (no prefix).
 fn print_progress(line: &[u8]) -> i32 {
     let Ok(v) = serde_json::from_slice::<Value>(line) else {
         return 0;
     };
     if let Some(e) = v["errorDetail"]["message"].as_str().or(v["error"].as_str()) {
-        eprintln!("Error: {e}");
+        eprintln!("{e}");
         return 1;
     }
     if let Some(s) = v["stream"].as_str() {

@@ -152,10 +152,9 @@ impl Engine {
             flags.push("--copy-uid-gid");
         }
         let mut h = self.archive_helper(key, path, "put", &flags).await?;
-        let stdin = h.child.stdin.take().expect("piped stdin");
+        let mut stdin = h.child.stdin.take().expect("piped stdin");
         let mut body = std::pin::pin!(body);
         let mut fed: std::result::Result<(), std::io::Error> = Ok(());
-        let mut stdin = Some(stdin);
         while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
             let chunk = match chunk {
                 Ok(c) => c,
@@ -164,13 +163,10 @@ impl Engine {
                     break;
                 }
             };
-            // The helper stops reading when it fails (its error says why). The rest of the
-            // body is still read, and dropped: a connection closed with a request unread
-            // is reset, and the client would see a broken pipe instead of the answer.
-            if let Some(w) = &mut stdin
-                && w.write_all(&chunk).await.is_err()
-            {
-                stdin = None;
+            // The helper stops reading when it fails: its error says why (the API server
+            // reads the rest of the request body, so the client gets it).
+            if stdin.write_all(&chunk).await.is_err() {
+                break;
             }
         }
         drop(stdin);

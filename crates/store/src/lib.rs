@@ -750,6 +750,17 @@ fn move_tag(
     Ok(())
 }
 
+/// A tar header that does not parse is "invalid tar header", as Go's archive/tar (so
+/// dockerd) says: the tar crate's message quotes the header's bytes, binary when the input
+/// is no tar at all.
+fn bad_header(e: std::io::Error) -> Error {
+    let m = e.to_string();
+    if m.contains("when getting cksum") || m.contains("checksum mismatch") {
+        return invalid("invalid tar header");
+    }
+    invalid(m)
+}
+
 /// Read the whole (possibly compressed) archive into `work`, hashing each file.
 fn spool(input: &mut dyn Read, work: &Path) -> Result<Spool> {
     let reader = unpack::decompress(input).map_err(invalid)?;
@@ -762,7 +773,7 @@ fn spool(input: &mut dyn Read, work: &Path) -> Result<Spool> {
     let mut started: Vec<(String, early::Early)> = Vec::new();
     let mut finished: Vec<(String, early::Done)> = Vec::new();
     for (n, entry) in archive.entries().map_err(invalid)?.enumerate() {
-        let mut entry = entry.map_err(invalid)?;
+        let mut entry = entry.map_err(bad_header)?;
         let name = clean(&String::from_utf8_lossy(&entry.path_bytes()));
         match entry.header().entry_type() {
             tar::EntryType::Regular | tar::EntryType::Continuous => {
