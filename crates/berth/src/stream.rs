@@ -146,10 +146,19 @@ pub async fn pump(stream: Hijacked, tty: bool, send_stdin: bool) -> std::io::Res
     let mut buf = vec![0u8; 32 * 1024];
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
+    // Whether the stdin task is still there to say "detached" (once its sender is gone,
+    // the receiver must not be polled again).
+    let mut may_detach = true;
     let ended = loop {
         let n = tokio::select! {
             r = rd.read(&mut buf) => r?,
-            Ok(()) = &mut detach_rx => break Ended::Detached,
+            d = &mut detach_rx, if may_detach => match d {
+                Ok(()) => break Ended::Detached,
+                Err(_) => {
+                    may_detach = false;
+                    continue;
+                }
+            },
         };
         if n == 0 {
             break Ended::Closed;
