@@ -3,8 +3,78 @@
 //! starts and kills; the counts are bounded (a few hundred execs at most).
 #![allow(clippy::unwrap_used)]
 
+use std::process::{Child, Command};
+
 use berth_e2e::stdio::body;
 use berth_e2e::{Daemon, eventually, have_docker_cli, unique};
+
+/// Busy loops on the host, killed when dropped (also when the test fails).
+struct Hogs(Vec<Child>);
+
+impl Hogs {
+    fn start(n: usize) -> Hogs {
+        Hogs(
+            (0..n)
+                .map(|_| {
+                    Command::new("sh")
+                        .args(["-c", "while :; do :; done"])
+                        .spawn()
+                        .unwrap()
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for Hogs {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// `commit` right after `run -d` of a container that exits at once: the container may be
+/// gone (its cgroup removed) before the daemon recorded the exit. A stopped container is
+/// committed without pausing, and one that exits during the freeze is committed all the
+/// same (it failed now and then with `writing FROZEN to .../freezer.state: No such file
+/// or directory`, or `no freezer cgroup on this host`).
+#[test]
+fn commit_of_a_container_that_just_exited() {
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    let repo = unique("stress-commit");
+    let _hogs = Hogs::start(2);
+    let mut failures = Vec::new();
+    for i in 0..80 {
+        let id = d.berth(&["run", "-d", "busybox", "true"]);
+        id.ok();
+        let id = id.stdout().trim().to_string();
+        let tag = format!("{repo}:{i}");
+        let out = d.berth(&["commit", &id, &tag]);
+        if out.code() != 0 {
+            failures.push(format!("commit {i}: {}", out.stderr()));
+        }
+        // Not left paused: once its exit is recorded, it is an ordinary exited container.
+        assert!(
+            eventually(20, || {
+                d.berth(&["inspect", "-f", "{{.State.Status}} {{.State.Paused}}", &id])
+                    .stdout()
+                    .trim()
+                    == "exited false"
+            }),
+            "{}",
+            d.berth(&["inspect", &id]).stdout()
+        );
+        d.berth(&["rm", &id]).ok();
+        if out.code() == 0 {
+            d.berth(&["rmi", &tag]).ok();
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
 
 /// `rm` without `-f` of a container between restarts is refused, as by Docker (409 and its
 /// message); `rm -f` removes it. Through the API, berth and the docker CLI.
