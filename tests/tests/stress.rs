@@ -4,9 +4,10 @@
 #![allow(clippy::unwrap_used)]
 
 use std::process::{Child, Command};
+use std::time::Duration;
 
-use berth_e2e::stdio::body;
-use berth_e2e::{Daemon, eventually, have_docker_cli, unique};
+use berth_e2e::stdio::{Session, body, demux};
+use berth_e2e::{Daemon, clis, eventually, have_docker_cli, unique};
 
 /// Busy loops on the host, killed when dropped (also when the test fails).
 struct Hogs(Vec<Child>);
@@ -33,6 +34,186 @@ impl Drop for Hogs {
             let _ = c.wait();
         }
     }
+}
+
+/// What one SDK-style exec of `echo quick` gave.
+#[derive(Debug, Default)]
+struct ExecRun {
+    /// Output that came with the `101` answer (what the Python SDK loses).
+    early: Vec<u8>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    exit_code: serde_json::Value,
+}
+
+/// `exec_run(["echo", "quick"])` as the Python SDK does it: create, start with an upgrade
+/// (the client reads its answer `delay` late), read the frames to the end, inspect.
+fn sdk_exec(d: &Daemon, c: &str, delay: Duration) -> ExecRun {
+    let r = d
+        .raw(
+            "POST",
+            &format!("/containers/{c}/exec"),
+            r#"{"AttachStdout":true,"AttachStderr":true,"Tty":false,"Cmd":["echo","quick"]}"#,
+        )
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(body(&r)).unwrap();
+    let id = v["Id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_string();
+    let s = Session::open(
+        &d.socket,
+        "POST",
+        &format!("/exec/{id}/start"),
+        r#"{"Detach":false,"Tty":false}"#,
+        delay,
+    );
+    assert_eq!(s.status(), 101, "{}", s.head);
+    let early = s.early.clone();
+    let (stdout, stderr) = demux(&s.read_to_end());
+    let r = d.raw("GET", &format!("/exec/{id}/json"), "").unwrap();
+    let v: serde_json::Value = serde_json::from_str(body(&r)).unwrap();
+    ExecRun {
+        early,
+        stdout,
+        stderr,
+        exit_code: v["ExitCode"].clone(),
+    }
+}
+
+/// The Python SDK read an exec's output from the socket beneath the buffered reader that
+/// took its `101` answer: output that arrived with the answer was lost (`exec_run` gave
+/// nothing, exit code 0, in 8 of 80 runs with two busy loops on the host). The daemon now
+/// sends nothing until the client has read the answer. 200 execs, four at a time, the
+/// clients reading their answers 0 to 20 ms late.
+#[test]
+fn sdk_exec_output_is_never_lost_under_load() {
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    let c = unique("stress");
+    d.berth(&["run", "-d", "--name", &c, "busybox", "sleep", "1000"])
+        .ok();
+    let _hogs = Hogs::start(2);
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4u64)
+            .map(|w| {
+                let (d, c) = (&d, &c);
+                s.spawn(move || {
+                    let mut failures = Vec::new();
+                    for i in 0..50u64 {
+                        let delay =
+                            Duration::from_millis([0, 2, 5, 10, 20][((w + i) % 5) as usize]);
+                        let r = sdk_exec(d, c, delay);
+                        if !r.early.is_empty()
+                            || r.stdout != b"quick\n"
+                            || !r.stderr.is_empty()
+                            || r.exit_code != 0
+                        {
+                            failures.push(format!("{delay:?}: {r:?}"));
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} of 200 execs lost output or sent it with the answer:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    d.berth(&["rm", "-f", &c]).ok();
+}
+
+/// The same for an attach to a running container that writes all the time: nothing comes
+/// with the `101` answer however late the client reads it, and the stream then carries
+/// the output.
+#[test]
+fn sdk_attach_sends_nothing_before_the_answer_is_read() {
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    let c = unique("stress");
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        &c,
+        "busybox",
+        "sh",
+        "-c",
+        "while :; do echo tick; sleep 0.001; done",
+    ])
+    .ok();
+    let _hogs = Hogs::start(2);
+    for i in 0..20u64 {
+        let mut s = Session::open(
+            &d.socket,
+            "POST",
+            &format!("/containers/{c}/attach?stream=1&stdout=1&stderr=1"),
+            "",
+            Duration::from_millis(5 + i),
+        );
+        assert_eq!(s.status(), 101, "{}", s.head);
+        assert!(
+            s.early.is_empty(),
+            "attach {i}: output came with the answer: {:?}",
+            String::from_utf8_lossy(&s.early)
+        );
+        // A stdout frame of whole lines.
+        let got = s.read_until(b"tick\n");
+        assert!(
+            got.len() >= 13 && got[..4] == [1, 0, 0, 0] && got[8..].starts_with(b"tick\n"),
+            "{got:?}"
+        );
+    }
+    d.berth(&["rm", "-f", &c]).ok();
+}
+
+/// The CLIs read their answers properly; their output must not be lost under load either:
+/// `exec`, `run --rm` through berth and the docker CLI.
+#[test]
+fn cli_exec_and_run_output_under_load() {
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    let c = unique("stress");
+    d.berth(&["run", "-d", "--name", &c, "busybox", "sleep", "1000"])
+        .ok();
+    let _hogs = Hogs::start(2);
+    let mut failures = Vec::new();
+    for docker in clis() {
+        for i in 0..30 {
+            let out = d.cli(docker, &["exec", &c, "echo", "quick"]);
+            if out.code() != 0 || out.stdout() != "quick\n" {
+                failures.push(format!(
+                    "docker={docker} exec {i}: {} {:?} {:?}",
+                    out.code(),
+                    out.stdout(),
+                    out.stderr()
+                ));
+            }
+        }
+        for i in 0..15 {
+            let out = d.cli(docker, &["run", "--rm", "busybox", "echo", "x"]);
+            if out.code() != 0 || out.stdout() != "x\n" {
+                failures.push(format!(
+                    "docker={docker} run {i}: {} {:?} {:?}",
+                    out.code(),
+                    out.stdout(),
+                    out.stderr()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    d.berth(&["rm", "-f", &c]).ok();
 }
 
 /// `commit` right after `run -d` of a container that exits at once: the container may be

@@ -58,7 +58,11 @@ const MAX_EXEC_RECORDS: usize = 256;
 struct Exec {
     id: String,
     pid: Pid,
+    /// It has a pty.
     tty: bool,
+    /// Its stream is raw and without stderr (the start asked for a TTY stream), else
+    /// framed.
+    tty_stream: bool,
     /// stdout pipe or pty master (kept for resize with a TTY).
     out: Option<OwnedFd>,
     err: Option<OwnedFd>,
@@ -576,7 +580,8 @@ impl Shim {
                 id,
                 process,
                 detach,
-            } => match self.exec(&id, &process) {
+                tty_stream,
+            } => match self.exec(&id, &process, tty_stream) {
                 Ok(pid) => {
                     if !detach {
                         let stdin = process.open_stdin;
@@ -722,7 +727,7 @@ impl Shim {
     }
 
     /// Fork and exec `process` into the container; returns its host pid once it exec'd.
-    fn exec(&mut self, id: &str, process: &ExecProcess) -> Result<Pid, String> {
+    fn exec(&mut self, id: &str, process: &ExecProcess, tty_stream: bool) -> Result<Pid, String> {
         if self.started_at.is_none() || self.reaped.is_some() {
             return Err(format!("container {} is not running", self.short_id()));
         }
@@ -789,6 +794,7 @@ impl Shim {
             id: id.to_string(),
             pid,
             tty: process.tty,
+            tty_stream,
             out: Some(stdio.out),
             err: stdio.err,
             stdin: stdio.stdin,
@@ -832,14 +838,18 @@ impl Shim {
             return;
         }
         let data = &buf[..n];
-        let tty = e.tty;
+        let raw = e.tty_stream;
+        if raw && matches!(stream, Stream::Stderr) {
+            // dockerd has no stderr writer for a TTY stream: it is read and dropped.
+            return;
+        }
         let id = e.id.clone();
         let header = frame_header(stream, n);
         for c in &mut self.conns {
             if !matches!(&c.phase, Phase::ExecAttached { exec, .. } if *exec == id) {
                 continue;
             }
-            if !tty {
+            if !raw {
                 c.queue(&header);
             }
             c.queue(data);
