@@ -319,6 +319,48 @@ mod tests {
         assert_eq!(s.feed(b"c"), (Vec::new(), true));
     }
 
+    /// The wait needs the Unix socket back from hyper: `serve_connection` must hand
+    /// upgrades over as `TokioIo<UnixStream>`.
+    #[tokio::test]
+    async fn upgraded_unix_connections_come_back_as_unix_sockets() {
+        use axum::extract::Request;
+        use std::sync::{Arc, Mutex};
+
+        let (tx, rx) = tokio::sync::oneshot::channel::<bool>();
+        let tx = Arc::new(Mutex::new(Some(tx)));
+        let router = axum::Router::new().route(
+            "/up",
+            axum::routing::post(move |mut req: Request| {
+                let tx = tx.clone();
+                async move {
+                    let on_upgrade = hyper::upgrade::on(&mut req);
+                    tokio::spawn(async move {
+                        let unix = match on_upgrade.await {
+                            Ok(u) => Client::new(u).unix_fd().is_some(),
+                            Err(_) => false,
+                        };
+                        if let Some(tx) = tx.lock().ok().and_then(|mut t| t.take()) {
+                            let _ = tx.send(unix);
+                        }
+                    });
+                    super::super::upgraded_response(crate::ApiVersion(1, 41), false)
+                }
+            }),
+        );
+        let (server, mut client) = UnixStream::pair().expect("socket pair");
+        tokio::spawn(crate::serve_connection(server, router));
+        client
+            .write_all(
+                b"POST /up HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n",
+            )
+            .await
+            .expect("request");
+        let mut head = [0u8; 12];
+        client.read_exact(&mut head).await.expect("answer");
+        assert_eq!(&head, b"HTTP/1.1 101");
+        assert!(rx.await.expect("upgraded"));
+    }
+
     #[tokio::test]
     async fn unread_counts_what_the_peer_has_not_read() {
         let (a, mut b) = UnixStream::pair().expect("socket pair");
