@@ -404,3 +404,43 @@ fn attach_replays_logs() {
         d.berth(&["rm", "-f", c]).ok();
     }
 }
+
+/// A paused container takes neither an exec nor an attach: 409 with dockerd's messages
+/// (they name the container as the request did).
+#[test]
+fn paused_container_refuses_exec_and_attach() {
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    let c = unique("paused");
+    d.berth(&["run", "-d", "--name", &c, "busybox", "sleep", "1000"])
+        .ok();
+    d.berth(&["pause", &c]).ok();
+    let r = d
+        .raw(
+            "POST",
+            &format!("/containers/{c}/exec"),
+            r#"{"Cmd":["true"]}"#,
+        )
+        .unwrap();
+    assert!(r.starts_with("HTTP/1.1 409"), "{r}");
+    assert_eq!(
+        body(&r),
+        format!(r#"{{"message":"Container {c} is paused, unpause the container before exec"}}"#)
+    );
+    let r = d
+        .raw(
+            "POST",
+            &format!("/containers/{c}/attach?stream=1&stdout=1"),
+            "",
+        )
+        .unwrap();
+    assert!(r.starts_with("HTTP/1.1 409"), "{r}");
+    assert_eq!(
+        body(&r),
+        format!(r#"{{"message":"container {c} is paused, unpause the container before attach"}}"#)
+    );
+    d.berth(&["unpause", &c]).ok();
+    d.berth(&["exec", &c, "true"]).ok();
+    d.berth(&["rm", "-f", &c]).ok();
+}

@@ -92,12 +92,24 @@ impl Engine {
     pub fn exec_create(&self, key: &str, config: ExecConfig) -> Result<String> {
         let entry = self.lookup(key)?;
         crate::warm_cgroups();
-        let (id, running) = {
+        let (id, running, paused, restarting) = {
             let r = entry.record();
-            (r.id.clone(), r.state.running && !r.state.paused)
+            let s = &r.state;
+            (r.id.clone(), s.running, s.paused, s.restarting)
         };
+        // dockerd's checks and messages (a restarting container counts as running there).
+        if restarting {
+            return Err(Error::conflict(format!(
+                "Container {id} is restarting, wait until the container is running"
+            )));
+        }
         if !running {
             return Err(Error::conflict(format!("Container {id} is not running")));
+        }
+        if paused {
+            return Err(Error::conflict(format!(
+                "Container {key} is paused, unpause the container before exec"
+            )));
         }
         if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {
             return Err(Error::invalid("No exec command specified"));
@@ -319,16 +331,28 @@ impl Engine {
 
     /// How an attach to container `key` runs: the detach keys (`detachKeys`, "" for the
     /// default) end it when the container has a TTY and an open stdin the client attaches
-    /// to. Invalid keys are refused with Docker's message.
+    /// to. Invalid keys, and a paused or restarting container, are refused with Docker's
+    /// messages.
     pub fn attach_session(&self, key: &str, stdin: bool, keys: &str) -> Result<StdioSession> {
-        let entry = self.lookup(key)?;
+        // In dockerd's order: the keys, the container, its state.
         let keys = if keys.is_empty() {
             DEFAULT_DETACH_KEYS.to_vec()
         } else {
             parse_detach_keys(keys)
                 .ok_or_else(|| Error::invalid(format!("Invalid detach keys ({keys}) provided")))?
         };
+        let entry = self.lookup(key)?;
         let r = entry.record();
+        if r.state.paused {
+            return Err(Error::conflict(format!(
+                "container {key} is paused, unpause the container before attach"
+            )));
+        }
+        if r.state.restarting {
+            return Err(Error::conflict(format!(
+                "container {key} is restarting, wait until the container is running"
+            )));
+        }
         Ok(StdioSession {
             tty: r.config.tty,
             detach_keys: (stdin && r.config.tty && r.config.open_stdin).then_some(keys),
