@@ -216,6 +216,68 @@ fn cli_exec_and_run_output_under_load() {
     d.berth(&["rm", "-f", &c]).ok();
 }
 
+/// A client slower than the process's output gets all of it: the output waits (the
+/// process blocks on its pipe, as with dockerd) instead of the shim dropping the client
+/// once 512 KiB were buffered for it (`docker exec c head -c 30000000 /dev/zero | (sleep 3;
+/// wc -c)` gave 536576), and a client that is still behind when the container exits gets
+/// the rest (it was given 1 s). Clients stall 0.5 or 2 s before reading.
+#[test]
+fn slow_clients_get_all_output() {
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    let c = unique("slow");
+    d.berth(&["run", "-d", "--name", &c, "busybox", "sleep", "1000"])
+        .ok();
+    // No newlines: the log holds few, long entries.
+    let writer = |n: usize| format!("head -c {n} /dev/zero | tr '\\0' a");
+    for (n, stall_ms) in [(8_000_000, 500), (700_000, 2000)] {
+        let stall = Duration::from_millis(stall_ms);
+        // exec through the API, as an SDK.
+        let r = d
+            .raw(
+                "POST",
+                &format!("/containers/{c}/exec"),
+                &serde_json::json!({"AttachStdout": true, "Cmd": ["sh", "-c", writer(n)]})
+                    .to_string(),
+            )
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(body(&r)).unwrap();
+        let id = v["Id"].as_str().unwrap().to_string();
+        let s = Session::open(
+            &d.socket,
+            "POST",
+            &format!("/exec/{id}/start"),
+            r#"{"Detach":false,"Tty":false}"#,
+            Duration::ZERO,
+        );
+        std::thread::sleep(stall);
+        let (out, _) = demux(&s.read_to_end());
+        assert_eq!(out.len(), n, "exec, stalled {stall:?}");
+        // run and exec through the CLIs, their stdout read late.
+        for docker in clis() {
+            for args in [
+                vec!["run", "--rm", "busybox", "sh", "-c"],
+                vec!["exec", c.as_str(), "sh", "-c"],
+            ] {
+                let mut cmd = d.cli_command(docker);
+                let w = writer(n);
+                cmd.args(&args)
+                    .arg(&w)
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::piped());
+                let mut child = cmd.spawn().unwrap();
+                std::thread::sleep(stall);
+                let mut got = Vec::new();
+                std::io::Read::read_to_end(child.stdout.as_mut().unwrap(), &mut got).unwrap();
+                assert!(child.wait().unwrap().success());
+                assert_eq!(got.len(), n, "docker={docker} {args:?}, stalled {stall:?}");
+            }
+        }
+    }
+    d.berth(&["rm", "-f", &c]).ok();
+}
+
 /// `commit` right after `run -d` of a container that exits at once: the container may be
 /// gone (its cgroup removed) before the daemon recorded the exit. A stopped container is
 /// committed without pausing, and one that exits during the freeze is committed all the

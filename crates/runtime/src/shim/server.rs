@@ -17,8 +17,16 @@ use crate::jsonlog::{LogWriter, Stream, now_rfc3339};
 use crate::linux::cgroups::Cgroup;
 use crate::protocol::{ExecProcess, ExecStatus, ExitStatus, Request, Response, ShimState};
 
-/// Most bytes buffered for one client; a client further behind is dropped.
-const MAX_CLIENT_BUF: usize = 512 * 1024;
+/// Output waits while a client has this much buffered: the process then blocks on its
+/// full pipe, as with dockerd, and no output is lost to a slow client.
+const CLIENT_HIGH_WATER: usize = 256 * 1024;
+/// Most bytes buffered for one client (a safety net: with the high water mark it is only
+/// reached by what a process that outlived its container's init writes during the drain);
+/// a client further behind is dropped.
+const MAX_CLIENT_BUF: usize = 16 * 1024 * 1024;
+/// Once the container has exited, a client that takes nothing for this long is dropped
+/// with what it has not taken; until then the shim waits for it.
+const CLIENT_STALL: Duration = Duration::from_secs(300);
 /// Most stdin bytes buffered for the container.
 const MAX_STDIN_BUF: usize = 64 * 1024;
 /// Longest request line.
@@ -217,10 +225,28 @@ impl Shim {
             };
             add(self.p.listener.as_raw_fd(), libc::POLLIN, Tag::Listener);
             add(self.p.sigfd.as_fd().as_raw_fd(), libc::POLLIN, Tag::Signal);
-            if let Some(fd) = &self.out {
+            // Output is read while every client taking it has room; once the process is
+            // gone, what is left in its pipes is read regardless (the drain).
+            let clients_full = |conns: &[Conn], exec: Option<&str>| {
+                conns.iter().any(|c| {
+                    !c.dead
+                        && c.out.len() >= CLIENT_HIGH_WATER
+                        && match (&c.phase, exec) {
+                            (Phase::Attached { .. }, None) => true,
+                            (Phase::ExecAttached { exec: e, .. }, Some(id)) => e == id,
+                            _ => false,
+                        }
+                })
+            };
+            let out_room = self.reaped.is_some() || !clients_full(&self.conns, None);
+            if let Some(fd) = &self.out
+                && out_room
+            {
                 add(fd.as_raw_fd(), libc::POLLIN, Tag::Out);
             }
-            if let Some(fd) = &self.err {
+            if let Some(fd) = &self.err
+                && out_room
+            {
                 add(fd.as_raw_fd(), libc::POLLIN, Tag::Err);
             }
             if let Some(fd) = &self.stdin
@@ -229,10 +255,15 @@ impl Shim {
                 add(fd.as_raw_fd(), libc::POLLOUT, Tag::Stdin);
             }
             for (i, e) in self.execs.iter().enumerate() {
-                if let Some(fd) = &e.out {
+                let room = e.reaped.is_some() || !clients_full(&self.conns, Some(&e.id));
+                if let Some(fd) = &e.out
+                    && room
+                {
                     add(fd.as_raw_fd(), libc::POLLIN, Tag::ExecOut(i));
                 }
-                if let Some(fd) = &e.err {
+                if let Some(fd) = &e.err
+                    && room
+                {
                     add(fd.as_raw_fd(), libc::POLLIN, Tag::ExecErr(i));
                 }
                 if let Some(fd) = &e.stdin
@@ -926,10 +957,11 @@ impl Shim {
             }
             c.flush();
         }
-        // Give slow clients a moment to take the rest.
-        let deadline = Instant::now() + DRAIN_GRACE;
+        // Clients take the rest at their pace (the exit is recorded and answered already);
+        // only clients that stopped taking anything are given up.
         self.conns.retain(|c| !c.dead && !c.out.is_empty());
-        while !self.conns.is_empty() && Instant::now() < deadline {
+        let mut progress = Instant::now();
+        while !self.conns.is_empty() && progress.elapsed() < CLIENT_STALL {
             let mut fds: Vec<libc::pollfd> = self
                 .conns
                 .iter()
@@ -939,16 +971,22 @@ impl Shim {
                     revents: 0,
                 })
                 .collect();
-            let left = deadline
-                .saturating_duration_since(Instant::now())
-                .as_millis() as i32
+            let left = CLIENT_STALL
+                .saturating_sub(progress.elapsed())
+                .as_millis()
+                .min(i32::MAX as u128) as i32
                 + 1;
             // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs for the call.
             unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, left) };
+            let before: usize = self.conns.iter().map(|c| c.out.len()).sum();
             for c in &mut self.conns {
                 c.flush();
             }
             self.conns.retain(|c| !c.dead && !c.out.is_empty());
+            let after: usize = self.conns.iter().map(|c| c.out.len()).sum();
+            if after < before {
+                progress = Instant::now();
+            }
         }
     }
 }
