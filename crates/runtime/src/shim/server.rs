@@ -329,7 +329,7 @@ impl Shim {
                     Tag::ExecStdin(i) => self.write_exec_stdin(i),
                 }
             }
-            self.finish_execs();
+            self.finish_execs(&mut buf);
             self.conns.retain(|c| !c.dead);
         }
         self.drain_ready_output(&mut buf);
@@ -894,8 +894,9 @@ impl Shim {
 
     /// Execs that exited and whose output is drained (or whose grace ran out): record
     /// the exit code and end their streams.
-    fn finish_execs(&mut self) {
-        for e in &mut self.execs {
+    fn finish_execs(&mut self, buf: &mut [u8]) {
+        for i in 0..self.execs.len() {
+            let e = &self.execs[i];
             let Some((code, at)) = e.reaped else { continue };
             if e.exit.is_some() {
                 continue;
@@ -903,6 +904,22 @@ impl Shim {
             if (e.out.is_some() || e.err.is_some()) && at.elapsed() < DRAIN_GRACE {
                 continue;
             }
+            // What is already in the pipes still goes out (a shim descheduled past the
+            // grace loses nothing), bounded against a writer that outlived the exec.
+            for stream in [Stream::Stdout, Stream::Stderr] {
+                for _ in 0..64 {
+                    let e = &self.execs[i];
+                    let fd = match stream {
+                        Stream::Stdout => &e.out,
+                        Stream::Stderr => &e.err,
+                    };
+                    if !fd.as_ref().is_some_and(|fd| poll_readable(fd.as_raw_fd())) {
+                        break;
+                    }
+                    self.read_exec_output(i, stream, buf);
+                }
+            }
+            let e = &mut self.execs[i];
             e.exit = Some(code);
             e.out = None;
             e.err = None;
