@@ -187,11 +187,19 @@ async fn forward(
 /// Wait until the client has read everything sent on `fd` so far (the `101` answer), at
 /// most [`ANSWER_READ_WAIT`].
 async fn answer_read(fd: RawFd) {
-    let deadline = Instant::now() + ANSWER_READ_WAIT;
+    let start = Instant::now();
     let mut delay = Duration::from_micros(200);
-    while unread(fd).is_some_and(|n| n > 0) && Instant::now() < deadline {
+    let mut waited = false;
+    while unread(fd).is_some_and(|n| n > 0) && start.elapsed() < ANSWER_READ_WAIT {
+        waited = true;
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_millis(10));
+    }
+    if waited {
+        tracing::debug!(
+            "waited {:?} for the client to read the answer",
+            start.elapsed()
+        );
     }
 }
 
