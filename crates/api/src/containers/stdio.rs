@@ -85,7 +85,7 @@ pub(crate) enum Ended {
     Detached,
 }
 
-/// What a session sends before the shim's stream.
+/// How a session runs: its detach keys, and what it sends besides the shim's stream.
 pub(crate) struct Session {
     /// The detach keys, when they apply (see `berth_engine::exec::StdioSession`).
     pub detach_keys: Option<Vec<u8>>,
