@@ -6,6 +6,8 @@
 //! [`Daemon`] cleans up everything it made when dropped, also when a test fails.
 #![allow(clippy::unwrap_used)]
 
+pub mod stdio;
+
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};

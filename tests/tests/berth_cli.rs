@@ -454,7 +454,15 @@ fn run_interactive_with_piped_stdin() {
     // The input ends before the container does: berth must keep printing its output and
     // take its exit code (it panicked when stdin reached its end first).
     let out = d.berth_stdin(
-        &["run", "--rm", "-i", "busybox", "sh", "-c", "cat; sleep 0.2; echo done; exit 3"],
+        &[
+            "run",
+            "--rm",
+            "-i",
+            "busybox",
+            "sh",
+            "-c",
+            "cat; sleep 0.2; echo done; exit 3",
+        ],
         Some(b"hello\n"),
     );
     out.expect_code(3);

@@ -1,11 +1,13 @@
-//! `run -it` through a real pseudo-terminal (util-linux `script`), and resizing a TTY.
+//! `run -it` through a real pseudo-terminal (util-linux `script`), resizing a TTY, and the
+//! detach keys of API attach and exec sessions.
 #![allow(clippy::unwrap_used)]
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use berth_e2e::{Daemon, bin_dir, have_docker_cli, skip_unless_root, unique};
+use berth_e2e::stdio::{Session, body, demux};
+use berth_e2e::{Daemon, bin_dir, have_docker_cli, now_unix, skip_unless_root, unique};
 
 /// A command running under `script`, on a real terminal, whose output is collected as it
 /// comes so the test can wait for what it expects before typing on.
@@ -225,6 +227,198 @@ fn tty_is_the_containers_own_and_sized_from_the_start() {
                 "{cli} {sub}: {text}"
             );
         }
+    }
+    d.berth(&["rm", "-f", &c]).ok();
+}
+
+/// The daemon ends an API attach session when the client types the detach keys
+/// (`detachKeys`, by default Ctrl-P Ctrl-Q; split over writes or in one) on a container
+/// with a TTY and stdin: the connection closes, the container runs on, a `detach` event is
+/// logged. Without a TTY the keys are ordinary input, as with dockerd.
+#[test]
+fn api_attach_detach_keys() {
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    let tty = unique("detach");
+    let plain = unique("nodetach");
+    d.berth(&["run", "-dit", "--name", &tty, "busybox", "cat"])
+        .ok();
+    d.berth(&["run", "-di", "--name", &plain, "busybox", "cat"])
+        .ok();
+    let since = now_unix();
+    let attach = |c: &str, keys: &str| {
+        Session::open(
+            &d.socket,
+            "POST",
+            &format!("/containers/{c}/attach?stream=1&stdin=1&stdout=1&stderr=1{keys}"),
+            "",
+            Duration::ZERO,
+        )
+    };
+    for (i, keys) in [&[&b"\x10"[..], b"\x11"][..], &[b"\x10\x11"]]
+        .iter()
+        .enumerate()
+    {
+        let mut s = attach(&tty, "");
+        assert_eq!(s.status(), 101, "{}", s.head);
+        let line = format!("line{i}\n");
+        s.send(line.as_bytes());
+        s.read_until(format!("line{i}\r\n").as_bytes());
+        for k in *keys {
+            s.send(k);
+        }
+        // The daemon closes the connection.
+        s.read_to_end();
+        let state = d.berth(&["inspect", "-f", "{{.State.Running}}", &tty]);
+        assert_eq!(state.stdout().trim(), "true");
+    }
+    // Other keys: Ctrl-P Ctrl-Q go to the container (the TTY echoes ^P; ^Q is flow
+    // control), then Ctrl-A x detaches.
+    let mut s = attach(&tty, "&detachKeys=ctrl-a,x");
+    s.send(b"ab\x10\x11cd\n");
+    let got = s.read_until(b"ab\x10cd\r\n");
+    assert!(
+        got.windows(7).any(|w| w == b"ab\x10cd\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+    s.send(b"\x01x");
+    s.read_to_end();
+    assert_eq!(
+        d.berth(&["inspect", "-f", "{{.State.Running}}", &tty])
+            .stdout()
+            .trim(),
+        "true"
+    );
+    let events = d
+        .raw(
+            "GET",
+            &format!("/events?since={since}&until={}", now_unix()),
+            "",
+        )
+        .unwrap();
+    assert_eq!(
+        events.matches(r#""Action":"detach""#).count(),
+        3,
+        "{events}"
+    );
+
+    // No TTY: the keys are input like any other.
+    let mut s = attach(&plain, "");
+    s.send(b"\x10\x11end\n");
+    let (out, _) = demux(&s.read_until(b"end\n"));
+    assert_eq!(out, b"\x10\x11end\n");
+    drop(s);
+
+    // Invalid keys: Docker's message.
+    let r = d
+        .raw(
+            "POST",
+            &format!("/containers/{tty}/attach?stream=1&stdin=1&detachKeys=ctrl-P"),
+            "",
+        )
+        .unwrap();
+    assert!(r.starts_with("HTTP/1.1 400"), "{r}");
+    assert_eq!(
+        body(&r),
+        r#"{"message":"Invalid detach keys (ctrl-P) provided"}"#
+    );
+    for c in [&tty, &plain] {
+        d.berth(&["rm", "-f", c]).ok();
+    }
+}
+
+/// The same for an exec session: the exec's `DetachKeys` (create) end the session of an
+/// exec with a TTY and stdin; dockerd 20.10 then sends `exec attach failed: error on
+/// attach stdin: read escape sequence` (framed unless the start asked for a TTY) and
+/// closes; the process runs on. Invalid keys fail the create (500, as dockerd).
+#[test]
+fn api_exec_detach_keys() {
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    let c = unique("execdetach");
+    d.berth(&["run", "-d", "--name", &c, "busybox", "sleep", "1000"])
+        .ok();
+    let create = |body_json: &str| {
+        let r = d
+            .raw("POST", &format!("/containers/{c}/exec"), body_json)
+            .unwrap();
+        (
+            r.split_whitespace().nth(1).unwrap().to_string(),
+            body(&r).to_string(),
+        )
+    };
+    let message = "exec attach failed: error on attach stdin: read escape sequence\r\n";
+    for (start_tty, keys, typed) in [
+        (true, "", &b"\x10\x11"[..]),
+        (false, "", b"\x10\x11"),
+        (true, "ctrl-x", b"\x18"),
+    ] {
+        let (code, b) = create(&format!(
+            r#"{{"AttachStdin":true,"AttachStdout":true,"AttachStderr":true,"Tty":true,"DetachKeys":"{keys}","Cmd":["cat"]}}"#
+        ));
+        assert_eq!(code, "201", "{b}");
+        let id = serde_json::from_str::<serde_json::Value>(&b).unwrap()["Id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut s = Session::open(
+            &d.socket,
+            "POST",
+            &format!("/exec/{id}/start"),
+            &format!(r#"{{"Detach":false,"Tty":{start_tty}}}"#),
+            Duration::ZERO,
+        );
+        assert_eq!(s.status(), 101, "{}", s.head);
+        s.send(b"hello\n");
+        s.read_until(b"hello\r\n");
+        s.send(typed);
+        let all = s.read_to_end();
+        let out = if start_tty { all } else { demux(&all).0 };
+        let out = String::from_utf8_lossy(&out).into_owned();
+        assert!(out.ends_with(message), "{out:?}");
+        let r = d.raw("GET", &format!("/exec/{id}/json"), "").unwrap();
+        let v: serde_json::Value = serde_json::from_str(body(&r)).unwrap();
+        assert_eq!(v["Running"], true, "{v}");
+        // A byte string in Docker's JSON: base64.
+        let want = if keys.is_empty() { "" } else { "GA==" };
+        assert_eq!(v["DetachKeys"], want, "{v}");
+    }
+    // Without a TTY, the keys go to the process.
+    let (_, b) = create(r#"{"AttachStdin":true,"AttachStdout":true,"Tty":false,"Cmd":["cat"]}"#);
+    let id = serde_json::from_str::<serde_json::Value>(&b).unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut s = Session::open(
+        &d.socket,
+        "POST",
+        &format!("/exec/{id}/start"),
+        r#"{"Detach":false,"Tty":false}"#,
+        Duration::ZERO,
+    );
+    s.send(b"\x10\x11end\n");
+    let (out, _) = demux(&s.read_until(b"end\n"));
+    assert_eq!(out, b"\x10\x11end\n");
+    drop(s);
+
+    let (code, b) = create(r#"{"Cmd":["true"],"DetachKeys":"ctrl-P"}"#);
+    assert_eq!(
+        (code.as_str(), b.as_str()),
+        (
+            "500",
+            r#"{"message":"Invalid escape keys (ctrl-P) provided"}"#
+        )
+    );
+    if have_docker_cli() {
+        let out = d.docker(&["exec", "--detach-keys=ctrl-P", &c, "true"]);
+        assert_eq!(out.code(), 1);
+        assert_eq!(
+            out.stderr().trim(),
+            "Error response from daemon: Invalid escape keys (ctrl-P) provided"
+        );
     }
     d.berth(&["rm", "-f", &c]).ok();
 }

@@ -12,10 +12,11 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use berth_engine::{LogOptions, WaitCondition};
 use berth_models::CreateRequest;
-use hyper_util::rt::TokioIo;
 
 use crate::version::ApiVersion;
 use crate::{ApiError, ApiResult, AppState, truthy};
+
+pub(crate) mod stdio;
 
 type Params = Query<HashMap<String, String>>;
 
@@ -260,6 +261,10 @@ pub(crate) fn stream_type(version: ApiVersion, tty: bool) -> &'static str {
     }
 }
 
+/// `POST /containers/{id}/attach`: with `logs`, what the log holds first (framed unless
+/// TTY); with `stream`, the live stdio stream (parked until the container starts), ended
+/// by the detach keys (`detachKeys`) with a TTY and stdin. Without `stream` the answer
+/// ends after the logs, also without an upgrade (a plain 200 as dockerd sends it).
 async fn attach(
     State(engine): State<AppState>,
     Path(id): Path<String>,
@@ -267,27 +272,56 @@ async fn attach(
     Extension(version): Extension<ApiVersion>,
     mut req: Request,
 ) -> ApiResult<Response> {
-    if !truthy(q.get("stream")) {
-        // Without `stream`, Docker only replays logs (with `logs`); Berth has nothing else
-        // to send.
-        return Err(ApiError::bad_request(
-            "attach without stream=1 is not supported",
-        ));
-    }
-    if !req.headers().contains_key(header::UPGRADE) {
+    let (stdin, stdout, stderr) = (
+        truthy(q.get("stdin")),
+        truthy(q.get("stdout")),
+        truthy(q.get("stderr")),
+    );
+    let stream = truthy(q.get("stream"));
+    let upgrade = req.headers().contains_key(header::UPGRADE);
+    let keys = q.get("detachKeys").map_or("", String::as_str);
+    let session = engine.attach_session(&id, stdin, keys)?;
+    if stream && !upgrade {
         return Err(ApiError::bad_request(
             "attach needs a connection upgrade (Connection: Upgrade, Upgrade: tcp)",
         ));
     }
-    let (rx, tty) = engine
-        .attach(
-            &id,
-            truthy(q.get("stdin")),
-            truthy(q.get("stdout")),
-            truthy(q.get("stderr")),
+    // The log as it is now, before the live stream (a line written in between is in
+    // neither, as with dockerd).
+    let mut replay = Vec::new();
+    if truthy(q.get("logs")) && (stdout || stderr) {
+        let opts = LogOptions {
+            stdout,
+            stderr,
+            ..LogOptions::default()
+        };
+        let (mut rx, _) = engine.logs(&id, opts)?;
+        while let Some(chunk) = rx.recv().await {
+            replay.push(chunk);
+        }
+    }
+    let content_type = stream_type(version, session.tty);
+    if !stream && !upgrade {
+        return Ok((
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CONNECTION, "close"),
+            ],
+            Body::from(replay.concat()),
         )
-        .await?;
+            .into_response());
+    }
     let on_upgrade = hyper::upgrade::on(&mut req);
+    if !stream {
+        tokio::spawn(async move {
+            match on_upgrade.await {
+                Ok(u) => stdio::Client::new(u).send_and_close(&replay).await,
+                Err(e) => tracing::debug!("attach upgrade failed: {e}"),
+            }
+        });
+        return Ok(upgraded_response(version, session.tty));
+    }
+    let (rx, tty) = engine.attach(&id, stdin, stdout, stderr).await?;
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
@@ -296,8 +330,8 @@ async fn attach(
                 return;
             }
         };
-        let mut client = TokioIo::new(upgraded);
-        let mut shim = match rx.await {
+        let client = stdio::Client::new(upgraded);
+        let shim = match rx.await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
                 tracing::debug!("attach: {e}");
@@ -305,8 +339,13 @@ async fn attach(
             }
             Err(_) => return,
         };
-        if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut shim).await {
-            tracing::debug!("attach stream ended: {e}");
+        let session = stdio::Session {
+            detach_keys: session.detach_keys,
+            on_detach: Vec::new(),
+            prologue: replay,
+        };
+        if stdio::pump(client, shim, session).await == stdio::Ended::Detached {
+            engine.container_event_by_key(&id, "detach");
         }
     });
     Ok(upgraded_response(version, tty))

@@ -10,12 +10,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use berth_engine::ExecConfig;
-use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use serde_json::json;
-use tokio::io::AsyncWriteExt;
 
-use crate::containers::{dimension, upgraded_response};
+use crate::containers::{dimension, stdio, upgraded_response};
 use crate::version::ApiVersion;
 use crate::{ApiError, ApiResult, AppState};
 
@@ -67,14 +65,17 @@ async fn start(
         engine.exec_console_size(&id, size);
     }
     if start.detach {
-        engine.exec_start(&id, true).await?;
+        engine.exec_start(&id, true, false).await?;
         return Ok(StatusCode::OK.into_response());
     }
-    let tty = engine.exec_check(&id)? || start.tty;
+    let session = engine.exec_check(&id)?;
+    // As dockerd: the start's `Tty` says whether the stream is raw or framed (the
+    // create's says whether the process gets a pty).
+    let tty = start.tty;
     let upgrade = req.headers().contains_key(header::UPGRADE);
     if !upgrade {
-        // Old clients: run it and send the framed output as the response body.
-        let stream = engine.exec_start(&id, false).await?;
+        // Old clients: run it and send the output as the response body.
+        let stream = engine.exec_start(&id, false, tty).await?;
         let stream = stream.ok_or_else(|| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exec has no stream")
         })?;
@@ -97,30 +98,43 @@ async fn start(
                 return;
             }
         };
-        let mut client = TokioIo::new(upgraded);
-        match engine.exec_start(&id, false).await {
-            Ok(Some(mut shim)) => {
-                if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut shim).await {
-                    tracing::debug!("exec stream ended: {e}");
-                }
+        let client = stdio::Client::new(upgraded);
+        match engine.exec_start(&id, false, tty).await {
+            Ok(Some(shim)) => {
+                let session = stdio::Session {
+                    detach_keys: session.detach_keys,
+                    // dockerd 20.10 ends a detached exec session with this error.
+                    on_detach: stream_message(
+                        "exec attach failed: error on attach stdin: read escape sequence",
+                        tty,
+                    ),
+                    prologue: Vec::new(),
+                };
+                stdio::pump(client, shim, session).await;
             }
             Ok(None) => {}
             Err(e) => {
                 // Like Docker: once hijacked, the error goes down the stream as output.
-                let msg = format!("{}\r\n", e.message);
-                let mut out = Vec::with_capacity(msg.len() + 8);
-                if !tty {
-                    out.push(1);
-                    out.extend_from_slice(&[0, 0, 0]);
-                    out.extend_from_slice(&(msg.len() as u32).to_be_bytes());
-                }
-                out.extend_from_slice(msg.as_bytes());
-                let _ = client.write_all(&out).await;
-                let _ = client.shutdown().await;
+                let msg = Bytes::from(stream_message(&e.message, tty));
+                client.send_and_close(&[msg]).await;
             }
         }
     });
     Ok(upgraded_response(version, tty))
+}
+
+/// `msg` and CRLF as dockerd writes an error into a hijacked stream: a stdout frame
+/// unless the stream is raw.
+fn stream_message(msg: &str, tty: bool) -> Vec<u8> {
+    let msg = format!("{msg}\r\n");
+    let mut out = Vec::with_capacity(msg.len() + 8);
+    if !tty {
+        out.push(1);
+        out.extend_from_slice(&[0, 0, 0]);
+        out.extend_from_slice(&(msg.len() as u32).to_be_bytes());
+    }
+    out.extend_from_slice(msg.as_bytes());
+    out
 }
 
 /// A Unix stream as a body stream of chunks.

@@ -72,10 +72,10 @@ impl Engine {
         apply_changes(&mut config, &opts.changes)?;
         merge(&mut config, &container_config);
 
-        let pause = opts.pause && rec.state.running && !rec.state.paused;
-        if pause {
-            self.set_paused(&rec.id, true).await?;
-        }
+        let pause = opts.pause
+            && rec.state.running
+            && !rec.state.paused
+            && self.pause_for_commit(&rec.id).await?;
         let new = NewImage {
             config,
             parent: Some(image),
@@ -92,8 +92,8 @@ impl Engine {
         let result = tokio::task::spawn_blocking(move || store.commit_layer(&upper, new))
             .await
             .map_err(|e| Error::internal(e.to_string()));
-        if pause && let Err(e) = self.set_paused(&rec.id, false).await {
-            tracing::warn!("unpausing {} after commit: {e}", rec.id);
+        if pause {
+            self.unpause_after_commit(&rec.id).await;
         }
         let id: String = result??;
         self.container_event(&rec, "commit", &[("imageID", id.clone())]);

@@ -1402,10 +1402,16 @@ impl Engine {
     pub async fn remove(self: &Arc<Self>, key: &str, force: bool) -> Result<()> {
         let entry = self.lookup(key)?;
         let _op = entry.op.lock().await;
-        let (running, id) = {
+        let (running, restarting, id) = {
             let r = entry.record();
-            (r.state.running, r.id.clone())
+            (r.state.running, r.state.restarting, r.id.clone())
         };
+        if restarting && !force {
+            // Between two runs (its restart pending): Docker refuses it as well.
+            return Err(Error::conflict(format!(
+                "You cannot remove a restarting container {id}. Stop the container before attempting removal or force remove"
+            )));
+        }
         if running {
             if !force {
                 return Err(Error::conflict(format!(

@@ -35,21 +35,44 @@ pub struct ExecConfig {
 pub(crate) struct ExecRecord {
     container_id: String,
     config: ExecConfig,
+    /// `DetachKeys` parsed (empty: the default, Ctrl-P Ctrl-Q).
+    detach_keys: Vec<u8>,
     started: bool,
     pid: i32,
     exit_code: Option<i32>,
 }
 
-/// Docker's exit code for a process that could not be exec'd.
-fn exec_failure_code(message: &str) -> i32 {
-    if message.starts_with("chdir to cwd") {
-        // A missing working directory: the process was found but cannot start there.
-        126
-    } else if message.contains("not found") || message.contains("no such file") {
-        127
-    } else {
-        126
-    }
+/// Docker's exit code for an exec whose process could not be started, whatever the
+/// reason (not found, not executable, no such working directory or user): runc's exec
+/// fails, and dockerd records 126 (unlike `run`, where a missing command is 127).
+const EXEC_FAILED: i32 = 126;
+
+/// Docker's detach keys when none are given: Ctrl-P Ctrl-Q.
+pub const DEFAULT_DETACH_KEYS: [u8; 2] = [0x10, 0x11];
+
+/// Parse a detach key sequence as Docker does (moby/term `ToBytes`): comma-separated keys,
+/// each a single character, `ctrl-@`, `ctrl-a`..`ctrl-z`, `ctrl-[`, `ctrl-\`, `ctrl-]`,
+/// `ctrl-^`, `ctrl-_` or `DEL`. `None` when a key is none of these.
+pub fn parse_detach_keys(keys: &str) -> Option<Vec<u8>> {
+    const CTRL: &[u8] = b"@abcdefghijklmnopqrstuvwxyz[\\]^_";
+    keys.split(',')
+        .map(|key| match key.as_bytes() {
+            [c] => Some(*c),
+            b"DEL" => Some(127),
+            [b'c', b't', b'r', b'l', b'-', c] => CTRL.iter().position(|x| x == c).map(|i| i as u8),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Where the detach keys apply to an exec's or attach's stream: with a TTY and stdin, as
+/// in dockerd (without a TTY, input goes through untouched).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StdioSession {
+    /// The container (attach) or the exec (its create) has a TTY.
+    pub tty: bool,
+    /// The sequence that ends the session (the process keeps running), if it applies.
+    pub detach_keys: Option<Vec<u8>>,
 }
 
 /// Later entries override earlier ones with the same key.
@@ -69,16 +92,39 @@ impl Engine {
     pub fn exec_create(&self, key: &str, config: ExecConfig) -> Result<String> {
         let entry = self.lookup(key)?;
         crate::warm_cgroups();
-        let (id, running) = {
+        let (id, running, paused, restarting) = {
             let r = entry.record();
-            (r.id.clone(), r.state.running && !r.state.paused)
+            let s = &r.state;
+            (r.id.clone(), s.running, s.paused, s.restarting)
         };
+        // dockerd's checks and messages (a restarting container counts as running there).
+        if restarting {
+            return Err(Error::conflict(format!(
+                "Container {id} is restarting, wait until the container is running"
+            )));
+        }
         if !running {
             return Err(Error::conflict(format!("Container {id} is not running")));
+        }
+        if paused {
+            return Err(Error::conflict(format!(
+                "Container {key} is paused, unpause the container before exec"
+            )));
         }
         if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {
             return Err(Error::invalid("No exec command specified"));
         }
+        let detach_keys = if config.detach_keys.is_empty() {
+            Vec::new()
+        } else {
+            // As dockerd: a plain error, so 500.
+            parse_detach_keys(&config.detach_keys).ok_or_else(|| {
+                Error::internal(format!(
+                    "Invalid escape keys ({}) provided",
+                    config.detach_keys
+                ))
+            })?
+        };
         let exec_id = crate::containers::random_id()?;
         self.container_event(
             &entry.record().clone(),
@@ -93,6 +139,7 @@ impl Engine {
             ExecRecord {
                 container_id: id,
                 config,
+                detach_keys,
                 started: false,
                 pid: 0,
                 exit_code: None,
@@ -108,8 +155,6 @@ impl Engine {
             .ok_or_else(|| Error::not_found(format!("No such exec instance: {exec_id}")))
     }
 
-    /// Whether exec `exec_id` exists, is not started yet, and its container runs; returns
-    /// whether it has a TTY. Called before the connection is hijacked.
     /// The TTY size the exec's start asked for (`ConsoleSize` in its body).
     pub fn exec_console_size(&self, exec_id: &str, size: [u16; 2]) {
         if let Some(r) = lock(&self.execs).get_mut(exec_id) {
@@ -117,7 +162,9 @@ impl Engine {
         }
     }
 
-    pub fn exec_check(&self, exec_id: &str) -> Result<bool> {
+    /// Whether exec `exec_id` exists, is not started yet, and its container runs; returns
+    /// how its stream is to be run. Called before the connection is hijacked.
+    pub fn exec_check(&self, exec_id: &str) -> Result<StdioSession> {
         let rec = self.exec_record(exec_id)?;
         if rec.started {
             return Err(Error::conflict(format!(
@@ -131,13 +178,29 @@ impl Engine {
                 rec.container_id
             )));
         }
-        Ok(rec.config.tty)
+        let keys = if rec.detach_keys.is_empty() {
+            DEFAULT_DETACH_KEYS.to_vec()
+        } else {
+            rec.detach_keys
+        };
+        Ok(StdioSession {
+            tty: rec.config.tty,
+            detach_keys: (rec.config.tty && rec.config.attach_stdin).then_some(keys),
+        })
     }
 
-    /// `POST /exec/{id}/start`: run it. Without `detach`, returns its stdio stream (framed
-    /// unless it has a TTY), which ends when the process exited. When the command cannot
-    /// be exec'd, the exec's exit code becomes 126 or 127 and the error is returned.
-    pub async fn exec_start(&self, exec_id: &str, detach: bool) -> Result<Option<UnixStream>> {
+    /// `POST /exec/{id}/start`: run it. Without `detach`, returns its stdio stream, which
+    /// ends when the process exited: raw when the start asked for a TTY stream
+    /// (`tty_stream`, the start body's `Tty`; stderr is then dropped, as dockerd does),
+    /// else framed (a pty's output all as stdout). Whether the process gets a pty is the
+    /// create's `Tty`. When the command cannot be exec'd, the exec's exit code becomes 126
+    /// and the error is returned.
+    pub async fn exec_start(
+        &self,
+        exec_id: &str,
+        detach: bool,
+        tty_stream: bool,
+    ) -> Result<Option<UnixStream>> {
         self.exec_check(exec_id)?;
         let rec = {
             let mut execs = lock(&self.execs);
@@ -184,26 +247,25 @@ impl Engine {
             console_size: rec.config.console_size,
         };
         let shim = ShimClient::new(&self.paths(&rec.container_id).bundle);
-        match shim.exec(exec_id, process, detach).await {
+        match shim.exec(exec_id, process, detach, tty_stream).await {
             Ok((pid, stream)) => {
                 if let Some(r) = lock(&self.execs).get_mut(exec_id) {
                     r.pid = pid;
                 }
                 Ok((!detach).then_some(stream))
             }
-            Err(berth_runtime::Error::Exec(m)) => {
-                if let Some(r) = lock(&self.execs).get_mut(exec_id) {
-                    r.exit_code = Some(exec_failure_code(&m));
-                }
-                Err(Error::invalid(format!(
-                    "OCI runtime exec failed: exec failed: unable to start container process: {m}: unknown"
-                )))
-            }
             Err(e) => {
                 if let Some(r) = lock(&self.execs).get_mut(exec_id) {
-                    r.exit_code = Some(126);
+                    r.exit_code = Some(EXEC_FAILED);
                 }
                 match e {
+                    berth_runtime::Error::Exec(m) => Err(Error::invalid(format!(
+                        "OCI runtime exec failed: exec failed: unable to start container process: {m}: unknown"
+                    ))),
+                    // dockerd looks the user up itself, before runc: its message is bare.
+                    berth_runtime::Error::Shim(m) if m.starts_with("unable to find ") => {
+                        Err(Error::invalid(m))
+                    }
                     // It exited between our check and the exec.
                     berth_runtime::Error::ShimGone(_) => Err(Error::conflict(format!(
                         "Container {} is not running",
@@ -252,7 +314,8 @@ impl Engine {
             "OpenStdout": rec.config.attach_stdout,
             "CanRemove": false,
             "ContainerID": rec.container_id,
-            "DetachKeys": rec.config.detach_keys,
+            // A byte string in Docker, so base64 in JSON.
+            "DetachKeys": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &rec.detach_keys),
             "Pid": rec.pid,
         }))
     }
@@ -264,6 +327,36 @@ impl Engine {
         shim.exec_resize(exec_id, width, height)
             .await
             .map_err(Error::from)
+    }
+
+    /// How an attach to container `key` runs: the detach keys (`detachKeys`, "" for the
+    /// default) end it when the container has a TTY and an open stdin the client attaches
+    /// to. Invalid keys, and a paused or restarting container, are refused with Docker's
+    /// messages.
+    pub fn attach_session(&self, key: &str, stdin: bool, keys: &str) -> Result<StdioSession> {
+        // In dockerd's order: the keys, the container, its state.
+        let keys = if keys.is_empty() {
+            DEFAULT_DETACH_KEYS.to_vec()
+        } else {
+            parse_detach_keys(keys)
+                .ok_or_else(|| Error::invalid(format!("Invalid detach keys ({keys}) provided")))?
+        };
+        let entry = self.lookup(key)?;
+        let r = entry.record();
+        if r.state.paused {
+            return Err(Error::conflict(format!(
+                "container {key} is paused, unpause the container before attach"
+            )));
+        }
+        if r.state.restarting {
+            return Err(Error::conflict(format!(
+                "container {key} is restarting, wait until the container is running"
+            )));
+        }
+        Ok(StdioSession {
+            tty: r.config.tty,
+            detach_keys: (stdin && r.config.tty && r.config.open_stdin).then_some(keys),
+        })
     }
 
     /// Forget the execs of a removed container.
@@ -284,11 +377,17 @@ mod tests {
     }
 
     #[test]
-    fn failure_codes_match_docker() {
+    fn detach_keys_parse_as_docker() {
+        assert_eq!(parse_detach_keys("ctrl-p,ctrl-q"), Some(vec![0x10, 0x11]));
+        assert_eq!(parse_detach_keys("ctrl-@"), Some(vec![0]));
+        assert_eq!(parse_detach_keys("ctrl-a,x,DEL"), Some(vec![1, b'x', 127]));
         assert_eq!(
-            exec_failure_code("exec: \"x\": executable file not found in $PATH"),
-            127
+            parse_detach_keys("ctrl-[,ctrl-\\,ctrl-],ctrl-^,ctrl-_"),
+            Some(vec![27, 28, 29, 30, 31])
         );
-        assert_eq!(exec_failure_code("exec: \"/etc\": permission denied"), 126);
+        assert_eq!(parse_detach_keys("ctrl-z"), Some(vec![26]));
+        for bad in ["ctrl-P", "ctrl-", "ab", "ctrl-p,", "", "ctrl-1", "é"] {
+            assert_eq!(parse_detach_keys(bad), None, "{bad:?}");
+        }
     }
 }

@@ -173,7 +173,7 @@ impl Engine {
             env,
             ..ExecProcess::default()
         };
-        let (pid, mut stream) = match shim.exec(&exec_id, process, false).await {
+        let (pid, mut stream) = match shim.exec(&exec_id, process, false, false).await {
             Ok(s) => s,
             Err(e) => return failed(start, e.to_string()),
         };

@@ -38,6 +38,10 @@ impl Engine {
             .map_err(|e| Error::internal(e.to_string()))?
             .map_err(|e| Error::internal(e.to_string()))?;
         let mut r = entry.record();
+        if !r.state.running {
+            // It exited meanwhile (and its exit is recorded): no longer paused or not.
+            return Err(Error::conflict(format!("Container {id} is not running")));
+        }
         r.state.paused = pause;
         r.state.status = if pause { "paused" } else { "running" }.into();
         if let Err(e) = self.db.save(&r, false) {
@@ -45,6 +49,43 @@ impl Engine {
         }
         self.container_event(&r, if pause { "pause" } else { "unpause" }, &[]);
         Ok(())
+    }
+
+    /// Pause a running container for a commit: whether it was paused. A container that
+    /// is not running, or that exits before or while it is frozen (its cgroup goes with
+    /// it, possibly before the daemon recorded the exit), is committed as it is.
+    pub(crate) async fn pause_for_commit(&self, id: &str) -> Result<bool> {
+        match self.set_paused(id, true).await {
+            Ok(()) => Ok(true),
+            Err(_) if self.has_exited(id).await => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Thaw a container [`Engine::pause_for_commit`] paused (nothing to do if it exited
+    /// meanwhile: recording its exit clears the pause).
+    pub(crate) async fn unpause_after_commit(&self, id: &str) {
+        if let Err(e) = self.set_paused(id, false).await
+            && !self.has_exited(id).await
+        {
+            tracing::warn!("unpausing {id} after commit: {}", e.message);
+        }
+    }
+
+    /// Whether the container's process is gone: its exit recorded, or its shim says so
+    /// (or is gone itself).
+    async fn has_exited(&self, id: &str) -> bool {
+        let Ok(entry) = self.lookup(id) else {
+            return true;
+        };
+        if !entry.record().state.running {
+            return true;
+        }
+        let shim = berth_runtime::ShimClient::new(&self.paths(id).bundle);
+        match shim.state().await {
+            Ok(s) => s.status == "stopped",
+            Err(_) => true,
+        }
     }
 
     /// Thaw a paused container before it is signalled, so the signal can act.

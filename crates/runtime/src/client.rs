@@ -180,19 +180,22 @@ impl ShimClient {
     }
 
     /// Run `process` in the running container. Returns its host pid and, unless `detach`,
-    /// its stdio stream (framed like an attach stream), which ends once it exited.
-    /// `Error::Exec` when the command could not be exec'd.
+    /// its stdio stream (framed like an attach stream, or raw with `tty_stream`: see
+    /// [`Request::Exec`]), which ends once it exited. `Error::Exec` when the command could
+    /// not be exec'd.
     pub async fn exec(
         &self,
         id: &str,
         process: ExecProcess,
         detach: bool,
+        tty_stream: bool,
     ) -> crate::Result<(i32, UnixStream)> {
         let (resp, stream) = self
             .call(&Request::Exec {
                 id: id.to_string(),
                 process,
                 detach,
+                tty_stream,
             })
             .await?;
         match resp {

@@ -34,12 +34,16 @@ pub enum Request {
     Resize { width: u16, height: u16 },
     /// Run another process in the running container (`docker exec`). Answered with
     /// `Response::Started` once it exec'd, or `Response::Error` (Docker-like message).
-    /// Unless `detach`, the connection then becomes the process's stdio stream (framed
-    /// like an attach stream), closed once it exited and its output is drained.
+    /// Unless `detach`, the connection then becomes the process's stdio stream, closed
+    /// once it exited and its output is drained: framed like an attach stream (a pty's
+    /// output all as stdout), or with `tty_stream` raw and without stderr, as dockerd
+    /// sends it when the exec's start (not its create) asks for a TTY.
     Exec {
         id: String,
         process: ExecProcess,
         detach: bool,
+        #[serde(default)]
+        tty_stream: bool,
     },
     /// State of an exec'd process (`Response::Exec`).
     ExecState { id: String },
@@ -148,6 +152,15 @@ mod tests {
             r#"{"op":"resize","width":80,"height":24}"#,
         );
         round_trip_req(Request::State, r#"{"op":"state"}"#);
+        round_trip_req(
+            Request::Exec {
+                id: "e".into(),
+                process: ExecProcess::default(),
+                detach: false,
+                tty_stream: true,
+            },
+            r#"{"op":"exec","id":"e","process":{"args":[],"env":[],"cwd":"","user":"","tty":false,"open_stdin":false,"privileged":false,"console_size":null},"detach":false,"tty_stream":true}"#,
+        );
     }
 
     #[test]

@@ -553,7 +553,7 @@ async fn exec_joins_the_container() {
     };
     // The namespaces are compared inside (the process may be gone before we could look
     // at it from here).
-    let (_pid, mut stream) = client.exec("e1", process, false).await.unwrap();
+    let (_pid, mut stream) = client.exec("e1", process, false, false).await.unwrap();
     let (out, err) = read_frames(&mut stream).await;
     let out = String::from_utf8(out).unwrap();
     let mut lines = out.lines();
@@ -573,7 +573,7 @@ async fn exec_joins_the_container() {
         open_stdin: true,
         ..Default::default()
     };
-    let (_, stream) = client.exec("e2", process, false).await.unwrap();
+    let (_, stream) = client.exec("e2", process, false, false).await.unwrap();
     let (mut rd, mut wr) = stream.into_split();
     wr.write_all(b"shout\n").await.unwrap();
     wr.shutdown().await.unwrap();
@@ -591,7 +591,7 @@ async fn exec_joins_the_container() {
         env: vec!["PATH=/bin".into()],
         ..Default::default()
     };
-    match client.exec("e3", process, false).await {
+    match client.exec("e3", process, false, false).await {
         Err(Error::Exec(m)) => assert!(m.contains("executable file not found"), "{m}"),
         other => panic!("expected an exec error, got {other:?}"),
     }

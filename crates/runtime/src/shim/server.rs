@@ -17,8 +17,16 @@ use crate::jsonlog::{LogWriter, Stream, now_rfc3339};
 use crate::linux::cgroups::Cgroup;
 use crate::protocol::{ExecProcess, ExecStatus, ExitStatus, Request, Response, ShimState};
 
-/// Most bytes buffered for one client; a client further behind is dropped.
-const MAX_CLIENT_BUF: usize = 512 * 1024;
+/// Output waits while a client has this much buffered: the process then blocks on its
+/// full pipe, as with dockerd, and no output is lost to a slow client.
+const CLIENT_HIGH_WATER: usize = 256 * 1024;
+/// Most bytes buffered for one client (a safety net: with the high water mark it is only
+/// reached by what a process that outlived its container's init writes during the drain);
+/// a client further behind is dropped.
+const MAX_CLIENT_BUF: usize = 16 * 1024 * 1024;
+/// Once the container has exited, a client that takes nothing for this long is dropped
+/// with what it has not taken; until then the shim waits for it.
+const CLIENT_STALL: Duration = Duration::from_secs(300);
 /// Most stdin bytes buffered for the container.
 const MAX_STDIN_BUF: usize = 64 * 1024;
 /// Longest request line.
@@ -58,7 +66,11 @@ const MAX_EXEC_RECORDS: usize = 256;
 struct Exec {
     id: String,
     pid: Pid,
+    /// It has a pty.
     tty: bool,
+    /// Its stream is raw and without stderr (the start asked for a TTY stream), else
+    /// framed.
+    tty_stream: bool,
     /// stdout pipe or pty master (kept for resize with a TTY).
     out: Option<OwnedFd>,
     err: Option<OwnedFd>,
@@ -213,10 +225,28 @@ impl Shim {
             };
             add(self.p.listener.as_raw_fd(), libc::POLLIN, Tag::Listener);
             add(self.p.sigfd.as_fd().as_raw_fd(), libc::POLLIN, Tag::Signal);
-            if let Some(fd) = &self.out {
+            // Output is read while every client taking it has room; once the process is
+            // gone, what is left in its pipes is read regardless (the drain).
+            let clients_full = |conns: &[Conn], exec: Option<&str>| {
+                conns.iter().any(|c| {
+                    !c.dead
+                        && c.out.len() >= CLIENT_HIGH_WATER
+                        && match (&c.phase, exec) {
+                            (Phase::Attached { .. }, None) => true,
+                            (Phase::ExecAttached { exec: e, .. }, Some(id)) => e == id,
+                            _ => false,
+                        }
+                })
+            };
+            let out_room = self.reaped.is_some() || !clients_full(&self.conns, None);
+            if let Some(fd) = &self.out
+                && out_room
+            {
                 add(fd.as_raw_fd(), libc::POLLIN, Tag::Out);
             }
-            if let Some(fd) = &self.err {
+            if let Some(fd) = &self.err
+                && out_room
+            {
                 add(fd.as_raw_fd(), libc::POLLIN, Tag::Err);
             }
             if let Some(fd) = &self.stdin
@@ -225,10 +255,15 @@ impl Shim {
                 add(fd.as_raw_fd(), libc::POLLOUT, Tag::Stdin);
             }
             for (i, e) in self.execs.iter().enumerate() {
-                if let Some(fd) = &e.out {
+                let room = e.reaped.is_some() || !clients_full(&self.conns, Some(&e.id));
+                if let Some(fd) = &e.out
+                    && room
+                {
                     add(fd.as_raw_fd(), libc::POLLIN, Tag::ExecOut(i));
                 }
-                if let Some(fd) = &e.err {
+                if let Some(fd) = &e.err
+                    && room
+                {
                     add(fd.as_raw_fd(), libc::POLLIN, Tag::ExecErr(i));
                 }
                 if let Some(fd) = &e.stdin
@@ -294,7 +329,7 @@ impl Shim {
                     Tag::ExecStdin(i) => self.write_exec_stdin(i),
                 }
             }
-            self.finish_execs();
+            self.finish_execs(&mut buf);
             self.conns.retain(|c| !c.dead);
         }
         self.drain_ready_output(&mut buf);
@@ -576,7 +611,8 @@ impl Shim {
                 id,
                 process,
                 detach,
-            } => match self.exec(&id, &process) {
+                tty_stream,
+            } => match self.exec(&id, &process, tty_stream) {
                 Ok(pid) => {
                     if !detach {
                         let stdin = process.open_stdin;
@@ -722,7 +758,7 @@ impl Shim {
     }
 
     /// Fork and exec `process` into the container; returns its host pid once it exec'd.
-    fn exec(&mut self, id: &str, process: &ExecProcess) -> Result<Pid, String> {
+    fn exec(&mut self, id: &str, process: &ExecProcess, tty_stream: bool) -> Result<Pid, String> {
         if self.started_at.is_none() || self.reaped.is_some() {
             return Err(format!("container {} is not running", self.short_id()));
         }
@@ -789,6 +825,7 @@ impl Shim {
             id: id.to_string(),
             pid,
             tty: process.tty,
+            tty_stream,
             out: Some(stdio.out),
             err: stdio.err,
             stdin: stdio.stdin,
@@ -832,14 +869,18 @@ impl Shim {
             return;
         }
         let data = &buf[..n];
-        let tty = e.tty;
+        let raw = e.tty_stream;
+        if raw && matches!(stream, Stream::Stderr) {
+            // dockerd has no stderr writer for a TTY stream: it is read and dropped.
+            return;
+        }
         let id = e.id.clone();
         let header = frame_header(stream, n);
         for c in &mut self.conns {
             if !matches!(&c.phase, Phase::ExecAttached { exec, .. } if *exec == id) {
                 continue;
             }
-            if !tty {
+            if !raw {
                 c.queue(&header);
             }
             c.queue(data);
@@ -853,8 +894,9 @@ impl Shim {
 
     /// Execs that exited and whose output is drained (or whose grace ran out): record
     /// the exit code and end their streams.
-    fn finish_execs(&mut self) {
-        for e in &mut self.execs {
+    fn finish_execs(&mut self, buf: &mut [u8]) {
+        for i in 0..self.execs.len() {
+            let e = &self.execs[i];
             let Some((code, at)) = e.reaped else { continue };
             if e.exit.is_some() {
                 continue;
@@ -862,6 +904,22 @@ impl Shim {
             if (e.out.is_some() || e.err.is_some()) && at.elapsed() < DRAIN_GRACE {
                 continue;
             }
+            // What is already in the pipes still goes out (a shim descheduled past the
+            // grace loses nothing), bounded against a writer that outlived the exec.
+            for stream in [Stream::Stdout, Stream::Stderr] {
+                for _ in 0..64 {
+                    let e = &self.execs[i];
+                    let fd = match stream {
+                        Stream::Stdout => &e.out,
+                        Stream::Stderr => &e.err,
+                    };
+                    if !fd.as_ref().is_some_and(|fd| poll_readable(fd.as_raw_fd())) {
+                        break;
+                    }
+                    self.read_exec_output(i, stream, buf);
+                }
+            }
+            let e = &mut self.execs[i];
             e.exit = Some(code);
             e.out = None;
             e.err = None;
@@ -916,10 +974,11 @@ impl Shim {
             }
             c.flush();
         }
-        // Give slow clients a moment to take the rest.
-        let deadline = Instant::now() + DRAIN_GRACE;
+        // Clients take the rest at their pace (the exit is recorded and answered already);
+        // only clients that stopped taking anything are given up.
         self.conns.retain(|c| !c.dead && !c.out.is_empty());
-        while !self.conns.is_empty() && Instant::now() < deadline {
+        let mut progress = Instant::now();
+        while !self.conns.is_empty() && progress.elapsed() < CLIENT_STALL {
             let mut fds: Vec<libc::pollfd> = self
                 .conns
                 .iter()
@@ -929,16 +988,22 @@ impl Shim {
                     revents: 0,
                 })
                 .collect();
-            let left = deadline
-                .saturating_duration_since(Instant::now())
-                .as_millis() as i32
+            let left = CLIENT_STALL
+                .saturating_sub(progress.elapsed())
+                .as_millis()
+                .min(i32::MAX as u128) as i32
                 + 1;
             // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs for the call.
             unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, left) };
+            let before: usize = self.conns.iter().map(|c| c.out.len()).sum();
             for c in &mut self.conns {
                 c.flush();
             }
             self.conns.retain(|c| !c.dead && !c.out.is_empty());
+            let after: usize = self.conns.iter().map(|c| c.out.len()).sum();
+            if after < before {
+                progress = Instant::now();
+            }
         }
     }
 }
