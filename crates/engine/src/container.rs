@@ -150,6 +150,7 @@ impl Container {
             names: vec![format!("/{}", self.name)],
             image: self.config.image.clone(),
             image_id: self.image_id.clone(),
+            image_manifest_descriptor: None,
             command,
             created: time::unix_seconds(&self.created),
             ports: Vec::new(),
@@ -160,6 +161,7 @@ impl Container {
             status: self.status_text(),
             host_config: SummaryHostConfig {
                 network_mode: self.network_name().into(),
+                annotations: self.host_config.annotations.clone(),
             },
             network_settings: SummaryNetworkSettings {
                 networks: self.networks(),
@@ -239,6 +241,7 @@ impl Container {
                 networks: self.networks(),
                 ..Default::default()
             },
+            image_manifest_descriptor: None,
         }
     }
 }

@@ -495,7 +495,7 @@ pub struct ContainerUpdate {
 
 /// Answer of `POST /containers/{id}/update`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct UpdateResponse {
     pub warnings: Vec<String>,
 }
@@ -509,12 +509,12 @@ pub struct CreateRequest {
     #[serde(default, deserialize_with = "nullable")]
     pub host_config: HostConfig,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub networking_config: Option<Value>,
+    pub networking_config: Option<crate::network::NetworkingConfig>,
 }
 
 /// Answer of `POST /containers/create`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
 pub struct CreateResponse {
     pub id: String,
     pub warnings: Vec<String>,
@@ -522,7 +522,7 @@ pub struct CreateResponse {
 
 /// A container's `State` as `inspect` shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ContainerState {
     /// created, running, paused, restarting, removing, exited or dead.
     pub status: String,
@@ -544,7 +544,7 @@ pub struct ContainerState {
 
 /// `State.Health` of a container with a health check.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct Health {
     pub status: String,
     pub failing_streak: i64,
@@ -554,7 +554,7 @@ pub struct Health {
 
 /// One health probe.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct HealthLog {
     pub start: String,
     pub end: String,
@@ -585,17 +585,57 @@ impl Default for ContainerState {
 }
 
 /// Answer of `POST /containers/{id}/wait`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
 pub struct WaitResponse {
     pub status_code: i64,
     pub error: Option<WaitError>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
 pub struct WaitError {
     pub message: String,
+}
+
+/// `GET /containers/{id}/top`: `ps` columns and rows (dockerd's field order).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ContainerTopResponse {
+    #[serde(default)]
+    pub processes: Option<Vec<Vec<String>>>,
+    #[serde(default)]
+    pub titles: Option<Vec<String>>,
+}
+
+/// How a path changed (`Kind` of a [`FilesystemChange`]).
+pub mod change_type {
+    /// Changed in the container.
+    pub const MODIFIED: u8 = 0;
+    /// Added by the container.
+    pub const ADDED: u8 = 1;
+    /// Deleted by the container.
+    pub const DELETED: u8 = 2;
+}
+
+/// One entry of `GET /containers/{id}/changes`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct FilesystemChange {
+    pub path: String,
+    /// One of [`change_type`].
+    pub kind: u8,
+}
+
+/// Answer of `POST /containers/prune`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerPruneResponse {
+    /// `null` when nothing was removed.
+    #[serde(default)]
+    pub containers_deleted: Option<Vec<String>>,
+    #[serde(default)]
+    pub space_reclaimed: u64,
 }
 
 #[cfg(test)]

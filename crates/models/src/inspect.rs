@@ -11,7 +11,7 @@ use crate::serde_util::nullable;
 
 /// `GET /containers/{id}/json`, in dockerd's field order.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ContainerInspect {
     pub id: String,
     pub created: String,
@@ -41,11 +41,14 @@ pub struct ContainerInspect {
     pub mounts: Vec<MountPoint>,
     pub config: ContainerConfig,
     pub network_settings: NetworkSettings,
+    /// The platform manifest of the image (API 1.48+, with a multi-platform image store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_manifest_descriptor: Option<crate::distribution::OciDescriptor>,
 }
 
 /// The storage driver and its paths.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct GraphDriverData {
     pub data: BTreeMap<String, String>,
     pub name: String,
@@ -53,7 +56,7 @@ pub struct GraphDriverData {
 
 /// One entry of a container's `Mounts` (what is mounted where).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct MountPoint {
     pub r#type: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -80,7 +83,7 @@ pub struct Address {
 /// top-level address fields are those of the default bridge network (legacy, still read
 /// by clients).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct NetworkSettings {
     pub bridge: String,
     #[serde(rename = "SandboxID")]
@@ -190,13 +193,16 @@ pub struct Port {
 
 /// One entry of `GET /containers/json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ContainerSummary {
     pub id: String,
     pub names: Vec<String>,
     pub image: String,
     #[serde(rename = "ImageID")]
     pub image_id: String,
+    /// The platform manifest of the image (API 1.48+, with a multi-platform image store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_manifest_descriptor: Option<crate::distribution::OciDescriptor>,
     pub command: String,
     pub created: i64,
     pub ports: Vec<Port>,
@@ -214,14 +220,17 @@ pub struct ContainerSummary {
 
 /// `HostConfig` of a [`ContainerSummary`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct SummaryHostConfig {
     pub network_mode: String,
+    /// API 1.46+.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
 }
 
 /// `NetworkSettings` of a [`ContainerSummary`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct SummaryNetworkSettings {
     pub networks: BTreeMap<String, EndpointSettings>,
 }

@@ -38,3 +38,8 @@ pub fn is_false(b: &bool) -> bool {
 pub fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
     *n == T::default()
 }
+
+/// The `{}` that maps such as `ExposedPorts` and `Volumes` hold as values (whatever a
+/// client sent there is dropped: the API defines no fields).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct EmptyObject {}
