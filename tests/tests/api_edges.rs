@@ -509,7 +509,7 @@ fn info_and_version_have_dockerd_keys() {
     }
     let d = Daemon::start();
     let mut c = Conn::open(&d);
-    let info = c.request("GET", "/v1.50/info", b"").unwrap().json();
+    let info = c.request("GET", "/v1.41/info", b"").unwrap().json();
     let keys = [
         "ID",
         "Containers",
@@ -574,6 +574,21 @@ fn info_and_version_have_dockerd_keys() {
     for k in keys {
         assert!(info.get(k).is_some(), "/info has no {k}: {info}");
     }
+    // API 1.50, as dockerd 28 answers it: the kernel memory (gone in 1.42) and netfilter
+    // (gone in 1.50) switches and the commits' `Expected` (gone in 1.49) are left out;
+    // `CDISpecDirs` (1.44) is there.
+    let new = c.request("GET", "/v1.50/info", b"").unwrap().json();
+    for k in [
+        "KernelMemory",
+        "KernelMemoryTCP",
+        "BridgeNfIptables",
+        "BridgeNfIp6tables",
+    ] {
+        assert!(new.get(k).is_none(), "/v1.50/info has {k}");
+    }
+    assert!(new["ContainerdCommit"].get("Expected").is_none());
+    assert_eq!(new["CDISpecDirs"], serde_json::json!([]));
+    assert_eq!(info["ContainerdCommit"]["Expected"], "");
     assert_eq!(
         info["Swarm"],
         serde_json::json!({

@@ -822,12 +822,28 @@ fn image_inspect_shows_dockers_fields() {
     assert_eq!(bb["Size"], 1982472);
     assert_eq!(lt["Size"], 1982841, "symlinks count, hard links once");
     assert_eq!(lt["Config"]["User"], "app");
-    assert_eq!(lt["Config"]["Hostname"], "");
-    assert_eq!(lt["Config"]["AttachStdin"], false);
     assert_eq!(lt["Config"]["StopSignal"], "SIGTERM");
-    assert_eq!(lt["Container"], "");
-    assert!(lt["ContainerConfig"].is_object());
+    // API 1.50 (the docker CLI's): no container-only `Config` fields, no `Container`,
+    // `ContainerConfig` (gone in 1.45) or `VirtualSize` (gone in 1.44), as dockerd 28.
+    for gone in ["Hostname", "AttachStdin", "Image"] {
+        assert!(lt["Config"].get(gone).is_none(), "{gone}: {}", lt["Config"]);
+    }
+    for gone in ["Container", "ContainerConfig", "VirtualSize"] {
+        assert!(lt.get(gone).is_none(), "{gone}");
+    }
+    assert_eq!(lt["Config"]["Entrypoint"].as_array().map(Vec::len), Some(1));
     assert!(lt.get("Variant").is_none(), "omitted when empty");
+    // API 1.41 (dockerd 20.10's): all of them.
+    let old = body(
+        &d.raw("GET", "/v1.41/images/layers-test:1/json", "")
+            .unwrap(),
+    );
+    assert_eq!(old["Config"]["Hostname"], "");
+    assert_eq!(old["Config"]["AttachStdin"], false);
+    assert_eq!(old["Config"]["User"], "app");
+    assert_eq!(old["Container"], "");
+    assert!(old["ContainerConfig"].is_object());
+    assert_eq!(old["VirtualSize"], old["Size"]);
     assert_eq!(lt["RootFS"]["Type"], "layers");
     assert_eq!(lt["RootFS"]["Layers"].as_array().unwrap().len(), 4);
     assert_eq!(
@@ -845,11 +861,11 @@ fn image_inspect_shows_dockers_fields() {
         "image",
         "inspect",
         "-f",
-        "{{.Config.Domainname}}|{{.DockerVersion}}",
+        "{{.Config.WorkingDir}}|{{.DockerVersion}}",
         "layers-test:1",
     ]);
     out.ok();
-    assert_eq!(out.stdout(), "|\n");
+    assert_eq!(out.stdout(), "/home/app|\n");
 }
 
 /// `berth load -i DIR` reads an OCI image layout directory (the CLI sends it as a tar).

@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use berth_engine::CommitOptions;
+use berth_models::{ContainerConfig, FilesystemChange, IdResponse, JsonMessage};
 use bytes::Bytes;
-use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::{ApiError, ApiResult, AppState, truthy};
@@ -51,7 +51,9 @@ async fn commit(
     if container.is_empty() {
         return Err(ApiError::bad_request("container is required"));
     }
-    let config: Option<Value> = if body.is_empty() {
+    // The body is a container config to commit instead of the container's (`null` or
+    // none: the container's).
+    let config: Option<ContainerConfig> = if body.is_empty() {
         None
     } else {
         serde_json::from_slice(&body)
@@ -68,11 +70,14 @@ async fn commit(
         config,
     };
     let id = engine.commit(&container, opts).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "Id": id }))).into_response())
+    Ok((StatusCode::CREATED, Json(IdResponse { id })).into_response())
 }
 
-async fn changes(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    Ok(Json(engine.changes(&id).await?).into_response())
+async fn changes(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<FilesystemChange>>> {
+    Ok(Json(engine.changes(&id).await?))
 }
 
 /// A blocking writer that sends 256 KiB chunks to an async body.
@@ -164,6 +169,6 @@ pub(crate) async fn create(
             &all(&q, "changes"),
         )
         .await?;
-    let line = format!("{}\n", json!({ "status": id }));
+    let line = JsonMessage::status(id).to_line();
     Ok(([(header::CONTENT_TYPE, "application/json")], line).into_response())
 }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use berth_engine::{LogOptions, WaitCondition};
-use berth_models::CreateRequest;
+use berth_models::{CreateRequest, ForVersion};
 
 use crate::version::ApiVersion;
 use crate::{ApiError, ApiResult, AppState, truthy};
@@ -49,10 +49,11 @@ pub fn routes() -> Router<AppState> {
 
 async fn create(
     State(engine): State<AppState>,
+    Extension(version): Extension<ApiVersion>,
     Query(q): Params,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let req: CreateRequest = if body.is_empty() {
+    let mut req: CreateRequest = if body.is_empty() {
         return Err(ApiError::bad_request(
             "config cannot be empty in order to create a container",
         ));
@@ -60,13 +61,18 @@ async fn create(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("invalid JSON in request body: {e}")))?
     };
+    req.for_version(version);
     let resp = engine
         .create(q.get("name").map(String::as_str), req)
         .await?;
     Ok((StatusCode::CREATED, Json(resp)).into_response())
 }
 
-async fn list(State(engine): State<AppState>, Query(q): Params) -> ApiResult<Response> {
+async fn list(
+    State(engine): State<AppState>,
+    Extension(version): Extension<ApiVersion>,
+    Query(q): Params,
+) -> ApiResult<Response> {
     let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
     let mut rows = engine.list_filtered(truthy(q.get("all")), &filters)?;
     if let Some(limit) = q
@@ -79,19 +85,20 @@ async fn list(State(engine): State<AppState>, Query(q): Params) -> ApiResult<Res
     if truthy(q.get("size")) {
         rows = engine.with_sizes(rows).await?;
     }
-    Ok(Json(rows).into_response())
+    Ok(Json(rows.versioned(version)).into_response())
 }
 
 async fn inspect(
     State(engine): State<AppState>,
+    Extension(version): Extension<ApiVersion>,
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<Response> {
-    let v = engine.inspect(&id)?;
+    let mut v = engine.inspect(&id)?;
     if truthy(q.get("size")) {
-        return Ok(Json(engine.inspect_with_size(v).await?).into_response());
+        v = engine.inspect_with_size(v).await?;
     }
-    Ok(Json(v).into_response())
+    Ok(Json(v.versioned(version)).into_response())
 }
 
 async fn start(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
@@ -254,11 +261,7 @@ async fn wait(
 
 /// The content type of a container's stdio stream for this API version.
 pub(crate) fn stream_type(version: ApiVersion, tty: bool) -> &'static str {
-    if !tty && version >= ApiVersion(1, 42) {
-        "application/vnd.docker.multiplexed-stream"
-    } else {
-        "application/vnd.docker.raw-stream"
-    }
+    berth_models::compat::stdio_media_type(version, tty)
 }
 
 /// `POST /containers/{id}/attach`: with `logs`, what the log holds first (framed unless

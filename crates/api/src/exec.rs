@@ -9,9 +9,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use berth_engine::ExecConfig;
+use berth_models::{ExecConfig, ExecInspect, ExecStartConfig, ForVersion, IdResponse};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::containers::{dimension, stdio, upgraded_response};
 use crate::version::ApiVersion;
@@ -36,19 +35,12 @@ fn parse_json<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> ApiResult
 async fn create(
     State(engine): State<AppState>,
     Path(id): Path<String>,
+    Extension(version): Extension<ApiVersion>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let config: ExecConfig = parse_json(&body)?;
-    let exec_id = engine.exec_create(&id, config)?;
-    Ok((StatusCode::CREATED, Json(json!({ "Id": exec_id }))).into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-struct StartRequest {
-    detach: bool,
-    tty: bool,
-    console_size: Option<[u16; 2]>,
+    let config: ExecConfig = parse_json::<ExecConfig>(&body)?.versioned(version);
+    let id = engine.exec_create(&id, config)?;
+    Ok((StatusCode::CREATED, Json(IdResponse { id })).into_response())
 }
 
 async fn start(
@@ -60,7 +52,7 @@ async fn start(
     let body = axum::body::to_bytes(std::mem::take(req.body_mut()), 64 * 1024)
         .await
         .map_err(|e| ApiError::bad_request(format!("reading request body: {e}")))?;
-    let start: StartRequest = parse_json(&body)?;
+    let start = parse_json::<ExecStartConfig>(&body)?.versioned(version);
     if let Some(size) = start.console_size {
         engine.exec_console_size(&id, size);
     }
@@ -160,8 +152,11 @@ fn tokio_util_stream(
     })
 }
 
-async fn inspect(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    Ok(Json(engine.exec_inspect(&id).await?).into_response())
+async fn inspect(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ExecInspect>> {
+    Ok(Json(engine.exec_inspect(&id).await?))
 }
 
 async fn resize(

@@ -4,17 +4,19 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use berth_models::{
+    ForVersion, ImageDeleteResponseItem, ImagePruneResponse, ImageSummary, JsonMessage,
+};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::{ApiError, ApiResult, AppState};
+use crate::{ApiError, ApiResult, ApiVersion, AppState};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -31,17 +33,19 @@ pub fn routes() -> Router<AppState> {
 
 async fn list(
     State(engine): State<AppState>,
+    Extension(version): Extension<ApiVersion>,
     Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Vec<Value>>> {
+) -> ApiResult<Json<Vec<ImageSummary>>> {
     let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
     let all = crate::truthy(q.get("all"));
-    Ok(Json(engine.image_list_filtered(&filters, all)?))
+    let list = engine.image_list_filtered(&filters, all)?;
+    Ok(Json(list.versioned(version)))
 }
 
 async fn prune(
     State(engine): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ImagePruneResponse>> {
     let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
     Ok(Json(engine.image_prune(&filters).await?))
 }
@@ -180,8 +184,7 @@ async fn load(State(engine): State<AppState>, body: Body) -> Response {
                         .collect()
                 };
                 for l in lines {
-                    out.push_str(&json!({ "stream": l }).to_string());
-                    out.push_str("\r\n");
+                    out.push_str(&JsonMessage::stream(l).to_line());
                 }
             }
         }
@@ -192,32 +195,10 @@ async fn load(State(engine): State<AppState>, body: Body) -> Response {
             } else {
                 tracing::debug!("load: {}", e.message);
             }
-            out = stream_error(&e.message);
+            out = JsonMessage::error(e.message).to_line();
         }
     }
     ([(header::CONTENT_TYPE, "application/json")], out).into_response()
-}
-
-/// An error in a JSON message stream (load, pull, push, build), as moby's
-/// `streamformatter.FormatError` writes it, with its `\r\n`.
-pub(crate) fn stream_error(message: &str) -> String {
-    #[derive(serde::Serialize)]
-    struct Detail<'a> {
-        message: &'a str,
-    }
-    #[derive(serde::Serialize)]
-    struct Line<'a> {
-        #[serde(rename = "errorDetail")]
-        error_detail: Detail<'a>,
-        error: &'a str,
-    }
-    let line = Line {
-        error_detail: Detail { message },
-        error: message,
-    };
-    let mut s = serde_json::to_string(&line).unwrap_or_default();
-    s.push_str("\r\n");
-    s
 }
 
 pub(crate) async fn pull(Query(q): Query<HashMap<String, String>>) -> ApiError {
@@ -247,10 +228,14 @@ fn split_suffix<'a>(rest: &'a str, suffixes: &[&'a str]) -> (&'a str, Option<&'a
 
 async fn by_name_get(
     State(engine): State<AppState>,
+    Extension(version): Extension<ApiVersion>,
     Path(rest): Path<String>,
 ) -> ApiResult<Response> {
     match split_suffix(&rest, &["json", "history", "get"]) {
-        (name, Some("json")) => Ok(Json(engine.image_inspect(name)?).into_response()),
+        (name, Some("json")) => {
+            let inspect = engine.image_inspect(name)?.versioned(version);
+            Ok(Json(inspect).into_response())
+        }
         (name, Some("history")) => Ok(Json(engine.image_history(name)?).into_response()),
         (name, Some("get")) => save(engine, vec![name.to_string()]).await,
         _ => Err(ApiError::new(StatusCode::NOT_FOUND, "page not found")),
@@ -297,7 +282,7 @@ async fn by_name_delete(
     State(engine): State<AppState>,
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Vec<Value>>> {
+) -> ApiResult<Json<Vec<ImageDeleteResponseItem>>> {
     let force = crate::truthy(q.get("force"));
     let noprune = crate::truthy(q.get("noprune"));
     Ok(Json(engine.image_remove(&name, force, noprune).await?))
@@ -318,17 +303,6 @@ mod tests {
             ("library/busybox:1", Some("json"))
         );
         assert_eq!(split_suffix("busybox", &["json"]), ("busybox", None));
-    }
-
-    #[test]
-    fn stream_errors_are_written_as_moby_writes_them() {
-        assert_eq!(
-            stream_error("bad \"tar\""),
-            concat!(
-                r#"{"errorDetail":{"message":"bad \"tar\""},"error":"bad \"tar\""}"#,
-                "\r\n"
-            )
-        );
     }
 
     #[test]

@@ -1,14 +1,17 @@
 //! `/_ping`, `/version`, `/info` (with what the host's cgroups and mounts allow), `/system/df`,
 //! `/events`, and the prunes of what Berth does not have yet (user networks, build cache).
 
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use berth_models::{
+    BuildPruneResponse, Commit, ComponentVersion, DiskUsage, ForVersion, NetworkPruneResponse,
+    PlatformName, PluginsInfo, SwarmInfo, SystemInfo, SystemVersion, compat,
+};
 
-use crate::AppState;
+use crate::{ApiVersion, AppState};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -23,17 +26,20 @@ pub fn routes() -> Router<AppState> {
 
 /// `POST /networks/prune` (part of `docker system prune`): Berth has no user-defined
 /// networks yet, so there is never one to remove.
-async fn networks_prune() -> Json<Value> {
-    Json(json!({ "NetworksDeleted": null }))
+async fn networks_prune() -> Json<NetworkPruneResponse> {
+    Json(NetworkPruneResponse::default())
 }
 
 /// `POST /build/prune` (part of `docker system prune`): no build cache yet.
-async fn build_prune() -> Json<Value> {
-    Json(json!({ "CachesDeleted": null, "SpaceReclaimed": 0 }))
+async fn build_prune() -> Json<BuildPruneResponse> {
+    Json(BuildPruneResponse::default())
 }
 
-async fn df(State(engine): State<AppState>) -> crate::ApiResult<Json<Value>> {
-    Ok(Json(engine.system_df().await?))
+async fn df(
+    State(engine): State<AppState>,
+    Extension(version): Extension<ApiVersion>,
+) -> crate::ApiResult<Json<DiskUsage>> {
+    Ok(Json(engine.system_df().await?.versioned(version)))
 }
 
 async fn ping() -> Response {
@@ -71,37 +77,44 @@ fn nix_uname() -> Option<(String, String, String)> {
     Some((release.trim().into(), arch.into(), host.trim().into()))
 }
 
-async fn version() -> Json<Value> {
+async fn version() -> Json<SystemVersion> {
     let (kernel, arch, _) = uname();
     let v = env!("CARGO_PKG_VERSION");
     let commit = option_env!("BERTH_GIT_COMMIT").unwrap_or("unknown");
-    Json(json!({
-        "Platform": { "Name": "Berth" },
-        "Components": [{
-            "Name": "Engine",
-            "Version": v,
-            "Details": {
-                "ApiVersion": berth_models::API_VERSION_MAX,
-                "Arch": arch,
-                "BuildTime": "",
-                "Experimental": "false",
-                "GitCommit": commit,
-                "GoVersion": GO_VERSION,
-                "KernelVersion": kernel,
-                "MinAPIVersion": berth_models::API_VERSION_MIN,
-                "Os": "linux",
-            }
-        }],
-        "Version": v,
-        "ApiVersion": berth_models::API_VERSION_MAX,
-        "MinAPIVersion": berth_models::API_VERSION_MIN,
-        "GitCommit": commit,
-        "GoVersion": GO_VERSION,
-        "Os": "linux",
-        "Arch": arch,
-        "KernelVersion": kernel,
-        "BuildTime": "",
-    }))
+    let details = [
+        ("ApiVersion", berth_models::API_VERSION_MAX),
+        ("Arch", arch.as_str()),
+        ("BuildTime", ""),
+        ("Experimental", "false"),
+        ("GitCommit", commit),
+        ("GoVersion", GO_VERSION),
+        ("KernelVersion", kernel.as_str()),
+        ("MinAPIVersion", berth_models::API_VERSION_MIN),
+        ("Os", "linux"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    Json(SystemVersion {
+        platform: PlatformName {
+            name: "Berth".into(),
+        },
+        components: Some(vec![ComponentVersion {
+            name: "Engine".into(),
+            version: v.into(),
+            details: Some(details),
+        }]),
+        version: v.into(),
+        api_version: berth_models::API_VERSION_MAX.into(),
+        min_api_version: berth_models::API_VERSION_MIN.into(),
+        git_commit: commit.into(),
+        go_version: GO_VERSION.into(),
+        os: "linux".into(),
+        arch,
+        kernel_version: kernel,
+        experimental: false,
+        build_time: String::new(),
+    })
 }
 
 /// `GoVersion` of `/version`: Berth is no Go program.
@@ -234,17 +247,18 @@ fn unescape_mountinfo(s: &str) -> String {
 
 /// The log drivers Berth writes (`--log-driver`), as `Plugins.Log` lists them: like
 /// dockerd, `none` (no log at all) is accepted but not listed.
-fn listed_log_drivers() -> Vec<&'static str> {
+fn listed_log_drivers() -> Vec<String> {
     berth_engine::logs::LOG_DRIVERS
         .into_iter()
         .filter(|d| *d != "none")
+        .map(str::to_string)
         .collect()
 }
 
 async fn info(
     State(engine): State<AppState>,
-    axum::Extension(version): axum::Extension<crate::ApiVersion>,
-) -> Json<Value> {
+    Extension(version): Extension<ApiVersion>,
+) -> Json<SystemInfo> {
     let (kernel, _, host) = uname();
     let (total, running, paused, stopped) = engine.counts();
     let images = engine.store().list().map(|l| l.len()).unwrap_or(0);
@@ -258,95 +272,96 @@ async fn info(
             .unwrap_or_else(|_| data_root.to_path_buf()),
     );
     let (runtimes, default_runtime) = engine.runtimes_info();
-    // dockerd: InitCommit's `Expected` (the ID again) only below API 1.49.
     let (init_binary, init_commit) = engine.init_info();
-    let mut init_commit = json!({ "ID": init_commit });
-    if version < crate::ApiVersion(1, 49) {
-        init_commit["Expected"] = init_commit["ID"].clone();
-    }
-    let no_commit = json!({ "ID": "", "Expected": "" });
-    Json(json!({
-        "ID": "",
-        "Containers": total,
-        "ContainersRunning": running,
-        "ContainersPaused": paused,
-        "ContainersStopped": stopped,
-        "Images": images,
-        "Driver": "overlay",
-        "DriverStatus": [["Backing Filesystem", backing]],
+    let commit = |id: &str| Commit {
+        id: id.into(),
+        expected: None,
+    };
+    let info = SystemInfo {
+        id: String::new(),
+        containers: total as i64,
+        containers_running: running as i64,
+        containers_paused: paused as i64,
+        containers_stopped: stopped as i64,
+        images: images as i64,
+        driver: "overlay".into(),
+        driver_status: vec![["Backing Filesystem".into(), backing]],
+        system_status: None,
         // No volume, network or authorization plugins: none of those drivers yet.
-        "Plugins": {
-            "Volume": [],
-            "Network": [],
-            "Authorization": null,
-            "Log": listed_log_drivers(),
+        plugins: PluginsInfo {
+            volume: Some(Vec::new()),
+            network: Some(Vec::new()),
+            authorization: None,
+            log: Some(listed_log_drivers()),
         },
-        "MemoryLimit": cgroups.memory,
-        "SwapLimit": cgroups.swap,
-        "KernelMemory": false,
-        "KernelMemoryTCP": false,
-        "CpuCfsPeriod": true,
-        "CpuCfsQuota": true,
-        "CPUShares": true,
-        "CPUSet": true,
-        "PidsLimit": true,
-        "IPv4Forwarding": sysctl_on("net/ipv4/ip_forward"),
-        "BridgeNfIptables": sysctl_on("net/bridge/bridge-nf-call-iptables"),
-        "BridgeNfIp6tables": sysctl_on("net/bridge/bridge-nf-call-ip6tables"),
-        "Debug": false,
-        "NFd": 0,
-        "OomKillDisable": cgroups.oom_kill_disable,
-        "NGoroutines": 0,
-        "SystemTime": berth_engine::time::now_rfc3339(),
-        "LoggingDriver": engine.config().default_log.r#type,
-        "CgroupDriver": "cgroupfs",
-        "CgroupVersion": cgroups.version,
-        "NEventsListener": 0,
-        "KernelVersion": kernel,
-        "OperatingSystem": os,
-        "OSVersion": os_version,
-        "OSType": "linux",
-        "Architecture": std::env::consts::ARCH,
-        "IndexServerAddress": "https://index.docker.io/v1/",
-        "RegistryConfig": null,
-        "NCPU": std::thread::available_parallelism().map_or(1, |n| n.get()),
-        "MemTotal": mem_total(),
-        "GenericResources": null,
-        "DockerRootDir": data_root,
+        memory_limit: cgroups.memory,
+        swap_limit: cgroups.swap,
+        kernel_memory: Some(false),
+        kernel_memory_tcp: Some(false),
+        cpu_cfs_period: true,
+        cpu_cfs_quota: true,
+        cpu_shares: true,
+        cpu_set: true,
+        pids_limit: true,
+        ipv4_forwarding: sysctl_on("net/ipv4/ip_forward"),
+        bridge_nf_iptables: Some(sysctl_on("net/bridge/bridge-nf-call-iptables")),
+        bridge_nf_ip6tables: Some(sysctl_on("net/bridge/bridge-nf-call-ip6tables")),
+        debug: false,
+        n_fd: 0,
+        oom_kill_disable: cgroups.oom_kill_disable,
+        n_goroutines: 0,
+        system_time: berth_engine::time::now_rfc3339(),
+        logging_driver: engine.config().default_log.r#type.clone(),
+        cgroup_driver: "cgroupfs".into(),
+        cgroup_version: cgroups.version.into(),
+        n_events_listener: 0,
+        kernel_version: kernel,
+        operating_system: os,
+        os_version,
+        os_type: "linux".into(),
+        architecture: std::env::consts::ARCH.into(),
+        index_server_address: "https://index.docker.io/v1/".into(),
+        registry_config: None,
+        ncpu: std::thread::available_parallelism().map_or(1, |n| n.get() as i64),
+        mem_total: mem_total() as i64,
+        generic_resources: None,
+        docker_root_dir: data_root.display().to_string(),
         // Berth makes no outgoing connections (no registry client yet): no proxies.
-        "HttpProxy": "",
-        "HttpsProxy": "",
-        "NoProxy": "",
-        "Name": host,
-        "Labels": [],
-        "ExperimentalBuild": false,
-        "ServerVersion": env!("CARGO_PKG_VERSION"),
-        "Runtimes": runtimes,
-        "DefaultRuntime": default_runtime,
-        "InitBinary": init_binary,
-        "InitCommit": init_commit,
-        "Swarm": {
-            "NodeID": "",
-            "NodeAddr": "",
-            "LocalNodeState": "inactive",
-            "ControlAvailable": false,
-            "Error": "",
-            "RemoteManagers": null,
-        },
-        "LiveRestoreEnabled": true,
-        "Isolation": "",
+        http_proxy: String::new(),
+        https_proxy: String::new(),
+        no_proxy: String::new(),
+        name: host,
+        labels: Vec::new(),
+        experimental_build: false,
+        server_version: env!("CARGO_PKG_VERSION").into(),
+        runtimes,
+        default_runtime: default_runtime.into(),
+        swarm: SwarmInfo::default(),
+        live_restore_enabled: true,
+        isolation: String::new(),
+        init_binary: init_binary.into(),
         // No containerd, and no runc by default.
-        "ContainerdCommit": no_commit,
-        "RuncCommit": no_commit,
-        "SecurityOptions": ["name=seccomp,profile=default"],
-        "Warnings": [],
-    }))
+        containerd_commit: commit(""),
+        runc_commit: commit(""),
+        init_commit: commit(init_commit),
+        security_options: vec!["name=seccomp,profile=default".into()],
+        product_license: String::new(),
+        default_address_pools: None,
+        firewall_backend: None,
+        // No CDI devices.
+        cdi_spec_dirs: Some(Vec::new()),
+        discovered_devices: None,
+        containerd: None,
+        warnings: None,
+    };
+    Json(info.versioned(version))
 }
 
 /// `GET /events?since=&until=&filters=`: the kept events from `since`, then live ones, as
 /// a stream of JSON objects; ends at `until` if given.
 async fn events(
     State(engine): State<AppState>,
+    Extension(version): Extension<ApiVersion>,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> crate::ApiResult<Response> {
     use berth_engine::events::{Event, now_nano, parse_time};
@@ -368,6 +383,7 @@ async fn events(
         past: std::collections::VecDeque<std::sync::Arc<Event>>,
         rx: tokio::sync::broadcast::Receiver<std::sync::Arc<Event>>,
         filters: berth_engine::image_ops::Filters,
+        version: ApiVersion,
         until: Option<i128>,
         deadline: Option<tokio::time::Instant>,
     }
@@ -375,6 +391,7 @@ async fn events(
         past: past.into(),
         rx,
         filters,
+        version,
         until,
         deadline,
     };
@@ -406,7 +423,11 @@ async fn events(
             if !e.matches(&f.filters) {
                 continue;
             }
-            let mut line = serde_json::to_vec(&e.to_json()).ok()?;
+            let message = e.message();
+            if !compat::event_visible(&message, f.version) {
+                continue;
+            }
+            let mut line = serde_json::to_vec(&message).ok()?;
             line.push(b'\n');
             return Some((
                 Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(line)),

@@ -1,28 +1,12 @@
-//! API version negotiation: `/v1.NN/...` prefixes, accepted from 1.24 to 1.50.
+//! API version negotiation: `/v1.NN/...` prefixes, accepted from 1.24 to 1.50. The
+//! version a request names is put in its extensions ([`ApiVersion`]) for the handlers,
+//! which adapt requests and answers to it with [`berth_models::compat`].
 
 use axum::http::{StatusCode, Uri};
 
 use crate::error::ApiError;
 
-/// An API version, e.g. 1.50 as `ApiVersion(1, 50)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ApiVersion(pub u32, pub u32);
-
-pub const MIN: ApiVersion = ApiVersion(1, 24);
-pub const MAX: ApiVersion = ApiVersion(1, 50);
-
-impl ApiVersion {
-    pub fn parse(s: &str) -> Option<ApiVersion> {
-        let (a, b) = s.split_once('.')?;
-        Some(ApiVersion(a.parse().ok()?, b.parse().ok()?))
-    }
-}
-
-impl std::fmt::Display for ApiVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.0, self.1)
-    }
-}
+pub use berth_models::version::{ApiVersion, MAX, MIN};
 
 /// Strip a `/vX.Y` prefix from `uri`. Returns the version the request speaks (MAX when it
 /// names none) and the URI without the prefix, or an error for a version out of range.

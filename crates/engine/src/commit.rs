@@ -7,8 +7,9 @@
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
+use berth_models::{ContainerConfig, FilesystemChange};
 use berth_store::{NewImage, layertar};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::{Engine, Error, Result, containers::parse_signal, time};
 
@@ -24,7 +25,7 @@ pub struct CommitOptions {
     /// Dockerfile instructions (`--change`).
     pub changes: Vec<String>,
     /// A container config to use instead of the container's (the request body).
-    pub config: Option<Value>,
+    pub config: Option<ContainerConfig>,
 }
 
 /// `repo` and `tag` query parameters as one normalised reference (`None` without a repo).
@@ -63,14 +64,11 @@ impl Engine {
         }
         let tag = reference(&opts.repo, &opts.tag)?;
         let image = self.store.get(&rec.image_id)?;
-        let container_config =
-            serde_json::to_value(&rec.config).map_err(|e| Error::internal(e.to_string()))?;
-        let mut config = match opts.config {
-            Some(v) if v.is_object() => v,
-            _ => container_config.clone(),
-        };
+        let mut config = opts.config.unwrap_or_else(|| rec.config.clone());
         apply_changes(&mut config, &opts.changes)?;
-        merge(&mut config, &container_config);
+        merge(&mut config, &rec.config);
+        let config = to_value(&config)?;
+        let container_config = to_value(&rec.config)?;
 
         let pause = opts.pause
             && rec.state.running
@@ -114,16 +112,18 @@ impl Engine {
     }
 
     /// `GET /containers/{id}/changes`.
-    pub async fn changes(&self, key: &str) -> Result<Value> {
+    pub async fn changes(&self, key: &str) -> Result<Vec<FilesystemChange>> {
         let (upper, lowers) = self.layer_stack(key)?;
         let list = tokio::task::spawn_blocking(move || layertar::changes(&upper, &lowers))
             .await
             .map_err(|e| Error::internal(e.to_string()))??;
-        Ok(Value::Array(
-            list.into_iter()
-                .map(|c| json!({ "Path": c.path, "Kind": c.kind }))
-                .collect(),
-        ))
+        Ok(list
+            .into_iter()
+            .map(|c| FilesystemChange {
+                path: c.path,
+                kind: c.kind,
+            })
+            .collect())
     }
 
     /// `GET /containers/{id}/export`: checks the container now; the returned closure
@@ -153,10 +153,10 @@ impl Engine {
         changes: &[String],
     ) -> Result<String> {
         let tag = reference(repo, tag)?;
-        let mut config = Value::Object(Map::new());
+        let mut config = ContainerConfig::default();
         apply_changes(&mut config, changes)?;
         let new = NewImage {
-            config,
+            config: zero_based(&config)?,
             // Docker's default message names the source (always stdin here).
             comment: Some(if message.is_empty() {
                 "Imported from -".to_string()
@@ -257,32 +257,42 @@ fn pairs(instr: &str, rest: &str) -> Result<Vec<(String, String)>> {
 }
 
 /// Exec form (`["a","b"]`) or shell form (run by `/bin/sh -c`, or the config's `Shell`).
-fn command(rest: &str, shell: &Value) -> Value {
+fn command(rest: &str, shell: Option<&[String]>) -> Vec<String> {
     let t = rest.trim();
     if t.starts_with('[')
         && let Ok(v) = serde_json::from_str::<Vec<String>>(t)
     {
-        return json!(v);
+        return v;
     }
-    let mut argv: Vec<String> = match shell.as_array() {
-        Some(s) if !s.is_empty() => s
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect(),
+    let mut argv: Vec<String> = match shell {
+        Some(s) if !s.is_empty() => s.to_vec(),
         _ => vec!["/bin/sh".into(), "-c".into()],
     };
     argv.push(t.to_string());
-    json!(argv)
+    argv
 }
 
-fn object<'a>(config: &'a mut Value, key: &str) -> &'a mut Map<String, Value> {
-    if !config[key].is_object() {
-        config[key] = Value::Object(Map::new());
+/// The `{}` values of `ExposedPorts` and `Volumes`.
+fn empty_object() -> Value {
+    Value::Object(Map::new())
+}
+
+/// A config as the image config blob records it.
+fn to_value(c: &ContainerConfig) -> Result<Value> {
+    serde_json::to_value(c).map_err(|e| Error::internal(e.to_string()))
+}
+
+/// An import's config: dockerd applies the changes to an empty container config, whose
+/// unset lists and maps are `null`.
+fn zero_based(c: &ContainerConfig) -> Result<Value> {
+    let mut v = to_value(c)?;
+    if c.env.is_empty() {
+        v["Env"] = Value::Null;
     }
-    match config[key].as_object_mut() {
-        Some(m) => m,
-        None => unreachable!("just made an object"),
+    if c.labels.is_empty() {
+        v["Labels"] = Value::Null;
     }
+    Ok(v)
 }
 
 /// `80`, `53/udp`, `8000-8002/tcp` → `80/tcp`, ...
@@ -302,13 +312,10 @@ fn ports(spec: &str) -> Result<Vec<String>> {
     Ok((a..=b).map(|p| format!("{p}/{proto}")).collect())
 }
 
-/// Apply Dockerfile instructions (`docker commit/import --change`) to a container config
-/// (Docker's field names). Allowed: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD,
-/// STOPSIGNAL, USER, VOLUME, WORKDIR.
-pub fn apply_changes(config: &mut Value, changes: &[String]) -> Result<()> {
-    if !config.is_object() {
-        *config = Value::Object(Map::new());
-    }
+/// Apply Dockerfile instructions (`docker commit/import --change`) to a container config.
+/// Allowed: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME,
+/// WORKDIR.
+pub fn apply_changes(config: &mut ContainerConfig, changes: &[String]) -> Result<()> {
     let mut cmd_set = false;
     for line in changes.iter().flat_map(|c| c.lines()) {
         let line = line.trim();
@@ -331,53 +338,48 @@ pub fn apply_changes(config: &mut Value, changes: &[String]) -> Result<()> {
         match upper.as_str() {
             "CMD" => {
                 need_arg()?;
-                config["Cmd"] = command(rest, &config["Shell"]);
+                config.cmd = Some(command(rest, config.shell.as_deref()));
                 cmd_set = true;
             }
             "ENTRYPOINT" => {
                 need_arg()?;
-                config["Entrypoint"] = command(rest, &config["Shell"]);
+                config.entrypoint = Some(command(rest, config.shell.as_deref()));
                 if !cmd_set {
-                    config["Cmd"] = Value::Null;
+                    config.cmd = None;
                 }
             }
             "ENV" => {
-                let mut env: Vec<String> = config["Env"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|x| x.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
                 for (k, v) in pairs("ENV", rest)? {
                     let kv = format!("{k}={v}");
-                    match env
+                    match config
+                        .env
                         .iter_mut()
                         .find(|e| e.split('=').next() == Some(k.as_str()))
                     {
                         Some(slot) => *slot = kv,
-                        None => env.push(kv),
+                        None => config.env.push(kv),
                     }
                 }
-                config["Env"] = json!(env);
             }
             "LABEL" => {
                 for (k, v) in pairs("LABEL", rest)? {
-                    object(config, "Labels").insert(k, json!(v));
+                    config.labels.insert(k, v);
                 }
             }
             "EXPOSE" => {
                 need_arg()?;
                 for w in words(rest)? {
                     for p in ports(&w)? {
-                        object(config, "ExposedPorts").insert(p, json!({}));
+                        config
+                            .exposed_ports
+                            .get_or_insert_with(Default::default)
+                            .insert(p, empty_object());
                     }
                 }
             }
             "USER" => {
                 need_arg()?;
-                config["User"] = json!(rest);
+                config.user = rest.to_string();
             }
             "WORKDIR" => {
                 need_arg()?;
@@ -385,11 +387,11 @@ pub fn apply_changes(config: &mut Value, changes: &[String]) -> Result<()> {
                 let new = if dir.starts_with('/') {
                     dir
                 } else {
-                    let base = config["WorkingDir"].as_str().unwrap_or("");
+                    let base = config.working_dir.as_str();
                     let base = if base.is_empty() { "/" } else { base };
                     format!("{}/{dir}", base.trim_end_matches('/'))
                 };
-                config["WorkingDir"] = json!(new);
+                config.working_dir = new;
             }
             "VOLUME" => {
                 need_arg()?;
@@ -403,13 +405,16 @@ pub fn apply_changes(config: &mut Value, changes: &[String]) -> Result<()> {
                             "VOLUME specified can not be an empty string",
                         ));
                     }
-                    object(config, "Volumes").insert(v, json!({}));
+                    config
+                        .volumes
+                        .get_or_insert_with(Default::default)
+                        .insert(v, empty_object());
                 }
             }
             "STOPSIGNAL" => {
                 need_arg()?;
                 parse_signal(rest)?;
-                config["StopSignal"] = json!(rest);
+                config.stop_signal = Some(rest.to_string());
             }
             "ONBUILD" => {
                 need_arg()?;
@@ -421,9 +426,7 @@ pub fn apply_changes(config: &mut Value, changes: &[String]) -> Result<()> {
                     )));
                 }
                 let trigger = format!("{sub}{}", rest.get(sub.len()..).unwrap_or_default());
-                let mut list = config["OnBuild"].as_array().cloned().unwrap_or_default();
-                list.push(json!(trigger));
-                config["OnBuild"] = Value::Array(list);
+                config.on_build.get_or_insert_with(Vec::new).push(trigger);
             }
             _ => {
                 return Err(Error::invalid(format!(
@@ -436,55 +439,55 @@ pub fn apply_changes(config: &mut Value, changes: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-        _ => false,
-    }
+/// A list that is missing or empty.
+fn unset(v: &Option<Vec<String>>) -> bool {
+    v.as_ref().is_none_or(Vec::is_empty)
 }
 
 /// Docker's `merge` of a commit: what the new config leaves empty comes from the
 /// container's.
-fn merge(user: &mut Value, base: &Value) {
-    for k in ["User", "WorkingDir", "StopSignal"] {
-        if is_empty(&user[k]) && !is_empty(&base[k]) {
-            user[k] = base[k].clone();
-        }
+fn merge(user: &mut ContainerConfig, base: &ContainerConfig) {
+    if user.user.is_empty() {
+        user.user = base.user.clone();
     }
-    for k in ["ExposedPorts", "Labels", "Volumes"] {
-        if let Some(b) = base[k].as_object() {
-            let m = object(user, k);
-            for (key, v) in b {
-                m.entry(key.clone()).or_insert_with(|| v.clone());
+    if user.working_dir.is_empty() {
+        user.working_dir = base.working_dir.clone();
+    }
+    if user.stop_signal.as_deref().is_none_or(str::is_empty)
+        && base.stop_signal.as_deref().is_some_and(|s| !s.is_empty())
+    {
+        user.stop_signal = base.stop_signal.clone();
+    }
+    for (mine, theirs) in [
+        (&mut user.exposed_ports, &base.exposed_ports),
+        (&mut user.volumes, &base.volumes),
+    ] {
+        if let Some(b) = theirs {
+            let m = mine.get_or_insert_with(Default::default);
+            for (k, v) in b {
+                m.entry(k.clone()).or_insert_with(|| v.clone());
             }
         }
     }
-    if let Some(b) = base["Env"].as_array() {
-        let mut env = user["Env"].as_array().cloned().unwrap_or_default();
-        for kv in b {
-            let key = kv.as_str().unwrap_or("").split('=').next().unwrap_or("");
-            if !env
-                .iter()
-                .any(|e| e.as_str().unwrap_or("").split('=').next() == Some(key))
-            {
-                env.push(kv.clone());
-            }
-        }
-        user["Env"] = Value::Array(env);
+    for (k, v) in &base.labels {
+        user.labels.entry(k.clone()).or_insert_with(|| v.clone());
     }
-    if is_empty(&user["Entrypoint"]) {
-        if is_empty(&user["Cmd"]) {
-            user["Cmd"] = base["Cmd"].clone();
-        }
-        if user["Entrypoint"].is_null() {
-            user["Entrypoint"] = base["Entrypoint"].clone();
+    for kv in &base.env {
+        let key = kv.split('=').next().unwrap_or("");
+        if !user.env.iter().any(|e| e.split('=').next() == Some(key)) {
+            user.env.push(kv.clone());
         }
     }
-    if user["Healthcheck"].is_null() && !base["Healthcheck"].is_null() {
-        user["Healthcheck"] = base["Healthcheck"].clone();
+    if unset(&user.entrypoint) {
+        if unset(&user.cmd) {
+            user.cmd = base.cmd.clone();
+        }
+        if user.entrypoint.is_none() {
+            user.entrypoint = base.entrypoint.clone();
+        }
+    }
+    if user.healthcheck.is_none() && base.healthcheck.is_some() {
+        user.healthcheck = base.healthcheck.clone();
     }
 }
 
@@ -492,14 +495,20 @@ fn merge(user: &mut Value, base: &Value) {
 mod tests {
     use super::*;
 
+    use serde_json::json;
+
+    fn cfg(v: Value) -> ContainerConfig {
+        serde_json::from_value(v).expect("config")
+    }
+
     fn changed(base: Value, changes: &[&str]) -> Value {
-        let mut c = base;
+        let mut c = cfg(base);
         apply_changes(
             &mut c,
             &changes.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
         )
         .expect("changes");
-        c
+        serde_json::to_value(c).expect("ser")
     }
 
     #[test]
@@ -556,31 +565,36 @@ mod tests {
             "ONBUILD FROM x",
             "ENV A=\"unterminated",
         ] {
-            let mut c = json!({});
+            let mut c = ContainerConfig::default();
             assert!(
                 apply_changes(&mut c, &[bad.to_string()]).is_err(),
                 "{bad} accepted"
             );
         }
-        let mut c = json!({});
+        let mut c = ContainerConfig::default();
         let e = apply_changes(&mut c, &["RUN x".into()]).expect_err("run");
         assert_eq!(e.message, "run is not a valid change command");
     }
 
     #[test]
     fn merge_fills_from_the_container() {
-        let base = json!({"Env": ["PATH=/bin", "A=1"], "Cmd": ["sh"], "User": "u",
-            "Labels": {"x": "1"}, "WorkingDir": "/w"});
-        let mut user = json!({"Env": ["A=2"], "Labels": {"y": "2"}});
+        let base = cfg(
+            json!({"Env": ["PATH=/bin", "A=1"], "Cmd": ["sh"], "User": "u",
+            "Labels": {"x": "1"}, "WorkingDir": "/w"}),
+        );
+        let mut user = cfg(json!({"Env": ["A=2"], "Labels": {"y": "2"}}));
         merge(&mut user, &base);
-        assert_eq!(user["Env"], json!(["A=2", "PATH=/bin"]));
-        assert_eq!(user["Cmd"], json!(["sh"]));
-        assert_eq!(user["User"], "u");
-        assert_eq!(user["WorkingDir"], "/w");
-        assert_eq!(user["Labels"], json!({"x": "1", "y": "2"}));
-        let mut user = json!({"Entrypoint": ["e"]});
+        assert_eq!(user.env, ["A=2", "PATH=/bin"]);
+        assert_eq!(user.cmd, Some(vec!["sh".to_string()]));
+        assert_eq!(user.user, "u");
+        assert_eq!(user.working_dir, "/w");
+        assert_eq!(
+            serde_json::to_value(&user.labels).expect("ser"),
+            json!({"x": "1", "y": "2"})
+        );
+        let mut user = cfg(json!({"Entrypoint": ["e"]}));
         merge(&mut user, &base);
-        assert!(user["Cmd"].is_null());
+        assert_eq!(user.cmd, None);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Value, json};
+use berth_models::{EventActor, EventMessage};
 use tokio::sync::broadcast;
 
 use crate::image_ops::Filters;
@@ -33,30 +33,35 @@ pub struct Event {
 }
 
 impl Event {
-    /// The JSON Docker sends, old fields (`status`, `id`, `from`) included.
-    pub fn to_json(&self) -> Value {
-        let mut v = json!({});
-        if self.typ == "container" || self.typ == "image" {
-            v["status"] = json!(self.action);
+    /// The message Docker sends, old fields (`status`, `id`, `from`) included.
+    pub fn message(&self) -> EventMessage {
+        let legacy = self.typ == "container" || self.typ == "image";
+        EventMessage {
+            status: if legacy {
+                self.action.clone()
+            } else {
+                String::new()
+            },
             // (A prune concerns no one object: Docker leaves `id` out.)
-            if !self.id.is_empty() {
-                v["id"] = json!(self.id);
-            }
-            if let Some(image) = self
-                .attributes
-                .get("image")
-                .filter(|_| self.typ == "container")
-            {
-                v["from"] = json!(image);
-            }
+            id: if legacy {
+                self.id.clone()
+            } else {
+                String::new()
+            },
+            from: match self.attributes.get("image") {
+                Some(image) if self.typ == "container" => image.clone(),
+                _ => String::new(),
+            },
+            r#type: self.typ.to_string(),
+            action: self.action.clone(),
+            actor: EventActor {
+                id: self.id.clone(),
+                attributes: self.attributes.clone(),
+            },
+            scope: "local".into(),
+            time: self.time_nano.div_euclid(1_000_000_000) as i64,
+            time_nano: self.time_nano as i64,
         }
-        v["Type"] = json!(self.typ);
-        v["Action"] = json!(self.action);
-        v["Actor"] = json!({ "ID": self.id, "Attributes": self.attributes });
-        v["scope"] = json!("local");
-        v["time"] = json!(self.time_nano.div_euclid(1_000_000_000) as i64);
-        v["timeNano"] = json!(self.time_nano as i64);
-        v
     }
 
     /// Whether the event passes `filters` (type, event, container, image, label): within
@@ -208,13 +213,21 @@ mod tests {
             "abc",
             &[("image", "busybox"), ("name", "web"), ("exitCode", "3")],
         );
-        let v = e.to_json();
+        let v = serde_json::to_value(e.message()).expect("ser");
         assert_eq!(v["status"], "die");
+        assert_eq!(v["id"], "abc");
         assert_eq!(v["from"], "busybox");
         assert_eq!(v["Actor"]["Attributes"]["exitCode"], "3");
         assert_eq!(v["time"], 1_700_000_000i64);
         assert_eq!(v["timeNano"], 1_700_000_000_123_456_789i64);
         assert_eq!(v["scope"], "local");
+        // A prune concerns no one object: no `id`, and the old fields only with one.
+        let mut p = ev("image", "prune", "", &[("reclaimed", "0")]);
+        p.time_nano = 5;
+        assert_eq!(
+            serde_json::to_string(&p.message()).expect("ser"),
+            r#"{"status":"prune","Type":"image","Action":"prune","Actor":{"ID":"","Attributes":{"reclaimed":"0"}},"scope":"local","timeNano":5}"#
+        );
     }
 
     #[test]

@@ -5,30 +5,11 @@
 //! /exec/{id}/json` (which asks the shim for the exit code), and dropped with their
 //! container.
 
+use berth_models::{ExecConfig, ExecInspect, ProcessConfig};
 use berth_runtime::{ExecProcess, ShimClient};
-use serde::Deserialize;
-use serde_json::{Value, json};
 use tokio::net::UnixStream;
 
 use crate::{Engine, Error, Result, lock};
-
-/// Body of `POST /containers/{id}/exec`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ExecConfig {
-    pub attach_stdin: bool,
-    pub attach_stdout: bool,
-    pub attach_stderr: bool,
-    pub tty: bool,
-    pub env: Option<Vec<String>>,
-    pub cmd: Option<Vec<String>>,
-    pub user: String,
-    pub working_dir: String,
-    pub privileged: bool,
-    pub detach_keys: String,
-    /// `[height, width]` of the TTY from the start (API 1.42+; also in the start body).
-    pub console_size: Option<[u16; 2]>,
-}
 
 /// One exec instance.
 #[derive(Debug, Clone)]
@@ -278,7 +259,7 @@ impl Engine {
     }
 
     /// `GET /exec/{id}/json`.
-    pub async fn exec_inspect(&self, exec_id: &str) -> Result<Value> {
+    pub async fn exec_inspect(&self, exec_id: &str) -> Result<ExecInspect> {
         let mut rec = self.exec_record(exec_id)?;
         let mut running = false;
         if rec.started && rec.exit_code.is_none() {
@@ -298,26 +279,29 @@ impl Engine {
             }
         }
         let cmd = rec.config.cmd.clone().unwrap_or_default();
-        Ok(json!({
-            "ID": exec_id,
-            "Running": running,
-            "ExitCode": rec.exit_code,
-            "ProcessConfig": {
-                "tty": rec.config.tty,
-                "entrypoint": cmd.first().cloned().unwrap_or_default(),
-                "arguments": cmd.get(1..).unwrap_or(&[]),
-                "privileged": rec.config.privileged,
-                "user": rec.config.user,
+        Ok(ExecInspect {
+            id: exec_id.to_string(),
+            running,
+            exit_code: rec.exit_code.map(i64::from),
+            process_config: ProcessConfig {
+                tty: rec.config.tty,
+                entrypoint: cmd.first().cloned().unwrap_or_default(),
+                arguments: cmd.get(1..).unwrap_or(&[]).to_vec(),
+                privileged: Some(rec.config.privileged),
+                user: rec.config.user.clone(),
             },
-            "OpenStdin": rec.config.attach_stdin,
-            "OpenStderr": rec.config.attach_stderr,
-            "OpenStdout": rec.config.attach_stdout,
-            "CanRemove": false,
-            "ContainerID": rec.container_id,
+            open_stdin: rec.config.attach_stdin,
+            open_stderr: rec.config.attach_stderr,
+            open_stdout: rec.config.attach_stdout,
+            can_remove: false,
+            container_id: rec.container_id,
             // A byte string in Docker, so base64 in JSON.
-            "DetachKeys": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &rec.detach_keys),
-            "Pid": rec.pid,
-        }))
+            detach_keys: base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                &rec.detach_keys,
+            ),
+            pid: i64::from(rec.pid),
+        })
     }
 
     /// `POST /exec/{id}/resize`.

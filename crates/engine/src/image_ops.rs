@@ -9,9 +9,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use berth_models::{ContainerInspect, ContainerSummary};
+use berth_models::{
+    ContainerInspect, ContainerSummary, DiskUsage, ImageDeleteResponseItem as Item,
+    ImageHistoryResponseItem, ImagePruneResponse, ImageSummary,
+};
 use berth_store::{Image, chain_ids, normalize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::{Engine, Error, Result, images, lock, time};
 
@@ -165,6 +168,9 @@ fn created(img: &Image) -> i64 {
     img.config.created.as_deref().map_or(0, time::unix_seconds)
 }
 
+/// `Id` of the history entries of layers below the image's own.
+const MISSING: &str = "<missing>";
+
 fn short(id: &str) -> String {
     id.trim_start_matches("sha256:").chars().take(12).collect()
 }
@@ -173,7 +179,7 @@ fn short(id: &str) -> String {
 #[derive(Debug, Default)]
 pub struct Removal {
     /// `{"Untagged": ..}` / `{"Deleted": ..}` items, in Docker's order.
-    pub items: Vec<Value>,
+    pub items: Vec<Item>,
     pub bytes: u64,
 }
 
@@ -197,7 +203,7 @@ impl Engine {
 
     /// `DELETE /images/{name}?force=&noprune=`. Unless `noprune`, a deleted image's
     /// untagged parents that nothing else uses go too, as in Docker.
-    pub async fn image_remove(&self, name: &str, force: bool, noprune: bool) -> Result<Vec<Value>> {
+    pub async fn image_remove(&self, name: &str, force: bool, noprune: bool) -> Result<Vec<Item>> {
         let _gate = self.image_gate.write().await;
         let store = self.store.clone();
         let mut removal = Removal::default();
@@ -231,7 +237,7 @@ impl Engine {
             }
         }
         for item in &removal.items {
-            if let Some(tag) = item["Untagged"].as_str() {
+            if let Some(tag) = item.untagged.as_deref() {
                 self.image_event("untag", &target, tag);
             }
         }
@@ -246,7 +252,7 @@ impl Engine {
         &self,
         name: &str,
         force: bool,
-        items: &mut Vec<Value>,
+        items: &mut Vec<Item>,
     ) -> Result<Option<Image>> {
         let img = self.store.get(name)?;
         let users = self.image_users();
@@ -265,7 +271,7 @@ impl Engine {
                 )));
             }
             self.store.untag(&tag)?;
-            items.push(json!({ "Untagged": tag }));
+            items.push(Item::untagged(tag.as_str()));
             if img.repo_tags.len() > 1 {
                 return Ok(None);
             }
@@ -280,7 +286,7 @@ impl Engine {
                 }
                 for t in &img.repo_tags {
                     self.store.untag(t)?;
-                    items.push(json!({ "Untagged": t }));
+                    items.push(Item::untagged(t.as_str()));
                 }
             }
             quiet = false;
@@ -325,15 +331,15 @@ impl Engine {
         }
         let deleted = self.store.delete(&img.id, user.is_some())?;
         for t in deleted.untagged {
-            items.push(json!({ "Untagged": t }));
+            items.push(Item::untagged(t));
         }
-        items.push(json!({ "Deleted": img.id }));
+        items.push(Item::deleted(img.id.as_str()));
         Ok(Some(img))
     }
 
     /// `POST /images/prune`: dangling images not used by containers, or with
     /// `dangling=false` (`-a`) all of them; `label`, `label!` and `until` filters.
-    pub async fn image_prune(&self, filters: &Filters) -> Result<Value> {
+    pub async fn image_prune(&self, filters: &Filters) -> Result<ImagePruneResponse> {
         check_keys(filters, &["dangling", "label", "label!", "until"])?;
         let all = dangling_filter(filters)? == Some(false);
         let until = match filters.get("until").and_then(|v| v.last()) {
@@ -392,17 +398,17 @@ impl Engine {
             push_removed_layers(img, &report.layers, &mut items);
         }
         self.prune_event("image", report.bytes);
-        Ok(json!({
-            "ImagesDeleted": if items.is_empty() { Value::Null } else { Value::Array(items) },
-            "SpaceReclaimed": report.bytes,
-        }))
+        Ok(ImagePruneResponse {
+            images_deleted: Some(items).filter(|i| !i.is_empty()),
+            space_reclaimed: report.bytes,
+        })
     }
 
     /// `GET /images/json` with `all`, `filters` (dangling, label, before, since,
     /// reference, until), `digests`.
     /// Untagged images that others were committed on are intermediate: listed with `all`
     /// only, and never dangling.
-    pub fn image_list_filtered(&self, filters: &Filters, all: bool) -> Result<Vec<Value>> {
+    pub fn image_list_filtered(&self, filters: &Filters, all: bool) -> Result<Vec<ImageSummary>> {
         check_keys(
             filters,
             &["dangling", "label", "before", "since", "reference", "until"],
@@ -460,14 +466,14 @@ impl Engine {
                 _ => {}
             }
             let mut v = images::summary(&img);
-            v["ParentId"] = parents.get(&img.id).cloned().unwrap_or_default().into();
+            v.parent_id = parents.get(&img.id).cloned().unwrap_or_default();
             out.push(v);
         }
         Ok(out)
     }
 
     /// `GET /images/{name}/history`, newest first.
-    pub fn image_history(&self, name: &str) -> Result<Vec<Value>> {
+    pub fn image_history(&self, name: &str) -> Result<Vec<ImageHistoryResponseItem>> {
         let img = self.store.get(name)?;
         let sizes = self.store.layer_sizes()?;
         let mut layer = 0usize;
@@ -480,42 +486,36 @@ impl Engine {
                 }
                 layer += 1;
             }
-            out.push(json!({
-                "Id": "<missing>",
-                "Created": h.created.as_deref().map_or(0, time::unix_seconds),
-                "CreatedBy": h.created_by.clone().unwrap_or_default(),
-                "Tags": Value::Null,
-                "Size": size,
-                "Comment": h.comment.clone().unwrap_or_default(),
-            }));
+            out.push(ImageHistoryResponseItem {
+                comment: h.comment.clone().unwrap_or_default(),
+                created: h.created.as_deref().map_or(0, time::unix_seconds),
+                created_by: h.created_by.clone().unwrap_or_default(),
+                id: MISSING.into(),
+                size: size as i64,
+                tags: None,
+            });
         }
         if out.is_empty() {
             // No history recorded: one line per layer, as the image has them.
             for d in &img.diff_ids {
-                out.push(json!({
-                    "Id": "<missing>",
-                    "Created": created(&img),
-                    "CreatedBy": "",
-                    "Tags": Value::Null,
-                    "Size": sizes.get(d).copied().unwrap_or(0),
-                    "Comment": "",
-                }));
+                out.push(ImageHistoryResponseItem {
+                    created: created(&img),
+                    id: MISSING.into(),
+                    size: sizes.get(d).copied().unwrap_or(0) as i64,
+                    ..Default::default()
+                });
             }
         }
         out.reverse();
         if let Some(top) = out.first_mut() {
-            top["Id"] = json!(img.id);
-            top["Tags"] = if img.repo_tags.is_empty() {
-                Value::Null
-            } else {
-                json!(img.repo_tags)
-            };
+            top.id = img.id.clone();
+            top.tags = Some(img.repo_tags.clone()).filter(|t| !t.is_empty());
         }
         Ok(out)
     }
 
     /// `GET /system/df`.
-    pub async fn system_df(&self) -> Result<Value> {
+    pub async fn system_df(&self) -> Result<DiskUsage> {
         let imgs = self.store.list()?;
         let sizes = self.store.layer_sizes()?;
         let mut users: HashMap<String, i64> = HashMap::new();
@@ -556,18 +556,20 @@ impl Engine {
                 }
             }
             let mut row = images::summary(img);
-            row["SharedSize"] = json!(shared);
-            row["Containers"] = json!(users.get(&img.id).copied().unwrap_or(0));
+            row.shared_size = shared as i64;
+            row.containers = users.get(&img.id).copied().unwrap_or(0);
             image_rows.push(row);
         }
         let rows = self.with_sizes(containers).await?;
-        Ok(json!({
-            "LayersSize": layers_size,
-            "Images": image_rows,
-            "Containers": rows,
-            "Volumes": [],
-            "BuildCache": [],
-        }))
+        Ok(DiskUsage {
+            layers_size: layers_size as i64,
+            images: image_rows,
+            containers: rows,
+            volumes: Vec::new(),
+            // No builder yet, so no cache: empty, as `POST /build/prune` answers.
+            build_cache: Some(Vec::new()),
+            builder_size: None,
+        })
     }
 
     /// `(SizeRw, SizeRootFs)` of containers given as `(id, image id)`: the bytes of the
@@ -667,11 +669,11 @@ fn conflict(id: &str, hard: bool, running: bool, cid: &str) -> Error {
 }
 
 /// `Deleted: <chain id>` for each layer of `img` the collection removed, top first.
-fn push_removed_layers(img: &Image, removed: &[String], items: &mut Vec<Value>) {
+fn push_removed_layers(img: &Image, removed: &[String], items: &mut Vec<Item>) {
     let chains = chain_ids(&img.diff_ids);
     for (d, c) in img.diff_ids.iter().zip(&chains).rev() {
         if removed.contains(d) {
-            items.push(json!({ "Deleted": c }));
+            items.push(Item::deleted(c.as_str()));
         }
     }
 }

@@ -1,117 +1,130 @@
-//! JSON views of images, as `GET /images/json` and `GET /images/{name}/json` show them.
+//! Images as the API shows them: a store [`Image`] to `GET /images/json`'s
+//! [`ImageSummary`] and `GET /images/{name}/json`'s [`ImageInspect`], in the newest API
+//! version's shape (the api crate adapts them to older versions with
+//! [`berth_models::compat`]). The one place that maps the image config to the API's.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use berth_models::{
+    EmptyObject, GraphDriverData, HealthConfig, ImageConfig, ImageInspect, ImageMetadata,
+    ImageSummary, RootFs, ZERO_TIME,
+};
 use berth_store::Image;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::time;
 
-/// One entry of `GET /images/json`.
-pub fn summary(img: &Image) -> Value {
-    json!({
-        "Id": img.id,
-        "ParentId": "",
-        "RepoTags": img.repo_tags,
-        "RepoDigests": img.repo_digests,
-        "Created": img.config.created.as_deref().map_or(0, time::unix_seconds),
-        "Size": img.size,
-        "VirtualSize": img.size,
-        "SharedSize": -1,
-        "Labels": img.config.config.labels,
-        "Containers": -1,
-    })
+/// One entry of `GET /images/json` (`ParentId` and `Containers` are the caller's).
+pub fn summary(img: &Image) -> ImageSummary {
+    ImageSummary {
+        containers: -1,
+        created: img.config.created.as_deref().map_or(0, time::unix_seconds),
+        id: img.id.clone(),
+        labels: img.config.config.labels.clone(),
+        parent_id: String::new(),
+        descriptor: None,
+        manifests: None,
+        repo_digests: Some(img.repo_digests.clone()),
+        repo_tags: Some(img.repo_tags.clone()),
+        shared_size: -1,
+        size: img.size as i64,
+        virtual_size: None,
+    }
 }
 
 /// `GraphDriver.Data` of an image as overlay2 shows it: the top layer as `UpperDir`, the
 /// others (top first) as `LowerDir`.
-pub fn graph_data(dirs: &[std::path::PathBuf]) -> Value {
+pub fn graph_data(dirs: &[PathBuf]) -> BTreeMap<String, String> {
+    let mut data = BTreeMap::new();
     let Some((top, lower)) = dirs.split_last() else {
-        return Value::Null;
+        return data;
     };
-    let mut data = serde_json::Map::new();
     if !lower.is_empty() {
         let l: Vec<String> = lower
             .iter()
             .rev()
             .map(|p| p.display().to_string())
             .collect();
-        data.insert("LowerDir".into(), json!(l.join(":")));
+        data.insert("LowerDir".into(), l.join(":"));
     }
-    data.insert("UpperDir".into(), json!(top.display().to_string()));
-    Value::Object(data)
+    data.insert("UpperDir".into(), top.display().to_string());
+    data
 }
 
-/// A container config with every field Docker shows (`omitempty` ones only when set),
-/// the image's values over Docker's zero values.
-fn full_config(v: &Value) -> Value {
-    let g = |k: &str| v.get(k).cloned().unwrap_or(Value::Null);
-    let s = |k: &str| v.get(k).cloned().unwrap_or_else(|| json!(""));
-    let b = |k: &str| v.get(k).cloned().unwrap_or(json!(false));
-    let mut out = serde_json::Map::new();
-    let mut put = |k: &str, val: Value| {
-        out.insert(k.to_string(), val);
-    };
-    put("Hostname", s("Hostname"));
-    put("Domainname", s("Domainname"));
-    put("User", s("User"));
-    put("AttachStdin", b("AttachStdin"));
-    put("AttachStdout", b("AttachStdout"));
-    put("AttachStderr", b("AttachStderr"));
-    for k in ["ExposedPorts"] {
-        if let Some(x) = v.get(k).filter(|x| !x.is_null()) {
-            put(k, x.clone());
-        }
-    }
-    put("Tty", b("Tty"));
-    put("OpenStdin", b("OpenStdin"));
-    put("StdinOnce", b("StdinOnce"));
-    put("Env", g("Env"));
-    put("Cmd", g("Cmd"));
-    for k in ["Healthcheck", "ArgsEscaped"] {
-        if let Some(x) = v.get(k).filter(|x| !x.is_null()) {
-            put(k, x.clone());
-        }
-    }
-    put("Image", s("Image"));
-    put("Volumes", g("Volumes"));
-    put("WorkingDir", s("WorkingDir"));
-    put("Entrypoint", g("Entrypoint"));
-    put("OnBuild", g("OnBuild"));
-    put("Labels", g("Labels"));
-    for k in ["StopSignal", "StopTimeout", "Shell"] {
-        if let Some(x) = v.get(k).filter(|x| !x.is_null()) {
-            put(k, x.clone());
-        }
-    }
-    Value::Object(out)
+/// The keys of a `{"80/tcp": {}}` map.
+fn key_set(m: &Option<BTreeMap<String, Value>>) -> Option<BTreeMap<String, EmptyObject>> {
+    m.as_ref()
+        .map(|m| m.keys().map(|k| (k.clone(), EmptyObject {})).collect())
 }
 
-/// `GET /images/{name}/json`, with the fields `docker image inspect` shows.
-pub fn inspect(img: &Image) -> Value {
+/// A health check as recorded in an image config (unknown or mistyped parts dropped,
+/// as dockerd's typed decode would).
+fn health(v: &Option<Value>) -> Option<HealthConfig> {
+    v.as_ref()
+        .and_then(|h| serde_json::from_value(h.clone()).ok())
+}
+
+/// The image config's `config` as the API's [`ImageConfig`].
+fn image_config(c: &berth_oci::RunConfig) -> ImageConfig {
+    ImageConfig {
+        user: c.user.clone().unwrap_or_default(),
+        exposed_ports: key_set(&c.exposed_ports),
+        env: c.env.clone(),
+        cmd: c.cmd.clone(),
+        healthcheck: health(&c.healthcheck),
+        volumes: key_set(&c.volumes),
+        working_dir: c.working_dir.clone().unwrap_or_default(),
+        entrypoint: c.entrypoint.clone(),
+        on_build: c.on_build.clone(),
+        labels: c.labels.clone(),
+        stop_signal: c.stop_signal.clone(),
+        shell: c.shell.clone(),
+        ..Default::default()
+    }
+}
+
+/// A legacy `container_config` (a whole container config, as dockerd 20.10 recorded it)
+/// as the API's [`ImageConfig`]; what does not parse is left out.
+fn container_config(v: Option<&Value>) -> ImageConfig {
+    v.and_then(|v| serde_json::from_value::<ImageConfig>(v.clone()).ok())
+        .unwrap_or_default()
+}
+
+/// `GET /images/{name}/json` (`Parent` and `GraphDriver.Data` are the caller's), with
+/// the fields of every version filled in: `Container` and `ContainerConfig` included.
+pub fn inspect(img: &Image) -> ImageInspect {
     let c = &img.config;
-    let config = full_config(&serde_json::to_value(&c.config).unwrap_or(Value::Null));
-    let container_config = full_config(c.container_config.as_ref().unwrap_or(&Value::Null));
-    let mut v = json!({
-        "Id": img.id,
-        "RepoTags": img.repo_tags,
-        "RepoDigests": img.repo_digests,
-        "Parent": "",
-        "Comment": c.comment.clone().unwrap_or_default(),
-        "Created": c.created.clone().unwrap_or_else(|| berth_models::ZERO_TIME.to_string()),
-        "Container": c.container.clone().unwrap_or_default(),
-        "ContainerConfig": container_config,
-        "DockerVersion": c.docker_version.clone().unwrap_or_default(),
-        "Author": c.author.clone().unwrap_or_default(),
-        "Config": config,
-        "Architecture": c.architecture,
-        "Os": c.os,
-        "Size": img.size,
-        "VirtualSize": img.size,
-        "GraphDriver": { "Name": "overlay", "Data": null },
-        "RootFS": { "Type": "layers", "Layers": img.diff_ids },
-        "Metadata": { "LastTagTime": berth_models::ZERO_TIME },
-    });
-    if let Some(variant) = &c.variant {
-        v["Variant"] = json!(variant);
+    ImageInspect {
+        id: img.id.clone(),
+        repo_tags: img.repo_tags.clone(),
+        repo_digests: img.repo_digests.clone(),
+        parent: String::new(),
+        comment: c.comment.clone().unwrap_or_default(),
+        created: c.created.clone().unwrap_or_default(),
+        container: Some(c.container.clone().unwrap_or_default()),
+        container_config: Some(container_config(c.container_config.as_ref())),
+        docker_version: c.docker_version.clone().unwrap_or_default(),
+        author: c.author.clone().unwrap_or_default(),
+        config: Some(image_config(&c.config)),
+        architecture: c.architecture.clone(),
+        variant: c.variant.clone().unwrap_or_default(),
+        os: c.os.clone(),
+        os_version: String::new(),
+        size: img.size as i64,
+        virtual_size: None,
+        graph_driver: GraphDriverData {
+            data: BTreeMap::new(),
+            name: "overlay".into(),
+        },
+        root_fs: RootFs {
+            r#type: "layers".into(),
+            layers: img.diff_ids.clone(),
+        },
+        metadata: ImageMetadata {
+            last_tag_time: ZERO_TIME.into(),
+        },
+        descriptor: None,
+        manifests: None,
     }
-    v
 }

@@ -34,11 +34,11 @@ use berth_store::Store;
 use tokio::net::UnixStream;
 use tokio::sync::{oneshot, watch};
 
+pub use berth_models::ExecConfig;
 pub use commit::CommitOptions;
 pub use container::{Container, Paths};
 pub use containers::WaitCondition;
 pub use error::{Error, ErrorKind, Result};
-pub use exec::ExecConfig;
 pub use logs::LogOptions;
 
 /// Where the engine keeps things and which helper binaries it runs.
@@ -311,20 +311,20 @@ impl Engine {
     }
 
     /// All images as `GET /images/json` lists them, newest first.
-    pub fn image_list(&self) -> Result<Vec<serde_json::Value>> {
+    pub fn image_list(&self) -> Result<Vec<berth_models::ImageSummary>> {
         let mut imgs = self.store.list()?;
         imgs.sort_by(|a, b| b.config.created.cmp(&a.config.created));
         Ok(imgs.iter().map(images::summary).collect())
     }
 
-    /// `GET /images/{name}/json`.
-    pub fn image_inspect(&self, name: &str) -> Result<serde_json::Value> {
+    /// `GET /images/{name}/json`, in the newest API version's shape.
+    pub fn image_inspect(&self, name: &str) -> Result<berth_models::ImageInspect> {
         let img = self.store.get(name)?;
         let mut v = images::inspect(&img);
         if let Ok(dirs) = self.store.layer_dirs(&img) {
-            v["GraphDriver"]["Data"] = images::graph_data(&dirs);
+            v.graph_driver.data = images::graph_data(&dirs);
         }
-        v["Parent"] = self.store.parent_of(&img.id)?.unwrap_or_default().into();
+        v.parent = self.store.parent_of(&img.id)?.unwrap_or_default();
         Ok(v)
     }
 

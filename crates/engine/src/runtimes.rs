@@ -6,10 +6,11 @@
 //! Also `--init`'s binary ([`InitBinary`], `berthd --init-path`): a static tini that every
 //! runtime bind-mounts at `/sbin/docker-init` and runs as PID 1, as dockerd does.
 
+use std::collections::BTreeMap;
 use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use berth_models::Runtime;
 
 use crate::Engine;
 use crate::error::{Error, Result};
@@ -38,20 +39,24 @@ impl Engine {
     }
 
     /// `GET /info` Runtimes and DefaultRuntime.
-    pub fn runtimes_info(&self) -> (Value, &str) {
-        let mut m = serde_json::Map::new();
+    pub fn runtimes_info(&self) -> (BTreeMap<String, Runtime>, &str) {
+        let runtime = |path: &Path| Runtime {
+            path: path.display().to_string(),
+            ..Default::default()
+        };
+        let mut m = BTreeMap::new();
         m.insert(
-            DEFAULT_RUNTIME.into(),
-            json!({ "path": self.config().shim_binary }),
+            DEFAULT_RUNTIME.to_string(),
+            runtime(&self.config().shim_binary),
         );
         for (name, path) in &self.config().runtimes {
-            m.insert(name.clone(), json!({ "path": path }));
+            m.insert(name.clone(), runtime(path));
         }
         let default = match self.config().default_runtime.as_str() {
             "" => DEFAULT_RUNTIME,
             d => d,
         };
-        (Value::Object(m), default)
+        (m, default)
     }
 }
 
