@@ -189,7 +189,33 @@ fn dockerd_answers_come_back_as_dockerd_wrote_them() {
     exact::<CreateResponse>("container-create-response", as_is, &mut e);
     exact::<ContainerInspect>("container-inspect", at_1_41, &mut e);
     exact::<Vec<ContainerSummary>>("container-list", at_1_41, &mut e);
+    exact::<Vec<JsonMessage>>("build-stream", as_is, &mut e);
     assert!(e.is_empty(), "\n{}", e.join("\n"));
+}
+
+#[test]
+fn build_stream_lines_are_typed() {
+    let lines: Vec<JsonMessage> =
+        serde_json::from_value(fixture("dockerd-20.10", "build-stream")).expect("parse");
+    let ids: Vec<&Aux> = lines.iter().filter_map(|l| l.aux.as_ref()).collect();
+    assert!(
+        matches!(ids[..], [Aux::ImageId(ImageId { id })] if id.starts_with("sha256:")),
+        "{ids:?}"
+    );
+    assert!(lines[0].stream.starts_with("Step 1/5"));
+}
+
+#[test]
+fn docker_cli_build_query_parses() {
+    let pairs: Vec<(String, String)> =
+        serde_json::from_value(fixture("docker-cli-28", "build-query")).expect("pairs");
+    let o = BuildOptions::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .expect("parse");
+    assert_eq!(o.tags, ["mdlbuild:1"]);
+    assert_eq!(o.build_args["A"].as_deref(), Some("1"));
+    assert_eq!(o.labels["l"], "v");
+    assert_eq!((o.network_mode.as_str(), o.version.as_str()), ("none", "1"));
+    assert!(o.rm, "rm defaults to true");
 }
 
 #[test]
