@@ -26,9 +26,7 @@ pub mod layertar;
 mod newimage;
 mod reference;
 mod save;
-mod sys;
-pub mod unpack;
-mod xattr;
+mod unpack;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -36,6 +34,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
+use berth_archive::sys;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -710,8 +709,10 @@ fn verify_layer(spool: &Spool, file: &str, diff_id: &str, index: usize) -> Resul
         (f.digest.clone(), len)
     } else {
         let input = std::fs::File::open(&f.path).map_err(io_err("opening a layer"))?;
-        let reader = unpack::decompress(input).map_err(invalid)?;
-        unpack::HashReader::new(reader).finish().map_err(invalid)?
+        let reader = berth_archive::decompress(input).map_err(invalid)?;
+        berth_archive::HashReader::new(reader)
+            .finish()
+            .map_err(invalid)?
     };
     if got != diff_id {
         return Err(invalid(format!(
@@ -763,7 +764,7 @@ fn bad_header(e: std::io::Error) -> Error {
 
 /// Read the whole (possibly compressed) archive into `work`, hashing each file.
 fn spool(input: &mut dyn Read, work: &Path) -> Result<Spool> {
-    let reader = unpack::decompress(input).map_err(invalid)?;
+    let reader = berth_archive::decompress(input).map_err(invalid)?;
     let mut archive = tar::Archive::new(reader);
     let mut spool = Spool {
         files: HashMap::new(),

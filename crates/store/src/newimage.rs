@@ -18,10 +18,12 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::layertar::{self, TarOut};
+use berth_archive::{WriteOptions, Writer, sys};
+
+use crate::layertar;
 use crate::{Error, ImageConfig};
 use crate::{
-    IMAGES, Image, LAYERS, Record, Result, Store, TAGS, db_err, digest_hex, io_err, move_tag, sys,
+    IMAGES, Image, LAYERS, Record, Result, Store, TAGS, db_err, digest_hex, io_err, move_tag,
     unpack,
 };
 
@@ -160,7 +162,7 @@ impl Store {
         let t0 = std::time::Instant::now();
         let result = self
             .ingest(&work, |w| {
-                let mut out = TarOut::new(w);
+                let mut out = Writer::new(w, WriteOptions::default());
                 layertar::write_layer(upper, &mut out)?;
                 out.finish()?;
                 Ok(())
@@ -192,7 +194,7 @@ impl Store {
                             .into(),
                     ));
                 }
-                let mut r = unpack::decompress(input)
+                let mut r = berth_archive::decompress(input)
                     .map_err(|e| Error::Invalid(format!("invalid tar: {e}")))?;
                 io::copy(&mut r, w).map_err(io_err("reading the archive"))?;
                 Ok(())
@@ -446,6 +448,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::layertar::{ADDED, Change, DELETED, MODIFIED, changes, list_tar};
+    use berth_archive::xattr::Target;
     use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 
     fn mknod_whiteout(p: &Path) {
@@ -518,7 +521,7 @@ mod tests {
         let t = tempfile::tempdir().expect("tempdir");
         let upper = t.path().join("upper");
         make_upper(&upper);
-        let mut out = TarOut::new(Vec::new());
+        let mut out = Writer::new(Vec::new(), WriteOptions::default());
         layertar::write_layer(&upper, &mut out).expect("tar");
         let data = out.finish().expect("finish");
         let names: Vec<String> = list_tar(&data).into_iter().map(|(n, _)| n).collect();
@@ -542,11 +545,12 @@ mod tests {
         );
         assert_eq!(std::fs::read(back.join("data/x")).expect("read"), b"hello");
         assert_eq!(
-            crate::xattr::get(&back.join("data/x"), c"user.berth.test").expect("xattr"),
+            berth_archive::xattr::get(Target::Path(&back.join("data/x")), c"user.berth.test")
+                .expect("xattr"),
             Some(b"v1".to_vec())
         );
         // The same tree gives the same tar.
-        let mut again = TarOut::new(Vec::new());
+        let mut again = Writer::new(Vec::new(), WriteOptions::default());
         layertar::write_layer(&upper, &mut again).expect("tar");
         assert!(
             again.finish().expect("finish") == data,
@@ -567,7 +571,8 @@ mod tests {
         ));
         assert_eq!(wh.rdev(), 0);
         assert_eq!(
-            crate::xattr::get(&back.join("opq"), c"trusted.overlay.opaque").expect("xattr"),
+            berth_archive::xattr::get(Target::Path(&back.join("opq")), c"trusted.overlay.opaque")
+                .expect("xattr"),
             Some(b"y".to_vec())
         );
         assert!(!back.join("etc/hosts").exists());
@@ -658,7 +663,7 @@ mod tests {
         ];
         assert_eq!(got, want);
 
-        let mut out = TarOut::new(Vec::new());
+        let mut out = Writer::new(Vec::new(), WriteOptions::default());
         layertar::write_merged(&[upper, lower], &mut out).expect("merged");
         let data = out.finish().expect("finish");
         let names: Vec<String> = list_tar(&data).into_iter().map(|(n, _)| n).collect();

@@ -175,7 +175,7 @@ impl SaveSet {
         for l in self.layers {
             layer_sizes.insert(l.diff_id.clone(), l.tar_size);
             let mut h = header(tar::EntryType::Regular, 0o644, l.tar_size);
-            let input = crate::unpack::decompress(l.file).map_err(err)?;
+            let input = berth_archive::decompress(l.file).map_err(err)?;
             let reader = Verified {
                 inner: input,
                 hasher: Sha256::new(),
