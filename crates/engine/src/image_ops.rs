@@ -474,7 +474,7 @@ impl Engine {
         let mut out = Vec::new();
         for h in &img.config.history {
             let mut size = 0;
-            if !h.empty_layer {
+            if !h.empty_layer().unwrap_or(false) {
                 if let Some(d) = img.diff_ids.get(layer) {
                     size = sizes.get(d).copied().unwrap_or(0);
                 }
@@ -482,11 +482,11 @@ impl Engine {
             }
             out.push(json!({
                 "Id": "<missing>",
-                "Created": h.created.as_deref().map_or(0, time::unix_seconds),
-                "CreatedBy": h.created_by.clone().unwrap_or_default(),
+                "Created": h.created().as_deref().map_or(0, time::unix_seconds),
+                "CreatedBy": h.created_by().clone().unwrap_or_default(),
                 "Tags": Value::Null,
                 "Size": size,
-                "Comment": h.comment.clone().unwrap_or_default(),
+                "Comment": h.comment().clone().unwrap_or_default(),
             }));
         }
         if out.is_empty() {

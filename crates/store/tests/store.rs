@@ -330,3 +330,106 @@ fn gzipped_archive_loads() {
     let dirs = store.layer_dirs(&img).unwrap();
     assert!(dirs[0].join("usr/bin/bash").is_file() || dirs[0].join("bin/bash").exists());
 }
+
+/// An OCI layout of one image (`oci:1`) with `layer` as its only layer, its index entry's
+/// digest and size as `manifest_ref` makes them from the manifest's.
+fn oci_layout(layer: &[u8], manifest_ref: impl Fn(&str, usize) -> (String, usize)) -> Vec<u8> {
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":["{}"]}}}}"#,
+        sha(layer)
+    );
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{}","size":{}}}]}}"#,
+        sha(config.as_bytes()),
+        config.len(),
+        sha(layer),
+        layer.len()
+    );
+    let (digest, size) = manifest_ref(&sha(manifest.as_bytes()), manifest.len());
+    let index = format!(
+        r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{digest}","size":{size},"annotations":{{"org.opencontainers.image.ref.name":"oci:1"}}}}]}}"#
+    );
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in [
+        (
+            "oci-layout".to_string(),
+            &br#"{"imageLayoutVersion":"1.0.0"}"#[..],
+        ),
+        (
+            format!("blobs/sha256/{}", &sha(config.as_bytes())[7..]),
+            config.as_bytes(),
+        ),
+        (format!("blobs/sha256/{}", &sha(layer)[7..]), layer),
+        (
+            format!("blobs/sha256/{}", &sha(manifest.as_bytes())[7..]),
+            manifest.as_bytes(),
+        ),
+        ("index.json".to_string(), index.as_bytes()),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// Descriptors are read with their digests checked: a size or digest that does not match
+/// the blob, another algorithm, or a digest that is no digest, and nothing is loaded.
+#[test]
+fn oci_descriptors_are_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut layer = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(2);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_cksum();
+    layer.append_data(&mut h, "f", &b"hi"[..]).unwrap();
+    let layer = layer.into_inner().unwrap();
+    let other = sha(b"other");
+    type Ref = Box<dyn Fn(&str, usize) -> (String, usize)>;
+    let cases: Vec<(&str, Ref, &str)> = vec![
+        (
+            "wrong size",
+            Box::new(|d: &str, n| (d.to_string(), n + 1)),
+            "descriptor says",
+        ),
+        (
+            "another blob's digest",
+            Box::new(move |_: &str, n| (other.clone(), n)),
+            "missing",
+        ),
+        (
+            "sha512",
+            Box::new(|_: &str, n| (format!("sha512:{}", "a".repeat(128)), n)),
+            "unsupported digest algorithm",
+        ),
+        (
+            "a path for a digest",
+            Box::new(|_: &str, n| ("sha256:../../../etc/passwd".to_string(), n)),
+            "index.json",
+        ),
+    ];
+    for (what, make, says) in cases {
+        let e = store
+            .load(&mut Cursor::new(oci_layout(&layer, make)))
+            .expect_err(what);
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{what}: {e}");
+        assert!(e.to_string().contains(says), "{what}: {e}");
+        assert!(store.list().unwrap().is_empty(), "{what}");
+        assert_eq!(tmp_entries(&store), 0, "{what}");
+    }
+    let loaded = store
+        .load(&mut Cursor::new(oci_layout(&layer, |d, n| {
+            (d.to_string(), n)
+        })))
+        .unwrap();
+    assert_eq!(loaded[0].tags, ["oci:1"]);
+    let img = store.get(&loaded[0].id).unwrap();
+    assert_eq!(img.diff_ids, [sha(&layer)]);
+}
