@@ -349,3 +349,76 @@ fn berth_cp_to_the_host_stays_in_the_destination() {
         o.check(c.name);
     }
 }
+
+/// `PUT /containers/{id}/archive` of raw bytes; the status code and body.
+fn put_archive(d: &Daemon, c: &str, path: &str, query: &str, tar: &[u8]) -> (u16, String) {
+    let mut s = std::os::unix::net::UnixStream::connect(&d.socket).unwrap();
+    let head = format!(
+        "PUT /containers/{c}/archive?path={path}{query} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
+        tar.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(tar).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let code = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (code, body)
+}
+
+/// A file replacing a directory through `docker cp`'s API: refused with
+/// `noOverwriteDirNonDir` (what the docker CLI sends), done without it (what the Python
+/// SDK's `put_archive` sends), in a running and a stopped container. (The helper runs
+/// chrooted into the container, where there is no `/proc/self`: removing the directory
+/// used to fail there.)
+#[test]
+fn cp_replaces_a_directory_only_when_allowed() {
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    let c = unique("cpreplace");
+    d.berth(&["run", "-d", "--name", &c, "busybox", "sleep", "1000"])
+        .ok();
+    let dir = RawTar::new()
+        .entry("rep/", tar::EntryType::Directory, "", b"")
+        .entry("rep/inner", tar::EntryType::Regular, "", b"inner")
+        .finish();
+    let file = RawTar::new()
+        .entry("rep", tar::EntryType::Regular, "", b"a file now")
+        .finish();
+    for running in [true, false] {
+        if !running {
+            d.berth(&["stop", "-t", "0", &c]).ok();
+        }
+        let what = format!("running={running}");
+        assert_eq!(put_archive(&d, &c, "/tmp", "", &dir).0, 200, "{what}");
+        let (code, body) = put_archive(&d, &c, "/tmp", "&noOverwriteDirNonDir=true", &file);
+        assert!(code >= 400, "{what}: {code} {body}");
+        assert!(
+            body.contains("cannot overwrite directory"),
+            "{what}: {body}"
+        );
+        assert_eq!(
+            read_in_container(&d, &c, "/tmp/rep/inner").as_deref(),
+            Some(&b"inner"[..]),
+            "{what}"
+        );
+        let (code, body) = put_archive(&d, &c, "/tmp", "", &file);
+        assert_eq!(code, 200, "{what}: {body}");
+        assert_eq!(
+            read_in_container(&d, &c, "/tmp/rep").as_deref(),
+            Some(&b"a file now"[..]),
+            "{what}"
+        );
+        // Back to a directory for the next round.
+        assert_eq!(put_archive(&d, &c, "/tmp", "", &dir).0, 200, "{what}");
+    }
+    d.berth(&["rm", "-f", &c]).ok();
+}
