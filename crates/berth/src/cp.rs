@@ -1,7 +1,9 @@
 //! `berth cp`: copy between a container and the local filesystem through the archive API,
 //! with the docker CLI's rules for what lands where (`SRC/.` copies a directory's contents;
 //! a missing destination takes the source's place under its own name; a directory never
-//! replaces a file).
+//! replaces a file). The tars are read and written by the archive crate, with its rules
+//! for hostile archives: what a container sends cannot leave the destination directory
+//! (no `..`, no writes through symlinks, no hard links out, no device nodes on the host).
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -238,67 +240,25 @@ impl Read for ChannelReader {
 }
 
 /// Extract a container's archive under `dir`, the first `old` element of each name
-/// replaced by `new` when renaming; names with `..` are refused and ownership is not kept
-/// (the files are the user's, as with the docker CLI).
+/// replaced by `new` when renaming, as the docker CLI's `CopyTo` does: ownership is not
+/// kept (the files are the user's), a directory never replaces a file nor the other way
+/// round; and, beyond it, no device nodes on the host.
 fn extract(input: impl Read, dir: &Path, rename: Option<(String, String)>) -> Result<(), String> {
-    let mut archive = tar::Archive::new(input);
-    archive.set_preserve_permissions(true);
-    archive.set_preserve_mtime(true);
-    for entry in archive.entries().map_err(|e| e.to_string())? {
-        let mut entry = entry.map_err(|e| e.to_string())?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let name = match &rename {
-            Some((old, new)) => rebase(&name, old, new),
-            None => name,
-        };
-        let target = under(dir, &name)?;
-        if target == dir && entry.header().entry_type().is_dir() {
-            continue;
-        }
-        if entry.header().entry_type().is_hard_link() {
-            // Another name of a file already extracted (named the same way).
-            let first = entry
-                .link_name_bytes()
-                .map(|l| String::from_utf8_lossy(&l).into_owned())
-                .ok_or_else(|| format!("{name}: hard link without target"))?;
-            let first = match &rename {
-                Some((old, new)) => rebase(&first, old, new),
-                None => first,
-            };
-            let first = under(dir, &first)?;
-            let _ = std::fs::remove_file(&target);
-            std::fs::hard_link(&first, &target)
-                .map_err(|e| format!("{}: {e}", target.display()))?;
-            continue;
-        }
-        entry
-            .unpack(&target)
-            .map_err(|e| format!("{}: {e}", target.display()))?;
-    }
-    Ok(())
-}
-
-/// `name` from an archive as a path below `dir`; `..` is refused.
-fn under(dir: &Path, name: &str) -> Result<PathBuf, String> {
-    let mut target = dir.to_path_buf();
-    for comp in Path::new(name).components() {
-        match comp {
-            Component::Normal(c) => target.push(c),
-            Component::CurDir | Component::RootDir => {}
-            _ => return Err(format!("{name}: path escapes the destination")),
-        }
-    }
-    Ok(target)
-}
-
-/// The docker CLI's `RebaseArchiveEntries` for one name.
-fn rebase(name: &str, old: &str, new: &str) -> String {
-    if old == "/" {
-        return format!("{new}/{}", name.trim_start_matches('/'))
-            .trim_end_matches('/')
-            .to_string();
-    }
-    name.replacen(old, new, 1)
+    let opts = berth_archive::Options {
+        whiteouts: berth_archive::Whiteouts::Plain,
+        owners: berth_archive::Owners::Unchanged,
+        devices: berth_archive::Devices::Refuse,
+        xattrs: berth_archive::Xattrs::BestEffort,
+        no_overwrite_dir_non_dir: true,
+        rename: rename.map(|(from, to)| berth_archive::Rename {
+            from: from.into_bytes(),
+            to: to.into_bytes(),
+        }),
+        ..berth_archive::Options::default()
+    };
+    berth_archive::extract(input, dir, &opts)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 async fn to_container(
@@ -357,6 +317,10 @@ async fn to_container(
     let src_is_dir = src_md.is_dir();
     let contents_only = src == "." || src.ends_with("/.");
     let (_, src_base) = split_dir_entry(src);
+    // `path` archives a directory's contents for a name ending in `/.`.
+    if contents_only && !src_path.as_os_str().as_encoded_bytes().ends_with(b"/.") {
+        src_path.push(".");
+    }
     let (dst_parent, dst_base) = split_dir_entry(&dst_path);
     // Which directory the daemon extracts into, and the name the source takes there
     // (`None`: a directory's contents go straight in).
@@ -372,30 +336,28 @@ async fn to_container(
     // The tar is written by a blocking thread into a channel the request body reads (not a
     // pipe: a daemon that answers early must not kill this process with SIGPIPE).
     let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(8);
-    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+    let writer = tokio::task::spawn_blocking(move || -> Result<(), String> {
         let out = ChannelWriter { tx };
-        let mut tar = tar::Builder::new(std::io::BufWriter::with_capacity(256 * 1024, out));
-        tar.follow_symlinks(false);
-        tar.mode(tar::HeaderMode::Complete);
+        // As the docker CLI: file capabilities are the only extended attributes sent.
+        let opts = berth_archive::WriteOptions {
+            xattrs: berth_archive::XattrSet::Capability,
+        };
+        let mut tar =
+            berth_archive::Writer::new(std::io::BufWriter::with_capacity(256 * 1024, out), opts);
         match &top {
-            Some(name) if src_is_dir => tar.append_dir_all(name, &src_path)?,
-            Some(name) => tar.append_path_with_name(&src_path, name)?,
-            None => {
-                let mut names: Vec<_> = std::fs::read_dir(&src_path)?
-                    .map(|e| e.map(|e| e.file_name()))
-                    .collect::<std::io::Result<_>>()?;
-                names.sort();
-                for n in names {
-                    let p = src_path.join(&n);
-                    if std::fs::symlink_metadata(&p)?.is_dir() {
-                        tar.append_dir_all(&n, &p)?;
-                    } else {
-                        tar.append_path_with_name(&p, &n)?;
-                    }
-                }
-            }
+            Some(name) => tar.path(&src_path, name.as_bytes()),
+            None => berth_archive::Dir::open(&src_path)
+                .map_err(|e| berth_archive::Error::Io {
+                    context: format!("opening {}", src_path.display()),
+                    source: e,
+                })
+                .and_then(|d| tar.contents(&d, b"")),
         }
-        tar.into_inner()?.into_inner().map_err(|e| e.into_error())?;
+        .map_err(|e| e.to_string())?;
+        tar.finish()
+            .map_err(|e| e.to_string())?
+            .into_inner()
+            .map_err(|e| e.into_error().to_string())?;
         Ok(())
     });
     let chunks = futures_util::stream::unfold(rx, |mut rx| async move {
@@ -451,9 +413,5 @@ mod tests {
         assert_eq!(split_dir_entry("/d/."), ("/d".into(), ".".into()));
         assert_eq!(split_dir_entry("out/x"), ("out".into(), "x".into()));
         assert_eq!(split_dir_entry("x"), (".".into(), "x".into()));
-        assert_eq!(rebase("d/f", "d", "e"), "e/f");
-        assert_eq!(rebase("./f", ".", "e"), "e/f");
-        assert_eq!(rebase("/bin", "/", "root"), "root/bin");
-        assert_eq!(rebase("/", "/", "root"), "root");
     }
 }

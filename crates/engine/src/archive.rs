@@ -7,9 +7,12 @@
 //! reached whatever the path or the archive holds. A running container's root is
 //! `/proc/<pid>/root` (its mounts included); a stopped one's overlay is mounted in the
 //! helper's own mount namespace, which goes away with the helper, while the container's
-//! operation lock keeps it from being started or removed meanwhile.
+//! operation lock keeps it from being started or removed meanwhile. The tar work itself is
+//! the archive crate's: `get` writes with [`berth_archive::Writer`] (names as Docker names
+//! them), `put` extracts with [`berth_archive::extract`] (its rules for hostile archives,
+//! plain `.wh.` files, owners per `copyUIDGID`).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -176,8 +179,7 @@ impl Engine {
         }
         done.map_err(|e| match e.kind {
             crate::ErrorKind::Internal if e.message != "extraction point is not a directory" => {
-                let why = e.message.trim_start_matches("invalid layer: ");
-                Error::internal(format!("Error processing tar file: {why}"))
+                Error::internal(format!("Error processing tar file: {}", e.message))
             }
             _ => e,
         })
@@ -317,10 +319,15 @@ fn helper(args: &[String]) -> HelperResult<()> {
     let mut pid = None;
     let (mut upper, mut work, mut scratch) = (None, None, None);
     let mut lowers = Vec::new();
-    let mut opts = berth_store::unpack::ExtractOptions {
-        whiteouts: false,
-        owner: Some((0, 0)),
-        no_overwrite_dir_non_dir: false,
+    // What `docker cp` writes into a container: `.wh.` names are plain files, everything
+    // is root's unless `copyUIDGID`; device nodes are made (the container's device cgroup
+    // decides who opens them).
+    let mut opts = berth_archive::Options {
+        whiteouts: berth_archive::Whiteouts::Plain,
+        owners: berth_archive::Owners::Force { uid: 0, gid: 0 },
+        devices: berth_archive::Devices::Allow,
+        xattrs: berth_archive::Xattrs::Apply,
+        ..berth_archive::Options::default()
     };
     let mut it = args[2..].iter();
     while let Some(a) = it.next() {
@@ -335,7 +342,7 @@ fn helper(args: &[String]) -> HelperResult<()> {
             "--work" => work = Some(PathBuf::from(value()?)),
             "--scratch" => scratch = Some(PathBuf::from(value()?)),
             "--lower" => lowers.push(PathBuf::from(value()?)),
-            "--copy-uid-gid" => opts.owner = None,
+            "--copy-uid-gid" => opts.owners = berth_archive::Owners::FromArchive,
             "--no-overwrite-dir-non-dir" => opts.no_overwrite_dir_non_dir = true,
             other => return Err(failed(format!("unknown flag {other}"))),
         }
@@ -362,15 +369,22 @@ fn helper(args: &[String]) -> HelperResult<()> {
         "get" => {
             let line = serde_json::to_string(&stat).map_err(failed)?;
             writeln!(out, "{line}").map_err(failed)?;
-            let mut tar = tar::Builder::new(std::io::BufWriter::with_capacity(256 * 1024, out));
-            add_to_tar(&mut tar, &resolved, &stat.name, &mut Default::default()).map_err(failed)?;
-            tar.into_inner().and_then(|mut w| w.flush()).map_err(failed)
+            // Docker's cp carries only file capabilities among extended attributes.
+            let opts = berth_archive::WriteOptions {
+                xattrs: berth_archive::XattrSet::Capability,
+            };
+            let mut tar = berth_archive::Writer::new(
+                std::io::BufWriter::with_capacity(256 * 1024, out),
+                opts,
+            );
+            tar.path(&resolved, stat.name.as_bytes()).map_err(failed)?;
+            tar.finish().map_err(failed)?.flush().map_err(failed)
         }
         "put" => {
             if !stat.is_dir() {
                 return Err((EXIT_NOT_DIR, "extraction point is not a directory".into()));
             }
-            berth_store::unpack::extract(std::io::stdin().lock(), &resolved, opts)
+            berth_archive::extract(std::io::stdin().lock(), &resolved, &opts)
                 .map(drop)
                 .map_err(failed)
         }
@@ -522,128 +536,6 @@ fn path_stat(name: &str, resolved: &Path) -> std::io::Result<PathStat> {
     })
 }
 
-/// `fs` (a directory with everything below it, or one file, symlink or device) into the
-/// tar as `name`; sockets, which a tar cannot hold, are left out. Names are written as
-/// given (`./f`, `/bin`): the docker CLI rebases entries by their first element, so they
-/// must be Docker's exactly, where the tar crate's path setter would normalize them.
-/// A file with several links is stored once, its other names as hard links to the first
-/// (`links`: the first name of each (device, inode) seen).
-fn add_to_tar(
-    tar: &mut tar::Builder<impl Write>,
-    fs: &Path,
-    name: &str,
-    links: &mut std::collections::HashMap<(u64, u64), String>,
-) -> std::io::Result<()> {
-    let md = std::fs::symlink_metadata(fs)?;
-    let ft = md.file_type();
-    if std::os::unix::fs::FileTypeExt::is_socket(&ft) {
-        return Ok(());
-    }
-    let mut header = tar::Header::new_gnu();
-    header.set_metadata_in_mode(&md, tar::HeaderMode::Complete);
-    if !ft.is_file() {
-        header.set_size(0);
-    }
-    if ft.is_file() && md.nlink() > 1 {
-        match links.entry((md.dev(), md.ino())) {
-            std::collections::hash_map::Entry::Occupied(first) => {
-                header.set_entry_type(tar::EntryType::Link);
-                header.set_size(0);
-                long_name(tar, &mut header, first.get().as_bytes(), true)?;
-                long_name(tar, &mut header, name.as_bytes(), false)?;
-                header.set_cksum();
-                return tar.append(&header, std::io::empty());
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(name.to_string());
-            }
-        }
-    }
-    if ft.is_symlink() {
-        let target = std::fs::read_link(fs)?;
-        long_name(
-            tar,
-            &mut header,
-            target.as_os_str().as_encoded_bytes(),
-            true,
-        )?;
-    }
-    if !ft.is_dir() {
-        long_name(tar, &mut header, name.as_bytes(), false)?;
-        header.set_cksum();
-        return if ft.is_file() {
-            let file = std::fs::File::open(fs)?;
-            // What the file has now, should it change meanwhile: never more than the header
-            // promised, and zeros for what went missing.
-            let data = file.take(md.len()).chain(std::io::repeat(0)).take(md.len());
-            tar.append(&header, data)
-        } else {
-            tar.append(&header, std::io::empty())
-        };
-    }
-    // Directory entries end in `/`, as Docker's (and tar's) do.
-    let dir_name = if name.ends_with('/') {
-        name.to_string()
-    } else {
-        format!("{name}/")
-    };
-    long_name(tar, &mut header, dir_name.as_bytes(), false)?;
-    header.set_cksum();
-    tar.append(&header, std::io::empty())?;
-    let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(fs)?
-        .map(|e| e.map(|e| e.file_name()))
-        .collect::<std::io::Result<_>>()?;
-    names.sort();
-    for n in names {
-        let child = format!("{}/{}", name.trim_end_matches('/'), n.to_string_lossy());
-        add_to_tar(tar, &fs.join(&n), &child, links)?;
-    }
-    Ok(())
-}
-
-/// Put `value` as the header's name (or link name) as is; one that does not fit the
-/// header's 100 bytes goes first in a GNU long-name (long-link) entry, as GNU tar does.
-fn long_name(
-    tar: &mut tar::Builder<impl Write>,
-    header: &mut tar::Header,
-    value: &[u8],
-    link: bool,
-) -> std::io::Result<()> {
-    let old = header.as_old_mut();
-    let slot: &mut [u8; 100] = if link {
-        &mut old.linkname
-    } else {
-        &mut old.name
-    };
-    slot.fill(0);
-    if value.len() <= slot.len() {
-        slot[..value.len()].copy_from_slice(value);
-        return Ok(());
-    }
-    slot.copy_from_slice(&value[..100]);
-    let mut ext = tar::Header::new_gnu();
-    ext.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
-    ext.set_mode(0o644);
-    ext.set_entry_type(if link {
-        tar::EntryType::GNULongLink
-    } else {
-        tar::EntryType::GNULongName
-    });
-    ext.set_size(value.len() as u64 + 1);
-    ext.set_cksum();
-    tar.append(&ext, Read::chain(value, &[0u8][..]))
-}
-
-/// Read the whole of a helper's tar (for tests).
-#[cfg(test)]
-fn tar_names(data: &[u8]) -> Vec<String> {
-    let mut a = tar::Archive::new(data);
-    a.entries()
-        .unwrap()
-        .map(|e| String::from_utf8_lossy(&e.unwrap().path_bytes()).into_owned())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -680,65 +572,5 @@ mod tests {
             go_rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_secs(2)),
             "1970-01-01T00:00:02Z"
         );
-    }
-
-    #[test]
-    fn tars_name_entries_after_the_request() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path().join("d");
-        std::fs::create_dir_all(d.join("sub")).unwrap();
-        std::fs::write(d.join("f"), "hi").unwrap();
-        std::os::unix::fs::symlink("/etc/passwd", d.join("pw")).unwrap();
-        std::fs::hard_link(d.join("f"), d.join("sub/f2")).unwrap();
-        let long = "x".repeat(150);
-        std::fs::write(d.join("sub").join(&long), "").unwrap();
-        let tar_of = |fs: &Path, name: &str| {
-            let mut t = tar::Builder::new(Vec::new());
-            add_to_tar(&mut t, fs, name, &mut Default::default()).unwrap();
-            tar_names(&t.into_inner().unwrap())
-        };
-        assert_eq!(
-            tar_of(&d, "d"),
-            [
-                "d/",
-                "d/f",
-                "d/pw",
-                "d/sub/",
-                "d/sub/f2",
-                &format!("d/sub/{long}")
-            ]
-        );
-        assert_eq!(
-            tar_of(&d, "."),
-            [
-                "./",
-                "./f",
-                "./pw",
-                "./sub/",
-                "./sub/f2",
-                &format!("./sub/{long}")
-            ]
-        );
-        assert_eq!(tar_of(&d, "/")[..2], ["/", "/f"]);
-        assert_eq!(tar_of(&d.join("f"), "f"), ["f"]);
-        let mut t = tar::Builder::new(Vec::new());
-        add_to_tar(&mut t, &d.join("pw"), "pw", &mut Default::default()).unwrap();
-        let data = t.into_inner().unwrap();
-        let mut a = tar::Archive::new(&data[..]);
-        let e = a.entries().unwrap().next().unwrap().unwrap();
-        assert_eq!(e.link_name_bytes().unwrap().as_ref(), b"/etc/passwd");
-        // The second name of a file is a hard link to the first.
-        let mut t = tar::Builder::new(Vec::new());
-        add_to_tar(&mut t, &d, "d", &mut Default::default()).unwrap();
-        let data = t.into_inner().unwrap();
-        let mut a = tar::Archive::new(&data[..]);
-        let link = a
-            .entries()
-            .unwrap()
-            .map(Result::unwrap)
-            .find(|e| e.path_bytes().as_ref() == b"d/sub/f2")
-            .unwrap();
-        assert_eq!(link.header().entry_type(), tar::EntryType::Link);
-        assert_eq!(link.link_name_bytes().unwrap().as_ref(), b"d/f");
     }
 }

@@ -136,9 +136,9 @@ impl Engine {
         Ok(move |w: &mut dyn Write| {
             let mut stack = vec![upper];
             stack.extend(lowers);
-            let mut out = layertar::TarOut::new(w);
+            let mut out = berth_archive::Writer::new(w, berth_archive::WriteOptions::default());
             layertar::write_merged(&stack, &mut out)?;
-            out.finish()?;
+            out.finish().map_err(berth_store::Error::from)?;
             Ok(())
         })
     }

@@ -480,16 +480,16 @@ impl Engine {
         let mut out = Vec::new();
         for h in &img.config.history {
             let mut size = 0;
-            if !h.empty_layer {
+            if !h.empty_layer().unwrap_or(false) {
                 if let Some(d) = img.diff_ids.get(layer) {
                     size = sizes.get(d).copied().unwrap_or(0);
                 }
                 layer += 1;
             }
             out.push(ImageHistoryResponseItem {
-                comment: h.comment.clone().unwrap_or_default(),
-                created: h.created.as_deref().map_or(0, time::unix_seconds),
-                created_by: h.created_by.clone().unwrap_or_default(),
+                comment: h.comment().clone().unwrap_or_default(),
+                created: h.created().as_deref().map_or(0, time::unix_seconds),
+                created_by: h.created_by().clone().unwrap_or_default(),
                 id: MISSING.into(),
                 size: size as i64,
                 tags: None,

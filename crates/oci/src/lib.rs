@@ -1,88 +1,56 @@
-//! Image-side OCI/Docker types: digests, references and the image config.
+//! Image-side types, on the oci-spec crate: [`Digest`] (sha256, checked), Docker's
+//! [`ImageConfig`] (OCI's image config with Docker's container config and legacy fields),
+//! what a `docker save` archive adds ([`DockerManifest`]), and oci-spec's own descriptors,
+//! manifests, indexes and layout header, re-exported as they are.
 
-use std::collections::BTreeMap;
+mod config;
+mod digest;
+mod docker;
 
-use serde::{Deserialize, Serialize};
+pub use config::{ImageConfig, RunConfig, host_arch};
+pub use digest::{Digest, Hasher};
+pub use docker::{DockerManifest, Repositories};
+pub use oci_spec::image::{
+    Arch, Descriptor, DescriptorBuilder, History, HistoryBuilder, ImageConfiguration,
+    ImageConfigurationBuilder, ImageIndex, ImageIndexBuilder, ImageManifest, ImageManifestBuilder,
+    MediaType, OciLayout, OciLayoutBuilder, Os, Platform, RootFs, RootFsBuilder,
+};
 
-/// Docker/OCI image config (the JSON whose sha256 is the image id). Unknown fields are kept
-/// only in the raw blob; this is what Berth reads of it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct ImageConfig {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub author: Option<String>,
-    #[serde(default)]
-    pub architecture: String,
-    #[serde(default)]
-    pub os: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-    #[serde(default)]
-    pub config: RunConfig,
-    #[serde(default)]
-    pub rootfs: RootFs,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub history: Vec<History>,
-    /// Docker's legacy fields, shown by `image inspect`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container_config: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub docker_version: Option<String>,
+/// A Docker manifest list: an index by another name.
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// Whether a descriptor of this media type points at an index (OCI's or Docker's list).
+pub fn is_index(media_type: &MediaType) -> bool {
+    match media_type {
+        MediaType::ImageIndex => true,
+        MediaType::Other(m) => m == DOCKER_MANIFEST_LIST,
+        _ => false,
+    }
 }
 
-/// The `config` part of an image config: defaults for containers.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct RunConfig {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub env: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub entrypoint: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cmd: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<BTreeMap<String, serde_json::Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub working_dir: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<BTreeMap<String, String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop_signal: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub healthcheck: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_build: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shell: Option<Vec<String>>,
+/// What went wrong reading image metadata.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid digest {0:?}: {1}")]
+    Digest(String, String),
+    #[error("image config: {0}")]
+    Config(String),
+    #[error("{what}: {message}")]
+    Json { what: String, message: String },
+    #[error("{0}")]
+    Build(String),
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct RootFs {
-    #[serde(rename = "type", default)]
-    pub kind: String,
-    #[serde(default)]
-    pub diff_ids: Vec<String>,
+impl From<oci_spec::OciSpecError> for Error {
+    fn from(e: oci_spec::OciSpecError) -> Error {
+        Error::Build(e.to_string())
+    }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct History {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub author: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub empty_layer: bool,
+/// Parse the JSON of `what` (`index.json`, a manifest...) as a `T`.
+pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, data: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(data).map_err(|e| Error::Json {
+        what: what.to_string(),
+        message: e.to_string(),
+    })
 }

@@ -39,3 +39,13 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<berth_archive::Error> for Error {
+    fn from(e: berth_archive::Error) -> Error {
+        match e {
+            berth_archive::Error::Invalid(m) | berth_archive::Error::Limit(m) => Error::Invalid(m),
+            berth_archive::Error::Changed(m) => Error::Conflict(m),
+            berth_archive::Error::Io { context, source } => Error::Io { context, source },
+        }
+    }
+}

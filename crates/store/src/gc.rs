@@ -307,10 +307,10 @@ impl Store {
                 let Ok(f) = std::fs::File::open(e.path()) else {
                     continue;
                 };
-                let Ok(reader) = crate::unpack::decompress(f) else {
+                let Ok(reader) = berth_archive::decompress(f) else {
                     continue;
                 };
-                let Ok((diff_id, tar_size)) = crate::unpack::HashReader::new(reader).finish()
+                let Ok((diff_id, tar_size)) = berth_archive::HashReader::new(reader).finish()
                 else {
                     continue;
                 };

@@ -1,4 +1,7 @@
-//! Tars written from directories, and the changes of a writable layer.
+//! Layer tars written from overlay directories, and the changes of a writable layer, on
+//! the archive crate's [`Writer`] and [`Dir`] (directory fds all the way down, so nothing
+//! here reads outside the trees it is given, even if a running container swaps a
+//! directory for a symlink while we walk).
 //!
 //! - [`write_layer`]: a container's writable layer (an overlayfs upper dir) as a layer tar:
 //!   0/0 character devices become `.wh.<name>` entries, opaque directories get a
@@ -6,24 +9,16 @@
 //! - [`write_merged`]: the merged view of layers (top first) as overlayfs shows it, for
 //!   `export`: whiteouts applied, opaque directories hiding what is below.
 //! - [`changes`]: what `docker diff` lists for an upper dir against its lower dirs.
-//!
-//! Every directory is held open and entries are reached through `/proc/self/fd/<fd>/<name>`
-//! without following the final symlink, so nothing here reads outside the trees it is
-//! given, even if a running container swaps a directory for a symlink while we walk.
-//! Hard links inside the tree become tar hard links; files keep mode, owner, mtime and
-//! extended attributes (PAX `SCHILY.xattr.*`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::ffi::{OsStr, OsString};
-use std::fs::Metadata;
-use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::sys::{self, borrow};
-use crate::{Error, Result, xattr};
+use berth_archive::{Dir, Stat, Writer};
+
+use crate::{Error, Result};
 
 const OPAQUE: &std::ffi::CStr = c"trusted.overlay.opaque";
 
@@ -39,245 +34,16 @@ fn io_err(ctx: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
     move |source| Error::Io { context, source }
 }
 
-/// An open directory of a tree being read.
-struct Dir(OwnedFd);
-
-impl Dir {
-    fn open(path: &Path) -> io::Result<Dir> {
-        sys::open_dir(path).map(Dir)
-    }
-
-    /// `/proc/self/fd/<fd>/<name>`: `name` in this directory, whatever its path.
-    fn child(&self, name: &OsStr) -> PathBuf {
-        Path::new(&format!("/proc/self/fd/{}", self.0.as_raw_fd())).join(name)
-    }
-
-    /// Open the subdirectory `name`, refusing a symlink.
-    fn sub(&self, name: &OsStr) -> io::Result<Dir> {
-        let c = sys::cstr(name.as_bytes())?;
-        sys::open_dir_at(borrow(&self.0), &c).map(Dir)
-    }
-
-    /// Entry names, sorted by bytes.
-    fn names(&self) -> io::Result<Vec<OsString>> {
-        let mut v = Vec::new();
-        for e in std::fs::read_dir(format!("/proc/self/fd/{}", self.0.as_raw_fd()))? {
-            v.push(e?.file_name());
-        }
-        v.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        Ok(v)
-    }
-
-    /// `lstat` of `name`; `None` if it is gone.
-    fn meta(&self, name: &OsStr) -> io::Result<Option<Metadata>> {
-        match std::fs::symlink_metadata(self.child(name)) {
-            Ok(m) => Ok(Some(m)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Whether the subdirectory `name` is an overlayfs opaque directory.
-    fn opaque(&self, name: &OsStr) -> io::Result<bool> {
-        Ok(xattr::get(&self.child(name), OPAQUE)?.as_deref() == Some(b"y"))
-    }
-}
-
-fn is_whiteout(m: &Metadata) -> bool {
-    m.file_type().is_char_device() && m.rdev() == 0
-}
-
-/// Overlayfs keeps its bookkeeping in these; they never go into a tar.
-fn overlay_xattr(name: &[u8]) -> bool {
-    name.starts_with(b"trusted.overlay.") || name.starts_with(b"user.overlay.")
-}
-
-/// A tar being written, remembering hard-linked files already in it.
-pub struct TarOut<W: Write> {
-    b: tar::Builder<W>,
-    links: HashMap<(u64, u64), PathBuf>,
-}
-
-impl<W: Write> TarOut<W> {
-    pub fn new(w: W) -> Self {
-        TarOut {
-            b: tar::Builder::new(w),
-            links: HashMap::new(),
-        }
-    }
-
-    /// Write the end-of-archive blocks and hand back the writer.
-    pub fn finish(self) -> Result<W> {
-        self.b.into_inner().map_err(io_err("finishing the tar"))
-    }
-
-    fn header(m: &Metadata, kind: tar::EntryType) -> tar::Header {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(kind);
-        h.set_mode(m.mode() & 0o7777);
-        h.set_uid(u64::from(m.uid()));
-        h.set_gid(u64::from(m.gid()));
-        h.set_mtime(m.mtime().max(0) as u64);
-        h.set_size(0);
-        h
-    }
-
-    /// A PAX extended header with `SCHILY.xattr.*` records, before the entry it is for.
-    fn xattrs(&mut self, path: &Path, full: &Path) -> Result<()> {
-        let mut names =
-            xattr::list(full).map_err(io_err(format!("xattrs of {}", path.display())))?;
-        // Sorted, so the same tree always gives the same tar (and diff id).
-        names.sort();
-        let mut records = Vec::new();
-        for n in names {
-            if overlay_xattr(n.as_bytes()) {
-                continue;
-            }
-            let Some(v) =
-                xattr::get(full, &n).map_err(io_err(format!("xattr of {}", path.display())))?
-            else {
-                continue;
-            };
-            let mut rec = Vec::new();
-            rec.extend_from_slice(b"SCHILY.xattr.");
-            rec.extend_from_slice(n.as_bytes());
-            rec.push(b'=');
-            rec.extend_from_slice(&v);
-            rec.push(b'\n');
-            // "<len> <key>=<value>\n" where <len> counts itself.
-            let mut len = rec.len() + 2;
-            while len.to_string().len() + 1 + rec.len() != len {
-                len = len.to_string().len() + 1 + rec.len();
-            }
-            records.extend_from_slice(format!("{len} ").as_bytes());
-            records.extend_from_slice(&rec);
-        }
-        if records.is_empty() {
-            return Ok(());
-        }
-        let mut h = tar::Header::new_ustar();
-        h.set_entry_type(tar::EntryType::XHeader);
-        h.set_mode(0o644);
-        h.set_size(records.len() as u64);
-        let name = path
-            .file_name()
-            .map(|n| n.as_bytes())
-            .unwrap_or(b"x")
-            .iter()
-            .take(80)
-            .copied()
-            .collect::<Vec<u8>>();
-        let mut pax_name = b"PaxHeaders.0/".to_vec();
-        pax_name.extend_from_slice(&name);
-        self.b
-            .append_data(&mut h, OsStr::from_bytes(&pax_name), records.as_slice())
-            .map_err(io_err("writing a PAX header"))
-    }
-
-    /// Add `name` of `dir` (whose `lstat` is `m`) as `path` in the tar.
-    fn entry(&mut self, dir: &Dir, name: &OsStr, path: &Path, m: &Metadata) -> Result<()> {
-        let ft = m.file_type();
-        let full = dir.child(name);
-        let what = || path.display().to_string();
-        if ft.is_socket() {
-            // A tar cannot hold a socket (Docker skips them too).
-            tracing::warn!("not archiving socket {}", what());
-            return Ok(());
-        }
-        if !ft.is_symlink() {
-            self.xattrs(path, &full)?;
-        }
-        if ft.is_file() {
-            if m.nlink() > 1 {
-                if let Some(first) = self.links.get(&(m.dev(), m.ino())) {
-                    let first = first.clone();
-                    let mut h = Self::header(m, tar::EntryType::Link);
-                    return self
-                        .b
-                        .append_link(&mut h, path, first)
-                        .map_err(io_err(format!("archiving {}", what())));
-                }
-                self.links.insert((m.dev(), m.ino()), path.to_path_buf());
-            }
-            // O_NONBLOCK: if a running container swapped the file for a FIFO, opening it
-            // must not hang; what was opened must still be a regular file.
-            let f = std::fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_NONBLOCK)
-                .open(&full)
-                .map_err(io_err(format!("opening {}", what())))?;
-            if !f
-                .metadata()
-                .map_err(io_err(format!("stat {}", what())))?
-                .is_file()
-            {
-                return Err(Error::Conflict(format!(
-                    "{} changed while it was being archived",
-                    what()
-                )));
-            }
-            let mut h = Self::header(m, tar::EntryType::Regular);
-            let size = m.len();
-            h.set_size(size);
-            // Exactly `size` bytes even if the file changes under us; read in big pieces.
-            let data = io::BufReader::with_capacity(
-                (size as usize).clamp(8 << 10, 1 << 20),
-                f.take(size).chain(io::repeat(0)).take(size),
-            );
-            return self
-                .b
-                .append_data(&mut h, path, data)
-                .map_err(io_err(format!("archiving {}", what())));
-        }
-        let (kind, dev) = if ft.is_dir() {
-            (tar::EntryType::Directory, false)
-        } else if ft.is_symlink() {
-            let target =
-                std::fs::read_link(&full).map_err(io_err(format!("reading {}", what())))?;
-            let mut h = Self::header(m, tar::EntryType::Symlink);
-            return self
-                .b
-                .append_link(&mut h, path, target)
-                .map_err(io_err(format!("archiving {}", what())));
-        } else if ft.is_char_device() {
-            (tar::EntryType::Char, true)
-        } else if ft.is_block_device() {
-            (tar::EntryType::Block, true)
-        } else {
-            (tar::EntryType::Fifo, false)
-        };
-        let mut h = Self::header(m, kind);
-        if dev {
-            let rdev = m.rdev();
-            h.set_device_major(libc::major(rdev))
-                .map_err(io_err("device number"))?;
-            h.set_device_minor(libc::minor(rdev))
-                .map_err(io_err("device number"))?;
-        }
-        let mut p = path.as_os_str().to_os_string();
-        if ft.is_dir() {
-            p.push("/");
-        }
-        self.b
-            .append_data(&mut h, &p, io::empty())
-            .map_err(io_err(format!("archiving {}", what())))
-    }
-
-    /// An empty regular file entry (whiteouts), owned like `m`.
-    fn marker(&mut self, path: &Path, m: &Metadata, mode: u32) -> Result<()> {
-        let mut h = Self::header(m, tar::EntryType::Regular);
-        h.set_mode(mode);
-        self.b
-            .append_data(&mut h, path, io::empty())
-            .map_err(io_err(format!("archiving {}", path.display())))
-    }
+/// Whether the subdirectory `name` of `dir` is an overlayfs opaque directory.
+fn opaque(dir: &Dir, name: &OsStr) -> io::Result<bool> {
+    Ok(dir.sub(name)?.xattr(OPAQUE)?.as_deref() == Some(b"y"))
 }
 
 fn rel_str(p: &Path) -> &[u8] {
     p.as_os_str().as_bytes()
 }
 
-fn is_mount_point_file(rel: &Path, m: &Metadata) -> bool {
+fn is_mount_point_file(rel: &Path, m: &Stat) -> bool {
     !m.is_dir()
         && MOUNT_POINT_FILES
             .iter()
@@ -285,30 +51,30 @@ fn is_mount_point_file(rel: &Path, m: &Metadata) -> bool {
 }
 
 /// Write the upper dir `upper` as a layer tar into `out`.
-pub fn write_layer<W: Write>(upper: &Path, out: &mut TarOut<W>) -> Result<()> {
+pub fn write_layer<W: Write>(upper: &Path, out: &mut Writer<W>) -> Result<()> {
     let root = Dir::open(upper).map_err(io_err(format!("opening {}", upper.display())))?;
     walk_layer(out, &root, Path::new(""))
 }
 
-fn walk_layer<W: Write>(out: &mut TarOut<W>, dir: &Dir, prefix: &Path) -> Result<()> {
+fn walk_layer<W: Write>(out: &mut Writer<W>, dir: &Dir, prefix: &Path) -> Result<()> {
     for name in dir.names().map_err(io_err("reading a directory"))? {
         let rel = prefix.join(&name);
-        let Some(m) = dir.meta(&name).map_err(io_err("stat"))? else {
+        let Some(m) = dir.stat(&name).map_err(io_err("stat"))? else {
             continue;
         };
         if is_mount_point_file(&rel, &m) {
             continue;
         }
-        if is_whiteout(&m) {
+        if m.is_whiteout() {
             let mut wh = OsString::from(".wh.");
             wh.push(&name);
-            out.marker(&prefix.join(wh), &m, 0o600)?;
+            out.marker(rel_str(&prefix.join(wh)), &m, 0o600)?;
             continue;
         }
-        out.entry(dir, &name, &rel, &m)?;
+        out.entry(dir, &name, rel_str(&rel), &m)?;
         if m.is_dir() {
-            if dir.opaque(&name).map_err(io_err("reading xattrs"))? {
-                out.marker(&rel.join(".wh..wh..opq"), &m, m.mode() & 0o777)?;
+            if opaque(dir, &name).map_err(io_err("reading xattrs"))? {
+                out.marker(rel_str(&rel.join(".wh..wh..opq")), &m, m.mode() & 0o777)?;
             }
             let sub = dir
                 .sub(&name)
@@ -321,7 +87,7 @@ fn walk_layer<W: Write>(out: &mut TarOut<W>, dir: &Dir, prefix: &Path) -> Result
 
 /// Write the merged view of `layers` (top-most first: the upper dir, then the image's
 /// layers from the top down) into `out`.
-pub fn write_merged<W: Write>(layers: &[PathBuf], out: &mut TarOut<W>) -> Result<()> {
+pub fn write_merged<W: Write>(layers: &[PathBuf], out: &mut Writer<W>) -> Result<()> {
     let dirs = layers
         .iter()
         .map(|l| Dir::open(l).map_err(io_err(format!("opening {}", l.display()))))
@@ -330,18 +96,18 @@ pub fn write_merged<W: Write>(layers: &[PathBuf], out: &mut TarOut<W>) -> Result
 }
 
 /// `dirs`: the directory at `prefix` in each layer that contributes to it, top first.
-fn walk_merged<W: Write>(out: &mut TarOut<W>, dirs: &[Dir], prefix: &Path) -> Result<()> {
+fn walk_merged<W: Write>(out: &mut Writer<W>, dirs: &[Dir], prefix: &Path) -> Result<()> {
     let mut seen: HashSet<OsString> = HashSet::new();
-    let mut entries: BTreeMap<Vec<u8>, (usize, OsString, Metadata)> = BTreeMap::new();
+    let mut entries: BTreeMap<Vec<u8>, (usize, OsString, Stat)> = BTreeMap::new();
     for (i, d) in dirs.iter().enumerate() {
         for name in d.names().map_err(io_err("reading a directory"))? {
             if !seen.insert(name.clone()) {
                 continue;
             }
-            let Some(m) = d.meta(&name).map_err(io_err("stat"))? else {
+            let Some(m) = d.stat(&name).map_err(io_err("stat"))? else {
                 continue;
             };
-            if is_whiteout(&m) {
+            if m.is_whiteout() {
                 continue;
             }
             entries.insert(name.as_bytes().to_vec(), (i, name, m));
@@ -349,7 +115,7 @@ fn walk_merged<W: Write>(out: &mut TarOut<W>, dirs: &[Dir], prefix: &Path) -> Re
     }
     for (_, (i, name, m)) in entries {
         let rel = prefix.join(&name);
-        out.entry(&dirs[i], &name, &rel, &m)?;
+        out.entry(&dirs[i], &name, rel_str(&rel), &m)?;
         if !m.is_dir() {
             continue;
         }
@@ -357,14 +123,14 @@ fn walk_merged<W: Write>(out: &mut TarOut<W>, dirs: &[Dir], prefix: &Path) -> Re
         // that is not a directory.
         let mut subs = Vec::new();
         for d in &dirs[i..] {
-            match d.meta(&name).map_err(io_err("stat"))? {
+            match d.stat(&name).map_err(io_err("stat"))? {
                 None => continue,
                 Some(lm) if lm.is_dir() => {
                     subs.push(
                         d.sub(&name)
                             .map_err(io_err(format!("opening {}", rel.display())))?,
                     );
-                    if d.opaque(&name).map_err(io_err("reading xattrs"))? {
+                    if opaque(d, &name).map_err(io_err("reading xattrs"))? {
                         break;
                     }
                 }
@@ -410,7 +176,7 @@ pub fn changes(upper: &Path, lowers: &[PathBuf]) -> Result<Vec<Change>> {
 }
 
 /// Docker's `sameFsTime`: equal, or equal seconds when one side has no nanoseconds.
-fn same_time(a: &Metadata, b: &Metadata) -> bool {
+fn same_time(a: &Stat, b: &Stat) -> bool {
     a.mtime() == b.mtime()
         && (a.mtime_nsec() == b.mtime_nsec() || a.mtime_nsec() == 0 || b.mtime_nsec() == 0)
 }
@@ -430,7 +196,7 @@ fn only_mount_points(dir: &Dir, name: &OsStr, rel: &Path) -> Result<bool> {
     let sub = dir.sub(name).map_err(io_err("opening a directory"))?;
     for n in sub.names().map_err(io_err("reading a directory"))? {
         let r = rel.join(&n);
-        match sub.meta(&n).map_err(io_err("stat"))? {
+        match sub.stat(&n).map_err(io_err("stat"))? {
             Some(m) if is_mount_point_file(&r, &m) => {}
             None => {}
             Some(_) => return Ok(false),
@@ -476,19 +242,19 @@ fn walk_changes(
     let names = upper.names().map_err(io_err("reading a directory"))?;
     for name in &names {
         let rel = prefix.join(name);
-        let Some(m) = upper.meta(name).map_err(io_err("stat"))? else {
+        let Some(m) = upper.stat(name).map_err(io_err("stat"))? else {
             continue;
         };
         if is_mount_point_file(&rel, &m) {
             continue;
         }
-        let below: Vec<Option<Metadata>> = lowers
+        let below: Vec<Option<Stat>> = lowers
             .iter()
-            .map(|d| d.as_ref().and_then(|d| d.meta(name).ok().flatten()))
+            .map(|d| d.as_ref().and_then(|d| d.stat(name).ok().flatten()))
             .collect();
         // What the lower layers show at this path (a whiteout there: nothing).
-        let lower = below.iter().flatten().next().filter(|lm| !is_whiteout(lm));
-        let kind = if is_whiteout(&m) {
+        let lower = below.iter().flatten().next().filter(|lm| !lm.is_whiteout());
+        let kind = if m.is_whiteout() {
             lower.map(|_| DELETED)
         } else if let Some(lm) = lower {
             let same_dir = lm.is_dir()
@@ -522,7 +288,7 @@ fn walk_changes(
         for (d, lm) in lowers.iter().zip(&below) {
             let next = match (open, d, lm) {
                 (true, Some(d), Some(lm)) if lm.is_dir() => {
-                    if d.opaque(name).unwrap_or(false) {
+                    if opaque(d, name).unwrap_or(false) {
                         open = false;
                     }
                     d.sub(name).ok()
@@ -537,7 +303,7 @@ fn walk_changes(
         }
         walk_changes(&sub, &sub_lowers, &rel, changed_dirs, out)?;
         // An opaque directory hides everything below it: those entries are deleted.
-        if lower.is_some_and(|lm| lm.is_dir()) && upper.opaque(name).map_err(io_err("xattrs"))? {
+        if lower.is_some_and(|lm| lm.is_dir()) && opaque(upper, name).map_err(io_err("xattrs"))? {
             let here: HashSet<OsString> = sub
                 .names()
                 .map_err(io_err("reading a directory"))?
@@ -551,9 +317,9 @@ fn walk_changes(
                         continue;
                     }
                     let visible = d
-                        .meta(&n)
+                        .stat(&n)
                         .map_err(io_err("stat"))?
-                        .is_some_and(|lm| !is_whiteout(&lm));
+                        .is_some_and(|lm| !lm.is_whiteout());
                     if visible && !here.contains(&n) {
                         hidden.push(n);
                     }

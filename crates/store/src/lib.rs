@@ -26,9 +26,7 @@ pub mod layertar;
 mod newimage;
 mod reference;
 mod save;
-mod sys;
-pub mod unpack;
-mod xattr;
+mod unpack;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -36,9 +34,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
+use berth_archive::sys;
+use berth_oci::{Digest, DockerManifest, ImageIndex, ImageManifest, host_arch, is_index};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 pub use berth_oci::ImageConfig;
 pub use error::{Error, ErrorKind, Result};
@@ -122,8 +121,8 @@ struct Record {
 
 impl Record {
     fn image(&self) -> Result<Image> {
-        let config: ImageConfig = serde_json::from_str(&self.config)
-            .map_err(|e| Error::Db(format!("image {}: bad config: {e}", self.id)))?;
+        let config = ImageConfig::parse(self.config.as_bytes())
+            .map_err(|e| Error::Db(format!("image {}: bad {e}", self.id)))?;
         Ok(Image {
             id: self.id.clone(),
             repo_tags: self.repo_tags.clone(),
@@ -148,19 +147,15 @@ fn invalid(msg: impl std::fmt::Display) -> Error {
     Error::Invalid(format!("invalid archive: {msg}"))
 }
 
-/// `sha256:<64 hex>` → the hex.
+/// `sha256:<64 hex>` → the hex, if `d` is a valid [`Digest`].
 fn digest_hex(d: &str) -> Option<&str> {
-    let h = d.strip_prefix("sha256:")?;
-    (h.len() == 64
-        && h.bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-    .then_some(h)
+    Digest::parse(d).is_ok().then(|| &d["sha256:".len()..])
 }
 
 /// A file of the archive, spooled to disk with its digest.
 struct Spooled {
     path: PathBuf,
-    digest: String,
+    digest: Digest,
     /// Unpacked as a layer while it was spooled (see `early.rs`), until used.
     early: Option<early::Done>,
 }
@@ -221,7 +216,7 @@ fn clean(p: &str) -> String {
 
 /// One layer of a load: unpacked into the work dir (`dir`) or already in the store.
 struct StagedLayer {
-    diff_id: String,
+    diff_id: Digest,
     /// Its file in the archive.
     file: String,
     /// Position in its image, for messages.
@@ -233,43 +228,12 @@ struct StagedLayer {
 
 /// One image found in an archive, verified, ready to be committed.
 struct Staged {
-    id: String,
+    id: Digest,
+    /// The config blob as it came.
     config: String,
-    diff_ids: Vec<String>,
+    diff_ids: Vec<Digest>,
     layers: Vec<String>,
     tags: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct DockerManifest {
-    config: String,
-    #[serde(default)]
-    repo_tags: Option<Vec<String>>,
-    layers: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Descriptor {
-    #[serde(default)]
-    media_type: String,
-    digest: String,
-    #[serde(default)]
-    annotations: HashMap<String, String>,
-    #[serde(default)]
-    platform: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-struct OciIndex {
-    manifests: Vec<Descriptor>,
-}
-
-#[derive(Deserialize)]
-struct OciManifest {
-    config: Descriptor,
-    layers: Vec<Descriptor>,
 }
 
 impl Store {
@@ -366,7 +330,7 @@ impl Store {
                 if layers.iter().any(|l| l.diff_id == *diff_id) {
                     continue;
                 }
-                let (size, tar_size, dir) = match self.layer_size(diff_id)? {
+                let (size, tar_size, dir) = match self.layer_size(diff_id.as_str())? {
                     Some(s) => (s, verify_layer(&spool, file, diff_id, index)?, None),
                     None => {
                         let (dir, u) = self.unpack(&mut spool, file, diff_id, index, work)?;
@@ -388,27 +352,27 @@ impl Store {
         let mut sizes: HashMap<String, u64> = HashMap::new();
         let mut blobs: HashMap<String, LayerBlob> = HashMap::new();
         for mut l in layers {
-            if l.dir.is_none() && self.layer_size(&l.diff_id)?.is_none() {
+            if l.dir.is_none() && self.layer_size(l.diff_id.as_str())?.is_none() {
                 // Collected since we looked: unpack it after all.
                 let (dir, u) = self.unpack(&mut spool, &l.file, &l.diff_id, l.index, work)?;
                 l.size = u.size;
                 l.dir = Some(dir);
             }
             if let Some(dir) = &l.dir {
-                self.install_layer(dir, &l.diff_id)?;
+                self.install_layer(dir, l.diff_id.as_str())?;
             }
-            sizes.insert(l.diff_id.clone(), l.size);
+            sizes.insert(l.diff_id.to_string(), l.size);
             // Keep the archive's copy of the layer unless a readable one is stored.
-            if self.layer_blob(&l.diff_id)?.is_none() {
+            if self.layer_blob(l.diff_id.as_str())?.is_none() {
                 let f = spool.get(&l.file)?;
-                let dst = self.blob_path(&f.digest["sha256:".len()..]);
+                let dst = self.blob_path(f.digest.hex());
                 if !dst.exists() {
                     std::fs::rename(&f.path, &dst).map_err(io_err("storing a layer blob"))?;
                 }
                 blobs.insert(
-                    l.diff_id.clone(),
+                    l.diff_id.to_string(),
                     LayerBlob {
-                        blob: f.digest.clone(),
+                        blob: f.digest.to_string(),
                         tar_size: l.tar_size,
                     },
                 );
@@ -416,8 +380,7 @@ impl Store {
         }
         // Configs, each once by digest.
         for img in &staged {
-            let hex = &img.id["sha256:".len()..];
-            self.put_blob(hex, img.config.as_bytes())?;
+            self.put_blob(img.id.hex(), img.config.as_bytes())?;
         }
         let root = sys::open_dir(&self.root).map_err(io_err("opening the store"))?;
         sys::syncfs(sys::borrow(&root)).map_err(io_err("syncing the store"))?;
@@ -478,20 +441,20 @@ impl Store {
         &self,
         spool: &mut Spool,
         file: &str,
-        diff_id: &str,
+        diff_id: &Digest,
         index: usize,
         work: &Path,
     ) -> Result<(PathBuf, unpack::Unpacked)> {
-        let hex = digest_hex(diff_id).ok_or_else(|| invalid(format!("bad diff id {diff_id}")))?;
+        let hex = diff_id.hex();
         // Unpacked while spooled: only the digest is left to check. A failed attempt is
         // redone below, which reports the error.
         if let Some(done) = spool.take_early(file) {
             if let Ok((got, size, tar_size)) = done.result {
                 let got = match got {
                     Some(d) => d,
-                    None => spool.get(file)?.digest.clone(),
+                    None => spool.get(file)?.digest.to_string(),
                 };
-                if got != diff_id {
+                if *diff_id != got {
                     return Err(invalid(format!(
                         "layer {} digest mismatch: expected {diff_id}, got {got}",
                         index + 1
@@ -514,7 +477,7 @@ impl Store {
             Error::Invalid(m) => Error::Invalid(format!("layer {}: {m}", index + 1)),
             e => e,
         })?;
-        if got.diff_id != diff_id {
+        if *diff_id != got.diff_id {
             return Err(invalid(format!(
                 "layer {} digest mismatch: expected {diff_id}, got {}",
                 index + 1,
@@ -574,16 +537,20 @@ impl Store {
                 let mut rec = match images.get(img.id.as_str()).map_err(db_err)? {
                     Some(v) => serde_json::from_slice::<Record>(v.value()).map_err(db_err)?,
                     None => Record {
-                        id: img.id.clone(),
+                        id: img.id.to_string(),
                         repo_tags: Vec::new(),
                         repo_digests: Vec::new(),
-                        diff_ids: img.diff_ids.clone(),
-                        size: img.diff_ids.iter().filter_map(|d| sizes.get(d)).sum(),
+                        diff_ids: img.diff_ids.iter().map(Digest::to_string).collect(),
+                        size: img
+                            .diff_ids
+                            .iter()
+                            .filter_map(|d| sizes.get(d.as_str()))
+                            .sum(),
                         config: img.config.clone(),
                     },
                 };
                 for tag in &img.tags {
-                    move_tag(&mut images, &mut tags, tag, &img.id)?;
+                    move_tag(&mut images, &mut tags, tag, img.id.as_str())?;
                     if !rec.repo_tags.contains(tag) {
                         rec.repo_tags.push(tag.clone());
                     }
@@ -593,7 +560,7 @@ impl Store {
                     .insert(img.id.as_str(), json.as_slice())
                     .map_err(db_err)?;
                 loaded.push(LoadedImage {
-                    id: img.id.clone(),
+                    id: img.id.to_string(),
                     tags: img.tags.clone(),
                 });
             }
@@ -701,19 +668,21 @@ impl Store {
 
 /// Check that the archive's copy of a layer we already have is what its config says;
 /// the size of its uncompressed tar.
-fn verify_layer(spool: &Spool, file: &str, diff_id: &str, index: usize) -> Result<u64> {
+fn verify_layer(spool: &Spool, file: &str, diff_id: &Digest, index: usize) -> Result<u64> {
     let f = spool.get(file)?;
-    let (got, tar_size) = if f.digest == diff_id {
+    let (got, tar_size) = if f.digest == *diff_id {
         let len = std::fs::metadata(&f.path)
             .map_err(io_err("reading a layer"))?
             .len();
-        (f.digest.clone(), len)
+        (f.digest.to_string(), len)
     } else {
         let input = std::fs::File::open(&f.path).map_err(io_err("opening a layer"))?;
-        let reader = unpack::decompress(input).map_err(invalid)?;
-        unpack::HashReader::new(reader).finish().map_err(invalid)?
+        let reader = berth_archive::decompress(input).map_err(invalid)?;
+        berth_archive::HashReader::new(reader)
+            .finish()
+            .map_err(invalid)?
     };
-    if got != diff_id {
+    if *diff_id != got {
         return Err(invalid(format!(
             "layer {} digest mismatch: expected {diff_id}, got {got}",
             index + 1
@@ -763,7 +732,7 @@ fn bad_header(e: std::io::Error) -> Error {
 
 /// Read the whole (possibly compressed) archive into `work`, hashing each file.
 fn spool(input: &mut dyn Read, work: &Path) -> Result<Spool> {
-    let reader = unpack::decompress(input).map_err(invalid)?;
+    let reader = berth_archive::decompress(input).map_err(invalid)?;
     let mut archive = tar::Archive::new(reader);
     let mut spool = Spool {
         files: HashMap::new(),
@@ -779,7 +748,7 @@ fn spool(input: &mut dyn Read, work: &Path) -> Result<Spool> {
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 let path = work.join(format!("f{n}"));
                 let mut f = std::fs::File::create(&path).map_err(io_err("spooling"))?;
-                let mut h = Sha256::new();
+                let mut h = berth_oci::Hasher::new();
                 let want = entry.size();
                 let mut early = None;
                 if maybe_layer(&name, want) {
@@ -830,7 +799,7 @@ fn spool(input: &mut dyn Read, work: &Path) -> Result<Spool> {
                     e.close();
                     started.push((name.clone(), e));
                 }
-                let digest = format!("sha256:{}", hex::encode(h.finalize()));
+                let digest = h.finish();
                 spool.files.insert(
                     name,
                     Spooled {
@@ -883,16 +852,17 @@ fn maybe_layer(name: &str, size: u64) -> bool {
     name.ends_with("layer.tar") || (name.starts_with("blobs/sha256/") && size >= 64 * 1024)
 }
 
-fn parse_config(spool: &Spool, name: &str) -> Result<(String, String, Vec<String>)> {
+/// The config `name` of the archive: its digest (the image id), its text, its diff ids.
+fn parse_config(spool: &Spool, name: &str) -> Result<(Digest, String, Vec<Digest>)> {
     let f = spool.get(name)?;
     let data = spool.read(name)?;
     let text = String::from_utf8(data).map_err(|_| invalid("image config is not UTF-8"))?;
-    let config: ImageConfig =
-        serde_json::from_str(&text).map_err(|e| invalid(format!("image config: {e}")))?;
-    let diff_ids = config.rootfs.diff_ids.clone();
-    if let Some(bad) = diff_ids.iter().find(|d| digest_hex(d).is_none()) {
-        return Err(invalid(format!("bad diff id {bad}")));
-    }
+    let config = ImageConfig::parse(text.as_bytes()).map_err(invalid)?;
+    let diff_ids = config
+        .diff_ids()
+        .iter()
+        .map(|d| Digest::parse(d).map_err(|_| invalid(format!("bad diff id {d}"))))
+        .collect::<Result<Vec<_>>>()?;
     Ok((f.digest.clone(), text, diff_ids))
 }
 
@@ -903,15 +873,15 @@ fn normalize_tags(tags: &[String]) -> Result<Vec<String>> {
 }
 
 fn stage_docker(spool: &Spool) -> Result<Vec<Staged>> {
-    let manifest: Vec<DockerManifest> = serde_json::from_slice(&spool.read("manifest.json")?)
-        .map_err(|e| invalid(format!("manifest.json: {e}")))?;
+    let manifest: Vec<DockerManifest> =
+        berth_oci::from_json("manifest.json", &spool.read("manifest.json")?).map_err(invalid)?;
     let mut out = Vec::new();
     for m in manifest {
         let (id, config, diff_ids) = parse_config(spool, &m.config)?;
         // The file is named after its digest: it must match.
         let base = m.config.rsplit('/').next().unwrap_or("");
         let named = base.strip_suffix(".json").unwrap_or(base);
-        if named.len() == 64 && named.bytes().all(|b| b.is_ascii_hexdigit()) && id[7..] != *named {
+        if named.len() == 64 && named.bytes().all(|b| b.is_ascii_hexdigit()) && id.hex() != named {
             return Err(invalid(format!(
                 "config digest mismatch: {} has digest {id}",
                 m.config
@@ -938,10 +908,10 @@ fn stage_docker(spool: &Spool) -> Result<Vec<Staged>> {
     Ok(out)
 }
 
-/// A blob of an OCI layout, its digest verified.
-fn oci_blob(spool: &Spool, digest: &str) -> Result<String> {
-    let hex = digest_hex(digest).ok_or_else(|| invalid(format!("bad digest {digest}")))?;
-    let name = format!("blobs/sha256/{hex}");
+/// The blob a descriptor of an OCI layout points at, its digest and size verified.
+fn oci_blob(spool: &Spool, desc: &berth_oci::Descriptor) -> Result<String> {
+    let digest = Digest::try_from(desc.digest()).map_err(invalid)?;
+    let name = format!("blobs/sha256/{}", digest.hex());
     let f = spool.get(&name)?;
     if f.digest != digest {
         return Err(invalid(format!(
@@ -949,53 +919,67 @@ fn oci_blob(spool: &Spool, digest: &str) -> Result<String> {
             f.digest
         )));
     }
+    let len = std::fs::metadata(&f.path)
+        .map_err(io_err(format!("reading {name}")))?
+        .len();
+    if len != desc.size() {
+        return Err(invalid(format!(
+            "blob {digest} is {len} bytes, its descriptor says {}",
+            desc.size()
+        )));
+    }
     Ok(name)
 }
 
+/// A descriptor's annotation.
+fn annotation<'a>(desc: &'a berth_oci::Descriptor, key: &str) -> Option<&'a String> {
+    desc.annotations().as_ref()?.get(key)
+}
+
 fn stage_oci(spool: &Spool) -> Result<Vec<Staged>> {
-    let index: OciIndex = serde_json::from_slice(&spool.read("index.json")?)
-        .map_err(|e| invalid(format!("index.json: {e}")))?;
+    let index: ImageIndex =
+        berth_oci::from_json("index.json", &spool.read("index.json")?).map_err(invalid)?;
     let mut out = Vec::new();
-    for desc in index.manifests {
-        let mut name_ann = desc
-            .annotations
-            .get("io.containerd.image.name")
-            .or_else(|| desc.annotations.get("org.opencontainers.image.ref.name"))
+    for desc in index.manifests() {
+        let mut name_ann = annotation(desc, "io.containerd.image.name")
+            .or_else(|| annotation(desc, "org.opencontainers.image.ref.name"))
             .cloned();
-        let mut mdesc = desc;
-        // A nested index: take the linux/amd64 manifest, else the first.
-        if mdesc.media_type.contains("image.index") || mdesc.media_type.contains("manifest.list") {
-            let blob = oci_blob(spool, &mdesc.digest)?;
-            let nested: OciIndex = serde_json::from_slice(&spool.read(&blob)?)
-                .map_err(|e| invalid(format!("nested index: {e}")))?;
+        let mut mdesc = desc.clone();
+        // A nested index: take the manifest for this machine's architecture, else the
+        // first.
+        if is_index(desc.media_type()) {
+            let blob = oci_blob(spool, desc)?;
+            let nested: ImageIndex =
+                berth_oci::from_json("nested index", &spool.read(&blob)?).map_err(invalid)?;
+            let arch = host_arch();
             let pick = nested
-                .manifests
-                .into_iter()
+                .manifests()
+                .iter()
                 .min_by_key(|m| {
-                    let p = m.platform.as_ref();
-                    let arch = p.and_then(|p| p["architecture"].as_str()).unwrap_or("");
-                    u8::from(arch != "amd64")
+                    let ours = m.platform().as_ref().map(|p| p.architecture()) == Some(&arch);
+                    u8::from(!ours)
                 })
                 .ok_or_else(|| invalid("empty nested index"))?;
-            name_ann = name_ann.or(pick.annotations.get("io.containerd.image.name").cloned());
-            mdesc = pick;
+            name_ann = name_ann.or(annotation(pick, "io.containerd.image.name").cloned());
+            mdesc = pick.clone();
         }
-        let blob = oci_blob(spool, &mdesc.digest)?;
-        let manifest: OciManifest = serde_json::from_slice(&spool.read(&blob)?)
-            .map_err(|e| invalid(format!("manifest {}: {e}", mdesc.digest)))?;
-        let config_name = oci_blob(spool, &manifest.config.digest)?;
+        let blob = oci_blob(spool, &mdesc)?;
+        let manifest: ImageManifest =
+            berth_oci::from_json(&format!("manifest {}", mdesc.digest()), &spool.read(&blob)?)
+                .map_err(invalid)?;
+        let config_name = oci_blob(spool, manifest.config())?;
         let (id, config, diff_ids) = parse_config(spool, &config_name)?;
-        if diff_ids.len() != manifest.layers.len() {
+        if diff_ids.len() != manifest.layers().len() {
             return Err(invalid(format!(
                 "config lists {} layers, manifest {}",
                 diff_ids.len(),
-                manifest.layers.len()
+                manifest.layers().len()
             )));
         }
         let layers = manifest
-            .layers
+            .layers()
             .iter()
-            .map(|l| oci_blob(spool, &l.digest))
+            .map(|l| oci_blob(spool, l))
             .collect::<Result<Vec<_>>>()?;
         // A bare tag ("1") names no repository: such images load untagged.
         let tags = match name_ann {

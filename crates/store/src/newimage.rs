@@ -14,16 +14,15 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
+use berth_oci::{Digest, HistoryBuilder, Os, RootFsBuilder, RunConfig, host_arch};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use serde_json::Value;
 
-use crate::layertar::{self, TarOut};
+use berth_archive::{WriteOptions, Writer, sys};
+
+use crate::layertar;
 use crate::{Error, ImageConfig};
-use crate::{
-    IMAGES, Image, LAYERS, Record, Result, Store, TAGS, db_err, digest_hex, io_err, move_tag, sys,
-    unpack,
-};
+use crate::{IMAGES, Image, LAYERS, Record, Result, Store, TAGS, db_err, io_err, move_tag, unpack};
 
 /// image id → parent image id, for committed images.
 pub(crate) const PARENTS: TableDefinition<&str, &str> = TableDefinition::new("parents");
@@ -160,7 +159,7 @@ impl Store {
         let t0 = std::time::Instant::now();
         let result = self
             .ingest(&work, |w| {
-                let mut out = TarOut::new(w);
+                let mut out = Writer::new(w, WriteOptions::default());
                 layertar::write_layer(upper, &mut out)?;
                 out.finish()?;
                 Ok(())
@@ -192,7 +191,7 @@ impl Store {
                             .into(),
                     ));
                 }
-                let mut r = unpack::decompress(input)
+                let mut r = berth_archive::decompress(input)
                     .map_err(|e| Error::Invalid(format!("invalid tar: {e}")))?;
                 io::copy(&mut r, w).map_err(io_err("reading the archive"))?;
                 Ok(())
@@ -306,9 +305,8 @@ impl Store {
 
     /// Store the ingested layer and record the new image (and its tag and parent).
     fn record_new(&self, new: NewImage, layer: Ingested) -> Result<String> {
-        let hex = digest_hex(&layer.diff_id)
-            .ok_or_else(|| Error::Db(format!("bad diff id {}", layer.diff_id)))?
-            .to_string();
+        let diff_id = Digest::parse(&layer.diff_id).map_err(|e| Error::Db(e.to_string()))?;
+        let hex = diff_id.hex().to_string();
         let empty = ImageConfig::default();
         let pcfg = new.parent.as_ref().map_or(&empty, |p| &p.config);
         let mut diff_ids = new
@@ -316,52 +314,46 @@ impl Store {
             .as_ref()
             .map(|p| p.diff_ids.clone())
             .unwrap_or_default();
-        diff_ids.push(layer.diff_id.clone());
-        let mut history = serde_json::to_value(&pcfg.history).map_err(db_err)?;
-        let mut entry = json!({ "created": new.created });
-        if let Some(a) = new.author.as_ref().filter(|a| !a.is_empty()) {
-            entry["author"] = json!(a);
+        diff_ids.push(diff_id.to_string());
+        let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        let mut entry = HistoryBuilder::default().created(new.created.clone());
+        if let Some(a) = given(&new.author) {
+            entry = entry.author(a);
         }
-        if let Some(c) = new.created_by.as_ref().filter(|c| !c.is_empty()) {
-            entry["created_by"] = json!(c);
+        if let Some(c) = given(&new.created_by) {
+            entry = entry.created_by(c);
         }
-        if let Some(c) = new.comment.as_ref().filter(|c| !c.is_empty()) {
-            entry["comment"] = json!(c);
+        if let Some(c) = given(&new.comment) {
+            entry = entry.comment(c);
         }
-        if let Some(h) = history.as_array_mut() {
-            h.push(entry);
-        }
-        let arch = if pcfg.architecture.is_empty() {
-            "amd64"
-        } else {
-            pcfg.architecture.as_str()
+        let mut history = pcfg.history.clone();
+        history.push(entry.build().map_err(db_err)?);
+        // As Docker makes a child image: the parent's platform, this config and layer.
+        let config = ImageConfig {
+            created: Some(new.created.clone()),
+            author: given(&new.author),
+            architecture: Some(pcfg.architecture.clone().unwrap_or_else(host_arch)),
+            os: Some(Os::Linux),
+            os_version: pcfg.os_version.clone(),
+            os_features: pcfg.os_features.clone(),
+            variant: pcfg.variant.clone(),
+            config: serde_json::from_value::<RunConfig>(new.config)
+                .map_err(|e| Error::Invalid(format!("invalid container config: {e}")))?,
+            rootfs: RootFsBuilder::default()
+                .typ("layers")
+                .diff_ids(diff_ids.clone())
+                .build()
+                .map_err(db_err)?,
+            history,
+            comment: given(&new.comment),
+            container: new.container.clone(),
+            container_config: new.container_config.clone(),
+            docker_version: None,
         };
-        let mut config = json!({
-            "architecture": arch,
-            "os": "linux",
-            "config": new.config,
-            "created": new.created,
-            "history": history,
-            "rootfs": { "type": "layers", "diff_ids": diff_ids },
-        });
-        if let Some(v) = &pcfg.variant {
-            config["variant"] = json!(v);
-        }
-        if let Some(a) = new.author.as_ref().filter(|a| !a.is_empty()) {
-            config["author"] = json!(a);
-        }
-        if let Some(c) = new.comment.as_ref().filter(|c| !c.is_empty()) {
-            config["comment"] = json!(c);
-        }
-        if let Some(c) = &new.container {
-            config["container"] = json!(c);
-        }
-        if let Some(c) = &new.container_config {
-            config["container_config"] = c.clone();
-        }
-        let text = serde_json::to_string(&config).map_err(db_err)?;
-        let id_hex = hex::encode(Sha256::digest(text.as_bytes()));
-        let id = format!("sha256:{id_hex}");
+        let text = config.to_json().map_err(db_err)?;
+        let id = Digest::of(text.as_bytes());
+        let id_hex = id.hex().to_string();
+        let id = id.to_string();
         // From the first file put into the store to the commit: garbage collection waits.
         let _ingest = self.ingest_guard();
         // The parent's layers must still be there (it may have been removed meanwhile).
@@ -446,6 +438,9 @@ impl Store {
 mod tests {
     use super::*;
     use crate::layertar::{ADDED, Change, DELETED, MODIFIED, changes, list_tar};
+    use berth_archive::xattr::Target;
+    use serde_json::json;
+    use sha2::{Digest as _, Sha256};
     use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 
     fn mknod_whiteout(p: &Path) {
@@ -518,7 +513,7 @@ mod tests {
         let t = tempfile::tempdir().expect("tempdir");
         let upper = t.path().join("upper");
         make_upper(&upper);
-        let mut out = TarOut::new(Vec::new());
+        let mut out = Writer::new(Vec::new(), WriteOptions::default());
         layertar::write_layer(&upper, &mut out).expect("tar");
         let data = out.finish().expect("finish");
         let names: Vec<String> = list_tar(&data).into_iter().map(|(n, _)| n).collect();
@@ -542,11 +537,12 @@ mod tests {
         );
         assert_eq!(std::fs::read(back.join("data/x")).expect("read"), b"hello");
         assert_eq!(
-            crate::xattr::get(&back.join("data/x"), c"user.berth.test").expect("xattr"),
+            berth_archive::xattr::get(Target::Path(&back.join("data/x")), c"user.berth.test")
+                .expect("xattr"),
             Some(b"v1".to_vec())
         );
         // The same tree gives the same tar.
-        let mut again = TarOut::new(Vec::new());
+        let mut again = Writer::new(Vec::new(), WriteOptions::default());
         layertar::write_layer(&upper, &mut again).expect("tar");
         assert!(
             again.finish().expect("finish") == data,
@@ -567,7 +563,8 @@ mod tests {
         ));
         assert_eq!(wh.rdev(), 0);
         assert_eq!(
-            crate::xattr::get(&back.join("opq"), c"trusted.overlay.opaque").expect("xattr"),
+            berth_archive::xattr::get(Target::Path(&back.join("opq")), c"trusted.overlay.opaque")
+                .expect("xattr"),
             Some(b"y".to_vec())
         );
         assert!(!back.join("etc/hosts").exists());
@@ -658,7 +655,7 @@ mod tests {
         ];
         assert_eq!(got, want);
 
-        let mut out = TarOut::new(Vec::new());
+        let mut out = Writer::new(Vec::new(), WriteOptions::default());
         layertar::write_merged(&[upper, lower], &mut out).expect("merged");
         let data = out.finish().expect("finish");
         let names: Vec<String> = list_tar(&data).into_iter().map(|(n, _)| n).collect();

@@ -11,26 +11,29 @@
 //!   so their sha256 is the diff id. Stored blobs are decompressed and verified as they
 //!   stream out: a wrong digest or length aborts the archive with an error.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, Read, Write};
 
+use berth_oci::{
+    Descriptor, Digest, DockerManifest, Hasher, ImageIndexBuilder, ImageManifestBuilder, MediaType,
+    OciLayoutBuilder, Repositories,
+};
 use redb::ReadableDatabase;
-use sha2::{Digest, Sha256};
 
 use crate::{Error, Image, Result, Store, TAGS, db_err, digest_hex, io_err, normalize};
 
 /// One image to save.
 struct SaveImage {
-    id: String,
+    id: Digest,
     tags: Vec<String>,
     config: Vec<u8>,
-    diff_ids: Vec<String>,
+    diff_ids: Vec<Digest>,
 }
 
 /// One layer to save, its blob already open (a collection cannot take it away).
 struct SaveLayer {
-    diff_id: String,
+    diff_id: Digest,
     file: File,
     tar_size: u64,
 }
@@ -88,19 +91,23 @@ impl Store {
             layers: Vec::new(),
         };
         for (img, tags) in chosen {
-            let hex =
-                digest_hex(&img.id).ok_or_else(|| Error::Db(format!("bad image id {}", img.id)))?;
-            let config = std::fs::read(self.blob_path(hex))
+            let id = Digest::parse(&img.id).map_err(db_err)?;
+            let config = std::fs::read(self.blob_path(id.hex()))
                 .map_err(io_err(format!("reading the config of {}", img.id)))?;
-            let got = format!("sha256:{}", hex::encode(Sha256::digest(&config)));
-            if got != img.id {
+            let got = Digest::of(&config);
+            if got != id {
                 return Err(Error::Db(format!(
                     "stored config of image {} is corrupt (digest {got})",
                     img.id
                 )));
             }
-            for d in &img.diff_ids {
-                if set.layers.iter().any(|l| l.diff_id == *d) {
+            let diff_ids = img
+                .diff_ids
+                .iter()
+                .map(|d| Digest::parse(d).map_err(db_err))
+                .collect::<Result<Vec<_>>>()?;
+            for (d, diff_id) in img.diff_ids.iter().zip(&diff_ids) {
+                if set.layers.iter().any(|l| l.diff_id == *diff_id) {
                     continue;
                 }
                 let lb = self.layer_blob(d)?.ok_or_else(|| {
@@ -111,16 +118,16 @@ impl Store {
                 let file = File::open(self.blob_path(bhex))
                     .map_err(io_err(format!("opening the blob of layer {d}")))?;
                 set.layers.push(SaveLayer {
-                    diff_id: d.clone(),
+                    diff_id: diff_id.clone(),
                     file,
                     tar_size: lb.tar_size,
                 });
             }
             set.images.push(SaveImage {
-                id: img.id.clone(),
+                id,
                 tags,
                 config,
-                diff_ids: img.diff_ids.clone(),
+                diff_ids,
             });
         }
         Ok(set)
@@ -150,7 +157,7 @@ impl Store {
 impl SaveSet {
     /// Ids of the images in the set.
     pub fn ids(&self) -> Vec<String> {
-        self.images.iter().map(|i| i.id.clone()).collect()
+        self.images.iter().map(|i| i.id.to_string()).collect()
     }
 
     /// Write the archive to `out`.
@@ -159,8 +166,6 @@ impl SaveSet {
             context: "writing the archive".into(),
             source: e,
         };
-        let json =
-            |v: &serde_json::Value| serde_json::to_vec(v).map_err(|e| Error::Db(e.to_string()));
         let mut tar = tar::Builder::new(out);
         let add = |tar: &mut tar::Builder<_>, name: &str, data: &[u8]| {
             let mut h = header(tar::EntryType::Regular, 0o644, data.len() as u64);
@@ -170,15 +175,19 @@ impl SaveSet {
             let mut h = header(tar::EntryType::Directory, 0o755, 0);
             tar.append_data(&mut h, d, io::empty()).map_err(err)?;
         }
-        add(&mut tar, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+        let layout = OciLayoutBuilder::default()
+            .image_layout_version("1.0.0")
+            .build()
+            .map_err(db_err)?;
+        add(&mut tar, "oci-layout", &to_json(&layout)?)?;
         let mut layer_sizes = BTreeMap::new();
         for l in self.layers {
             layer_sizes.insert(l.diff_id.clone(), l.tar_size);
             let mut h = header(tar::EntryType::Regular, 0o644, l.tar_size);
-            let input = crate::unpack::decompress(l.file).map_err(err)?;
+            let input = berth_archive::decompress(l.file).map_err(err)?;
             let reader = Verified {
                 inner: input,
-                hasher: Sha256::new(),
+                hasher: Hasher::new(),
                 count: 0,
                 want_size: l.tar_size,
                 want: l.diff_id.clone(),
@@ -189,35 +198,39 @@ impl SaveSet {
         }
         let mut manifest = Vec::new();
         let mut index = Vec::new();
-        let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        let mut repositories = Repositories::new();
         for img in &self.images {
             add(&mut tar, &blob_name(&img.id), &img.config)?;
-            let layers: Vec<String> = img.diff_ids.iter().map(|d| blob_name(d)).collect();
-            let oci = json(&serde_json::json!({
-                "schemaVersion": 2,
-                "mediaType": MANIFEST_TYPE,
-                "config": {
-                    "mediaType": "application/vnd.oci.image.config.v1+json",
-                    "digest": img.id,
-                    "size": img.config.len(),
-                },
-                "layers": img.diff_ids.iter().map(|d| serde_json::json!({
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": d,
-                    "size": layer_sizes.get(d).copied().unwrap_or_default(),
-                })).collect::<Vec<_>>(),
-            }))?;
-            let oci_digest = format!("sha256:{}", hex::encode(Sha256::digest(&oci)));
+            let layers = img
+                .diff_ids
+                .iter()
+                .map(|d| {
+                    let size = layer_sizes.get(d).copied().unwrap_or_default();
+                    Descriptor::new(MediaType::ImageLayer, size, d.as_oci().clone())
+                })
+                .collect::<Vec<_>>();
+            let config = Descriptor::new(
+                MediaType::ImageConfig,
+                img.config.len() as u64,
+                img.id.as_oci().clone(),
+            );
+            let oci = ImageManifestBuilder::default()
+                .schema_version(2u32)
+                .media_type(MediaType::ImageManifest)
+                .config(config)
+                .layers(layers)
+                .build()
+                .map_err(db_err)?;
+            let oci = to_json(&oci)?;
+            let oci_digest = Digest::of(&oci);
             add(&mut tar, &blob_name(&oci_digest), &oci)?;
-            let descriptor = |annotations: Option<serde_json::Value>| {
-                let mut d = serde_json::json!({
-                    "mediaType": MANIFEST_TYPE,
-                    "digest": oci_digest,
-                    "size": oci.len(),
-                });
-                if let Some(a) = annotations {
-                    d["annotations"] = a;
-                }
+            let descriptor = |annotations: Option<HashMap<String, String>>| {
+                let mut d = Descriptor::new(
+                    MediaType::ImageManifest,
+                    oci.len() as u64,
+                    oci_digest.as_oci().clone(),
+                );
+                d.set_annotations(annotations);
                 d
             };
             if img.tags.is_empty() {
@@ -225,51 +238,65 @@ impl SaveSet {
             }
             for t in &img.tags {
                 let (repo, tag) = t.rsplit_once(':').unwrap_or((t.as_str(), "latest"));
-                index.push(descriptor(Some(serde_json::json!({
-                    "io.containerd.image.name": qualified(t),
-                    "org.opencontainers.image.ref.name": tag,
-                }))));
+                index.push(descriptor(Some(HashMap::from([
+                    ("io.containerd.image.name".to_string(), qualified(t)),
+                    (
+                        "org.opencontainers.image.ref.name".to_string(),
+                        tag.to_string(),
+                    ),
+                ]))));
                 if let Some(top) = img.diff_ids.last() {
                     repositories
                         .entry(repo.to_string())
                         .or_default()
-                        .insert(tag.to_string(), top["sha256:".len()..].to_string());
+                        .insert(tag.to_string(), top.hex().to_string());
                 }
             }
-            manifest.push(serde_json::json!({
-                "Config": blob_name(&img.id),
-                "RepoTags": if img.tags.is_empty() { serde_json::Value::Null } else { serde_json::json!(img.tags) },
-                "Layers": layers,
-            }));
+            manifest.push(DockerManifest {
+                config: blob_name(&img.id),
+                repo_tags: (!img.tags.is_empty()).then(|| img.tags.clone()),
+                layers: img.diff_ids.iter().map(blob_name).collect(),
+                parent: None,
+                layer_sources: None,
+            });
         }
-        let index = json(&serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.index.v1+json",
-            "manifests": index,
-        }))?;
-        add(&mut tar, "index.json", &index)?;
-        add(
-            &mut tar,
-            "manifest.json",
-            &json(&serde_json::json!(manifest))?,
-        )?;
+        let index = ImageIndexBuilder::default()
+            .schema_version(2u32)
+            .media_type(MediaType::ImageIndex)
+            .manifests(index)
+            .build()
+            .map_err(db_err)?;
+        add(&mut tar, "index.json", &index_json(&index)?)?;
+        add(&mut tar, "manifest.json", &to_json(&manifest)?)?;
         if !repositories.is_empty() {
-            add(
-                &mut tar,
-                "repositories",
-                &json(&serde_json::json!(repositories))?,
-            )?;
+            add(&mut tar, "repositories", &to_json(&repositories)?)?;
         }
         let mut out = tar.into_inner().map_err(err)?;
         out.flush().map_err(err)
     }
 }
 
-const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+fn to_json(v: &impl serde::Serialize) -> Result<Vec<u8>> {
+    serde_json::to_vec(v).map_err(db_err)
+}
+
+/// `index.json`, its annotations in key order: oci-spec keeps them in a `HashMap`, whose
+/// order changes from run to run, and the same images must give the same archive.
+fn index_json(index: &berth_oci::ImageIndex) -> Result<Vec<u8>> {
+    let mut v = serde_json::to_value(index).map_err(db_err)?;
+    if let Some(ms) = v.get_mut("manifests").and_then(|m| m.as_array_mut()) {
+        for m in ms {
+            if let Some(serde_json::Value::Object(a)) = m.get_mut("annotations") {
+                a.sort_keys();
+            }
+        }
+    }
+    to_json(&v)
+}
 
 /// `sha256:<hex>` → `blobs/sha256/<hex>`.
-fn blob_name(digest: &str) -> String {
-    format!("blobs/sha256/{}", digest.trim_start_matches("sha256:"))
+fn blob_name(digest: &Digest) -> String {
+    format!("blobs/sha256/{}", digest.hex())
 }
 
 /// `busybox:latest` → `docker.io/library/busybox:latest`, as containerd names images.
@@ -299,10 +326,10 @@ fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
 /// error.
 struct Verified<R> {
     inner: R,
-    hasher: Sha256,
+    hasher: Hasher,
     count: u64,
     want_size: u64,
-    want: String,
+    want: Digest,
     done: bool,
 }
 
@@ -312,7 +339,7 @@ impl<R: Read> Read for Verified<R> {
         if n == 0 {
             if !self.done {
                 self.done = true;
-                let got = format!("sha256:{}", hex::encode(self.hasher.clone().finalize()));
+                let got = self.hasher.clone().finish();
                 if got != self.want || self.count != self.want_size {
                     return Err(io::Error::other(format!(
                         "stored layer {} is corrupt: got {got} ({} bytes, expected {})",

@@ -188,44 +188,6 @@ fn layers_test_unpacks_exactly() {
     check.unwrap();
 }
 
-/// A tar built entry by entry with raw headers (so hostile paths go through as written).
-struct RawTar(Vec<u8>);
-
-impl RawTar {
-    fn new() -> Self {
-        RawTar(Vec::new())
-    }
-    fn entry(&mut self, path: &str, kind: tar::EntryType, link: &str, data: &[u8]) -> &mut Self {
-        let mut h = tar::Header::new_gnu();
-        {
-            let raw = h.as_old_mut();
-            raw.name[..path.len()].copy_from_slice(path.as_bytes());
-            raw.linkname[..link.len()].copy_from_slice(link.as_bytes());
-        }
-        h.set_entry_type(kind);
-        h.set_mode(if kind == tar::EntryType::Directory {
-            0o755
-        } else {
-            0o644
-        });
-        h.set_size(data.len() as u64);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(0);
-        h.set_cksum();
-        self.0.extend_from_slice(h.as_bytes());
-        self.0.extend_from_slice(data);
-        let pad = (512 - data.len() % 512) % 512;
-        self.0.extend(std::iter::repeat_n(0u8, pad));
-        self
-    }
-    fn finish(&mut self) -> Vec<u8> {
-        let mut v = std::mem::take(&mut self.0);
-        v.extend(std::iter::repeat_n(0u8, 1024));
-        v
-    }
-}
-
 fn sha(data: &[u8]) -> String {
     use sha2::Digest;
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)))
@@ -260,48 +222,21 @@ fn archive_with_layer(layer: &[u8]) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
+/// The archive crate's hostile cases, each as the only layer of a loaded image: the
+/// escapes are refused (and leave nothing behind), the odd but harmless ones load.
 #[test]
 fn hostile_layers_stay_inside() {
-    use tar::EntryType::{Directory, Link, Regular, Symlink};
     let dir = tempfile::tempdir().unwrap();
     let outside = dir.path().join("outside");
     std::fs::create_dir(&outside).unwrap();
     std::fs::write(outside.join("victim"), "safe").unwrap();
     let store = Store::open(&dir.path().join("store")).unwrap();
     let out = outside.display().to_string();
-    let cases: Vec<(&str, Vec<u8>)> = vec![
-        (
-            "dot-dot",
-            RawTar::new()
-                .entry("../../../outside/victim", Regular, "", b"pwned")
-                .finish(),
-        ),
-        (
-            "absolute symlink then write through it",
-            RawTar::new()
-                .entry("link", Symlink, &out, b"")
-                .entry("link/victim", Regular, "", b"pwned")
-                .finish(),
-        ),
-        (
-            "relative symlink then write through it",
-            RawTar::new()
-                .entry("d", Directory, "", b"")
-                .entry("d/up", Symlink, "../../../../../../../..", b"")
-                .entry(&format!("d/up{out}/victim"), Regular, "", b"pwned")
-                .finish(),
-        ),
-        (
-            "hard link out",
-            RawTar::new()
-                .entry("hl", Link, "../../outside/victim", b"")
-                .finish(),
-        ),
-    ];
-    for (what, layer) in cases {
+    for (what, layer) in berth_archive::hostile::escapes(&out) {
         let r = store.load(&mut Cursor::new(archive_with_layer(&layer)));
         let e = r.expect_err(what);
         assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{what}: {e}");
+        assert!(e.to_string().contains("invalid layer"), "{what}: {e}");
         assert_eq!(
             std::fs::read_to_string(outside.join("victim")).unwrap(),
             "safe",
@@ -311,18 +246,25 @@ fn hostile_layers_stay_inside() {
         assert!(store.list().unwrap().is_empty(), "{what}");
         assert_eq!(tmp_entries(&store), 0, "{what}");
     }
-
-    // An absolute path inside is fine: it is taken relative to the layer.
-    let layer = RawTar::new().entry("/etc/x", Regular, "", b"ok").finish();
-    store
-        .load(&mut Cursor::new(archive_with_layer(&layer)))
-        .unwrap();
-    let img = store.get("hostile:1").unwrap();
-    let dirs = store.layer_dirs(&img).unwrap();
-    assert_eq!(
-        std::fs::read_to_string(dirs[0].join("etc/x")).unwrap(),
-        "ok"
-    );
+    for c in berth_archive::hostile::contained(&out) {
+        store
+            .load(&mut Cursor::new(archive_with_layer(&c.tar)))
+            .unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        let img = store.get("hostile:1").unwrap();
+        let dirs = store.layer_dirs(&img).unwrap();
+        assert_eq!(
+            std::fs::read(dirs[0].join(&c.check)).unwrap(),
+            c.want,
+            "{}",
+            c.name
+        );
+        assert_eq!(
+            std::fs::read_dir(&outside).unwrap().count(),
+            1,
+            "{}",
+            c.name
+        );
+    }
 }
 
 #[test]
@@ -389,49 +331,105 @@ fn gzipped_archive_loads() {
     assert!(dirs[0].join("usr/bin/bash").is_file() || dirs[0].join("bin/bash").exists());
 }
 
-/// `extract` as `docker cp` writes into a container: `.wh.` names are plain files, owners
-/// are the one given, and `no_overwrite_dir_non_dir` refuses to swap a directory and a file.
-#[test]
-fn extract_without_layer_semantics() {
-    use berth_store::unpack::{ExtractOptions, extract};
-    let dir = tempfile::tempdir().unwrap();
+/// An OCI layout of one image (`oci:1`) with `layer` as its only layer, its index entry's
+/// digest and size as `manifest_ref` makes them from the manifest's.
+fn oci_layout(layer: &[u8], manifest_ref: impl Fn(&str, usize) -> (String, usize)) -> Vec<u8> {
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":["{}"]}}}}"#,
+        sha(layer)
+    );
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{}","size":{}}}]}}"#,
+        sha(config.as_bytes()),
+        config.len(),
+        sha(layer),
+        layer.len()
+    );
+    let (digest, size) = manifest_ref(&sha(manifest.as_bytes()), manifest.len());
+    let index = format!(
+        r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{digest}","size":{size},"annotations":{{"org.opencontainers.image.ref.name":"oci:1"}}}}]}}"#
+    );
     let mut b = tar::Builder::new(Vec::new());
-    for (name, data) in [(".wh.kept", &b"x"[..]), ("f", &b"y"[..])] {
+    for (name, data) in [
+        (
+            "oci-layout".to_string(),
+            &br#"{"imageLayoutVersion":"1.0.0"}"#[..],
+        ),
+        (
+            format!("blobs/sha256/{}", &sha(config.as_bytes())[7..]),
+            config.as_bytes(),
+        ),
+        (format!("blobs/sha256/{}", &sha(layer)[7..]), layer),
+        (
+            format!("blobs/sha256/{}", &sha(manifest.as_bytes())[7..]),
+            manifest.as_bytes(),
+        ),
+        ("index.json".to_string(), index.as_bytes()),
+    ] {
         let mut h = tar::Header::new_gnu();
         h.set_size(data.len() as u64);
-        h.set_mode(0o640);
-        h.set_uid(1234);
-        h.set_gid(1234);
-        h.set_path(name).unwrap();
+        h.set_mode(0o644);
         h.set_cksum();
-        b.append(&h, data).unwrap();
+        b.append_data(&mut h, name, data).unwrap();
     }
-    let data = b.into_inner().unwrap();
-    let opts = ExtractOptions {
-        whiteouts: false,
-        owner: Some((0, 0)),
-        no_overwrite_dir_non_dir: true,
-    };
-    extract(&data[..], dir.path(), opts).unwrap();
-    let md = std::fs::metadata(dir.path().join(".wh.kept")).unwrap();
-    assert!(md.is_file());
-    if is_root() {
-        assert_eq!((md.uid(), md.gid()), (0, 0));
-    }
-    assert_eq!(md.permissions().mode() & 0o777, 0o640);
-    // "f" exists as a file: a directory "f" is refused, and the file stays.
-    let mut b = tar::Builder::new(Vec::new());
+    b.into_inner().unwrap()
+}
+
+/// Descriptors are read with their digests checked: a size or digest that does not match
+/// the blob, another algorithm, or a digest that is no digest, and nothing is loaded.
+#[test]
+fn oci_descriptors_are_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut layer = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_gnu();
-    h.set_entry_type(tar::EntryType::Directory);
-    h.set_size(0);
-    h.set_mode(0o755);
-    h.set_path("f/").unwrap();
+    h.set_size(2);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
     h.set_cksum();
-    b.append(&h, std::io::empty()).unwrap();
-    let err = extract(&b.into_inner().unwrap()[..], dir.path(), opts).unwrap_err();
-    assert!(
-        err.to_string().contains("cannot overwrite non-directory"),
-        "{err}"
-    );
-    assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"y");
+    layer.append_data(&mut h, "f", &b"hi"[..]).unwrap();
+    let layer = layer.into_inner().unwrap();
+    let other = sha(b"other");
+    type Ref = Box<dyn Fn(&str, usize) -> (String, usize)>;
+    let cases: Vec<(&str, Ref, &str)> = vec![
+        (
+            "wrong size",
+            Box::new(|d: &str, n| (d.to_string(), n + 1)),
+            "descriptor says",
+        ),
+        (
+            "another blob's digest",
+            Box::new(move |_: &str, n| (other.clone(), n)),
+            "missing",
+        ),
+        (
+            "sha512",
+            Box::new(|_: &str, n| (format!("sha512:{}", "a".repeat(128)), n)),
+            "unsupported digest algorithm",
+        ),
+        (
+            "a path for a digest",
+            Box::new(|_: &str, n| ("sha256:../../../etc/passwd".to_string(), n)),
+            "index.json",
+        ),
+    ];
+    for (what, make, says) in cases {
+        let e = store
+            .load(&mut Cursor::new(oci_layout(&layer, make)))
+            .expect_err(what);
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{what}: {e}");
+        assert!(e.to_string().contains(says), "{what}: {e}");
+        assert!(store.list().unwrap().is_empty(), "{what}");
+        assert_eq!(tmp_entries(&store), 0, "{what}");
+    }
+    let loaded = store
+        .load(&mut Cursor::new(oci_layout(&layer, |d, n| {
+            (d.to_string(), n)
+        })))
+        .unwrap();
+    assert_eq!(loaded[0].tags, ["oci:1"]);
+    let img = store.get(&loaded[0].id).unwrap();
+    assert_eq!(img.diff_ids, [sha(&layer)]);
 }

@@ -1,6 +1,8 @@
-//! The few *at(2) system calls layer unpacking needs, as small safe wrappers. Every path
-//! argument is a single name relative to an open directory fd, never followed if it is a
-//! symlink, so nothing written through these can leave the directory tree it starts in.
+//! The *at(2) system calls reading and writing trees need, as small safe wrappers. Every
+//! path argument is a single name relative to an open directory fd, never followed if it
+//! is a symlink, so nothing read or written through these can leave the directory tree it
+//! starts in. None needs `/proc`: they work in a chroot that has none (the `docker cp`
+//! helper).
 
 use std::ffi::{CStr, CString};
 use std::io;
@@ -32,7 +34,7 @@ pub fn open_dir_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Open a directory by path (the layer root).
+/// Open a directory by path (a tree's root: a final symlink is followed).
 pub fn open_dir(path: &std::path::Path) -> io::Result<OwnedFd> {
     use std::os::unix::ffi::OsStrExt;
     let p = cstr(path.as_os_str().as_bytes())?;
@@ -112,20 +114,64 @@ pub fn remove_all_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
         return unlink_at(dir, name, false);
     }
     let sub = open_dir_at(dir, name)?;
-    let children: Vec<CString> = {
-        let rd = std::fs::read_dir(format!("/proc/self/fd/{}", sub.as_raw_fd()))?;
-        let mut v = Vec::new();
-        for e in rd {
-            use std::os::unix::ffi::OsStrExt;
-            v.push(cstr(e?.file_name().as_bytes())?);
-        }
-        v
-    };
-    for c in children {
-        remove_all_at(borrow(&sub), &c)?;
+    for c in names(borrow(&sub))? {
+        remove_all_at(borrow(&sub), &cstr(&c)?)?;
     }
     drop(sub);
     unlink_at(dir, name, true)
+}
+
+/// The names in directory `dir` (without `.` and `..`), in no particular order. Read
+/// through a new open file description of the directory, so `dir`'s own offset is not
+/// moved and the listing can be repeated.
+pub fn names(dir: BorrowedFd<'_>) -> io::Result<Vec<Vec<u8>>> {
+    let fd = nix::fcntl::openat(
+        dir,
+        c".",
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )?;
+    let mut d = nix::dir::Dir::from_fd(fd)?;
+    let mut out = Vec::new();
+    for e in d.iter() {
+        let e = e?;
+        let n = e.file_name().to_bytes();
+        if n != b"." && n != b".." {
+            out.push(n.to_vec());
+        }
+    }
+    Ok(out)
+}
+
+/// Open the file `name` in `dir` for reading, refusing a symlink. `O_NONBLOCK`: a FIFO
+/// (or a file swapped for one) does not block the open; `O_NOCTTY`: a terminal does not
+/// become ours.
+pub fn open_file_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
+    // SAFETY: valid fd and nul-terminated name; the returned fd is owned by us.
+    let fd = cvt(unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    })?;
+    // SAFETY: openat returned a new fd.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `fstat` of an open file.
+pub fn stat_fd(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: valid fd and output buffer.
+    cvt(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
+    // SAFETY: fstat succeeded and filled the buffer.
+    Ok(unsafe { st.assume_init() })
+}
+
+/// The target of the symlink `name` in `dir`.
+pub fn readlink_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
+    use std::os::unix::ffi::OsStringExt;
+    Ok(nix::fcntl::readlinkat(dir, name)?.into_vec())
 }
 
 pub fn borrow(fd: &OwnedFd) -> BorrowedFd<'_> {
