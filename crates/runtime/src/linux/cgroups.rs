@@ -575,23 +575,31 @@ fn create_v1_dir(mount: &Path, dir: &Path, cpuset: bool) -> crate::Result<()> {
         let parent = cur.clone();
         cur.push(c);
         match std::fs::create_dir(&cur) {
-            Ok(()) => {
-                if cpuset {
-                    for f in ["cpuset.cpus", "cpuset.mems"] {
-                        let v = std::fs::read_to_string(parent.join(f))
-                            .map_err(|e| crate::Error::io(format!("reading {f}"), e))?;
-                        if !v.trim().is_empty() {
-                            write(&cur.join(f), v.trim())?;
-                        }
-                    }
-                }
-            }
+            Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => {
                 return Err(crate::Error::io(
                     format!("creating cgroup {}", cur.display()),
                     e,
                 ));
+            }
+        }
+        // A new cpuset cgroup starts with no CPUs and no memory nodes, and takes no
+        // task until both are set. Fill them from the parent at every level, also when
+        // the directory already existed: another start may have just made it and not
+        // yet filled it (two containers started at once under a fresh parent).
+        if cpuset {
+            for f in ["cpuset.cpus", "cpuset.mems"] {
+                // (A plain directory in the unit tests has no such file yet.)
+                let own = std::fs::read_to_string(cur.join(f)).unwrap_or_default();
+                if !own.trim().is_empty() {
+                    continue;
+                }
+                let v = std::fs::read_to_string(parent.join(f))
+                    .map_err(|e| crate::Error::io(format!("reading {f}"), e))?;
+                if !v.trim().is_empty() {
+                    write(&cur.join(f), v.trim())?;
+                }
             }
         }
     }
@@ -712,5 +720,25 @@ mod tests {
             std::fs::read_to_string(d.path().join("berth/cpuset.mems")).unwrap(),
             "0"
         );
+    }
+
+    #[test]
+    fn v1_cpuset_filled_when_another_start_made_the_parent() {
+        // Another start created berth/ and has not filled it yet.
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("cpuset.cpus"), "0-1\n").unwrap();
+        std::fs::write(d.path().join("cpuset.mems"), "0\n").unwrap();
+        std::fs::create_dir(d.path().join("berth")).unwrap();
+        std::fs::write(d.path().join("berth/cpuset.cpus"), "\n").unwrap();
+        std::fs::write(d.path().join("berth/cpuset.mems"), "").unwrap();
+        create_v1_dir(d.path(), &d.path().join("berth/abc"), true).unwrap();
+        for dir in ["berth", "berth/abc"] {
+            let p = d.path().join(dir);
+            assert_eq!(
+                std::fs::read_to_string(p.join("cpuset.cpus")).unwrap(),
+                "0-1"
+            );
+            assert_eq!(std::fs::read_to_string(p.join("cpuset.mems")).unwrap(), "0");
+        }
     }
 }
