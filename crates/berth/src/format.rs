@@ -219,6 +219,11 @@ fn truncate(s: &str, n: usize) -> &str {
     &s[..end]
 }
 
+/// Fields the docker CLI's Go types name otherwise than their JSON (templates see the Go
+/// names): `{{.ID}}` of an inspected container or image, `{{.Server.APIVersion}}` of
+/// `version`. Both names work, as with the docker CLI's typed data and its raw fallback.
+const GO_NAMES: &[(&str, &str)] = &[("Id", "ID"), ("ApiVersion", "APIVersion")];
+
 /// A JSON value as template data: objects as maps, arrays as lists; each map and list
 /// remembered with the value it was made from, for `json`.
 fn convert(v: &Value, originals: &mut HashMap<usize, Value>) -> Tv {
@@ -237,10 +242,15 @@ fn convert(v: &Value, originals: &mut HashMap<usize, Value>) -> Tv {
             Tv::List(list)
         }
         Value::Object(fields) => {
-            let map: BTreeMap<Arc<str>, Tv> = fields
+            let mut map: BTreeMap<Arc<str>, Tv> = fields
                 .iter()
                 .map(|(k, f)| (Arc::from(k.as_str()), convert(f, originals)))
                 .collect();
+            for (json, go) in GO_NAMES {
+                if let Some(v) = map.get(*json).cloned() {
+                    map.entry(Arc::from(*go)).or_insert(v);
+                }
+            }
             let map = Arc::new(map);
             originals.insert(Arc::as_ptr(&map) as usize, v.clone());
             Tv::Map(map)
@@ -426,6 +436,7 @@ mod tests {
     #[test]
     fn docker_docs_template_examples() {
         let c = json!({
+            "Id": "c1",
             "Name": "/web_1",
             "Image": "busybox:1.36",
             "Args": ["-c", "sleep 1000"],
@@ -480,6 +491,8 @@ mod tests {
             ),
             (r#"{{json (split .Image ":")}}"#, r#"["busybox","1.36"]"#),
             ("{{.Nope}}", "<no value>"),
+            // Go's field names where they differ from the JSON's.
+            ("{{.ID}} {{.Id}}", "c1 c1"),
         ] {
             assert_eq!(render(tpl, &c), want, "{tpl}");
         }

@@ -98,14 +98,11 @@ pub async fn inspect(c: &Client, a: InspectArgs) -> CmdResult {
         }
     };
     let mut found = Vec::new();
-    let mut code = 0;
+    let mut errors = Vec::new();
     for n in &a.names {
         match find(c, n, a.kind.as_deref(), a.size).await {
             Ok(f) => found.push(f),
-            Err(e) => {
-                eprintln!("{e}");
-                code = 1;
-            }
+            Err(e) => errors.push(e),
         }
     }
     let raws: Vec<&[u8]> = found.iter().map(Found::raw).collect();
@@ -128,5 +125,9 @@ pub async fn inspect(c: &Client, a: InspectArgs) -> CmdResult {
         }
         (None, _) => println!("{}", indent_json(&raws)),
     }
-    Ok(code)
+    // As the docker CLI: what was not found, after what was.
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    Ok(i32::from(!errors.is_empty()))
 }
