@@ -11,7 +11,8 @@
 //! - [`system`]: `version`, `info`, `system df`, `system prune`.
 //!
 //! Helpers shared by several commands are here: [`each`] for commands that take several
-//! names, [`filters`] for `--filter` flags.
+//! names, [`ListFlags`] and [`print_rows`] for list commands, [`filters`] for `--filter`
+//! flags, [`confirmed`] for prunes, [`short_id`].
 
 pub mod commit;
 pub mod container;
