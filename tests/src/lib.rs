@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod stdio;
+pub mod terminal;
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;

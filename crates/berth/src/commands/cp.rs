@@ -8,25 +8,28 @@
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
-use base64::Engine as _;
-use berth_client::{Client, Error as ClientError, next_chunk, reader_body};
-use hyper::Method;
-use serde::Deserialize;
+use berth_archive::XattrSet;
+use berth_client::{ArchivePut, Client, PathStat, reader_body};
+use clap::Args;
 
-use crate::commands::{fail, q};
-use crate::{CmdResult, Exit};
+use crate::exit::{CmdResult, Exit, fail};
+use crate::upload::{open_dir, tar_body};
 
-/// A container path's stat, from `X-Docker-Container-Path-Stat`.
-#[derive(Debug, Deserialize)]
-struct PathStat {
-    #[serde(default)]
-    mode: u32,
-    #[serde(rename = "linkTarget", default)]
-    link_target: String,
+/// `cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-` or `cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH`.
+#[derive(Args, Debug)]
+pub struct CpArgs {
+    /// Archive mode (copy all uid/gid information).
+    #[arg(short = 'a', long)]
+    pub archive: bool,
+    /// Always follow symbol link in SRC_PATH.
+    #[arg(short = 'L', long = "follow-link")]
+    pub follow_link: bool,
+    /// Suppress progress output during copy (there is none).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    pub src: String,
+    pub dst: String,
 }
-
-const GO_DIR: u32 = 1 << 31;
-const GO_SYMLINK: u32 = 1 << 27;
 
 /// `CONTAINER:PATH` split, or `None` for a local path (one with no colon before any `/`,
 /// as the docker CLI reads it; `./a:b` is local).
@@ -40,13 +43,14 @@ fn split_container(arg: &str) -> Option<(&str, &str)> {
 
 /// `berth cp [-a] [-L] SRC DEST`: one side `CONTAINER:PATH`, the other a local path or `-`
 /// (a tar on stdin or stdout).
-pub async fn cp(c: &Client, src: &str, dst: &str, follow_link: bool, archive: bool) -> CmdResult {
+pub async fn cp(c: &Client, a: CpArgs) -> CmdResult {
+    let (src, dst) = (a.src.as_str(), a.dst.as_str());
     match (split_container(src), split_container(dst)) {
         (Some((container, path)), None) => {
-            from_container(c, container, path, dst, follow_link).await
+            from_container(c, container, path, dst, a.follow_link).await
         }
         (None, Some((container, path))) => {
-            to_container(c, src, container, path, follow_link, archive).await
+            to_container(c, src, container, path, a.follow_link, a.archive).await
         }
         (Some(_), Some(_)) => Err(fail(1, "copying between containers is not supported")),
         (None, None) => Err(fail(
@@ -54,25 +58,6 @@ pub async fn cp(c: &Client, src: &str, dst: &str, follow_link: bool, archive: bo
             "must specify at least one container source (\"berth cp --help\" for help)",
         )),
     }
-}
-
-async fn stat(c: &Client, container: &str, path: &str) -> Result<PathStat, ClientError> {
-    let url = format!("/containers/{}/archive?path={}", q(container), q(path));
-    let resp = c
-        .send(Method::HEAD, &url, berth_client::empty(), &[])
-        .await?;
-    decode_stat(resp.headers())
-}
-
-fn decode_stat(headers: &hyper::HeaderMap) -> Result<PathStat, ClientError> {
-    let bad = |e: String| ClientError::Decode(format!("path stat: {e}"));
-    let h = headers
-        .get("x-docker-container-path-stat")
-        .ok_or_else(|| bad("missing".into()))?;
-    let json = base64::engine::general_purpose::STANDARD
-        .decode(h.as_bytes())
-        .map_err(|e| bad(e.to_string()))?;
-    serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))
 }
 
 /// Go's `filepath.Split` after `Clean`, keeping a trailing `/.` (docker's
@@ -120,8 +105,8 @@ async fn from_container(
     // With -L a final symlink is followed, the copy keeping the link's name.
     let mut rebase_name = None;
     if follow_link
-        && let Ok(st) = stat(c, container, path).await
-        && st.mode & GO_SYMLINK != 0
+        && let Ok(st) = c.container_stat_path(container, path).await
+        && st.is_symlink()
     {
         let (parent, base) = split_dir_entry(path);
         src_path = if st.link_target.starts_with('/') {
@@ -131,21 +116,16 @@ async fn from_container(
         };
         rebase_name = Some(base);
     }
-    let url = format!("/containers/{}/archive?path={}", q(container), q(&src_path));
-    let resp = c
-        .send(Method::GET, &url, berth_client::empty(), &[])
-        .await?;
-    let st = decode_stat(resp.headers())?;
-    let mut body = resp.into_body();
+    let (st, mut body) = c.container_archive_get(container, &src_path).await?;
     if dst == "-" {
         let mut out = tokio::io::stdout();
-        while let Some(chunk) = next_chunk(&mut body).await? {
+        while let Some(chunk) = body.next().await? {
             tokio::io::AsyncWriteExt::write_all(&mut out, &chunk).await?;
         }
         tokio::io::AsyncWriteExt::flush(&mut out).await?;
         return Ok(0);
     }
-    let src_is_dir = st.mode & GO_DIR != 0;
+    let src_is_dir = st.is_dir();
     // The archive's entries are named after what was fetched (a -L link's target); the
     // copy keeps the name asked for.
     let (_, src_base) = split_dir_entry(&src_path);
@@ -177,7 +157,7 @@ async fn from_container(
     let (tx, rx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(16);
     let extract =
         tokio::task::spawn_blocking(move || extract(ChannelReader::new(rx), &extract_to, rename));
-    while let Some(chunk) = next_chunk(&mut body).await? {
+    while let Some(chunk) = body.next().await? {
         if tx.send(chunk).is_err() {
             break;
         }
@@ -270,31 +250,25 @@ async fn to_container(
     archive: bool,
 ) -> CmdResult {
     let mut dst_path = path.to_string();
-    let mut dst = stat(c, container, path).await;
+    let mut dst: Result<PathStat, _> = c.container_stat_path(container, path).await;
     if let Ok(st) = &dst
-        && st.mode & GO_SYMLINK != 0
+        && st.is_symlink()
     {
         dst_path = if st.link_target.starts_with('/') {
             st.link_target.clone()
         } else {
             format!("{}/{}", split_dir_entry(path).0, st.link_target)
         };
-        dst = stat(c, container, &dst_path).await;
+        dst = c.container_stat_path(container, &dst_path).await;
     }
     // A failed stat is taken for a missing destination (whose parent must exist): the
     // upload then says what is wrong, a missing container included.
-    let dst_is_dir = dst.as_ref().is_ok_and(|s| s.mode & GO_DIR != 0);
+    let dst_is_dir = dst.as_ref().is_ok_and(PathStat::is_dir);
     let dst_exists = dst.is_ok();
 
-    let put = |dir: String, body| async move {
-        let mut url = format!("/containers/{}/archive?path={}", q(container), q(&dir));
-        url.push_str("&noOverwriteDirNonDir=true");
-        if archive {
-            url.push_str("&copyUIDGID=true");
-        }
-        let resp = c.send(Method::PUT, &url, body, &[]).await?;
-        http_body_util::BodyExt::collect(resp.into_body()).await?;
-        Ok::<_, ClientError>(())
+    let put = ArchivePut {
+        no_overwrite_dir_non_dir: true,
+        copy_uid_gid: archive,
     };
     if src == "-" {
         if !dst_is_dir {
@@ -303,7 +277,8 @@ async fn to_container(
                 format!("destination \"{container}:{path}\" must be a directory"),
             ));
         }
-        put(dst_path, reader_body(tokio::io::stdin())).await?;
+        c.container_archive_put(container, &dst_path, put, reader_body(tokio::io::stdin()))
+            .await?;
         return Ok(0);
     }
 
@@ -333,61 +308,16 @@ async fn to_container(
     } else {
         (dst_parent, Some(dst_base))
     };
-    // The tar is written by a blocking thread into a channel the request body reads (not a
-    // pipe: a daemon that answers early must not kill this process with SIGPIPE).
-    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(8);
-    let writer = tokio::task::spawn_blocking(move || -> Result<(), String> {
-        let out = ChannelWriter { tx };
-        // As the docker CLI: file capabilities are the only extended attributes sent.
-        let opts = berth_archive::WriteOptions {
-            xattrs: berth_archive::XattrSet::Capability,
-        };
-        let mut tar =
-            berth_archive::Writer::new(std::io::BufWriter::with_capacity(256 * 1024, out), opts);
-        match &top {
-            Some(name) => tar.path(&src_path, name.as_bytes()),
-            None => berth_archive::Dir::open(&src_path)
-                .map_err(|e| berth_archive::Error::Io {
-                    context: format!("opening {}", src_path.display()),
-                    source: e,
-                })
-                .and_then(|d| tar.contents(&d, b"")),
-        }
-        .map_err(|e| e.to_string())?;
-        tar.finish()
-            .map_err(|e| e.to_string())?
-            .into_inner()
-            .map_err(|e| e.into_error().to_string())?;
-        Ok(())
+    // As the docker CLI: file capabilities are the only extended attributes sent.
+    let (body, writer) = tar_body(XattrSet::Capability, move |tar| match &top {
+        Some(name) => tar.path(&src_path, name.as_bytes()),
+        None => tar.contents(&open_dir(&src_path)?, b""),
     });
-    let chunks = futures_util::stream::unfold(rx, |mut rx| async move {
-        let chunk = rx.recv().await?;
-        Some((Ok(hyper::body::Frame::data(chunk)), rx))
-    });
-    let body = http_body_util::BodyExt::boxed(http_body_util::StreamBody::new(chunks));
-    let sent = put(dir, body).await;
+    let sent = c.container_archive_put(container, &dir, put, body).await;
     let written = writer.await.map_err(|e| fail(1, e.to_string()))?;
     sent?;
     written.map_err(|e| fail(1, format!("archiving {src}: {e}")))?;
     Ok(0)
-}
-
-/// Blocking writes into a channel of chunks (a request body on the other side).
-struct ChannelWriter {
-    tx: tokio::sync::mpsc::Sender<bytes::Bytes>,
-}
-
-impl std::io::Write for ChannelWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.tx
-            .blocking_send(bytes::Bytes::copy_from_slice(buf))
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 fn no_such(e: &std::io::Error) -> String {
