@@ -1121,7 +1121,7 @@ impl Engine {
         };
         lock(&entry.pending).clear();
         entry.progress.send_modify(|p| p.exits += 1);
-        if auto_remove {
+        if auto_remove && entry.claim_removal_on_exit() {
             self.remove_entry(entry).await;
         }
         err
@@ -1181,7 +1181,9 @@ impl Engine {
             p.exits += 1;
         });
         if auto_remove {
-            self.remove_entry(entry).await;
+            if entry.claim_removal_on_exit() {
+                self.remove_entry(entry).await;
+            }
         } else if let Some(ran) = restart {
             self.schedule_restart(entry, ran);
         }
@@ -1325,6 +1327,10 @@ impl Engine {
     pub async fn stop(&self, key: &str, timeout: Option<i64>, signal: Option<&str>) -> Result<()> {
         let entry = self.lookup(key)?;
         let _op = entry.op.lock().await;
+        if entry.progress.borrow().removed {
+            // Removed while this stop waited for it.
+            return Err(Error::not_found(format!("No such container: {key}")));
+        }
         // Stopped by hand: the restart policy leaves it alone (and a pending restart is off).
         {
             let mut r = entry.record();
@@ -1398,13 +1404,37 @@ impl Engine {
         Ok(())
     }
 
-    /// `DELETE /containers/{id}`.
+    /// `DELETE /containers/{id}`. One removal at a time: while one is under way, others
+    /// get Docker's 409 (and a 404 once it is done), so exactly one caller removed it.
     pub async fn remove(self: &Arc<Self>, key: &str, force: bool) -> Result<()> {
         let entry = self.lookup(key)?;
+        if !entry.claim_removal() {
+            if entry.progress.borrow().removed {
+                return Err(Error::not_found(format!("No such container: {key}")));
+            }
+            return Err(Error::conflict(format!(
+                "removal of container {key} is already in progress"
+            )));
+        }
+        let result = self.remove_claimed(&entry, force).await;
+        if result.is_err() && entry.release_removal() {
+            // It exited to be removed (AutoRemove) while this removal held the claim.
+            self.remove_entry(&entry).await;
+        }
+        result
+    }
+
+    /// [`Engine::remove`] once its removal is claimed.
+    async fn remove_claimed(self: &Arc<Self>, entry: &Arc<Entry>, force: bool) -> Result<()> {
         let _op = entry.op.lock().await;
-        let (running, restarting, id) = {
+        let (running, paused, restarting, id) = {
             let r = entry.record();
-            (r.state.running, r.state.restarting, r.id.clone())
+            (
+                r.state.running,
+                r.state.paused,
+                r.state.restarting,
+                r.id.clone(),
+            )
         };
         if restarting && !force {
             // Between two runs (its restart pending): Docker refuses it as well.
@@ -1414,10 +1444,16 @@ impl Engine {
         }
         if running {
             if !force {
-                return Err(Error::conflict(format!(
-                    "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
-                    entry.record().name
-                )));
+                let name = entry.record().name.clone();
+                return Err(Error::conflict(if paused {
+                    format!(
+                        "cannot remove container \"/{name}\": container is paused and must be unpaused first"
+                    )
+                } else {
+                    format!(
+                        "cannot remove container \"/{name}\": container is running: stop the container before removing or force remove"
+                    )
+                }));
             }
             {
                 let mut r = entry.record();
@@ -1430,7 +1466,7 @@ impl Engine {
             let _ = shim.kill(libc::SIGKILL, true).await;
             let _ = rx.wait_for(|p| !p.running).await;
         }
-        self.remove_entry(&entry).await;
+        self.remove_entry(entry).await;
         Ok(())
     }
 
@@ -1490,6 +1526,10 @@ impl Engine {
         }
         let entry = self.lookup(key)?;
         let _op = entry.op.lock().await;
+        if entry.progress.borrow().removed {
+            // Removed while this rename waited for it: its record is gone for good.
+            return Err(Error::not_found(format!("No such container: {key}")));
+        }
         let allocating = |e: Error| {
             Error::new(
                 e.kind,
@@ -1789,7 +1829,9 @@ impl Engine {
             };
             // Its directory was moved away by a removal the daemon did not live to finish.
             if status == "removing" || !self.paths(&id).dir.exists() {
-                self.remove_entry(&entry).await;
+                if entry.claim_removal() {
+                    self.remove_entry(&entry).await;
+                }
                 continue;
             }
             if status == "restarting" {

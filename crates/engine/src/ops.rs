@@ -139,7 +139,21 @@ impl Engine {
             return Err(Error::invalid(format!("updating {field} is not supported")));
         }
         let entry = self.lookup(key)?;
-        let mut hc = entry.record().host_config.clone();
+        // One update (or start, stop, removal) of the container at a time: the record and
+        // the cgroup say the same.
+        let _op = entry.op.lock().await;
+        let marked = |id: &str| {
+            Error::conflict(format!(
+                "Cannot update container {id}: container is marked for removal and cannot be \"update\""
+            ))
+        };
+        let (id, mut hc) = {
+            let r = entry.record();
+            (r.id.clone(), r.host_config.clone())
+        };
+        if entry.removal_claimed() || entry.progress.borrow().removed {
+            return Err(marked(&id));
+        }
         let r = &mut hc.resources;
         // Docker's update: a zero (or empty) field leaves the value as it was.
         fn set<T: Default + PartialEq + Clone>(to: &mut T, new: &T) {
@@ -199,6 +213,10 @@ impl Engine {
                 .map_err(|e| Error::invalid(format!("Cannot update container: {e}")))?;
         }
         let mut r = entry.record();
+        if r.state.status == "removing" || entry.progress.borrow().removed {
+            // Its removal began meanwhile (on exit): its record is not to come back.
+            return Err(marked(&id));
+        }
         r.host_config = hc;
         self.db.save(&r, true)?;
         self.container_event(&r, "update", &[]);
