@@ -771,3 +771,80 @@ fn list_names(d: &Daemon) -> Vec<String> {
     names.sort();
     names
 }
+
+/// `docker cp` (stat, get, put) of a container while it is killed: the content, never a
+/// 500. Before, a request that read the container as running and found its process gone
+/// answered 500 "chroot /proc/<pid>/root: No such file or directory" (a quarter of them).
+#[test]
+fn cp_of_a_container_that_stops_meanwhile() {
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    let c = unique("cp");
+    d.berth(&["create", "--name", &c, "busybox", "sleep", "1000"])
+        .ok();
+    let tar = tar_of("put.txt", b"put\n");
+    let mut statuses = std::collections::BTreeMap::new();
+    for _ in 0..10 {
+        d.berth(&["start", &c]).ok();
+        let readers: Vec<_> = (0..3)
+            .map(|i| {
+                let socket = d.socket.clone();
+                let (c, tar) = (c.clone(), tar.clone());
+                std::thread::spawn(move || {
+                    let mut seen = Vec::new();
+                    for _ in 0..8 {
+                        let raw = match i {
+                            0 => request(
+                                "GET",
+                                &format!("/v1.50/containers/{c}/archive?path=/etc/hostname"),
+                                "",
+                                b"",
+                            ),
+                            1 => request(
+                                "HEAD",
+                                &format!("/v1.50/containers/{c}/archive?path=/etc"),
+                                "",
+                                b"",
+                            ),
+                            _ => request(
+                                "PUT",
+                                &format!("/v1.50/containers/{c}/archive?path=/tmp"),
+                                "",
+                                &tar,
+                            ),
+                        };
+                        let mut s = UnixStream::connect(&socket).unwrap();
+                        s.write_all(&raw).unwrap();
+                        let mut out = Vec::new();
+                        s.read_to_end(&mut out).unwrap();
+                        let a = parse(&out);
+                        seen.push((
+                            a.status,
+                            if a.status >= 500 {
+                                a.text()
+                            } else {
+                                String::new()
+                            },
+                        ));
+                    }
+                    seen
+                })
+            })
+            .collect();
+        d.berth(&["kill", &c]).ok();
+        for r in readers {
+            for s in r.join().unwrap() {
+                *statuses.entry(s).or_insert(0) += 1;
+            }
+        }
+    }
+    assert!(statuses.keys().all(|(s, _)| *s == 200), "{statuses:?}");
+    // Nothing left mounted or in the scratch directory.
+    let scratch = d.dir.path().join("run/archive");
+    assert!(eventually(10, || {
+        std::fs::read_dir(&scratch).is_ok_and(|mut e| e.next().is_none())
+    }));
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    assert!(!mounts.contains(&d.dir.path().to_string_lossy().into_owned()));
+}
