@@ -848,3 +848,213 @@ fn cp_of_a_container_that_stops_meanwhile() {
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
     assert!(!mounts.contains(&d.dir.path().to_string_lossy().into_owned()));
 }
+
+/// Limits out of range get dockerd's 400 and message at create and update (the OCI
+/// runtime's for CPU shares, which dockerd only finds at start, with a 500); dockerd's
+/// normalizations hold (a PIDs limit of 0 or less and a swappiness of -1 are none);
+/// settings Berth does not act on are refused by name rather than ignored. Before, a
+/// `Memory` of -1 or 1 byte, periods, quotas and weights out of range were accepted.
+#[test]
+fn out_of_range_limits_are_refused_as_dockerd() {
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    let create = |hc: Value| {
+        call(
+            &d,
+            "POST",
+            "/containers/create",
+            &json!({"Image": "busybox", "Cmd": ["true"], "HostConfig": hc}),
+        )
+    };
+    let cases = [
+        (
+            json!({"Memory": -1}),
+            400,
+            "Minimum memory limit allowed is 6MB",
+        ),
+        (
+            json!({"Memory": 6291455}),
+            400,
+            "Minimum memory limit allowed is 6MB",
+        ),
+        (
+            json!({"Memory": 10000000, "MemorySwap": 5000000}),
+            400,
+            "Minimum memoryswap limit should be larger than memory limit, see usage",
+        ),
+        (
+            json!({"MemorySwap": 5000000}),
+            400,
+            "You should always set the Memory limit when using Memoryswap limit, see usage",
+        ),
+        (
+            json!({"MemoryReservation": 1}),
+            400,
+            "Minimum memory reservation allowed is 6MB",
+        ),
+        (
+            json!({"Memory": 10000000, "MemoryReservation": 20000000}),
+            400,
+            "Minimum memory limit can not be less than memory reservation limit, see usage",
+        ),
+        (
+            json!({"MemorySwappiness": 101}),
+            400,
+            "Invalid value: 101, valid memory swappiness range is 0-100",
+        ),
+        (
+            json!({"CpuShares": -1}),
+            400,
+            "invalid CPU shares (-1): value must be a positive integer",
+        ),
+        (
+            json!({"CpuShares": 1}),
+            400,
+            "the minimum allowed cpu-shares is 2",
+        ),
+        (
+            json!({"CpuShares": 262145}),
+            400,
+            "the maximum allowed cpu-shares is 262144",
+        ),
+        (
+            json!({"CpuPeriod": 999}),
+            400,
+            "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)",
+        ),
+        (
+            json!({"CpuPeriod": 1000001}),
+            400,
+            "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)",
+        ),
+        (
+            json!({"CpuQuota": 999}),
+            400,
+            "CPU cfs quota can not be less than 1ms (i.e. 1000)",
+        ),
+        (
+            json!({"NanoCpus": 100000000, "CpuQuota": 5000}),
+            400,
+            "Conflicting options: Nano CPUs and CPU Quota cannot both be set",
+        ),
+        (
+            json!({"CpusetCpus": "abc"}),
+            400,
+            "Invalid value abc for cpuset cpus: invalid format: abc",
+        ),
+        (
+            json!({"CpusetCpus": "100000"}),
+            400,
+            "Requested CPUs are not available - requested 100000",
+        ),
+        (
+            json!({"CpusetMems": "4096"}),
+            400,
+            "Requested memory nodes are not available - requested 4096",
+        ),
+        (
+            json!({"BlkioWeight": 9}),
+            400,
+            "Range of blkio weight is from 10 to 1000",
+        ),
+        (
+            json!({"BlkioWeight": 1001}),
+            400,
+            "Range of blkio weight is from 10 to 1000",
+        ),
+        (
+            json!({"OomScoreAdj": 1001}),
+            400,
+            "Invalid value 1001, range for oom score adj is [-1000, 1000]",
+        ),
+        (
+            json!({"ShmSize": -1}),
+            400,
+            "SHM size can not be less than 0",
+        ),
+        (
+            json!({"IOMaximumBandwidth": 5}),
+            400,
+            "Invalid QoS settings: linux does not support Maximum IO Bandwidth or Maximum IO IOps",
+        ),
+        (
+            json!({"OomScoreAdj": 500}),
+            501,
+            "HostConfig.OomScoreAdj is not supported by Berth",
+        ),
+        (
+            json!({"MemorySwappiness": 60}),
+            501,
+            "HostConfig.MemorySwappiness is not supported by Berth",
+        ),
+        (
+            json!({"BlkioDeviceReadBps": [{"Path": "/dev/sda", "Rate": 1024}]}),
+            501,
+            "HostConfig.BlkioDeviceReadBps is not supported by Berth",
+        ),
+    ];
+    for (hc, status, message) in &cases {
+        let a = create(hc.clone());
+        assert_eq!(a.status, *status, "{hc}: {}", a.text());
+        let m = a.message();
+        assert!(m.starts_with(message), "{hc}: {m}");
+    }
+    // In range, and dockerd's normalizations.
+    let a = create(json!({
+        "Memory": 6291456, "MemorySwap": -1, "CpuShares": 2, "CpuPeriod": 100000,
+        "CpuQuota": -1, "PidsLimit": -1, "MemorySwappiness": -1, "OomScoreAdj": 0,
+        "BlkioWeightDevice": [], "CpusetCpus": "0", "CpusetMems": "0",
+    }));
+    assert_eq!(a.status, 201, "{}", a.text());
+    let id = a.json()["Id"].as_str().unwrap().to_string();
+    let hc = inspect(&d, &id).unwrap()["HostConfig"].clone();
+    assert_eq!(hc["PidsLimit"], Value::Null);
+    assert_eq!(hc["MemorySwappiness"], Value::Null);
+    assert_eq!(hc["Memory"], 6291456);
+
+    // Update checks the same limits.
+    let c = unique("upd");
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        &c,
+        "--pids-limit",
+        "50",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    let update = |body: Value| call(&d, "POST", &format!("/containers/{c}/update"), &body);
+    for (body, message) in [
+        (json!({"Memory": -1}), "Minimum memory limit allowed is 6MB"),
+        (
+            json!({"CpuShares": 1}),
+            "the minimum allowed cpu-shares is 2",
+        ),
+        (
+            json!({"CpuPeriod": 999}),
+            "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)",
+        ),
+        (
+            json!({"BlkioWeight": 1001}),
+            "Range of blkio weight is from 10 to 1000",
+        ),
+        (
+            json!({"PidsLimit": -1}),
+            "Cannot update container: removing the PIDs limit (PidsLimit 0 or less) of a running container is not supported",
+        ),
+    ] {
+        let a = update(body.clone());
+        assert_eq!((a.status, a.message().as_str()), (400, message), "{body}");
+    }
+    let a = update(json!({"CpuShares": 512, "PidsLimit": 100}));
+    assert_eq!(a.status, 200, "{}", a.text());
+    let hc = inspect(&d, &c).unwrap()["HostConfig"].clone();
+    assert_eq!(
+        (hc["CpuShares"].clone(), hc["PidsLimit"].clone()),
+        (json!(512), json!(100))
+    );
+}

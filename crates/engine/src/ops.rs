@@ -172,8 +172,17 @@ impl Engine {
         set(&mut r.blkio_weight, &u.blkio_weight);
         set(&mut r.nano_cpus, &u.nano_cpus);
         set(&mut r.oom_kill_disable, &u.oom_kill_disable);
-        if u.pids_limit.is_some_and(|p| p != 0) {
-            r.pids_limit = u.pids_limit;
+        match u.pids_limit {
+            Some(p) if p > 0 => r.pids_limit = Some(p),
+            // As dockerd: 0 or less is no limit, which Berth cannot put back on a
+            // running container's cgroup.
+            Some(_) if r.pids_limit.is_some_and(|p| p > 0) && entry.record().state.running => {
+                return Err(Error::invalid(
+                    "Cannot update container: removing the PIDs limit (PidsLimit 0 or less) of a running container is not supported",
+                ));
+            }
+            Some(_) => r.pids_limit = None,
+            None => {}
         }
         if u.nano_cpus != 0 {
             r.cpu_quota = 0;
@@ -188,6 +197,7 @@ impl Engine {
             }
             hc.restart_policy = policy;
         }
+        crate::containers::validate_resources(&hc.resources, true)?;
         let opts = crate::containers::runtime_options_for(&hc)?;
         let running = entry.record().state.running;
         if running {
