@@ -355,6 +355,16 @@ fn every_error_answer_is_json() {
         &request("POST", "/v1.50/containers/sb/start", JSON, b"{}"),
     );
     assert_eq!(a.status, 204, "{}", a.text());
+    // Bad `ps` arguments of a top are the client's: 400 (dockerd: 500), ps's first line.
+    let a = call(
+        &d,
+        "GET",
+        "/containers/ct/top?ps_args=--garbage",
+        &Value::Null,
+    );
+    assert_eq!(a.status, 400, "{}", a.text());
+    assert!(a.message().starts_with("ps: "), "{}", a.text());
+    assert!(!a.message().contains('\n'), "{}", a.text());
     // The daemon is fine after all that.
     assert_eq!(call(&d, "GET", "/_ping", &Value::Null).text(), "OK");
 }
@@ -660,6 +670,19 @@ fn concurrent_operations_have_one_winner() {
     ));
     assert_eq!(t.get(&(204, String::new())), Some(&1), "{t:?}");
     assert_eq!(t.get(&(304, String::new())), Some(&9), "{t:?}");
+
+    // Restarts at once: each answers 204 (one of them may find the container started by
+    // another, which is no 304), and it runs after.
+    let c = unique("restarts");
+    run_detached(&d, &c, &["sleep", "1000"]);
+    let t = tally(&at_once(
+        &d,
+        (0..4)
+            .map(|_| post(&format!("/containers/{c}/restart?t=1")))
+            .collect(),
+    ));
+    assert_eq!(t.get(&(204, String::new())), Some(&4), "{t:?}");
+    assert!(running(&d, &c));
 
     // Stops and removals without force: a removal succeeds only once the container is
     // stopped, and then only one.

@@ -250,10 +250,13 @@ impl Engine {
             .await
             .map_err(|e| Error::internal(format!("running ps: {e}")))?;
         if !out.status.success() {
-            return Err(Error::internal(format!(
-                "ps: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
+            // The arguments are the client's (dockerd answers 500; this is their fault).
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let why = stderr
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("failed");
+            return Err(Error::invalid(format!("ps: {}", why.trim())));
         }
         parse_ps(&String::from_utf8_lossy(&out.stdout), &pids)
     }
