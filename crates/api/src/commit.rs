@@ -135,7 +135,8 @@ async fn export(State(engine): State<AppState>, Path(id): Path<String>) -> ApiRe
     });
     let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
     Ok((
-        [(header::CONTENT_TYPE, "application/x-tar")],
+        // dockerd's type (Go's guess for a tar), the one the API description gives.
+        [(header::CONTENT_TYPE, "application/octet-stream")],
         Body::from_stream(body),
     )
         .into_response())

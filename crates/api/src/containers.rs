@@ -141,7 +141,13 @@ async fn restart(
         Err(e) if e.kind == berth_engine::ErrorKind::NotModified => {}
         Err(e) => return Err(e.into()),
     }
-    engine.start(&id).await?;
+    match engine.start(&id).await {
+        Ok(()) => {}
+        // Started by another request meanwhile (a concurrent restart): it runs, which is
+        // what a restart answers 204 for, as dockerd does.
+        Err(e) if e.kind == berth_engine::ErrorKind::NotModified => {}
+        Err(e) => return Err(e.into()),
+    }
     engine.container_event_by_key(&id, "restart");
     Ok(StatusCode::NO_CONTENT)
 }

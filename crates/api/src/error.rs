@@ -47,7 +47,13 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::NOT_MODIFIED {
             return self.status.into_response();
         }
-        if self.status.is_server_error() {
+        // 501 (what Berth does not do) and 503 (swarm mode, which it has not) are
+        // answers, not failures.
+        let refusal = matches!(
+            self.status,
+            StatusCode::NOT_IMPLEMENTED | StatusCode::SERVICE_UNAVAILABLE
+        );
+        if self.status.is_server_error() && !refusal {
             tracing::warn!(status = self.status.as_u16(), "{}", self.message);
         } else {
             tracing::debug!(status = self.status.as_u16(), "{}", self.message);

@@ -86,7 +86,12 @@ async fn start(
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
             Err(e) => {
-                tracing::debug!("exec upgrade failed: {e}");
+                // The client hung up before the stream: the command runs all the same,
+                // as with dockerd, its output going nowhere.
+                tracing::debug!("exec upgrade failed: {e}; starting it detached");
+                if let Err(e) = engine.exec_start(&id, true, false).await {
+                    tracing::debug!("exec start: {}", e.message);
+                }
                 return;
             }
         };

@@ -12,6 +12,7 @@
 #![recursion_limit = "256"]
 
 pub mod commit;
+mod conn;
 pub mod containers;
 pub mod error;
 pub mod exec;
@@ -21,24 +22,22 @@ pub mod swarm;
 pub mod system;
 pub mod version;
 
-use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes, HttpBody};
+use axum::body::{Bytes, HttpBody};
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use berth_engine::Engine;
 use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming, SizeHint};
-use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tower::ServiceExt;
 
+pub use conn::{serve_connection, serve_tcp, serve_unix};
 pub use error::{ApiError, ApiResult};
 pub use version::ApiVersion;
 
@@ -71,52 +70,100 @@ async fn page_not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "page not found")
 }
 
-/// Strip and check the version prefix, route, and add Docker's response headers.
-async fn handle(router: Router, mut req: Request) -> Response {
-    let version = match version::split(req.uri()) {
-        Ok((v, uri)) => {
+/// berthd's `Server` header.
+pub(crate) const SERVER: &str = concat!("Berth/", env!("CARGO_PKG_VERSION"), " (linux)");
+
+/// Strip and check the version prefix, check a JSON body's type, route, and add Docker's
+/// response headers; every error answer is `{"message": ...}`.
+pub(crate) async fn handle(router: Router, mut req: Request) -> Response {
+    let mut resp = match version::split(req.uri()) {
+        Ok((version, uri)) => {
             if let Some(uri) = uri {
                 *req.uri_mut() = uri;
             }
-            v
+            req.extensions_mut().insert(version);
+            match check_body_type(&req) {
+                Err(e) => e.into_response(),
+                Ok(()) => match router.oneshot(req).await {
+                    Ok(r) => json_error(r).await,
+                    Err(never) => match never {},
+                },
+            }
         }
-        Err(e) => return e.into_response(),
+        Err(e) => e.into_response(),
     };
-    req.extensions_mut().insert(version);
-    let resp = match router.oneshot(req).await {
-        Ok(r) => r,
-        Err(never) => match never {},
-    };
-    let mut resp = json_error(resp).await;
-    let not_found = resp.status() == StatusCode::NOT_FOUND;
-    let h = resp.headers_mut();
-    if not_found {
+    if resp.status() == StatusCode::NOT_FOUND {
         // Set by axum on a path known with other methods (see `router`).
-        h.remove(header::ALLOW);
+        resp.headers_mut().remove(header::ALLOW);
     }
-    h.insert(
-        "Api-Version",
-        HeaderValue::from_static(berth_models::API_VERSION_MAX),
-    );
-    h.insert("Docker-Experimental", HeaderValue::from_static("false"));
-    h.insert("Ostype", HeaderValue::from_static("linux"));
-    h.insert(
-        "Server",
-        HeaderValue::from_static(concat!("Berth/", env!("CARGO_PKG_VERSION"), " (linux)")),
-    );
+    conn::add_docker_headers(&mut resp);
     resp
 }
 
-/// Docker answers every error with `{"message": ...}`; the rejections of axum's extractors
-/// (a query string that does not parse, a body over [`BUFFERED_BODY_LIMIT`]) are plain
-/// text: their text becomes the message.
-async fn json_error(resp: Response) -> Response {
-    let plain = resp
+/// The length of a request's body: `Some(0)` without one, `None` when unknown (chunked).
+fn body_length(req: &Request) -> Option<u64> {
+    match req.headers().get(header::CONTENT_LENGTH) {
+        Some(v) => v.to_str().ok().and_then(|v| v.parse().ok()),
+        None if req.headers().contains_key(header::TRANSFER_ENCODING) => None,
+        None => Some(0),
+    }
+}
+
+/// dockerd's checks of a request body's type before the handler runs: the routes that
+/// read a JSON body refuse a body of another `Content-Type` (no type at all is fine only
+/// without a body), and a start refuses a body (a `HostConfig` at start went away in API
+/// 1.24).
+fn check_body_type(req: &Request) -> ApiResult<()> {
+    if req.method() != axum::http::Method::POST {
+        return Ok(());
+    }
+    let segments: Vec<&str> = req.uri().path().trim_matches('/').split('/').collect();
+    let json = match segments.as_slice() {
+        ["containers", "create"] | ["commit"] => true,
+        ["containers", _, "update" | "exec"] | ["exec", _, "start"] => true,
+        ["containers", _, "start"] => {
+            // A JSON object that is not empty has at least 7 bytes (dockerd's test).
+            if body_length(req).is_none_or(|n| n > 7) {
+                return Err(ApiError::bad_request(
+                    "starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24",
+                ));
+            }
+            false
+        }
+        _ => false,
+    };
+    if !json {
+        return Ok(());
+    }
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|t| t.as_bytes().starts_with(b"text/plain"));
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    if content_type.is_empty() && body_length(req) == Some(0) {
+        return Ok(());
+    }
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    if mime.eq_ignore_ascii_case("application/json") {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(format!(
+        "Content-Type specified ({content_type}) must be 'application/json'"
+    )))
+}
+
+/// Docker answers every error with `{"message": ...}`. The rejections of axum's extractors
+/// (a query string that does not parse, a body over [`BUFFERED_BODY_LIMIT`]) are plain
+/// text: their text becomes the message; an error without a body gets its status's reason.
+async fn json_error(resp: Response) -> Response {
     let status = resp.status();
-    if !plain || !(status.is_client_error() || status.is_server_error()) {
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let content_type = resp.headers().get(header::CONTENT_TYPE);
+    let plain = content_type.is_some_and(|t| t.as_bytes().starts_with(b"text/plain"));
+    let empty = content_type.is_none() && resp.body().size_hint().exact() == Some(0);
+    if !plain && !empty {
         return resp;
     }
     if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -132,6 +179,11 @@ async fn json_error(resp: Response) -> Response {
     let text = match resp.into_body().collect().await {
         Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
         Err(e) => e.to_string(),
+    };
+    let text = if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
     };
     ApiError::new(status, text).into_response()
 }
@@ -233,55 +285,6 @@ async fn drain(mut body: Incoming) {
         }
         Ok(n) => tracing::trace!("drained {n} unread bytes of a request body"),
         Err(_) => tracing::debug!("closing the connection: request body still coming"),
-    }
-}
-
-/// Serve one accepted connection until it closes (HTTP/1.1, keep-alive, upgrades).
-pub async fn serve_connection<IO>(io: IO, router: Router)
-where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-        let router = router.clone();
-        let req = req.map(|b| Body::new(DrainOnDrop::new(b)));
-        async move { Ok::<_, Infallible>(handle(router, req).await) }
-    });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(io), service)
-        .with_upgrades();
-    if let Err(e) = conn.await {
-        tracing::debug!("connection ended: {e}");
-    }
-}
-
-/// Accept connections on a Unix socket forever.
-pub async fn serve_unix(listener: tokio::net::UnixListener, router: Router) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                tokio::spawn(serve_connection(stream, router.clone()));
-            }
-            Err(e) => {
-                tracing::warn!("accept: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-        }
-    }
-}
-
-/// Accept connections on a TCP socket forever.
-pub async fn serve_tcp(listener: tokio::net::TcpListener, router: Router) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                let _ = stream.set_nodelay(true);
-                tokio::spawn(serve_connection(stream, router.clone()));
-            }
-            Err(e) => {
-                tracing::warn!("accept: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-        }
     }
 }
 

@@ -5,7 +5,9 @@
 //! helpers), which first makes the container's root its own root directory: paths, `..`
 //! and symlinks then resolve as they do in the container, and nothing outside it can be
 //! reached whatever the path or the archive holds. A running container's root is
-//! `/proc/<pid>/root` (its mounts included); a stopped one's overlay is mounted in the
+//! `/proc/<pid>/root` (its mounts included), opened by the daemon and inherited by the
+//! helper, so a container that stops meanwhile is still read (or, if it is gone before
+//! the open, read as a stopped one); a stopped one's overlay is mounted in the
 //! helper's own mount namespace, which goes away with the helper, while the container's
 //! operation lock keeps it from being started or removed meanwhile. The tar work itself is
 //! the archive crate's: `get` writes with [`berth_archive::Writer`] (names as Docker names
@@ -13,6 +15,7 @@
 //! plain `.wh.` files, owners per `copyUIDGID`).
 
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -197,7 +200,7 @@ impl Engine {
         }
         let entry = self.lookup(key)?;
         let op_lock = entry.op.clone().lock_owned().await;
-        let (running, pid, id, image_id) = {
+        let (mut running, pid, id, image_id) = {
             let r = entry.record();
             (
                 r.state.running,
@@ -206,13 +209,46 @@ impl Engine {
                 r.image_id.clone(),
             )
         };
+        // A running container's root, held open from here: if the container stops
+        // before the helper is in it, the helper still gets in.
+        let root = if running && pid > 0 {
+            running_root(pid, &id)
+        } else {
+            None
+        };
+        if running && root.is_none() {
+            // It stopped (its exit may not be recorded yet): wait for that, then go in
+            // as into a stopped container.
+            let mut rx = entry.progress.subscribe();
+            let stopped = rx.wait_for(|p| !p.running);
+            if tokio::time::timeout(STOP_WAIT, stopped).await.is_err() {
+                return Err(Error::conflict(format!(
+                    "container {id} stopped while its files were being opened: try again"
+                )));
+            }
+            running = false;
+        }
         // The running binary itself, even when an upgrade replaced the file meanwhile.
         let mut cmd = Command::new("/proc/self/exe");
         cmd.arg(HELPER_ARG).arg(op).arg(path).args(flags);
-        let (op_lock, scratch) = if running && pid > 0 {
-            cmd.arg("--pid").arg(pid.to_string());
+        let (op_lock, scratch) = if let Some(root) = &root {
+            let fd = root.as_raw_fd();
+            cmd.arg("--root-fd").arg(fd.to_string());
+            // SAFETY: between fork and exec the closure only calls fcntl(2), which is
+            // async-signal-safe, on a descriptor this process owns (kept open by `root`
+            // until the helper is spawned).
+            unsafe {
+                cmd.pre_exec(move || {
+                    // The helper inherits the root directory (without FD_CLOEXEC).
+                    if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
             (None, None)
         } else {
+            debug_assert!(!running);
             let paths = self.paths(&id);
             let scratch = self
                 .cfg
@@ -241,10 +277,13 @@ impl Engine {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        let child = cmd
+            .spawn()
+            .map_err(|e| Error::io("starting the archive helper", e))?;
+        // The helper has its own copy now.
+        drop(root);
         Ok(Helper {
-            child: cmd
-                .spawn()
-                .map_err(|e| Error::io("starting the archive helper", e))?,
+            child,
             container: key.to_string(),
             path: path.to_string(),
             _op: op_lock,
@@ -260,6 +299,31 @@ impl Engine {
 
 /// Under the exec root: the mount points of stopped containers' overlays for `docker cp`.
 const SCRATCH: &str = "archive";
+
+/// How long `docker cp` of a container that has just stopped waits for its exit to be
+/// recorded.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The root directory of running container `id` whose init is `pid`, opened (`O_PATH`),
+/// or `None` if that process is gone. The process is checked to be in the container's
+/// cgroup after the open, so a pid the kernel gave to another process meanwhile is not
+/// taken for the container.
+fn running_root(pid: i64, id: &str) -> Option<std::os::fd::OwnedFd> {
+    use nix::fcntl::{OFlag, open};
+    use nix::sys::stat::Mode;
+    let root = open(
+        format!("/proc/{pid}/root").as_str(),
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let suffix = format!("/{id}");
+    cgroups
+        .lines()
+        .any(|l| l.trim_end().ends_with(&suffix))
+        .then_some(root)
+}
 
 fn parse_stat(line: &str) -> Result<PathStat> {
     serde_json::from_str(line.trim())
@@ -316,7 +380,7 @@ fn helper(args: &[String]) -> HelperResult<()> {
     let (Some(op), Some(path)) = (args.first(), args.get(1)) else {
         return Err(failed("usage: berthd __archive stat|get|put PATH [flags]"));
     };
-    let mut pid = None;
+    let mut root_fd = None;
     let (mut upper, mut work, mut scratch) = (None, None, None);
     let mut lowers = Vec::new();
     // What `docker cp` writes into a container: `.wh.` names are plain files, everything
@@ -337,7 +401,7 @@ fn helper(args: &[String]) -> HelperResult<()> {
                 .ok_or_else(|| failed(format!("{a}: no value")))
         };
         match a.as_str() {
-            "--pid" => pid = Some(value()?),
+            "--root-fd" => root_fd = Some(value()?),
             "--upper" => upper = Some(PathBuf::from(value()?)),
             "--work" => work = Some(PathBuf::from(value()?)),
             "--scratch" => scratch = Some(PathBuf::from(value()?)),
@@ -347,8 +411,9 @@ fn helper(args: &[String]) -> HelperResult<()> {
             other => return Err(failed(format!("unknown flag {other}"))),
         }
     }
-    let root = match (pid, upper, work, scratch) {
-        (Some(pid), ..) => PathBuf::from(format!("/proc/{pid}/root")),
+    let root = match (root_fd, upper, work, scratch) {
+        // A running container's root, opened by the daemon.
+        (Some(fd), ..) => PathBuf::from(format!("/proc/self/fd/{fd}")),
         (None, Some(upper), Some(work), Some(scratch)) => {
             berth_runtime::linux::mount::private_overlay(&lowers, &upper, &work, &scratch)
                 .map_err(failed)?

@@ -353,6 +353,202 @@ fn console_size(hc: &berth_models::HostConfig) -> Option<[u16; 2]> {
     Some([dim(hc.console_size[0])?, dim(hc.console_size[1])?])
 }
 
+/// Docker's smallest memory limit and reservation.
+const MIN_MEMORY: i64 = 6 << 20;
+/// The range of CPU shares the kernel takes (runc's checks).
+const CPU_SHARES: std::ops::RangeInclusive<i64> = 2..=262_144;
+
+/// What dockerd normalizes in a create's resources before it checks them: a swappiness of
+/// -1 is none, a PIDs limit of 0 or less is no limit.
+fn normalize_resources(res: &mut berth_models::Resources) {
+    if res.memory_swappiness == Some(-1) {
+        res.memory_swappiness = None;
+    }
+    if res.pids_limit.is_some_and(|p| p <= 0) {
+        res.pids_limit = None;
+    }
+}
+
+/// A cpuset list (`0-3,6`) as numbers; dockerd's error for one that does not parse.
+fn cpuset_list(v: &str) -> std::result::Result<Vec<u32>, String> {
+    let bad = || format!("invalid format: {v}");
+    let mut out = Vec::new();
+    for part in v.split(',') {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let (a, b): (u32, u32) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+        if a > b || b - a > 65_536 {
+            return Err(bad());
+        }
+        out.extend(a..=b);
+    }
+    Ok(out)
+}
+
+/// Check `CpusetCpus` or `CpusetMems` (`what`: "cpus" or "mems") against what the host
+/// has online (`online`: the kernel's list), with dockerd's messages.
+fn check_cpuset(v: &str, what: &str, online: &str) -> Result<()> {
+    if v.is_empty() {
+        return Ok(());
+    }
+    let wanted = cpuset_list(v)
+        .map_err(|e| Error::invalid(format!("Invalid value {v} for cpuset {what}: {e}")))?;
+    let online = online.trim();
+    let have = cpuset_list(online).unwrap_or_default();
+    if let Some(_missing) = wanted.iter().find(|n| !have.contains(n)) {
+        let kind = if what == "cpus" {
+            "CPUs"
+        } else {
+            "memory nodes"
+        };
+        return Err(Error::invalid(format!(
+            "Requested {kind} are not available - requested {v}, available: {online}"
+        )));
+    }
+    Ok(())
+}
+
+/// dockerd's checks of resource limits at create and update (`verifyPlatformContainerResources`
+/// and the OCI runtime's), with their messages: 400 rather than a container that fails to
+/// start or whose limit is not what was asked. `update`: the merged settings of a
+/// `docker update` (a swap limit may be there without a memory limit).
+pub(crate) fn validate_resources(res: &berth_models::Resources, update: bool) -> Result<()> {
+    let invalid = |m: String| Err(Error::invalid(m));
+    if res.memory != 0 && res.memory < MIN_MEMORY {
+        return invalid("Minimum memory limit allowed is 6MB".into());
+    }
+    if res.memory > 0 && res.memory_swap > 0 && res.memory_swap < res.memory {
+        return invalid(
+            "Minimum memoryswap limit should be larger than memory limit, see usage".into(),
+        );
+    }
+    if res.memory == 0 && res.memory_swap > 0 && !update {
+        return invalid(
+            "You should always set the Memory limit when using Memoryswap limit, see usage".into(),
+        );
+    }
+    if let Some(s) = res.memory_swappiness
+        && s != -1
+        && !(0..=100).contains(&s)
+    {
+        return invalid(format!(
+            "Invalid value: {s}, valid memory swappiness range is 0-100"
+        ));
+    }
+    if res.memory_reservation > 0 && res.memory_reservation < MIN_MEMORY {
+        return invalid("Minimum memory reservation allowed is 6MB".into());
+    }
+    if res.memory > 0 && res.memory_reservation > 0 && res.memory < res.memory_reservation {
+        return invalid(
+            "Minimum memory limit can not be less than memory reservation limit, see usage".into(),
+        );
+    }
+    if res.nano_cpus > 0 && res.cpu_period > 0 {
+        return invalid("Conflicting options: Nano CPUs and CPU Period cannot both be set".into());
+    }
+    if res.nano_cpus > 0 && res.cpu_quota > 0 {
+        return invalid("Conflicting options: Nano CPUs and CPU Quota cannot both be set".into());
+    }
+    if res.cpu_shares < 0 {
+        return invalid(format!(
+            "invalid CPU shares ({}): value must be a positive integer",
+            res.cpu_shares
+        ));
+    }
+    if res.cpu_shares != 0 && res.cpu_shares < *CPU_SHARES.start() {
+        return invalid(format!(
+            "the minimum allowed cpu-shares is {}",
+            CPU_SHARES.start()
+        ));
+    }
+    if res.cpu_shares > *CPU_SHARES.end() {
+        return invalid(format!(
+            "the maximum allowed cpu-shares is {}",
+            CPU_SHARES.end()
+        ));
+    }
+    if res.cpu_period != 0 && !(1000..=1_000_000).contains(&res.cpu_period) {
+        return invalid(
+            "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)"
+                .into(),
+        );
+    }
+    if res.cpu_quota > 0 && res.cpu_quota < 1000 {
+        return invalid("CPU cfs quota can not be less than 1ms (i.e. 1000)".into());
+    }
+    let sys = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    check_cpuset(
+        &res.cpuset_cpus,
+        "cpus",
+        &sys("/sys/devices/system/cpu/online"),
+    )?;
+    let nodes = sys("/sys/devices/system/node/online");
+    check_cpuset(
+        &res.cpuset_mems,
+        "mems",
+        if nodes.trim().is_empty() { "0" } else { &nodes },
+    )?;
+    if res.blkio_weight > 0 && !(10..=1000).contains(&res.blkio_weight) {
+        return invalid("Range of blkio weight is from 10 to 1000".into());
+    }
+    if res.io_maximum_bandwidth != 0 || res.io_maximum_iops != 0 {
+        return invalid(
+            "Invalid QoS settings: linux does not support Maximum IO Bandwidth or Maximum IO IOps"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// `HostConfig` settings Berth does not act on yet: refused at create when set, with the
+/// field's name, rather than accepted and ignored. (The docker CLI sends empty lists and
+/// zeros for them.)
+fn refuse_unsupported(hc: &berth_models::HostConfig) -> Result<()> {
+    if !(-1000..=1000).contains(&hc.oom_score_adj) {
+        return Err(Error::invalid(format!(
+            "Invalid value {}, range for oom score adj is [-1000, 1000]",
+            hc.oom_score_adj
+        )));
+    }
+    let r = &hc.resources;
+    let set = |v: &Option<Vec<_>>| v.as_ref().is_some_and(|v| !v.is_empty());
+    let unsupported = [
+        ("OomScoreAdj", hc.oom_score_adj != 0),
+        ("MemorySwappiness", r.memory_swappiness.is_some()),
+        ("KernelMemoryTCP", r.kernel_memory_tcp != 0),
+        ("CpuRealtimePeriod", r.cpu_realtime_period != 0),
+        ("CpuRealtimeRuntime", r.cpu_realtime_runtime != 0),
+        ("CpuCount", r.cpu_count != 0),
+        ("CpuPercent", r.cpu_percent != 0),
+        (
+            "DeviceCgroupRules",
+            r.device_cgroup_rules
+                .as_ref()
+                .is_some_and(|v| !v.is_empty()),
+        ),
+        (
+            "DeviceRequests",
+            r.device_requests.as_ref().is_some_and(|v| !v.is_empty()),
+        ),
+        (
+            "BlkioWeightDevice",
+            r.blkio_weight_device
+                .as_ref()
+                .is_some_and(|v| !v.is_empty()),
+        ),
+        ("BlkioDeviceReadBps", set(&r.blkio_device_read_bps)),
+        ("BlkioDeviceWriteBps", set(&r.blkio_device_write_bps)),
+        ("BlkioDeviceReadIOps", set(&r.blkio_device_read_iops)),
+        ("BlkioDeviceWriteIOps", set(&r.blkio_device_write_iops)),
+    ];
+    match unsupported.iter().find(|(_, set)| *set) {
+        Some((field, _)) => Err(Error::new(
+            ErrorKind::NotImplemented,
+            format!("HostConfig.{field} is not supported by Berth"),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn runtime_options(hc: &berth_models::HostConfig) -> Result<RuntimeOptions> {
     let res = &hc.resources;
     let mut r = berth_runtime::spec::Resources {
@@ -364,7 +560,7 @@ fn runtime_options(hc: &berth_models::HostConfig) -> Result<RuntimeOptions> {
         cpu_period: res.cpu_period.max(0) as u64,
         cpuset_cpus: res.cpuset_cpus.clone(),
         cpuset_mems: res.cpuset_mems.clone(),
-        blkio_weight: res.blkio_weight.min(1000),
+        blkio_weight: res.blkio_weight,
     };
     if r.memory_swap > 0 && res.memory > 0 && r.memory_swap < res.memory {
         return Err(Error::invalid(
@@ -379,9 +575,14 @@ fn runtime_options(hc: &berth_models::HostConfig) -> Result<RuntimeOptions> {
                 "Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available"
             )));
         }
-        if r.cpu_quota > 0 || r.cpu_period > 0 {
+        if r.cpu_period > 0 {
             return Err(Error::invalid(
                 "Conflicting options: Nano CPUs and CPU Period cannot both be set",
+            ));
+        }
+        if r.cpu_quota > 0 {
+            return Err(Error::invalid(
+                "Conflicting options: Nano CPUs and CPU Quota cannot both be set",
             ));
         }
         r.cpu_period = 100_000;
@@ -719,6 +920,10 @@ impl Engine {
         if config.image.is_empty() {
             return Err(Error::invalid("no image specified"));
         }
+        // dockerd checks the settings before it looks for the image.
+        normalize_resources(&mut host_config.resources);
+        validate_resources(&host_config.resources, false)?;
+        refuse_unsupported(&host_config)?;
         let _image_gate = self.image_gate.read().await;
         let image = self.store.get(&config.image)?;
         network_mode(&host_config.network_mode)?;
@@ -1121,7 +1326,7 @@ impl Engine {
         };
         lock(&entry.pending).clear();
         entry.progress.send_modify(|p| p.exits += 1);
-        if auto_remove {
+        if auto_remove && entry.claim_removal_on_exit() {
             self.remove_entry(entry).await;
         }
         err
@@ -1181,7 +1386,9 @@ impl Engine {
             p.exits += 1;
         });
         if auto_remove {
-            self.remove_entry(entry).await;
+            if entry.claim_removal_on_exit() {
+                self.remove_entry(entry).await;
+            }
         } else if let Some(ran) = restart {
             self.schedule_restart(entry, ran);
         }
@@ -1325,6 +1532,10 @@ impl Engine {
     pub async fn stop(&self, key: &str, timeout: Option<i64>, signal: Option<&str>) -> Result<()> {
         let entry = self.lookup(key)?;
         let _op = entry.op.lock().await;
+        if entry.progress.borrow().removed {
+            // Removed while this stop waited for it.
+            return Err(Error::not_found(format!("No such container: {key}")));
+        }
         // Stopped by hand: the restart policy leaves it alone (and a pending restart is off).
         {
             let mut r = entry.record();
@@ -1398,13 +1609,37 @@ impl Engine {
         Ok(())
     }
 
-    /// `DELETE /containers/{id}`.
+    /// `DELETE /containers/{id}`. One removal at a time: while one is under way, others
+    /// get Docker's 409 (and a 404 once it is done), so exactly one caller removed it.
     pub async fn remove(self: &Arc<Self>, key: &str, force: bool) -> Result<()> {
         let entry = self.lookup(key)?;
+        if !entry.claim_removal() {
+            if entry.progress.borrow().removed {
+                return Err(Error::not_found(format!("No such container: {key}")));
+            }
+            return Err(Error::conflict(format!(
+                "removal of container {key} is already in progress"
+            )));
+        }
+        let result = self.remove_claimed(&entry, force).await;
+        if result.is_err() && entry.release_removal() {
+            // It exited to be removed (AutoRemove) while this removal held the claim.
+            self.remove_entry(&entry).await;
+        }
+        result
+    }
+
+    /// [`Engine::remove`] once its removal is claimed.
+    async fn remove_claimed(self: &Arc<Self>, entry: &Arc<Entry>, force: bool) -> Result<()> {
         let _op = entry.op.lock().await;
-        let (running, restarting, id) = {
+        let (running, paused, restarting, id) = {
             let r = entry.record();
-            (r.state.running, r.state.restarting, r.id.clone())
+            (
+                r.state.running,
+                r.state.paused,
+                r.state.restarting,
+                r.id.clone(),
+            )
         };
         if restarting && !force {
             // Between two runs (its restart pending): Docker refuses it as well.
@@ -1414,10 +1649,16 @@ impl Engine {
         }
         if running {
             if !force {
-                return Err(Error::conflict(format!(
-                    "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
-                    entry.record().name
-                )));
+                let name = entry.record().name.clone();
+                return Err(Error::conflict(if paused {
+                    format!(
+                        "cannot remove container \"/{name}\": container is paused and must be unpaused first"
+                    )
+                } else {
+                    format!(
+                        "cannot remove container \"/{name}\": container is running: stop the container before removing or force remove"
+                    )
+                }));
             }
             {
                 let mut r = entry.record();
@@ -1430,7 +1671,7 @@ impl Engine {
             let _ = shim.kill(libc::SIGKILL, true).await;
             let _ = rx.wait_for(|p| !p.running).await;
         }
-        self.remove_entry(&entry).await;
+        self.remove_entry(entry).await;
         Ok(())
     }
 
@@ -1490,6 +1731,10 @@ impl Engine {
         }
         let entry = self.lookup(key)?;
         let _op = entry.op.lock().await;
+        if entry.progress.borrow().removed {
+            // Removed while this rename waited for it: its record is gone for good.
+            return Err(Error::not_found(format!("No such container: {key}")));
+        }
         let allocating = |e: Error| {
             Error::new(
                 e.kind,
@@ -1789,7 +2034,9 @@ impl Engine {
             };
             // Its directory was moved away by a removal the daemon did not live to finish.
             if status == "removing" || !self.paths(&id).dir.exists() {
-                self.remove_entry(&entry).await;
+                if entry.claim_removal() {
+                    self.remove_entry(&entry).await;
+                }
                 continue;
             }
             if status == "restarting" {
@@ -1833,6 +2080,52 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpusets_parse_and_are_checked_like_dockerd() {
+        assert_eq!(cpuset_list("0-2,5").unwrap(), [0, 1, 2, 5]);
+        assert_eq!(cpuset_list("7").unwrap(), [7]);
+        for bad in ["", "a", "2-1", "1,", "-1", "0-4294967295"] {
+            assert!(cpuset_list(bad).is_err(), "{bad}");
+        }
+        assert!(check_cpuset("", "cpus", "0-1\n").is_ok());
+        assert!(check_cpuset("0-1", "cpus", "0-1\n").is_ok());
+        let e = check_cpuset("3", "cpus", "0-1\n").unwrap_err();
+        assert_eq!(
+            e.message,
+            "Requested CPUs are not available - requested 3, available: 0-1"
+        );
+        let e = check_cpuset("x", "mems", "0").unwrap_err();
+        assert_eq!(
+            e.message,
+            "Invalid value x for cpuset mems: invalid format: x"
+        );
+    }
+
+    #[test]
+    fn resources_are_checked_like_dockerd() {
+        let res = |v: Value| -> berth_models::Resources { serde_json::from_value(v).unwrap() };
+        let msg = |v: Value, update: bool| {
+            validate_resources(&res(v), update)
+                .err()
+                .map(|e| e.message)
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            msg(serde_json::json!({"Memory": -1}), false),
+            "Minimum memory limit allowed is 6MB"
+        );
+        // A swap limit alone is fine in an update (the memory limit is the container's).
+        assert!(!msg(serde_json::json!({"MemorySwap": 9000000}), false).is_empty());
+        assert_eq!(msg(serde_json::json!({"MemorySwap": 9000000}), true), "");
+        assert_eq!(
+            msg(serde_json::json!({"CpuQuota": -1, "Memory": 0}), false),
+            ""
+        );
+        let mut r = res(serde_json::json!({"PidsLimit": 0, "MemorySwappiness": -1}));
+        normalize_resources(&mut r);
+        assert_eq!((r.pids_limit, r.memory_swappiness), (None, None));
+    }
 
     #[test]
     fn signals_parse_like_docker() {

@@ -91,6 +91,20 @@ pub(crate) struct Entry {
     op: Arc<tokio::sync::Mutex<()>>,
     /// The restart policy's current back-off (zero before the first restart).
     restart_delay: Mutex<std::time::Duration>,
+    /// Who removes it: see [`Removal`].
+    removal: Mutex<Removal>,
+}
+
+/// A container's removal is claimed once: by a `DELETE` (others meanwhile get Docker's
+/// 409, "removal of container ... is already in progress") or by its removal on exit
+/// (`AutoRemove`). A `DELETE` that then refuses (running, not forced) gives its claim up.
+#[derive(Debug, Default)]
+struct Removal {
+    /// A removal is under way (or done).
+    claimed: bool,
+    /// An `AutoRemove` exit came while a claim that may be given up was held: whoever
+    /// gives it up removes the container.
+    on_release: bool,
 }
 
 impl Entry {
@@ -105,7 +119,41 @@ impl Entry {
             pending: Mutex::new(Vec::new()),
             op: Arc::new(tokio::sync::Mutex::new(())),
             restart_delay: Mutex::new(std::time::Duration::ZERO),
+            removal: Mutex::new(Removal::default()),
         })
+    }
+
+    /// Claim the removal: false if it is someone else's.
+    fn claim_removal(&self) -> bool {
+        !std::mem::replace(&mut lock(&self.removal).claimed, true)
+    }
+
+    /// For a removal on exit: claim it, or leave it to the claim's holder (see
+    /// [`Entry::release_removal`]).
+    fn claim_removal_on_exit(&self) -> bool {
+        let mut r = lock(&self.removal);
+        if r.claimed {
+            r.on_release = true;
+            return false;
+        }
+        r.claimed = true;
+        true
+    }
+
+    /// Give a claim up (a removal refused): true if the container is to be removed all
+    /// the same (it exited meanwhile to be removed); the claim is then kept for that.
+    fn release_removal(&self) -> bool {
+        let mut r = lock(&self.removal);
+        if std::mem::take(&mut r.on_release) {
+            return true;
+        }
+        r.claimed = false;
+        false
+    }
+
+    /// Whether its removal is claimed (under way, or done).
+    fn removal_claimed(&self) -> bool {
+        lock(&self.removal).claimed
     }
 
     fn record(&self) -> MutexGuard<'_, Container> {

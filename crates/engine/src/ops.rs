@@ -139,7 +139,21 @@ impl Engine {
             return Err(Error::invalid(format!("updating {field} is not supported")));
         }
         let entry = self.lookup(key)?;
-        let mut hc = entry.record().host_config.clone();
+        // One update (or start, stop, removal) of the container at a time: the record and
+        // the cgroup say the same.
+        let _op = entry.op.lock().await;
+        let marked = |id: &str| {
+            Error::conflict(format!(
+                "Cannot update container {id}: container is marked for removal and cannot be \"update\""
+            ))
+        };
+        let (id, mut hc) = {
+            let r = entry.record();
+            (r.id.clone(), r.host_config.clone())
+        };
+        if entry.removal_claimed() || entry.progress.borrow().removed {
+            return Err(marked(&id));
+        }
         let r = &mut hc.resources;
         // Docker's update: a zero (or empty) field leaves the value as it was.
         fn set<T: Default + PartialEq + Clone>(to: &mut T, new: &T) {
@@ -158,8 +172,17 @@ impl Engine {
         set(&mut r.blkio_weight, &u.blkio_weight);
         set(&mut r.nano_cpus, &u.nano_cpus);
         set(&mut r.oom_kill_disable, &u.oom_kill_disable);
-        if u.pids_limit.is_some_and(|p| p != 0) {
-            r.pids_limit = u.pids_limit;
+        match u.pids_limit {
+            Some(p) if p > 0 => r.pids_limit = Some(p),
+            // As dockerd: 0 or less is no limit, which Berth cannot put back on a
+            // running container's cgroup.
+            Some(_) if r.pids_limit.is_some_and(|p| p > 0) && entry.record().state.running => {
+                return Err(Error::invalid(
+                    "Cannot update container: removing the PIDs limit (PidsLimit 0 or less) of a running container is not supported",
+                ));
+            }
+            Some(_) => r.pids_limit = None,
+            None => {}
         }
         if u.nano_cpus != 0 {
             r.cpu_quota = 0;
@@ -174,6 +197,7 @@ impl Engine {
             }
             hc.restart_policy = policy;
         }
+        crate::containers::validate_resources(&hc.resources, true)?;
         let opts = crate::containers::runtime_options_for(&hc)?;
         let running = entry.record().state.running;
         if running {
@@ -199,6 +223,10 @@ impl Engine {
                 .map_err(|e| Error::invalid(format!("Cannot update container: {e}")))?;
         }
         let mut r = entry.record();
+        if r.state.status == "removing" || entry.progress.borrow().removed {
+            // Its removal began meanwhile (on exit): its record is not to come back.
+            return Err(marked(&id));
+        }
         r.host_config = hc;
         self.db.save(&r, true)?;
         self.container_event(&r, "update", &[]);
@@ -222,10 +250,13 @@ impl Engine {
             .await
             .map_err(|e| Error::internal(format!("running ps: {e}")))?;
         if !out.status.success() {
-            return Err(Error::internal(format!(
-                "ps: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
+            // The arguments are the client's (dockerd answers 500; this is their fault).
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let why = stderr
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("failed");
+            return Err(Error::invalid(format!("ps: {}", why.trim())));
         }
         parse_ps(&String::from_utf8_lossy(&out.stdout), &pids)
     }

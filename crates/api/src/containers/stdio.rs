@@ -43,9 +43,9 @@ enum Io {
 
 impl Client {
     pub(crate) fn new(upgraded: Upgraded) -> Client {
-        match upgraded.downcast::<TokioIo<UnixStream>>() {
+        match upgraded.downcast::<TokioIo<crate::conn::Io<UnixStream>>>() {
             Ok(parts) => Client {
-                io: Io::Unix(parts.io.into_inner()),
+                io: Io::Unix(parts.io.into_inner().into_inner()),
                 early: parts.read_buf,
             },
             Err(upgraded) => Client {
@@ -328,7 +328,7 @@ mod tests {
     }
 
     /// The wait needs the Unix socket back from hyper: `serve_connection` must hand
-    /// upgrades over as `TokioIo<UnixStream>`.
+    /// upgrades over as `TokioIo<conn::Io<UnixStream>>`.
     #[tokio::test]
     async fn upgraded_unix_connections_come_back_as_unix_sockets() {
         use axum::extract::Request;
