@@ -18,6 +18,7 @@ use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::container::Container;
+use crate::fault;
 use crate::image_ops::{Filters, labels_match};
 use crate::{
     Engine, Entry, Error, ErrorKind, LogOptions, PendingAttach, Result, lock, names, time,
@@ -899,6 +900,7 @@ impl Engine {
                 std::fs::write(&path, content)
                     .map_err(|e| Error::io(&format!("writing {}", path.display()), e))?;
             }
+            fault::point("create.files");
             self.db.save(&c, true)
         })();
         if let Err(e) = result {
@@ -907,6 +909,7 @@ impl Engine {
             let _ = std::fs::remove_dir_all(&paths.dir);
             return Err(e);
         }
+        fault::point("create.recorded");
         self.container_event(&entry.record().clone(), "create", &[]);
         Ok(CreateResponse {
             id,
@@ -1055,11 +1058,13 @@ impl Engine {
         }
         std::fs::create_dir_all(&paths.bundle).map_err(|e| Error::io("creating the bundle", e))?;
         berth_runtime::write_bundle(&paths.bundle, &spec)?;
+        fault::point("start.bundle");
 
         let shim = match berth_runtime::spawn_shim(&self.cfg.shim_binary, &paths.bundle).await {
             Ok(s) => s,
             Err(e) => return Err(self.start_failed(entry, e.into()).await),
         };
+        fault::point("start.created");
         // Attaches that came before start get their streams before the process runs, so
         // they see all of its output.
         let pending: Vec<PendingAttach> = std::mem::take(&mut *lock(&entry.pending));
@@ -1074,6 +1079,7 @@ impl Engine {
             Ok(pid) => pid,
             Err(e) => return Err(self.start_failed(entry, e.into()).await),
         };
+        fault::point("start.exec");
         {
             let mut r = entry.record();
             r.state = ContainerState {
@@ -1089,6 +1095,7 @@ impl Engine {
         }
         entry.progress.send_modify(|p| p.running = true);
         self.clone().monitor(entry.clone(), shim);
+        fault::point("start.recorded");
         Ok(())
     }
 
@@ -1144,6 +1151,7 @@ impl Engine {
                     }
                 }
             };
+            fault::point("exit.reported");
             self.exited(&entry, status).await;
         });
     }
@@ -1305,6 +1313,7 @@ impl Engine {
             .kill(sig, false)
             .await
             .map_err(Error::from)?;
+        fault::point("kill.signalled");
         // As Docker: SIGKILL (the default) returns once the container is down, so a
         // `rm` right after a `kill` finds it stopped. Other signals return at once.
         if sig == libc::SIGKILL {
@@ -1373,6 +1382,7 @@ impl Engine {
             if let Err(e) = shim.kill(sig, false).await {
                 tracing::warn!("sending stop signal: {e}");
             }
+            fault::point("stop.signalled");
         }
         let stopped = async {
             let _ = rx.wait_for(|p| !p.running).await;
@@ -1451,6 +1461,7 @@ impl Engine {
         };
         let paths = self.paths(&id);
         lock(&self.containers).remove(&id);
+        fault::point("remove.ended");
         // Rename first: from here on the removal is decided (a crash before the record is
         // gone, or before that is on disk, is finished at the next start).
         let trash = paths.trash();
@@ -1459,9 +1470,11 @@ impl Engine {
         {
             tracing::warn!("moving {} away: {e}", paths.dir.display());
         }
+        fault::point("remove.renamed");
         if let Err(e) = self.db.remove(&id) {
             tracing::warn!("removing container record {id}: {e}");
         }
+        fault::point("remove.unrecorded");
         let _ = tokio::task::spawn_blocking(move || {
             for d in [&trash, &paths.dir, &paths.bundle] {
                 if let Err(e) = std::fs::remove_dir_all(d)
@@ -1524,6 +1537,7 @@ impl Engine {
             entry.record().name = old;
             return Err(e);
         }
+        fault::point("rename.saved");
         self.container_event(&c, "rename", &[("oldName", format!("/{old}"))]);
         Ok(())
     }
