@@ -23,6 +23,7 @@ mod early;
 pub mod error;
 mod gc;
 pub mod layertar;
+mod metadb;
 mod newimage;
 mod reference;
 mod save;
@@ -36,7 +37,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -73,7 +74,7 @@ pub struct LayerBlob {
 /// The image store.
 pub struct Store {
     root: PathBuf,
-    db: Database,
+    db: metadb::MetaDb,
     /// Serialises metadata commits (load, tag).
     commit: Mutex<()>,
     /// Held shared by anything that adds files to `layers/` or `blobs/` until it has
@@ -289,7 +290,7 @@ impl Store {
                 std::fs::remove_file(&p)
             };
         }
-        let db = Database::create(root.join("meta.redb")).map_err(db_err)?;
+        let db = metadb::MetaDb::open(&root.join("meta.redb")).map_err(db_err)?;
         let txn = db.begin_write().map_err(db_err)?;
         txn.open_table(IMAGES).map_err(db_err)?;
         txn.open_table(TAGS).map_err(db_err)?;

@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
 
-use redb::ReadableDatabase;
 use sha2::{Digest, Sha256};
 
 use crate::{Error, Image, Result, Store, TAGS, db_err, digest_hex, io_err, normalize};
