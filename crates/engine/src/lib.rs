@@ -24,6 +24,7 @@ pub mod images;
 pub mod logs;
 pub mod names;
 mod ops;
+mod reap;
 pub mod runtimes;
 pub mod time;
 

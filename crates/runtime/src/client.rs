@@ -313,8 +313,11 @@ impl ShimProcess {
 pub fn shim_processes(exec_root: &Path, shim_name: &std::ffi::OsStr) -> Vec<ShimProcess> {
     let mut out = Vec::new();
     let me = std::process::id() as i32;
+    // The kernel keeps the first 15 bytes of the program's name as `comm`; reading it is
+    // much cheaper than reading another process's command line (its memory).
+    let comm = &shim_name.as_encoded_bytes()[..shim_name.len().min(15)];
     for pid in crate::linux::procs::all_pids() {
-        if pid == me {
+        if pid == me || crate::linux::procs::comm(pid).is_none_or(|c| c.as_bytes() != comm) {
             continue;
         }
         let Some(argv) = crate::linux::procs::cmdline(pid) else {

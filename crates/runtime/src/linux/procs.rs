@@ -97,6 +97,15 @@ pub fn cmdline(pid: i32) -> Option<Vec<OsString>> {
     )
 }
 
+/// The name the kernel keeps for `pid` (`comm`: the program's file name, cut to 15 bytes).
+pub fn comm(pid: i32) -> Option<String> {
+    let mut s = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    if s.ends_with('\n') {
+        s.pop();
+    }
+    Some(s)
+}
+
 /// The parent pid of `pid`, from `/proc/<pid>/stat` (after the command name, which may
 /// contain spaces and parentheses).
 pub fn parent(pid: i32) -> Option<i32> {
@@ -127,6 +136,13 @@ mod tests {
         assert!(all_pids().contains(&me));
         assert_eq!(parent(me), Some(nix::unistd::getppid().as_raw()));
         assert!(!cmdline(me).expect("own cmdline").is_empty());
+        let exe = std::env::current_exe().expect("exe");
+        let name = exe
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        assert_eq!(comm(me).expect("comm"), name[..name.len().min(15)]);
     }
 
     #[test]
