@@ -499,6 +499,24 @@ impl Drop for Daemon {
         for m in ours {
             let _ = Command::new("umount").arg("-l").arg(m).status();
         }
+        // Processes left in our containers' cgroups (a failed test, a container that
+        // outlived its shim): thawed, so that they can die, and killed.
+        for base in cgroup_roots() {
+            let Ok(children) = std::fs::read_dir(base.join(&self.cgroup_parent)) else {
+                continue;
+            };
+            for c in children.flatten().filter(|c| c.path().is_dir()) {
+                let _ = std::fs::write(c.path().join("freezer.state"), "THAWED");
+                let _ = std::fs::write(c.path().join("cgroup.freeze"), "0");
+                let procs = std::fs::read_to_string(c.path().join("cgroup.procs"));
+                for pid in procs.unwrap_or_default().lines() {
+                    if let Ok(pid) = pid.trim().parse::<i32>() {
+                        // SAFETY: kill has no memory-safety preconditions.
+                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                    }
+                }
+            }
+        }
         // Our cgroup parent in every hierarchy (children go when their shims exit).
         let deadline = Instant::now() + Duration::from_secs(5);
         for base in cgroup_roots() {
