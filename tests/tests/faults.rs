@@ -72,10 +72,28 @@ fn crashed_at(d: &mut Daemon, point: &str) {
 
 #[track_caller]
 fn settled(d: &Daemon, when: &str) {
-    if let Err(e) = settle(d, 30) {
+    settled_as(d, when, true);
+}
+
+/// [`settled`], `restarted` as [`settle`] takes it.
+#[track_caller]
+fn settled_as(d: &Daemon, when: &str, restarted: bool) {
+    if let Err(e) = settle(d, 30, restarted) {
         panic!(
             "{when}:\n{e}\n--- berthd log (tail):\n{}",
             tail(&d.log(), 40)
+        );
+    }
+}
+
+/// [`settled`], showing what the workload did when it fails.
+#[track_caller]
+fn settled_with(d: &Daemon, ctx: &str, log: &std::sync::Mutex<Vec<String>>, restarted: bool) {
+    if let Err(e) = settle(d, 30, restarted) {
+        panic!(
+            "{ctx}:\n{e}\n--- operations:\n{}\n--- berthd log (tail):\n{}",
+            log.lock().unwrap().join("\n"),
+            tail(&d.log(), 80)
         );
     }
 }
@@ -866,13 +884,18 @@ fn random_faults_on_a_full_disk() {
     let mut d = Daemon::start_on_small_disk(96 << 20);
     d.load("busybox.tar");
     let seed = seed();
-    eprintln!("random_faults_on_a_full_disk: BERTH_FAULT_SEED={seed}");
+    // A quarter of the random run's iterations (4 by default) on the full disk.
+    let iterations: usize = std::env::var("BERTH_FAULT_ITERATIONS")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+        .map_or(4, |n| (n / 4).max(1));
+    eprintln!("random_faults_on_a_full_disk: BERTH_FAULT_SEED={seed} ({iterations} iterations)");
     let mut run = RandomRun::new(seed);
     // Containers to work on while there is room.
     run.iterations(&mut d, 1, false);
     let filler = d.data_root().join("filler");
     fill(&filler);
-    run.iterations(&mut d, 4, true);
+    run.iterations(&mut d, iterations, true);
     std::fs::remove_file(&filler).unwrap();
     run.iterations(&mut d, 2, false);
     remove_all(&d);
@@ -979,7 +1002,7 @@ impl RandomRun {
             for m in models.iter_mut().flatten() {
                 m.running = None;
             }
-            settled(d, &ctx);
+            settled_with(d, &ctx, &log, !full_disk);
         } else {
             if armed && !d.wait_down(1) {
                 // The point was not reached: kill it from outside.
@@ -988,7 +1011,7 @@ impl RandomRun {
             d.kill9();
             d.set_env("BERTH_FAULT", None);
             d.restart();
-            settled(d, &ctx);
+            settled_with(d, &ctx, &log, true);
         }
         let all: Vec<Model> = models.iter().flatten().cloned().collect();
         let bad = check_models(d, &all, acked_images);
@@ -1042,6 +1065,7 @@ fn full_disk() {
     let running = create(&d, &unique("disk-run"), LOOP);
     assert_eq!(post(&d, &format!("/containers/{running}/start")), Some(204));
     let stopped = create(&d, &unique("disk-stopped"), LOOP);
+    let spare = create(&d, &unique("disk-spare"), LOOP);
     let filler = d.data_root().join("filler");
     fill(&filler);
     let enospc = |what: &str, text: &str| {
@@ -1109,7 +1133,12 @@ fn full_disk() {
     let (status, body) = refused.expect("500 tags on a full disk all worked");
     assert_eq!(status, 500, "{body}");
     enospc("tag", &body);
-    settled(&d, "after failures on a full disk");
+    // A start whose record cannot be written: the container runs (and is watched) or the
+    // start fails and it does not run.
+    let started = api(&d, "POST", &format!("/containers/{spare}/start"), "").unwrap();
+    settled_as(&d, "after failures on a full disk", false);
+    let c = state(&d, &spare).unwrap();
+    assert_eq!(c.running, started.0 == 204, "{started:?}: {c:?}");
     // Space again, without a restart: the metadata stores work again (redb latches an I/O
     // error until the database is opened again).
     std::fs::remove_file(&filler).unwrap();

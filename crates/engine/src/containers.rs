@@ -1142,7 +1142,12 @@ impl Engine {
                 started_at: time::now_rfc3339(),
                 ..ContainerState::default()
             };
-            self.db.save(&r, false)?;
+            // It runs whether or not this is written (a full disk): answering an error
+            // would leave it running unwatched. A restarted daemon learns the start from
+            // the shim.
+            if let Err(e) = self.db.save(&r, false) {
+                tracing::warn!("saving container state: {e}");
+            }
             // Before the monitor exists: its "die" (and "destroy") come after this.
             self.container_event(&r, "start", &[]);
         }
@@ -1365,11 +1370,14 @@ impl Engine {
             let mut r = entry.record();
             if r.state.restarting {
                 // Between two runs: as dockerd, the restart is called off and the kill
-                // answered (durably: the restart policy must not undo it after a crash).
-                r.manually_stopped = true;
-                r.state.restarting = false;
-                r.state.status = "exited".into();
-                self.db.save(&r, true)?;
+                // answered (durably: the restart policy must not undo it after a crash;
+                // nothing changes if that cannot be written).
+                let mut stopped = r.clone();
+                stopped.manually_stopped = true;
+                stopped.state.restarting = false;
+                stopped.state.status = "exited".into();
+                self.db.save(&stopped, true)?;
+                *r = stopped;
                 self.container_event(&r, "kill", &[("signal", sig.to_string())]);
                 return Ok(());
             }
@@ -1972,11 +1980,13 @@ impl Engine {
     async fn adopt(&self, entry: &Arc<Entry>, s: berth_runtime::ShimState) {
         let (id, paused) = {
             let mut r = entry.record();
-            if !r.state.running {
+            // A record of an earlier run (its pid, its start) is as stale as one of no run.
+            let pid = i64::from(s.pid);
+            if !r.state.running || r.state.pid != pid {
                 r.state = ContainerState {
                     status: "running".into(),
                     running: true,
-                    pid: i64::from(s.pid),
+                    pid,
                     started_at: s.started_at.clone().unwrap_or_else(time::now_rfc3339),
                     ..ContainerState::default()
                 };

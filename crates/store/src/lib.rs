@@ -460,10 +460,15 @@ impl Store {
             "blob-{hex}-{}",
             self.seq.fetch_add(1, Ordering::Relaxed)
         ));
-        let mut f = std::fs::File::create(&tmp).map_err(io_err("writing a blob"))?;
-        f.write_all(data).map_err(io_err("writing a blob"))?;
-        drop(f);
-        std::fs::rename(&tmp, &dst).map_err(io_err("storing a blob"))
+        let written = std::fs::File::create(&tmp)
+            .and_then(|mut f| f.write_all(data))
+            .map_err(io_err("writing a blob"))
+            .and_then(|()| std::fs::rename(&tmp, &dst).map_err(io_err("storing a blob")));
+        if written.is_err() {
+            // Not left in tmp/ until the next open (on a full disk, its space is missing).
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
     }
 
     /// The recorded size of layer `diff_id`, if it is recorded and on disk.
