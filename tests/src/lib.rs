@@ -6,6 +6,7 @@
 //! [`Daemon`] cleans up everything it made when dropped, also when a test fails.
 #![allow(clippy::unwrap_used)]
 
+pub mod faults;
 pub mod stdio;
 pub mod terminal;
 
@@ -106,6 +107,8 @@ pub struct Daemon {
     extra: Vec<String>,
     /// Environment variables set for berthd, kept for restarts.
     env: Vec<(String, String)>,
+    /// Files berthd inherits at the descriptor numbers given (not close-on-exec).
+    inherit: Vec<(i32, std::fs::File)>,
 }
 
 /// The output of a command, with helpers for assertions.
@@ -165,12 +168,19 @@ impl Daemon {
 
     /// [`Daemon::start_with`], berthd's environment changed by `env` (e.g. its PATH).
     pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let mut d = Daemon::unstarted(extra, env);
+        d.spawn();
+        d
+    }
+
+    /// A daemon ready to [`Daemon::spawn`]: its temp dir, socket and cgroup parent.
+    fn unstarted(extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::Builder::new()
             .prefix("berth-e2e.")
             .tempdir_in("/tmp")
             .expect("tempdir");
         let cgroup_parent = unique("berth-e2e-");
-        let mut d = Daemon {
+        Daemon {
             socket: dir.path().join("berthd.sock"),
             dir,
             cgroup_parent,
@@ -180,18 +190,109 @@ impl Daemon {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-        };
+            inherit: Vec::new(),
+        }
+    }
+
+    /// A daemon that inherits `file` as descriptor `fd` (not close-on-exec), as from a
+    /// shell's `exec 251>file` in whatever started it.
+    pub fn start_inheriting(fd: i32, file: std::fs::File) -> Daemon {
+        let mut d = Daemon::unstarted(&[], &[]);
+        d.inherit.push((fd, file));
         d.spawn();
         d
     }
 
-    fn spawn(&mut self) {
+    /// A daemon whose data root is a tmpfs of `bytes` (mounted in its temp dir, unmounted
+    /// when it is dropped): a disk that fills up.
+    pub fn start_on_small_disk(bytes: u64) -> Daemon {
+        let mut d = Daemon::unstarted(&[], &[]);
+        let root = d.dir.path().join("root");
+        std::fs::create_dir_all(&root).expect("data root");
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={bytes}"),
+                "berth-e2e-disk",
+            ])
+            .arg(&root)
+            .status()
+            .expect("mount");
+        assert!(ok.success(), "mounting a tmpfs on {}", root.display());
+        d.spawn();
+        d
+    }
+
+    /// The data root (`--data-root`).
+    pub fn data_root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    /// The exec root (`--exec-root`).
+    pub fn exec_root(&self) -> PathBuf {
+        self.dir.path().join("run")
+    }
+
+    /// berthd's pid, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Set (`Some`) or unset (`None`) a variable of berthd's environment for its next
+    /// start.
+    pub fn set_env(&mut self, key: &str, value: Option<&str>) {
+        self.env.retain(|(k, _)| k != key);
+        if let Some(v) = value {
+            self.env.push((key.to_string(), v.to_string()));
+        }
+    }
+
+    /// Wait up to `secs` for berthd to exit by itself (e.g. at a fault point); whether it
+    /// did. It is then down, as after [`Daemon::kill9`].
+    pub fn wait_down(&mut self, secs: u64) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            match self.child.as_mut().map(|c| c.try_wait()) {
+                None => return true,
+                Some(Ok(Some(_))) => {
+                    self.child = None;
+                    return true;
+                }
+                Some(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        false
+    }
+
+    fn try_spawn(&mut self) -> bool {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.dir.path().join("berthd.log"))
             .expect("log file");
-        let child = Command::new(bin_dir().join("berthd"))
+        let mut cmd = Command::new(bin_dir().join("berthd"));
+        let inherit: Vec<(i32, i32)> = self
+            .inherit
+            .iter()
+            .map(|(fd, f)| (*fd, std::os::fd::AsRawFd::as_raw_fd(f)))
+            .collect();
+        if !inherit.is_empty() {
+            // SAFETY: the closure only calls dup2, which is async-signal-safe, on
+            // descriptors that stay open in the parent until spawn returns.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+                    for (to, from) in &inherit {
+                        if libc::dup2(*from, *to) < 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let child = cmd
             .arg("--data-root")
             .arg(self.dir.path().join("root"))
             .arg("--exec-root")
@@ -221,11 +322,29 @@ impl Daemon {
                 .raw("GET", "/_ping", "")
                 .is_some_and(|r| r.starts_with("HTTP/1.1 200"))
             {
-                return;
+                return true;
+            }
+            if let Some(Ok(Some(_))) = self.child.as_mut().map(|c| c.try_wait()) {
+                self.child = None;
+                return false;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("berthd did not answer within 20s; log:\n{}", self.log());
+    }
+
+    fn spawn(&mut self) {
+        assert!(
+            self.try_spawn(),
+            "berthd exited before it answered; log:\n{}",
+            self.log()
+        );
+    }
+
+    /// Start berthd again after [`Daemon::kill9`]; false when it exited before it answered
+    /// (e.g. at a fault point reached while it recovers).
+    pub fn try_restart(&mut self) -> bool {
+        self.try_spawn()
     }
 
     /// The daemon's log so far.
@@ -380,6 +499,24 @@ impl Drop for Daemon {
         ours.sort_by_key(|m| std::cmp::Reverse(m.len()));
         for m in ours {
             let _ = Command::new("umount").arg("-l").arg(m).status();
+        }
+        // Processes left in our containers' cgroups (a failed test, a container that
+        // outlived its shim): thawed, so that they can die, and killed.
+        for base in cgroup_roots() {
+            let Ok(children) = std::fs::read_dir(base.join(&self.cgroup_parent)) else {
+                continue;
+            };
+            for c in children.flatten().filter(|c| c.path().is_dir()) {
+                let _ = std::fs::write(c.path().join("freezer.state"), "THAWED");
+                let _ = std::fs::write(c.path().join("cgroup.freeze"), "0");
+                let procs = std::fs::read_to_string(c.path().join("cgroup.procs"));
+                for pid in procs.unwrap_or_default().lines() {
+                    if let Ok(pid) = pid.trim().parse::<i32>() {
+                        // SAFETY: kill has no memory-safety preconditions.
+                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                    }
+                }
+            }
         }
         // Our cgroup parent in every hierarchy (children go when their shims exit).
         let deadline = Instant::now() + Duration::from_secs(5);

@@ -150,6 +150,11 @@ fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener> {
 }
 
 fn main() -> Result<()> {
+    // Descriptors left open by whatever started berthd (a shell's redirections, a
+    // supervisor's sockets) are not passed on to shims and helpers; everything berthd opens
+    // itself is close-on-exec already. dockerd and runc do the same for their children.
+    berth_runtime::linux::cloexec_from_3()
+        .context("marking inherited descriptors close-on-exec")?;
     // `docker cp`'s helper: berthd run again by itself, before any thread exists.
     let argv: Vec<String> = std::env::args().collect();
     if argv.get(1).map(String::as_str) == Some(berth_engine::archive::HELPER_ARG) {
@@ -163,6 +168,7 @@ fn main() -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    berth_engine::fault::init();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .max_blocking_threads(16)

@@ -74,6 +74,7 @@ impl Engine {
             && rec.state.running
             && !rec.state.paused
             && self.pause_for_commit(&rec.id).await?;
+        crate::fault::point("commit.frozen");
         let new = NewImage {
             config,
             parent: Some(image),
@@ -90,6 +91,9 @@ impl Engine {
         let result = tokio::task::spawn_blocking(move || store.commit_layer(&upper, new))
             .await
             .map_err(|e| Error::internal(e.to_string()));
+        if matches!(result, Ok(Ok(_))) {
+            crate::fault::point("commit.stored");
+        }
         if pause {
             self.unpause_after_commit(&rec.id).await;
         }

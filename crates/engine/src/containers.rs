@@ -10,6 +10,7 @@ use berth_models::{
     ContainerState, CreateRequest, CreateResponse, MountPoint, WaitError, WaitResponse, ZERO_TIME,
     list,
 };
+use berth_runtime::linux::cgroups::Cgroup;
 use berth_runtime::{BindMount, ContainerSpec, ExitStatus, NetworkMode, ShimClient, TmpfsMount};
 use bytes::Bytes;
 use nix::sys::signal::Signal;
@@ -18,10 +19,18 @@ use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::container::Container;
+use crate::fault;
 use crate::image_ops::{Filters, labels_match};
+use crate::reap::Shims;
 use crate::{
     Engine, Entry, Error, ErrorKind, LogOptions, PendingAttach, Result, lock, names, time,
 };
+
+/// `State.Error` of a container whose shim died while it ran (its exit code is 137).
+const SHIM_LOST: &str = "the container's shim exited unexpectedly: container killed";
+/// `State.Error` of a container recorded as running whose new start the daemon did not
+/// live to finish.
+const START_CUT: &str = "the daemon was stopped during a start: container killed";
 
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
@@ -309,6 +318,35 @@ fn ps_filters_match(r: &Container, filters: &Filters) -> bool {
             _ => true,
         }
     })
+}
+
+/// Wait through `shim` for the container to exit. A lost connection is not a lost shim: it
+/// is asked again while it answers. `Err(why)` once it is gone without an exit record, or
+/// keeps failing.
+async fn wait_for_exit(shim: &ShimClient) -> std::result::Result<ExitStatus, String> {
+    let mut failures = 0u32;
+    loop {
+        let err = match shim.wait().await {
+            Ok(status) => return Ok(status),
+            Err(e) => e,
+        };
+        // `state` reads `exit.json` when the shim is gone: an exit it recorded is found.
+        match shim.state().await {
+            Ok(s) if s.status == "stopped" => {
+                if let Some(exit) = s.exit {
+                    return Ok(exit);
+                }
+            }
+            Err(berth_runtime::Error::ShimGone(why)) => return Err(why),
+            _ => {}
+        }
+        failures += 1;
+        if failures >= 5 {
+            return Err(err.to_string());
+        }
+        tracing::debug!("waiting on a container's shim: {err}; asking again");
+        tokio::time::sleep(Duration::from_millis(100 << failures)).await;
+    }
 }
 
 /// Docker's restart policy names, checked at create and update (its messages).
@@ -1104,6 +1142,7 @@ impl Engine {
                 std::fs::write(&path, content)
                     .map_err(|e| Error::io(&format!("writing {}", path.display()), e))?;
             }
+            fault::point("create.files");
             self.db.save(&c, true)
         })();
         if let Err(e) = result {
@@ -1112,6 +1151,7 @@ impl Engine {
             let _ = std::fs::remove_dir_all(&paths.dir);
             return Err(e);
         }
+        fault::point("create.recorded");
         self.container_event(&entry.record().clone(), "create", &[]);
         Ok(CreateResponse {
             id,
@@ -1253,6 +1293,12 @@ impl Engine {
             readonly_paths: hc.readonly_paths.clone(),
             log: crate::logs::log_spec(&hc.log_config, &c)?,
         };
+        // Nothing of an earlier run may be left beside the new one: a shim that still
+        // watches a process (one whose start failed half-way, whose daemon died), or
+        // processes left in the container's cgroup.
+        if self.has_leftovers(&c.id).await {
+            self.end_processes(&c.id, Shims::Busy).await?;
+        }
         match std::fs::remove_dir_all(&paths.bundle) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -1260,11 +1306,13 @@ impl Engine {
         }
         std::fs::create_dir_all(&paths.bundle).map_err(|e| Error::io("creating the bundle", e))?;
         berth_runtime::write_bundle(&paths.bundle, &spec)?;
+        fault::point("start.bundle");
 
         let shim = match berth_runtime::spawn_shim(&self.cfg.shim_binary, &paths.bundle).await {
             Ok(s) => s,
             Err(e) => return Err(self.start_failed(entry, e.into()).await),
         };
+        fault::point("start.created");
         // Attaches that came before start get their streams before the process runs, so
         // they see all of its output.
         let pending: Vec<PendingAttach> = std::mem::take(&mut *lock(&entry.pending));
@@ -1277,8 +1325,19 @@ impl Engine {
         }
         let pid = match shim.start().await {
             Ok(pid) => pid,
-            Err(e) => return Err(self.start_failed(entry, e.into()).await),
+            Err(e) => {
+                // A process that could not be exec'd ends with its shim; any other failure
+                // (the shim did not answer) must not leave the container created or running
+                // unwatched.
+                if !matches!(e, berth_runtime::Error::Exec(_))
+                    && let Err(e) = self.end_processes(&c.id, Shims::Busy).await
+                {
+                    tracing::warn!("ending a failed start: {}", e.message);
+                }
+                return Err(self.start_failed(entry, e.into()).await);
+            }
         };
+        fault::point("start.exec");
         {
             let mut r = entry.record();
             r.state = ContainerState {
@@ -1288,12 +1347,18 @@ impl Engine {
                 started_at: time::now_rfc3339(),
                 ..ContainerState::default()
             };
-            self.db.save(&r, false)?;
+            // It runs whether or not this is written (a full disk): answering an error
+            // would leave it running unwatched. A restarted daemon learns the start from
+            // the shim.
+            if let Err(e) = self.db.save(&r, false) {
+                tracing::warn!("saving container state: {e}");
+            }
             // Before the monitor exists: its "die" (and "destroy") come after this.
             self.container_event(&r, "start", &[]);
         }
         entry.progress.send_modify(|p| p.running = true);
         self.clone().monitor(entry.clone(), shim);
+        fault::point("start.recorded");
         Ok(())
     }
 
@@ -1332,25 +1397,37 @@ impl Engine {
         err
     }
 
-    /// Watch a started container until it exits, then record that.
     /// Watch a started (or found running) container: its health check, if it has one, and
-    /// its exit.
+    /// its exit (or the loss of its shim).
     fn monitor(self: Arc<Self>, entry: Arc<Entry>, shim: ShimClient) {
         self.start_health_check(&entry);
         tokio::spawn(async move {
-            let status = match shim.wait().await {
+            let status = match wait_for_exit(&shim).await {
                 Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!("lost the shim of a container: {e}");
-                    ExitStatus {
-                        exit_code: 255,
-                        oom_killed: false,
-                        finished_at: time::now_rfc3339(),
-                    }
-                }
+                Err(why) => self.shim_lost(&entry, &why).await,
             };
+            fault::point("exit.reported");
             self.exited(&entry, status).await;
         });
+    }
+
+    /// The shim of a started container is gone without an exit record (killed, crashed):
+    /// nothing watches, stops or reaps the container any more, so kill everything it ran,
+    /// as containerd does for a shim that died; the exit is a kill (137), with the reason
+    /// in `State.Error`.
+    async fn shim_lost(&self, entry: &Arc<Entry>, why: &str) -> ExitStatus {
+        let id = entry.record().id.clone();
+        tracing::warn!(id, "lost the container's shim ({why}): killing what it ran");
+        let error = match self.end_processes(&id, Shims::All).await {
+            Ok(_) => SHIM_LOST.to_string(),
+            Err(e) => format!("{SHIM_LOST}, but not all of it: {}", e.message),
+        };
+        entry.record().state.error = error;
+        ExitStatus {
+            exit_code: 128 + libc::SIGKILL,
+            oom_killed: false,
+            finished_at: time::now_rfc3339(),
+        }
     }
 
     async fn exited(self: &Arc<Self>, entry: &Arc<Entry>, status: ExitStatus) {
@@ -1372,7 +1449,11 @@ impl Engine {
                 r.state.restarting = true;
                 r.restart_count += 1;
             }
-            if let Err(e) = self.db.save(&r, false) {
+            // Durable when no shim can tell it again after a crash: the daemon's own
+            // verdict on a lost shim, a stop by hand (the restart policy must not undo it),
+            // a restart (the next start rewrites the bundle and its `exit.json`).
+            let durable = restart || r.manually_stopped || !r.state.error.is_empty();
+            if let Err(e) = self.db.save(&r, durable) {
                 tracing::warn!("saving container state: {e}");
             }
             if r.state.oom_killed {
@@ -1493,7 +1574,20 @@ impl Engine {
             None => libc::SIGKILL,
         };
         let (running, id) = {
-            let r = entry.record();
+            let mut r = entry.record();
+            if r.state.restarting {
+                // Between two runs: as dockerd, the restart is called off and the kill
+                // answered (durably: the restart policy must not undo it after a crash;
+                // nothing changes if that cannot be written).
+                let mut stopped = r.clone();
+                stopped.manually_stopped = true;
+                stopped.state.restarting = false;
+                stopped.state.status = "exited".into();
+                self.db.save(&stopped, true)?;
+                *r = stopped;
+                self.container_event(&r, "kill", &[("signal", sig.to_string())]);
+                return Ok(());
+            }
             (r.state.running, r.id.clone())
         };
         if !running {
@@ -1508,10 +1602,16 @@ impl Engine {
         }
         self.thaw_for_signal(&id).await;
         let mut rx = entry.progress.subscribe();
-        ShimClient::new(&self.paths(&id).bundle)
+        match ShimClient::new(&self.paths(&id).bundle)
             .kill(sig, false)
             .await
-            .map_err(Error::from)?;
+        {
+            // The shim is gone: the container exited and its exit is being recorded (or
+            // the shim was lost, which ends the container too).
+            Ok(()) | Err(berth_runtime::Error::ShimGone(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        fault::point("kill.signalled");
         // As Docker: SIGKILL (the default) returns once the container is down, so a
         // `rm` right after a `kill` finds it stopped. Other signals return at once.
         if sig == libc::SIGKILL {
@@ -1543,7 +1643,8 @@ impl Engine {
             if r.state.restarting {
                 r.state.restarting = false;
                 r.state.status = "exited".into();
-                if let Err(e) = self.db.save(&r, false) {
+                // Durable: a stop that was answered holds after a crash.
+                if let Err(e) = self.db.save(&r, true) {
                     tracing::warn!("saving container state: {e}");
                 }
                 return Ok(());
@@ -1584,6 +1685,7 @@ impl Engine {
             if let Err(e) = shim.kill(sig, false).await {
                 tracing::warn!("sending stop signal: {e}");
             }
+            fault::point("stop.signalled");
         }
         let stopped = async {
             let _ = rx.wait_for(|p| !p.running).await;
@@ -1692,6 +1794,14 @@ impl Engine {
         };
         let paths = self.paths(&id);
         lock(&self.containers).remove(&id);
+        // Whatever state it is in, nothing it ran outlives it: a created container's
+        // blocked init and its shim, processes left in its cgroup.
+        if self.has_leftovers(&id).await
+            && let Err(e) = self.end_processes(&id, Shims::Busy).await
+        {
+            tracing::warn!("removing container {id}: {}", e.message);
+        }
+        fault::point("remove.ended");
         // Rename first: from here on the removal is decided (a crash before the record is
         // gone, or before that is on disk, is finished at the next start).
         let trash = paths.trash();
@@ -1700,9 +1810,11 @@ impl Engine {
         {
             tracing::warn!("moving {} away: {e}", paths.dir.display());
         }
+        fault::point("remove.renamed");
         if let Err(e) = self.db.remove(&id) {
             tracing::warn!("removing container record {id}: {e}");
         }
+        fault::point("remove.unrecorded");
         let _ = tokio::task::spawn_blocking(move || {
             for d in [&trash, &paths.dir, &paths.bundle] {
                 if let Err(e) = std::fs::remove_dir_all(d)
@@ -1769,6 +1881,7 @@ impl Engine {
             entry.record().name = old;
             return Err(e);
         }
+        fault::point("rename.saved");
         self.container_event(&c, "rename", &[("oldName", format!("/{old}"))]);
         Ok(())
     }
@@ -1932,38 +2045,49 @@ impl Engine {
             .map_err(Error::from)
     }
 
-    /// After a daemon (re)start: reconnect to the shims of containers recorded as running,
-    /// and record the exits of those that ended meanwhile.
-    /// State changes are committed without fsync (the shims know them too), so a daemon
-    /// killed right after a start or an exit may find a record older than its shim: ask
-    /// the shim of any container that has a bundle and catch up.
     /// Delete what removals left behind: renamed container directories, and directories
-    /// and bundles of containers with no record (a create or remove cut short).
-    async fn sweep_removed_dirs(&self) {
+    /// and bundles of containers with no record (a create or remove cut short), after
+    /// ending whatever runs for those (a shim that outlived its record, a start cut
+    /// short); and end the shims of the exec root whose container has no record at all.
+    async fn sweep_unrecorded(&self, shim_ids: &HashSet<String>) {
         let known: HashSet<String> = lock(&self.containers).keys().cloned().collect();
         let containers = self.cfg.data_root.join("containers");
         let exec_root = self.cfg.exec_root.clone();
-        let _ = tokio::task::spawn_blocking(move || {
+        let listed = tokio::task::spawn_blocking(move || {
             let mut gone = Vec::new();
+            let mut ids = HashSet::new();
             for root in [&containers, &exec_root] {
                 let Ok(dir) = std::fs::read_dir(root) else {
                     continue;
                 };
                 for e in dir.flatten() {
                     let name = e.file_name().to_string_lossy().into_owned();
-                    let id = name.strip_suffix(crate::container::TRASH_SUFFIX);
-                    let orphan = match id {
+                    let orphan = match name.strip_suffix(crate::container::TRASH_SUFFIX) {
                         Some(_) => true,
                         None => is_container_id(&name) && !known.contains(&name),
                     };
-                    // A bundle whose shim still answers is left alone.
-                    let socket = e.path().join(berth_runtime::client::SOCKET_FILE);
-                    let live = std::os::unix::net::UnixStream::connect(socket).is_ok();
-                    if orphan && !live && e.file_type().is_ok_and(|t| t.is_dir()) {
+                    if orphan && e.file_type().is_ok_and(|t| t.is_dir()) {
+                        if root == &exec_root {
+                            ids.insert(name);
+                        }
                         gone.push(e.path());
                     }
                 }
             }
+            (gone, ids)
+        })
+        .await;
+        let Ok((gone, mut ids)) = listed else { return };
+        let known: HashSet<String> = lock(&self.containers).keys().cloned().collect();
+        ids.extend(shim_ids.iter().filter(|id| !known.contains(*id)).cloned());
+        for id in &ids {
+            match self.end_processes(id, Shims::All).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(id, "ended {n} processes of a container with no record"),
+                Err(e) => tracing::warn!(id, "{}", e.message),
+            }
+        }
+        let _ = tokio::task::spawn_blocking(move || {
             for d in gone {
                 tracing::info!(
                     "deleting {}, left by an unfinished create or remove",
@@ -1977,100 +2101,170 @@ impl Engine {
         .await;
     }
 
-    async fn recover_unrecorded(self: &Arc<Self>, entry: &Arc<Entry>, id: &str) {
-        let bundle = self.paths(id).bundle;
-        if !bundle.join(berth_runtime::client::SOCKET_FILE).exists()
-            && !bundle.join(berth_runtime::client::EXIT_FILE).exists()
-        {
-            return;
-        }
-        let shim = ShimClient::new(&bundle);
-        let Ok(s) = shim.state().await else { return };
-        match (s.status.as_str(), s.exit) {
-            ("running", _) => {
-                {
-                    let mut r = entry.record();
-                    r.state = ContainerState {
-                        status: "running".into(),
-                        running: true,
-                        pid: i64::from(s.pid),
-                        started_at: s.started_at.unwrap_or_else(time::now_rfc3339),
-                        ..ContainerState::default()
-                    };
-                    if let Err(e) = self.db.save(&r, false) {
-                        tracing::warn!("saving container state: {e}");
-                    }
-                }
-                entry.progress.send_modify(|p| p.running = true);
-                self.clone().monitor(entry.clone(), shim);
-            }
-            ("stopped", Some(exit)) => {
-                let newer = {
-                    let mut r = entry.record();
-                    let newer = r.state.finished_at == ZERO_TIME
-                        || r.state.finished_at.as_str() < exit.finished_at.as_str();
-                    if newer && r.state.started_at == ZERO_TIME {
-                        r.state.started_at =
-                            s.started_at.unwrap_or_else(|| exit.finished_at.clone());
-                    }
-                    newer
-                };
-                if newer {
-                    self.exited(entry, exit).await;
-                }
-            }
-            _ => {}
-        }
-    }
-
+    /// After a daemon (re)start, make every record agree with what runs: adopt the shims
+    /// of running containers (and of started ones whose start was not recorded: start and
+    /// exit state are committed without fsync, so a record can be older than its shim),
+    /// record the exits that happened meanwhile (the shim's `exit.json`), end what nobody
+    /// will watch (a start that was not answered, a lost shim and what it left, shims of
+    /// containers with no record), finish interrupted removals and pending restarts.
     pub(crate) async fn recover(self: &Arc<Self>) {
-        self.sweep_removed_dirs().await;
+        let shim_ids: HashSet<String> = self.shim_ids().await.into_iter().collect();
+        self.sweep_unrecorded(&shim_ids).await;
         self.sweep_archive_scratch();
         let entries: Vec<Arc<Entry>> = lock(&self.containers).values().cloned().collect();
         for entry in entries {
-            let (running, status, id) = {
+            let (running, status, id, finished_at) = {
                 let r = entry.record();
-                (r.state.running, r.state.status.clone(), r.id.clone())
+                let s = &r.state;
+                (
+                    s.running,
+                    s.status.clone(),
+                    r.id.clone(),
+                    s.finished_at.clone(),
+                )
             };
-            // Its directory was moved away by a removal the daemon did not live to finish.
+            // Its directory was moved away by a removal the daemon did not live to finish
+            // (the removal ends its processes).
             if status == "removing" || !self.paths(&id).dir.exists() {
                 if entry.claim_removal() {
                     self.remove_entry(&entry).await;
                 }
                 continue;
             }
-            if status == "restarting" {
-                // The daemon went away during a restart's back-off: do it now.
-                self.schedule_restart(&entry, Duration::ZERO);
-                continue;
-            }
-            if !running {
-                self.recover_unrecorded(&entry, &id).await;
-                continue;
-            }
             let shim = ShimClient::new(&self.paths(&id).bundle);
-            match shim.state().await {
-                Ok(s) if s.status != "stopped" => self.clone().monitor(entry, shim),
-                Ok(s) => {
+            let state = shim.state().await;
+            match state {
+                Ok(s) if s.status == "running" => {
+                    self.adopt(&entry, s).await;
+                    self.clone().monitor(entry, shim);
+                    continue;
+                }
+                Ok(s) if s.status == "stopped" => {
                     let exit = s.exit.unwrap_or(ExitStatus {
                         exit_code: 255,
                         oom_killed: false,
                         finished_at: time::now_rfc3339(),
                     });
-                    self.exited(&entry, exit).await;
+                    // An exit newer than the record (or a run it did not record at all).
+                    let newer = running
+                        || finished_at == ZERO_TIME
+                        || finished_at.as_str() < exit.finished_at.as_str();
+                    if newer {
+                        {
+                            let mut r = entry.record();
+                            if r.state.started_at == ZERO_TIME {
+                                r.state.started_at =
+                                    s.started_at.unwrap_or_else(|| exit.finished_at.clone());
+                            }
+                        }
+                        self.exited(&entry, exit).await;
+                        continue;
+                    }
+                }
+                Ok(_) => {
+                    // `created`: a start the daemon did not live to answer. Nobody will
+                    // start it; the container stays as its record says.
+                    tracing::info!(id, "ending the shim of a start that was not finished");
+                    if let Err(e) = self.end_processes(&id, Shims::All).await {
+                        tracing::warn!(id, "{}", e.message);
+                    }
+                    let _ = std::fs::remove_dir_all(&self.paths(&id).bundle);
+                    if running {
+                        self.lost_at_recovery(&entry, START_CUT).await;
+                        continue;
+                    }
                 }
                 Err(e) => {
-                    tracing::warn!(id, "container's shim is gone and left no exit record: {e}");
-                    entry.record().state.error = format!("shim lost: {e}");
-                    self.exited(
-                        &entry,
-                        ExitStatus {
-                            exit_code: 255,
-                            oom_killed: false,
-                            finished_at: time::now_rfc3339(),
-                        },
-                    )
-                    .await;
+                    // No shim answers (and it left no exit record): whatever it left runs
+                    // unwatched, or it died in the middle of creating the container.
+                    if (shim_ids.contains(&id) || self.has_cgroup(&id))
+                        && let Err(e) = self.end_processes(&id, Shims::All).await
+                    {
+                        tracing::warn!(id, "{}", e.message);
+                    }
+                    // A run whose end the record has not seen (its start may not be
+                    // recorded either: start state is committed without fsync).
+                    let unseen = berth_runtime::client::read_started(&self.paths(&id).bundle)
+                        .and_then(|s| s.started_at)
+                        .filter(|at| {
+                            finished_at == ZERO_TIME || finished_at.as_str() < at.as_str()
+                        });
+                    if running || unseen.is_some() {
+                        tracing::warn!(id, "container's shim is gone and left no exit record: {e}");
+                        if let Some(at) = unseen {
+                            entry.record().state.started_at = at;
+                        }
+                        self.lost_at_recovery(&entry, SHIM_LOST).await;
+                        continue;
+                    }
+                }
+            }
+            if status == "restarting" {
+                // The daemon went away during a restart's back-off: do it now.
+                self.schedule_restart(&entry, Duration::ZERO);
+            }
+        }
+    }
+
+    /// Recovery found the shim of a container recorded as running gone: its processes were
+    /// ended; record the exit as [`Engine::shim_lost`] does.
+    async fn lost_at_recovery(self: &Arc<Self>, entry: &Arc<Entry>, error: &str) {
+        entry.record().state.error = error.to_string();
+        self.exited(
+            entry,
+            ExitStatus {
+                exit_code: 128 + libc::SIGKILL,
+                oom_killed: false,
+                finished_at: time::now_rfc3339(),
+            },
+        )
+        .await;
+    }
+
+    /// A shim found running at recovery: the record says so too (a start the daemon did
+    /// not record is caught up), and its cgroup is frozen exactly when the record says
+    /// paused (a commit that froze it, or a pause that was not answered, is undone).
+    async fn adopt(&self, entry: &Arc<Entry>, s: berth_runtime::ShimState) {
+        let (id, paused) = {
+            let mut r = entry.record();
+            // A record of an earlier run (its pid, its start) is as stale as one of no run.
+            let pid = i64::from(s.pid);
+            if !r.state.running || r.state.pid != pid {
+                r.state = ContainerState {
+                    status: "running".into(),
+                    running: true,
+                    pid,
+                    started_at: s.started_at.clone().unwrap_or_else(time::now_rfc3339),
+                    ..ContainerState::default()
+                };
+                if let Err(e) = self.db.save(&r, false) {
+                    tracing::warn!("saving container state: {e}");
+                }
+            }
+            (r.id.clone(), r.state.paused)
+        };
+        entry.progress.send_modify(|p| p.running = true);
+        let path = format!("/{}/{id}", self.cfg.cgroup_parent);
+        let frozen = tokio::task::spawn_blocking(move || {
+            let layout = berth_runtime::linux::cgroups::detect().ok()?;
+            let cg = Cgroup::open(&layout, &path);
+            let frozen = cg.is_frozen();
+            if frozen && !paused {
+                cg.freeze(false).ok()?;
+                return Some(false);
+            }
+            Some(frozen)
+        })
+        .await
+        .ok()
+        .flatten();
+        if let Some(frozen) = frozen {
+            let mut r = entry.record();
+            if r.state.paused != frozen {
+                r.state.paused = frozen;
+                r.state.status = if frozen { "paused" } else { "running" }.into();
+                if let Err(e) = self.db.save(&r, false) {
+                    tracing::warn!("saving container state: {e}");
                 }
             }
         }

@@ -1,26 +1,62 @@
 //! Container records in an embedded transactional store (redb): one table, id -> JSON.
-//! Every write is its own committed (durable) transaction.
+//! Every write is its own committed transaction.
+//!
+//! After an I/O error (a full disk) redb refuses every later transaction ("Previous I/O
+//! error occurred"), also once space is back: the database is then closed and opened
+//! again at the next write, which finds the last committed state, as after a crash (the
+//! daemon's records in memory are written again as they change).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
-use crate::Result;
 use crate::container::Container;
+use crate::{Result, lock};
 
 const CONTAINERS: TableDefinition<&str, &[u8]> = TableDefinition::new("containers");
 
 pub struct Db {
-    db: Database,
+    path: PathBuf,
+    /// None after an I/O error, until it is opened again.
+    db: Mutex<Option<Database>>,
+}
+
+fn open(path: &Path) -> std::result::Result<Database, redb::Error> {
+    let db = Database::create(path)?;
+    let txn = db.begin_write()?;
+    txn.open_table(CONTAINERS)?;
+    txn.commit()?;
+    Ok(db)
 }
 
 impl Db {
     pub fn open(path: &Path) -> Result<Db> {
-        let db = Database::create(path)?;
-        let txn = db.begin_write()?;
-        txn.open_table(CONTAINERS)?;
-        txn.commit()?;
-        Ok(Db { db })
+        Ok(Db {
+            path: path.to_path_buf(),
+            db: Mutex::new(Some(open(path)?)),
+        })
+    }
+
+    /// Run `f` on the database, opening it again first if an I/O error closed it, and
+    /// closing it if `f` fails with one.
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&Database) -> std::result::Result<T, redb::Error>,
+    ) -> Result<T> {
+        let mut slot = lock(&self.db);
+        if slot.is_none() {
+            *slot = Some(open(&self.path)?);
+            tracing::info!("metadata store opened again after an I/O error");
+        }
+        let Some(db) = slot.as_ref() else {
+            return Err(crate::Error::internal("metadata store is closed"));
+        };
+        let result = f(db);
+        if let Err(redb::Error::Io(_) | redb::Error::PreviousIo) = &result {
+            *slot = None;
+        }
+        Ok(result?)
     }
 
     /// Store `c`. With `durable` false the commit is not fsynced (for state a restarted
@@ -29,43 +65,49 @@ impl Db {
     pub fn save(&self, c: &Container, durable: bool) -> Result<()> {
         let json = serde_json::to_vec(c)
             .map_err(|e| crate::Error::internal(format!("encoding container: {e}")))?;
-        let mut txn = self.db.begin_write()?;
-        if !durable {
-            txn.set_durability(Durability::None)
-                .map_err(|e| crate::Error::internal(format!("metadata store: {e}")))?;
-        }
-        txn.open_table(CONTAINERS)?
-            .insert(c.id.as_str(), json.as_slice())?;
-        txn.commit()?;
-        Ok(())
+        self.with(|db| {
+            let mut txn = db.begin_write()?;
+            if !durable {
+                txn.set_durability(Durability::None)
+                    .map_err(redb::Error::from)?;
+            }
+            txn.open_table(CONTAINERS)?
+                .insert(c.id.as_str(), json.as_slice())?;
+            txn.commit()?;
+            Ok(())
+        })
     }
 
     /// Forget `id`. Not fsynced: the container's directory is renamed away first, so a
     /// record that comes back after a crash finds it gone and the removal is finished
     /// then; the next durable commit persists this one.
     pub fn remove(&self, id: &str) -> Result<()> {
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::None)
-            .map_err(|e| crate::Error::internal(format!("metadata store: {e}")))?;
-        txn.open_table(CONTAINERS)?.remove(id)?;
-        txn.commit()?;
-        Ok(())
+        self.with(|db| {
+            let mut txn = db.begin_write()?;
+            txn.set_durability(Durability::None)
+                .map_err(redb::Error::from)?;
+            txn.open_table(CONTAINERS)?.remove(id)?;
+            txn.commit()?;
+            Ok(())
+        })
     }
 
     /// Every record; ones that do not parse are skipped with a warning.
     pub fn all(&self) -> Result<Vec<Container>> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(CONTAINERS)?;
-        let mut out = Vec::new();
-        for row in table.iter()? {
-            let (k, v) = row?;
-            match serde_json::from_slice::<Container>(v.value()) {
-                Ok(c) => out.push(c),
-                Err(e) => {
-                    tracing::warn!(id = k.value(), "skipping unreadable container record: {e}")
+        self.with(|db| {
+            let txn = db.begin_read()?;
+            let table = txn.open_table(CONTAINERS)?;
+            let mut out = Vec::new();
+            for row in table.iter()? {
+                let (k, v) = row?;
+                match serde_json::from_slice::<Container>(v.value()) {
+                    Ok(c) => out.push(c),
+                    Err(e) => {
+                        tracing::warn!(id = k.value(), "skipping unreadable container record: {e}")
+                    }
                 }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 }

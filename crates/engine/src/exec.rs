@@ -230,6 +230,7 @@ impl Engine {
         let shim = ShimClient::new(&self.paths(&rec.container_id).bundle);
         match shim.exec(exec_id, process, detach, tty_stream).await {
             Ok((pid, stream)) => {
+                crate::fault::point("exec.started");
                 if let Some(r) = lock(&self.execs).get_mut(exec_id) {
                     r.pid = pid;
                 }

@@ -17,12 +17,14 @@ mod db;
 mod error;
 pub mod events;
 pub mod exec;
+pub mod fault;
 pub mod health;
 pub mod image_ops;
 pub mod images;
 pub mod logs;
 pub mod names;
 mod ops;
+mod reap;
 pub mod runtimes;
 pub mod time;
 
@@ -351,6 +353,7 @@ impl Engine {
             .await
             .map_err(|e| Error::internal(e.to_string()))?
             .map_err(Error::from)?;
+        fault::point("load.stored");
         for img in &loaded {
             let name = img.tags.first().unwrap_or(&img.id);
             self.image_event("load", &img.id, name);

@@ -14,6 +14,8 @@ use crate::protocol::{ExecProcess, ExecStatus, ExitStatus, Request, Response, Sh
 pub const SOCKET_FILE: &str = "shim.sock";
 /// Name of the exit record the shim leaves in a bundle.
 pub const EXIT_FILE: &str = "exit.json";
+/// Name of the record of a start the shim leaves in a bundle (a [`ShimState`]).
+pub const STARTED_FILE: &str = "started.json";
 /// Longest response line accepted from a shim.
 const MAX_LINE: usize = 1 << 20;
 
@@ -275,8 +277,86 @@ async fn read_line(stream: &mut UnixStream) -> crate::Result<Vec<u8>> {
     }
 }
 
+/// A process that runs `berth-shim BUNDLE` for a bundle directly under an exec root: a
+/// shim, the launcher that waits for it to report (the daemon's child, gone once the
+/// container is created), or a child the shim forked that has not exec'd yet (a container
+/// init blocked before `start`, an exec being set up), which carry the same command line.
+#[derive(Debug)]
+pub struct ShimProcess {
+    /// The container id (the bundle's name).
+    pub id: String,
+    /// Held by pidfd: signals go to this process, never to one that took its pid later.
+    pub process: crate::linux::procs::Pidfd,
+    /// Its parent's pid.
+    pub parent: i32,
+}
+
+impl ShimProcess {
+    /// Whether it has child processes: a shim whose container init (or an exec) is still
+    /// there. A shim that has recorded the exit and only hands the rest of the output to
+    /// slow clients has none.
+    pub fn has_children(&self) -> bool {
+        let pid = self.process.pid();
+        match std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
+            Ok(s) => !s.trim().is_empty(),
+            // A kernel without CONFIG_PROC_CHILDREN: look for processes it is parent of.
+            Err(_) => crate::linux::procs::all_pids()
+                .into_iter()
+                .any(|p| crate::linux::procs::parent(p) == Some(pid)),
+        }
+    }
+}
+
+/// Every [`ShimProcess`] of bundles directly under `exec_root` (absolute, as the daemon
+/// passes bundles to shims) whose program's file name is `shim_name` (e.g. `berth-shim`).
+/// Found by scanning /proc: a shim is found even when its bundle or socket is gone.
+pub fn shim_processes(exec_root: &Path, shim_name: &std::ffi::OsStr) -> Vec<ShimProcess> {
+    let mut out = Vec::new();
+    let me = std::process::id() as i32;
+    // The kernel keeps the first 15 bytes of the program's name as `comm`; reading it is
+    // much cheaper than reading another process's command line (its memory).
+    let comm = &shim_name.as_encoded_bytes()[..shim_name.len().min(15)];
+    for pid in crate::linux::procs::all_pids() {
+        if pid == me || crate::linux::procs::comm(pid).is_none_or(|c| c.as_bytes() != comm) {
+            continue;
+        }
+        let Some(argv) = crate::linux::procs::cmdline(pid) else {
+            continue;
+        };
+        let [prog, bundle] = argv.as_slice() else {
+            continue;
+        };
+        let bundle = Path::new(bundle);
+        if Path::new(prog).file_name() != Some(shim_name) || bundle.parent() != Some(exec_root) {
+            continue;
+        }
+        let Some(id) = bundle.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Ok(process) = crate::linux::procs::Pidfd::open(pid) else {
+            continue;
+        };
+        // Checked again once held: the pid may have been another process's by then.
+        if crate::linux::procs::cmdline(pid).as_ref() != Some(&argv) {
+            continue;
+        }
+        out.push(ShimProcess {
+            id: id.to_string(),
+            process,
+            parent: crate::linux::procs::parent(pid).unwrap_or(0),
+        });
+    }
+    out
+}
+
 /// The exit record the shim left in `bundle`, if any.
 pub fn read_exit(bundle: &Path) -> Option<ExitStatus> {
     let data = std::fs::read(bundle.join(EXIT_FILE)).ok()?;
+    serde_json::from_slice(&data).ok()
+}
+
+/// The record of the start the shim left in `bundle`, if the container was started.
+pub fn read_started(bundle: &Path) -> Option<ShimState> {
+    let data = std::fs::read(bundle.join(STARTED_FILE)).ok()?;
     serde_json::from_slice(&data).ok()
 }

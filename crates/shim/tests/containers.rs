@@ -601,3 +601,48 @@ async fn exec_joins_the_container() {
     assert_eq!(client.wait().await.unwrap().exit_code, 137);
     f.assert_cleaned_up();
 }
+
+/// The shim starts from a clean descriptor table: a descriptor its parent leaked (open,
+/// not close-on-exec) reaches neither the shim nor the container. Both die with SIGKILL
+/// of the shim (the init's parent-death signal).
+#[tokio::test]
+async fn leaked_descriptors_are_closed_and_container_dies_with_shim() {
+    use std::os::fd::AsRawFd;
+    if !is_root() {
+        return;
+    }
+    let f = Fixture::new(&["sleep", "100"]);
+    let leaked_path = f.dir.path().join("leaked");
+    let leaked = std::fs::File::create(&leaked_path).unwrap();
+    // SAFETY: dup2 onto a number nothing in this test binary uses; dup2 leaves the copy
+    // without close-on-exec, as a careless parent would. Closed right after the spawn.
+    assert_eq!(unsafe { libc::dup2(leaked.as_raw_fd(), 250) }, 250);
+    let client = f.spawn().await;
+    // SAFETY: closing the descriptor made above.
+    unsafe { libc::close(250) };
+    let client = client.unwrap();
+    let pid = client.start().await.unwrap();
+    let shim = berth_runtime::client::shim_processes(f.dir.path(), "berth-shim".as_ref())
+        .into_iter()
+        .find(|s| s.id == "bundle")
+        .expect("the shim process");
+    for p in [shim.process.pid(), pid] {
+        let fds: Vec<String> = std::fs::read_dir(format!("/proc/{p}/fd"))
+            .unwrap()
+            .flatten()
+            .map(|e| std::fs::read_link(e.path()).unwrap_or_default())
+            .map(|t| t.display().to_string())
+            .collect();
+        assert!(
+            !fds.iter().any(|t| t == &leaked_path.display().to_string()),
+            "process {p} holds the leaked descriptor: {fds:?}"
+        );
+    }
+    shim.process.kill(libc::SIGKILL).unwrap();
+    assert!(shim.process.wait_exit(Duration::from_secs(10)));
+    let container = berth_runtime::linux::procs::Pidfd::open(pid);
+    assert!(
+        container.is_err() || container.unwrap().wait_exit(Duration::from_secs(10)),
+        "the container outlived its shim"
+    );
+}

@@ -23,6 +23,7 @@ mod early;
 pub mod error;
 mod gc;
 pub mod layertar;
+mod metadb;
 mod newimage;
 mod reference;
 mod save;
@@ -36,7 +37,7 @@ use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
 use berth_archive::sys;
 use berth_oci::{Digest, DockerManifest, ImageIndex, ImageManifest, host_arch, is_index};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 pub use berth_oci::ImageConfig;
@@ -72,7 +73,7 @@ pub struct LayerBlob {
 /// The image store.
 pub struct Store {
     root: PathBuf,
-    db: Database,
+    db: metadb::MetaDb,
     /// Serialises metadata commits (load, tag).
     commit: Mutex<()>,
     /// Held shared by anything that adds files to `layers/` or `blobs/` until it has
@@ -253,7 +254,7 @@ impl Store {
                 std::fs::remove_file(&p)
             };
         }
-        let db = Database::create(root.join("meta.redb")).map_err(db_err)?;
+        let db = metadb::MetaDb::open(&root.join("meta.redb")).map_err(db_err)?;
         let txn = db.begin_write().map_err(db_err)?;
         txn.open_table(IMAGES).map_err(db_err)?;
         txn.open_table(TAGS).map_err(db_err)?;
@@ -422,10 +423,15 @@ impl Store {
             "blob-{hex}-{}",
             self.seq.fetch_add(1, Ordering::Relaxed)
         ));
-        let mut f = std::fs::File::create(&tmp).map_err(io_err("writing a blob"))?;
-        f.write_all(data).map_err(io_err("writing a blob"))?;
-        drop(f);
-        std::fs::rename(&tmp, &dst).map_err(io_err("storing a blob"))
+        let written = std::fs::File::create(&tmp)
+            .and_then(|mut f| f.write_all(data))
+            .map_err(io_err("writing a blob"))
+            .and_then(|()| std::fs::rename(&tmp, &dst).map_err(io_err("storing a blob")));
+        if written.is_err() {
+            // Not left in tmp/ until the next open (on a full disk, its space is missing).
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
     }
 
     /// The recorded size of layer `diff_id`, if it is recorded and on disk.

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use berth_oci::{Digest, HistoryBuilder, Os, RootFsBuilder, RunConfig, host_arch};
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
 use serde_json::Value;
 
 use berth_archive::{WriteOptions, Writer, sys};
@@ -368,68 +368,87 @@ impl Store {
         self.put_blob(&id_hex, text.as_bytes())?;
 
         let _guard = self.commit.lock().unwrap_or_else(|p| p.into_inner());
-        let size = match self.layer_size(&layer.diff_id)? {
-            Some(s) => s,
-            None => {
-                // Not recorded: whatever is at the destination is left from a crash.
-                let dst = self.root.join("layers").join(&hex);
-                if dst.exists() {
-                    let _ = std::fs::remove_dir_all(&dst);
+        let dst = self.root.join("layers").join(&hex);
+        // Whether this commit put the layer into place (it was not recorded before), and
+        // whether the records were being committed (a commit that fails may still have
+        // reached the disk: what it references stays, for the sweep at the next open).
+        let mut placed = false;
+        let mut committing = false;
+        let result = (|| -> Result<()> {
+            let size = match self.layer_size(&layer.diff_id)? {
+                Some(s) => s,
+                None => {
+                    // Not recorded: whatever is at the destination is left from a crash.
+                    if dst.exists() {
+                        let _ = std::fs::remove_dir_all(&dst);
+                    }
+                    std::fs::rename(&layer.dir, &dst).map_err(io_err("storing a layer"))?;
+                    placed = true;
+                    std::fs::rename(&layer.blob, self.blob_path(&hex))
+                        .map_err(io_err("storing a layer blob"))?;
+                    layer.size
                 }
-                std::fs::rename(&layer.dir, &dst).map_err(io_err("storing a layer"))?;
+            };
+            if !self.blob_path(&hex).exists() {
                 std::fs::rename(&layer.blob, self.blob_path(&hex))
                     .map_err(io_err("storing a layer blob"))?;
-                layer.size
             }
-        };
-        if !self.blob_path(&hex).exists() {
-            std::fs::rename(&layer.blob, self.blob_path(&hex))
-                .map_err(io_err("storing a layer blob"))?;
-        }
-        let root = sys::open_dir(&self.root).map_err(io_err("opening the store"))?;
-        let t0 = std::time::Instant::now();
-        sys::syncfs(sys::borrow(&root)).map_err(io_err("syncing the store"))?;
-        tracing::debug!("commit: syncfs took {:?}", t0.elapsed());
+            let root = sys::open_dir(&self.root).map_err(io_err("opening the store"))?;
+            let t0 = std::time::Instant::now();
+            sys::syncfs(sys::borrow(&root)).map_err(io_err("syncing the store"))?;
+            tracing::debug!("commit: syncfs took {:?}", t0.elapsed());
 
-        let txn = self.db.begin_write().map_err(db_err)?;
-        {
-            let mut images = txn.open_table(IMAGES).map_err(db_err)?;
-            let mut tags = txn.open_table(TAGS).map_err(db_err)?;
-            let mut layers = txn.open_table(LAYERS).map_err(db_err)?;
-            let mut parents = txn.open_table(PARENTS).map_err(db_err)?;
-            layers
-                .insert(layer.diff_id.as_str(), size)
-                .map_err(db_err)?;
-            let existing = images
-                .get(id.as_str())
-                .map_err(db_err)?
-                .map(|v| serde_json::from_slice::<Record>(v.value()));
-            let mut rec = match existing {
-                Some(r) => r.map_err(db_err)?,
-                None => Record {
-                    id: id.clone(),
-                    repo_tags: Vec::new(),
-                    repo_digests: Vec::new(),
-                    diff_ids,
-                    size: new.parent.as_ref().map_or(0, |p| p.size) + size,
-                    config: text,
-                },
-            };
-            if let Some(tag) = &new.tag {
-                move_tag(&mut images, &mut tags, tag, &id)?;
-                if !rec.repo_tags.contains(tag) {
-                    rec.repo_tags.push(tag.clone());
+            let txn = self.db.begin_write().map_err(db_err)?;
+            {
+                let mut images = txn.open_table(IMAGES).map_err(db_err)?;
+                let mut tags = txn.open_table(TAGS).map_err(db_err)?;
+                let mut layers = txn.open_table(LAYERS).map_err(db_err)?;
+                let mut parents = txn.open_table(PARENTS).map_err(db_err)?;
+                layers
+                    .insert(layer.diff_id.as_str(), size)
+                    .map_err(db_err)?;
+                let existing = images
+                    .get(id.as_str())
+                    .map_err(db_err)?
+                    .map(|v| serde_json::from_slice::<Record>(v.value()));
+                let mut rec = match existing {
+                    Some(r) => r.map_err(db_err)?,
+                    None => Record {
+                        id: id.clone(),
+                        repo_tags: Vec::new(),
+                        repo_digests: Vec::new(),
+                        diff_ids,
+                        size: new.parent.as_ref().map_or(0, |p| p.size) + size,
+                        config: text,
+                    },
+                };
+                if let Some(tag) = &new.tag {
+                    move_tag(&mut images, &mut tags, tag, &id)?;
+                    if !rec.repo_tags.contains(tag) {
+                        rec.repo_tags.push(tag.clone());
+                    }
+                }
+                let json = serde_json::to_vec(&rec).map_err(db_err)?;
+                images
+                    .insert(id.as_str(), json.as_slice())
+                    .map_err(db_err)?;
+                if let Some(p) = &new.parent {
+                    parents.insert(id.as_str(), p.id.as_str()).map_err(db_err)?;
                 }
             }
-            let json = serde_json::to_vec(&rec).map_err(db_err)?;
-            images
-                .insert(id.as_str(), json.as_slice())
-                .map_err(db_err)?;
-            if let Some(p) = &new.parent {
-                parents.insert(id.as_str(), p.id.as_str()).map_err(db_err)?;
+            committing = true;
+            txn.commit().map_err(db_err)?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            // Not recorded: the layer goes again rather than stay unreferenced until the
+            // next open's sweep (on a full disk its space is what is missing).
+            if placed && !committing {
+                let _ = std::fs::remove_dir_all(&dst);
+                let _ = std::fs::remove_file(self.blob_path(&hex));
             }
+            return Err(e);
         }
-        txn.commit().map_err(db_err)?;
         Ok(id)
     }
 }

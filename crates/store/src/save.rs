@@ -19,7 +19,6 @@ use berth_oci::{
     Descriptor, Digest, DockerManifest, Hasher, ImageIndexBuilder, ImageManifestBuilder, MediaType,
     OciLayoutBuilder, Repositories,
 };
-use redb::ReadableDatabase;
 
 use crate::{Error, Image, Result, Store, TAGS, db_err, digest_hex, io_err, normalize};
 

@@ -411,6 +411,67 @@ impl Cgroup {
             .unwrap_or_default()
     }
 
+    /// Host pids in any of the cgroup's directories (each hierarchy lists its own).
+    pub fn all_pids(&self) -> Vec<i32> {
+        let mut out: Vec<i32> = self
+            .dirs
+            .iter()
+            .filter_map(|(_, d)| std::fs::read_to_string(d.join("cgroup.procs")).ok())
+            .flat_map(|s| {
+                s.lines()
+                    .filter_map(|l| l.trim().parse().ok())
+                    .collect::<Vec<i32>>()
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// SIGKILL every process of the cgroup and wait until none is left, as containerd
+    /// cleans up after a shim that died: v2's `cgroup.kill` where the kernel has it (5.14+),
+    /// else rounds of freeze, kill, thaw (frozen, no process can fork or exit and give its
+    /// pid away between the read of `cgroup.procs` and the signal; runc does the same).
+    /// Fails when processes are still there after `timeout`. A cgroup that does not exist
+    /// is empty.
+    pub fn kill_all(&self, timeout: std::time::Duration) -> crate::Result<()> {
+        let deadline = std::time::Instant::now() + timeout;
+        let kill_file = self.dirs.first().map(|(_, d)| d.join("cgroup.kill"));
+        let one_shot = self.v2 && kill_file.as_ref().is_some_and(|f| f.exists());
+        let freezer = self.v2 || self.dir_with("freezer").is_some();
+        let mut pause = std::time::Duration::from_millis(1);
+        loop {
+            let pids = self.all_pids();
+            if pids.is_empty() {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(crate::Error::Shim(format!(
+                    "processes {pids:?} are still in the container's cgroup"
+                )));
+            }
+            match &kill_file {
+                Some(f) if one_shot => write(f, "1")?,
+                _ => {
+                    // Best effort: a process stuck in the kernel may keep the cgroup
+                    // FREEZING; it is signalled all the same and dies once it returns.
+                    if freezer {
+                        let _ = self.freeze(true);
+                    }
+                    for pid in &pids {
+                        // SAFETY: kill has no memory-safety preconditions.
+                        unsafe { libc::kill(*pid, libc::SIGKILL) };
+                    }
+                    if freezer {
+                        let _ = self.freeze(false);
+                    }
+                }
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// Whether the kernel's OOM killer killed a process of the cgroup.
     pub fn oom_killed(&self) -> bool {
         let (dir, file) = if self.v2 {
@@ -440,6 +501,26 @@ impl Cgroup {
                 dirs: vec![(String::new(), mountpoint.join(relative(path)))],
             },
         }
+    }
+
+    /// Whether any of its directories exists.
+    pub fn exists(&self) -> bool {
+        self.dirs.iter().any(|(_, d)| d.is_dir())
+    }
+
+    /// Whether it is frozen (or freezing).
+    pub fn is_frozen(&self) -> bool {
+        if self.v2 {
+            let Some((_, d)) = self.dirs.first() else {
+                return false;
+            };
+            return std::fs::read_to_string(d.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1");
+        }
+        let Some(d) = self.dir_with("freezer") else {
+            return false;
+        };
+        std::fs::read_to_string(d.join("freezer.state"))
+            .is_ok_and(|s| matches!(s.trim(), "FROZEN" | "FREEZING"))
     }
 
     /// Freeze (pause) or thaw every process of the cgroup; returns once the kernel says

@@ -5,6 +5,7 @@ pub mod caps;
 pub mod cgroups;
 pub mod mount;
 pub mod net;
+pub mod procs;
 pub mod pty;
 pub mod seccomp;
 pub mod syscalls_x86_64;
@@ -41,6 +42,44 @@ pub fn cloexec_from_3() -> crate::Result<()> {
         // SAFETY: F_SETFD on a descriptor number changes only its flags; one that was the
         // read_dir's own (now closed) fails with EBADF, which is fine.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(())
+}
+
+/// Close every descriptor from 3 up: a process that starts from a clean table (the shim)
+/// keeps nothing that whoever started it left open. close_range(2) where the kernel has it
+/// (5.9+), else each descriptor listed in /proc/self/fd.
+pub fn close_from_3() -> crate::Result<()> {
+    // SAFETY: close_range only closes descriptors; the caller owns none above 2 yet.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    if r == 0 {
+        return Ok(());
+    }
+    let dir = std::fs::read_dir("/proc/self/fd")
+        .map_err(|e| crate::Error::io("listing /proc/self/fd", e))?;
+    let fds: Vec<i32> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd >= 3)
+        .collect();
+    for fd in fds {
+        // SAFETY: closing a descriptor number nothing in this process owns (the listing's
+        // own, already closed, fails with EBADF).
+        unsafe { libc::close(fd) };
+    }
+    Ok(())
+}
+
+/// Have the kernel send SIGKILL to this process when its parent (the shim) dies, so a
+/// container never outlives its shim. Cleared by a change of credentials (setuid, setgid),
+/// so it is set again after the switch to the container's user.
+pub fn die_with_parent() -> crate::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    let r = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    if r != 0 {
+        return Err(crate::Error::io(
+            "setting the parent-death signal",
+            std::io::Error::last_os_error(),
+        ));
     }
     Ok(())
 }

@@ -59,6 +59,8 @@ fn setup_and_exec(a: ExecArgs<'_>) -> ExecError {
 }
 
 fn setup(a: &ExecArgs<'_>) -> Result<Prepared, ExecError> {
+    // Dies with the shim, as the container's init does.
+    crate::linux::die_with_parent().map_err(fail)?;
     // Writing 0 moves the writer itself.
     a.cgroup.add(0).map_err(fail)?;
 
@@ -129,6 +131,9 @@ fn setup(a: &ExecArgs<'_>) -> Result<Prepared, ExecError> {
         crate::linux::seccomp::install(s).map_err(fail)?;
     }
     let u = become_user(&a.process.user, a.group_add, caps.as_ref(), &cwd, false)?;
+    // A new user cleared the parent-death signal (best effort under a seccomp profile
+    // that refuses prctl: the daemon kills what a dead shim leaves).
+    let _ = crate::linux::die_with_parent();
     if oci_process
         .and_then(|p| p.no_new_privileges())
         .unwrap_or(false)

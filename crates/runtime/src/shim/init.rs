@@ -139,6 +139,9 @@ fn wait_byte(sync: &OwnedFd, want: u8) -> Result<(), ExecError> {
 
 fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    // The container dies with its shim (nothing then could watch, stop or reap it). Should
+    // the shim die before this, the reads of `sync` below see EOF and the init exits.
+    crate::linux::die_with_parent().map_err(fail)?;
     wait_byte(&a.sync, b'G')?;
 
     // stdio, session and controlling terminal (a TTY's come once the root is set up).
@@ -260,6 +263,9 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
         crate::linux::seccomp::install(s).map_err(fail)?;
     }
     let u = become_user(&a.berth.user, &a.berth.group_add, caps.as_ref(), &cwd, true)?;
+    // A new user cleared the parent-death signal; set it again, as runc does (best effort
+    // under a seccomp profile that refuses prctl: the daemon kills what a dead shim leaves).
+    let _ = crate::linux::die_with_parent();
     if process.no_new_privileges().unwrap_or(false) {
         crate::linux::seccomp::no_new_privs().map_err(fail)?;
     }

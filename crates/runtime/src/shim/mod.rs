@@ -30,6 +30,12 @@ use init::{ChildStdio, InitArgs, InitStdio};
 
 /// The shim's entry point; returns the process exit code.
 pub fn main(bundle: &Path) -> i32 {
+    // Nothing that whoever started the daemon left open reaches the shim (or, through it,
+    // the container): the shim was given its stdio only.
+    if let Err(e) = crate::linux::close_from_3() {
+        eprintln!("berth-shim: {e}");
+        return 1;
+    }
     let (oci, berth) = match read_bundle(bundle) {
         Ok(b) => b,
         Err(e) => {

@@ -205,9 +205,19 @@ impl OciRuntime {
     }
 
     pub fn delete(&self) {
-        if let Err(e) = self.run(&["delete", "--force", &self.id]) {
+        if let Err(e) = self.force_delete() {
             eprintln!("berth-shim: {e}");
         }
+    }
+
+    /// `delete --force`: the runtime kills what is left of the container and forgets it.
+    pub fn force_delete(&self) -> crate::Result<()> {
+        self.run(&["delete", "--force", &self.id])
+    }
+
+    /// Whether the runtime still keeps a record of the container (its state directory).
+    pub fn has_state(&self) -> bool {
+        self.root.join(&self.id).exists()
     }
 }
 

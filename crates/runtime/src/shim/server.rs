@@ -679,6 +679,7 @@ impl Shim {
             return Some(match rt.start() {
                 Ok(()) => {
                     self.started_at = Some(now_rfc3339());
+                    self.record_started();
                     Response::Started {
                         pid: self.p.pid.as_raw(),
                     }
@@ -697,6 +698,7 @@ impl Shim {
         let msg = super::read_report(&self.p.report, false);
         if msg.is_empty() {
             self.started_at = Some(now_rfc3339());
+            self.record_started();
             Some(Response::Started {
                 pid: self.p.pid.as_raw(),
             })
@@ -705,6 +707,22 @@ impl Shim {
             Some(Response::Error {
                 message: text.into_owned(),
             })
+        }
+    }
+
+    /// `<bundle>/started.json`: the container ran, should this shim die without recording
+    /// its exit (the daemon, restarted, then knows a run ended that its record may have
+    /// missed). Not synced: it only needs to outlive processes, as the bundle does.
+    fn record_started(&self) {
+        let state = self.state();
+        match serde_json::to_vec(&state) {
+            Ok(data) => {
+                let path = self.p.bundle.join(crate::client::STARTED_FILE);
+                if let Err(e) = crate::fsutil::write_atomic(&path, &data, false) {
+                    eprintln!("berth-shim: {e}");
+                }
+            }
+            Err(e) => eprintln!("berth-shim: encoding the start: {e}"),
         }
     }
 
@@ -718,9 +736,9 @@ impl Shim {
             }
         };
         if self.reaped.is_some() {
-            return Response::Error {
-                message: "container is not running".into(),
-            };
+            // It exited and the daemon has not recorded that yet: as kill(2) of a zombie,
+            // and as dockerd answers a kill that raced with the exit.
+            return Response::Ok;
         }
         if let Some(rt) = &self.p.runtime {
             return match rt.kill(signal, all) {
