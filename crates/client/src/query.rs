@@ -3,17 +3,16 @@
 
 use std::collections::BTreeMap;
 
-/// Percent-encode a query value (RFC 3986 unreserved characters kept).
+/// What [`encode`] escapes: everything but RFC 3986's unreserved characters.
+const ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Percent-encode a query value or a path segment (RFC 3986 unreserved characters kept).
 pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, ESCAPED).to_string()
 }
 
 /// A path with its query parameters, in the order they are added.
