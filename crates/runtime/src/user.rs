@@ -24,13 +24,17 @@ struct GroupEntry<'a> {
     members: &'a str,
 }
 
+/// The colon-separated fields of each line of a passwd or group file, blank lines and
+/// comments left out.
+fn records(text: &str) -> impl Iterator<Item = std::str::Split<'_, char>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.split(':'))
+}
+
 fn passwd_entries(passwd: &str) -> impl Iterator<Item = PasswdEntry<'_>> {
-    passwd.lines().filter_map(|line| {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            return None;
-        }
-        let mut f = line.split(':');
+    records(passwd).filter_map(|mut f| {
         let name = f.next()?;
         let _pw = f.next();
         let uid = f.next()?.parse().ok()?;
@@ -47,12 +51,7 @@ fn passwd_entries(passwd: &str) -> impl Iterator<Item = PasswdEntry<'_>> {
 }
 
 fn group_entries(group: &str) -> impl Iterator<Item = GroupEntry<'_>> {
-    group.lines().filter_map(|line| {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            return None;
-        }
-        let mut f = line.split(':');
+    records(group).filter_map(|mut f| {
         let name = f.next()?;
         let _pw = f.next();
         let gid = f.next()?.parse().ok()?;

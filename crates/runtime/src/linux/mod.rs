@@ -32,18 +32,23 @@ pub fn cloexec_from_3() -> crate::Result<()> {
     if r == 0 {
         return Ok(());
     }
-    let dir = std::fs::read_dir("/proc/self/fd")
-        .map_err(|e| crate::Error::io("listing /proc/self/fd", e))?;
-    let fds: Vec<i32> = dir
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|&fd| fd >= 3)
-        .collect();
-    for fd in fds {
+    for fd in fds_from_3()? {
         // SAFETY: F_SETFD on a descriptor number changes only its flags; one that was the
         // read_dir's own (now closed) fails with EBADF, which is fine.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     }
     Ok(())
+}
+
+/// The descriptors of this process from 3 up, as /proc/self/fd lists them (the listing's
+/// own descriptor, closed when this returns, included).
+fn fds_from_3() -> crate::Result<Vec<i32>> {
+    let dir = std::fs::read_dir("/proc/self/fd")
+        .map_err(|e| crate::Error::io("listing /proc/self/fd", e))?;
+    Ok(dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd >= 3)
+        .collect())
 }
 
 /// Close every descriptor from 3 up: a process that starts from a clean table (the shim)
@@ -55,13 +60,7 @@ pub fn close_from_3() -> crate::Result<()> {
     if r == 0 {
         return Ok(());
     }
-    let dir = std::fs::read_dir("/proc/self/fd")
-        .map_err(|e| crate::Error::io("listing /proc/self/fd", e))?;
-    let fds: Vec<i32> = dir
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|&fd| fd >= 3)
-        .collect();
-    for fd in fds {
+    for fd in fds_from_3()? {
         // SAFETY: closing a descriptor number nothing in this process owns (the listing's
         // own, already closed, fails with EBADF).
         unsafe { libc::close(fd) };
