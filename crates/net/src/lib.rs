@@ -1,0 +1,7 @@
+//! Berth's networks, as a library the engine calls: IP address management ([`ipam`]),
+//! `-p` specs and host ports ([`ports`]), the files a container's resolver reads
+//! ([`files`]).
+
+pub mod files;
+pub mod ipam;
+pub mod ports;
