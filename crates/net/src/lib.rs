@@ -4,4 +4,5 @@
 
 pub mod files;
 pub mod ipam;
+pub mod link;
 pub mod ports;
