@@ -3,6 +3,7 @@
 //! ([`files`]).
 
 pub mod files;
+pub mod firewall;
 pub mod ipam;
 pub mod link;
 pub mod ports;

@@ -8,6 +8,8 @@
 //! already named `eth0` and carrying its MAC; then, on a netlink socket opened inside
 //! that namespace (a short-lived thread `setns`es, opens the socket, and the socket is
 //! served by the caller's tokio runtime), addresses, links up and the default routes.
+//! The host end is in hairpin mode: published ports are DNAT in the kernel, and a
+//! container reaching its own published port is sent back out the port it came in by.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -21,7 +23,8 @@ use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags};
 use rtnetlink::packet_route::link::{InfoData, InfoVeth};
 use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute};
 use rtnetlink::{
-    Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder,
+    Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, LinkVeth,
+    RouteMessageBuilder,
 };
 
 /// A netlink or namespace operation failed.
@@ -196,6 +199,24 @@ impl RtNetlink {
         Ok(())
     }
 
+    /// Hairpin on the host end (a container reaching its own published port goes out the
+    /// bridge port it came in by), then the inside half.
+    async fn finish_attach(&self, a: &Attachment) -> Result<(), LinkError> {
+        let host = self
+            .index(&a.host_ifname)
+            .await?
+            .ok_or_else(|| LinkError::NotFound(a.host_ifname.clone()))?;
+        self.handle
+            .link()
+            .set_port(LinkBridgePort::new(host).hairpin(true).build())
+            .execute()
+            .await?;
+        RtNetlink::in_netns(&a.netns)
+            .await?
+            .configure_inside(a)
+            .await
+    }
+
     /// The inside half of an attach, on a socket in the container's namespace.
     async fn configure_inside(&self, a: &Attachment) -> Result<(), LinkError> {
         let lo = self
@@ -307,8 +328,7 @@ impl Netlink for RtNetlink {
             .build();
         self.handle.link().add(msg).execute().await?;
         drop(ns);
-        let inside = RtNetlink::in_netns(&a.netns).await?;
-        let res = inside.configure_inside(a).await;
+        let res = self.finish_attach(a).await;
         if res.is_err() {
             // Leave nothing half made: the host end takes the peer with it.
             let _ = self.delete_link(&a.host_ifname).await;

@@ -60,8 +60,9 @@ async fn bridge_and_veth_into_a_container_namespace() {
     assert!(route.contains("via 10.77.0.1 dev eth0"), "{route}");
     let route6 = ctr.exec(&["ip", "-6", "route", "show", "default"]);
     assert!(route6.contains("via fd77::1 dev eth0"), "{route6}");
-    let master = host.exec(&["ip", "-o", "link", "show", "veth0123456"]);
+    let master = host.exec(&["ip", "-d", "-o", "link", "show", "veth0123456"]);
     assert!(master.contains("master br-test"), "{master}");
+    assert!(master.contains("hairpin on"), "{master}");
     // Real traffic both ways over the bridge.
     host.exec(&["busybox", "ping", "-c1", "-W2", "10.77.0.2"]);
     ctr.exec(&["busybox", "ping", "-c1", "-W2", "10.77.0.1"]);
