@@ -2,6 +2,7 @@
 //! `-p` specs and host ports ([`ports`]), the files a container's resolver reads
 //! ([`files`]).
 
+pub mod dns;
 pub mod files;
 pub mod firewall;
 pub mod ipam;

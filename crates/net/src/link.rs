@@ -339,37 +339,45 @@ impl Netlink for RtNetlink {
 
 /// Runs `f` on a new thread that has entered the network namespace at `path`, and gives
 /// back its result: sockets `f` opens belong to that namespace. The thread ends with `f`,
-/// so no thread of the caller's stays in another namespace.
-pub async fn in_netns<T, F>(path: &Path, f: F) -> Result<T, LinkError>
+/// so no thread of the caller's stays in another namespace. The thread starts at once;
+/// the future (which borrows nothing) waits for it.
+pub fn in_netns<T, F>(
+    path: &Path,
+    f: F,
+) -> impl Future<Output = Result<T, LinkError>> + Send + use<T, F>
 where
     T: Send + 'static,
     F: FnOnce() -> std::io::Result<T> + Send + 'static,
 {
-    let ns = std::fs::File::open(path).map_err(|source| LinkError::Netns {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("berth-netns".into())
-        .spawn(move || {
-            let res = nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)
-                .map_err(std::io::Error::from)
-                .and_then(|()| f());
-            let _ = tx.send(res);
-        })
-        .map_err(|source| LinkError::Io {
-            what: "netns thread".into(),
+    let path = path.to_path_buf();
+    let started = std::fs::File::open(&path)
+        .map_err(|source| LinkError::Netns {
+            path: path.clone(),
             source,
+        })
+        .and_then(|ns| {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            std::thread::Builder::new()
+                .name("berth-netns".into())
+                .spawn(move || {
+                    let res = nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)
+                        .map_err(std::io::Error::from)
+                        .and_then(|()| f());
+                    let _ = tx.send(res);
+                })
+                .map_err(|source| LinkError::Io {
+                    what: "netns thread".into(),
+                    source,
+                })?;
+            Ok(rx)
+        });
+    async move {
+        let res = started?.await.map_err(|_| LinkError::Io {
+            what: "netns thread".into(),
+            source: std::io::Error::other("thread ended without an answer"),
         })?;
-    let res = rx.await.map_err(|_| LinkError::Io {
-        what: "netns thread".into(),
-        source: std::io::Error::other("thread ended without an answer"),
-    })?;
-    res.map_err(|source| LinkError::Netns {
-        path: path.to_path_buf(),
-        source,
-    })
+        res.map_err(|source| LinkError::Netns { path, source })
+    }
 }
 
 /// Writes a sysctl under `/proc/sys` (e.g. `net/ipv4/conf/<bridge>/route_localnet`).
