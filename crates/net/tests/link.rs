@@ -109,3 +109,46 @@ async fn attach_to_a_missing_namespace_leaves_no_veth() {
     assert!(nl.attach(&a).await.is_err());
     assert!(!host.try_exec(&["ip", "link", "show", "vethdead000"]));
 }
+
+/// The cost an attach adds to `run`: `cargo test -p berth-net --test link attach_timing
+/// -- --ignored --nocapture` prints the median and worst of 30 attaches, each into a new
+/// namespace (made by `ip` beforehand, not timed: the runtime makes it in `run`).
+#[tokio::test]
+#[ignore]
+async fn attach_timing() {
+    if !can_run() {
+        return;
+    }
+    let host = Netns::new("lt");
+    let nl = RtNetlink::in_netns(&host.path()).await.expect("netlink");
+    nl.ensure_bridge(&BridgeConfig {
+        name: "br-t".into(),
+        addresses: vec!["10.79.0.1/24".parse().expect("net")],
+        mtu: None,
+    })
+    .await
+    .expect("bridge");
+    let mut times = Vec::new();
+    for i in 0..30u8 {
+        let ctr = Netns::new(&format!("lt{i}"));
+        let a = Attachment {
+            netns: ctr.path(),
+            bridge: "br-t".into(),
+            host_ifname: format!("vetht{i}"),
+            ifname: "eth0".into(),
+            mac: mac_for_ip(Ipv4Addr::new(10, 79, 0, i + 2)),
+            addresses: vec![format!("10.79.0.{}/24", i + 2).parse().expect("net")],
+            gateways: vec!["10.79.0.1".parse().expect("ip")],
+            mtu: None,
+        };
+        let t = Instant::now();
+        nl.attach(&a).await.expect("attach");
+        times.push(t.elapsed());
+    }
+    times.sort();
+    eprintln!(
+        "attach: median {:?}, worst {:?}",
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+}
