@@ -104,9 +104,11 @@ async fn published_ports_masquerade_isolation_and_user_chain() {
     let ctr = Netns::new("fc");
     let ctr2 = Netns::new("fd");
     let out = Netns::new("fo");
+    let ctr3 = Netns::new("fi");
     let nl = RtNetlink::in_netns(&host.path()).await.expect("netlink");
     bridge_with_container(&nl, "br-fw", &ctr, 80).await;
     bridge_with_container(&nl, "br-fw2", &ctr2, 82).await;
+    bridge_with_container(&nl, "br-fw3", &ctr3, 83).await;
     // The outside: 10.81.0.2 in `out`, the host's end 10.81.0.1.
     host.exec(&[
         "ip", "link", "add", "vh", "type", "veth", "peer", "name", "vo", "netns", &out.name,
@@ -138,6 +140,12 @@ async fn published_ports_masquerade_isolation_and_user_chain() {
         internal: false,
     })
     .expect("network 2");
+    let internal = NetworkRules {
+        bridge: "br-fw3".into(),
+        subnets: vec!["10.83.0.0/24".parse().expect("net")],
+        internal: true,
+    };
+    fw.add_network(&internal).expect("internal network");
     let cip = "10.80.0.2".parse().expect("ip");
     let ports = [
         PortMap {
@@ -194,6 +202,23 @@ async fn published_ports_masquerade_isolation_and_user_chain() {
     // Isolation: the other bridge's container cannot reach it directly, only published.
     assert_eq!(tcp_from(&ctr2.path(), "10.80.0.2:80").await, None);
     assert!(tcp_from(&ctr2.path(), "10.81.0.1:8080").await.is_some());
+
+    // --internal: nothing out, to the world or to another bridge, nor in from another.
+    assert_eq!(tcp_from(&ctr3.path(), "10.81.0.2:9000").await, None);
+    assert_eq!(tcp_from(&ctr3.path(), "10.80.0.2:80").await, None);
+    servers(&ctr3.path(), 80, 53).await;
+    assert_eq!(tcp_from(&ctr.path(), "10.83.0.2:80").await, None);
+    // The same network not internal gets out: the test checks the internal rules.
+    fw.remove_network(&internal).expect("remove internal");
+    fw.add_network(&NetworkRules {
+        internal: false,
+        ..internal.clone()
+    })
+    .expect("not internal");
+    assert_eq!(
+        tcp_from(&ctr3.path(), "10.81.0.2:9000").await.as_deref(),
+        Some("10.81.0.1")
+    );
 
     // The user chain is consulted first, and a daemon restart (init again) neither
     // flushes it nor drops the published ports.
