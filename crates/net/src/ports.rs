@@ -275,6 +275,100 @@ impl PortAllocator {
     }
 }
 
+/// A container's published ports once host ports are chosen: the bindings as `inspect`
+/// shows them (`NetworkSettings.Ports`, the chosen `HostPort`) and the DNAT entries for
+/// [`crate::firewall::Firewall::publish`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Published {
+    pub bindings: BTreeMap<String, Vec<PortBinding>>,
+    pub maps: Vec<crate::firewall::PortMap>,
+}
+
+/// Why ports could not be published.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PublishError {
+    #[error(transparent)]
+    Alloc(#[from] PortAllocError),
+    #[error("invalid port {0}")]
+    InvalidPort(String),
+    #[error("invalid host IP address: {0}")]
+    InvalidHostIp(String),
+}
+
+/// Chooses the host ports of `bindings` (`HostConfig.PortBindings`) for a container with
+/// addresses `v4`/`v6`: all or nothing (ports taken by a failed call are given back). A
+/// binding on every address (`HostIp` empty) is published for each family the container
+/// has; one on an address for that address' family only.
+pub fn publish(
+    bindings: &BTreeMap<String, Vec<PortBinding>>,
+    v4: Option<std::net::Ipv4Addr>,
+    v6: Option<std::net::Ipv6Addr>,
+    alloc: &mut PortAllocator,
+    ephemeral: (u16, u16),
+) -> Result<Published, PublishError> {
+    let mut taken: Vec<(String, Proto, u16)> = Vec::new();
+    let res = (|| {
+        let mut out = Published::default();
+        for (key, list) in bindings {
+            let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+            let proto =
+                Proto::parse(proto).ok_or_else(|| PublishError::InvalidPort(key.clone()))?;
+            let container_port: u16 = port
+                .parse()
+                .map_err(|_| PublishError::InvalidPort(key.clone()))?;
+            for b in list {
+                let host_ip: Option<IpAddr> = if b.host_ip.is_empty() {
+                    None
+                } else {
+                    Some(
+                        b.host_ip
+                            .parse()
+                            .map_err(|_| PublishError::InvalidHostIp(b.host_ip.clone()))?,
+                    )
+                };
+                let host_port = alloc.allocate(&b.host_ip, proto, &b.host_port, ephemeral)?;
+                taken.push((b.host_ip.clone(), proto, host_port));
+                out.bindings
+                    .entry(key.clone())
+                    .or_default()
+                    .push(PortBinding {
+                        host_ip: if b.host_ip.is_empty() {
+                            "0.0.0.0".into()
+                        } else {
+                            b.host_ip.clone()
+                        },
+                        host_port: host_port.to_string(),
+                    });
+                let targets: Vec<IpAddr> = match host_ip {
+                    None => v4
+                        .map(IpAddr::V4)
+                        .into_iter()
+                        .chain(v6.map(IpAddr::V6))
+                        .collect(),
+                    Some(IpAddr::V4(_)) => v4.map(IpAddr::V4).into_iter().collect(),
+                    Some(IpAddr::V6(_)) => v6.map(IpAddr::V6).into_iter().collect(),
+                };
+                for container_ip in targets {
+                    out.maps.push(crate::firewall::PortMap {
+                        host_ip,
+                        proto,
+                        host_port,
+                        container_ip,
+                        container_port,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    })();
+    if res.is_err() {
+        for (ip, proto, port) in taken {
+            alloc.release(&ip, proto, port);
+        }
+    }
+    res
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,6 +431,53 @@ mod tests {
         publish_all(&["80/tcp", "443/tcp"], &mut s);
         assert_eq!(s.bindings["80/tcp"], vec![b("", "8080")]);
         assert_eq!(s.bindings["443/tcp"], vec![b("", "")]);
+    }
+
+    #[test]
+    fn publish_chooses_ports_all_or_nothing() {
+        let mut a = PortAllocator::default();
+        let specs =
+            parse_port_specs(&["8080:80", "127.0.0.1::53/udp", "[::1]:9090:90"]).expect("valid");
+        let v4 = Some(std::net::Ipv4Addr::new(172, 18, 0, 2));
+        let v6 = Some("fd00::2".parse().expect("ip"));
+        let p = publish(&specs.bindings, v4, v6, &mut a, (40000, 40010)).expect("publish");
+        assert_eq!(p.bindings["80/tcp"], vec![b("0.0.0.0", "8080")]);
+        assert_eq!(p.bindings["53/udp"], vec![b("127.0.0.1", "40000")]);
+        // 8080 on every address: one DNAT per family; 127.0.0.1 and ::1 for theirs only.
+        let summary: Vec<String> = p
+            .maps
+            .iter()
+            .map(|m| {
+                format!(
+                    "{:?} {} {} -> {} {}",
+                    m.host_ip,
+                    m.proto.as_str(),
+                    m.host_port,
+                    m.container_ip,
+                    m.container_port
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                "Some(127.0.0.1) udp 40000 -> 172.18.0.2 53",
+                "None tcp 8080 -> 172.18.0.2 80",
+                "None tcp 8080 -> fd00::2 80",
+                "Some(::1) tcp 9090 -> fd00::2 90",
+            ]
+        );
+        // A second container asking for 8080 fails and keeps nothing it took on the way.
+        let specs2 = parse_port_specs(&["127.0.0.1::53/udp", "8080:80"]).expect("valid");
+        let err = publish(&specs2.bindings, v4, None, &mut a, (40000, 40010)).expect_err("taken");
+        assert_eq!(
+            err.to_string(),
+            "Bind for 0.0.0.0:8080 failed: port is already allocated"
+        );
+        assert_eq!(
+            a.allocate("127.0.0.1", Proto::Udp, "", (40000, 40010)),
+            Ok(40001)
+        );
     }
 
     #[test]
