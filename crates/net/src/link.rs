@@ -17,7 +17,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use futures_util::TryStreamExt;
+use futures_util::{TryStreamExt, future};
 use ipnet::IpNet;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags};
 use rtnetlink::packet_route::link::{InfoData, InfoVeth};
@@ -26,6 +26,10 @@ use rtnetlink::{
     Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, LinkVeth,
     RouteMessageBuilder,
 };
+
+/// The loopback device's index in every network namespace (the kernel registers it
+/// first, `LOOPBACK_IFINDEX`).
+const LOOPBACK_IFINDEX: u32 = 1;
 
 /// A netlink or namespace operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -219,22 +223,21 @@ impl RtNetlink {
 
     /// The inside half of an attach, on a socket in the container's namespace.
     async fn configure_inside(&self, a: &Attachment) -> Result<(), LinkError> {
-        let lo = self
-            .index("lo")
-            .await?
-            .ok_or_else(|| LinkError::NotFound("lo".into()))?;
-        self.up(lo).await?;
-        let idx = self
-            .index(&a.ifname)
-            .await?
-            .ok_or_else(|| LinkError::NotFound(a.ifname.clone()))?;
-        for net in &a.addresses {
-            self.add_address(idx, net).await?;
-        }
-        self.up(idx).await?;
-        for gw in &a.gateways {
-            self.default_route(idx, *gw).await?;
-        }
+        // Independent requests go out together (netlink-proto pipelines them on the one
+        // socket): loopback up, and the interface's addresses and up; the routes need
+        // both of the latter.
+        let eth = async {
+            let idx = self
+                .index(&a.ifname)
+                .await?
+                .ok_or_else(|| LinkError::NotFound(a.ifname.clone()))?;
+            let addrs =
+                future::try_join_all(a.addresses.iter().map(|net| self.add_address(idx, net)));
+            future::try_join(addrs, self.up(idx)).await?;
+            Ok::<u32, LinkError>(idx)
+        };
+        let (_, idx) = future::try_join(self.up(LOOPBACK_IFINDEX), eth).await?;
+        future::try_join_all(a.gateways.iter().map(|gw| self.default_route(idx, *gw))).await?;
         Ok(())
     }
 }
