@@ -18,9 +18,13 @@ use common::{Netns, can_run, sh};
 /// A TCP server in `ns` answering each connection with the peer's address, and a UDP one
 /// echoing the peer's address; both served by the test's runtime.
 async fn servers(ns: &Path, tcp: u16, udp: u16) {
+    servers_on(ns, "0.0.0.0", tcp, udp).await
+}
+
+async fn servers_on(ns: &Path, ip: &'static str, tcp: u16, udp: u16) {
     let (l, u) = in_netns(ns, move || {
-        let l = std::net::TcpListener::bind(("0.0.0.0", tcp))?;
-        let u = UdpSocket::bind(("0.0.0.0", udp))?;
+        let l = std::net::TcpListener::bind((ip, tcp))?;
+        let u = UdpSocket::bind((ip, udp))?;
         l.set_nonblocking(true)?;
         u.set_nonblocking(true)?;
         Ok((l, u))
@@ -76,7 +80,10 @@ async fn udp_from(ns: &Path, to: &str) -> Option<String> {
 async fn bridge_with_container(nl: &RtNetlink, br: &str, ctr: &Netns, third: u8) {
     nl.ensure_bridge(&BridgeConfig {
         name: br.into(),
-        addresses: vec![format!("10.{third}.0.1/24").parse().expect("net")],
+        addresses: vec![
+            format!("10.{third}.0.1/24").parse().expect("net"),
+            format!("fd{third}::1/64").parse().expect("net"),
+        ],
         mtu: None,
     })
     .await
@@ -87,8 +94,14 @@ async fn bridge_with_container(nl: &RtNetlink, br: &str, ctr: &Netns, third: u8)
         host_ifname: format!("v{br}"),
         ifname: "eth0".into(),
         mac: mac_for_ip(Ipv4Addr::new(10, third, 0, 2)),
-        addresses: vec![format!("10.{third}.0.2/24").parse().expect("net")],
-        gateways: vec![format!("10.{third}.0.1").parse().expect("ip")],
+        addresses: vec![
+            format!("10.{third}.0.2/24").parse().expect("net"),
+            format!("fd{third}::2/64").parse().expect("net"),
+        ],
+        gateways: vec![
+            format!("10.{third}.0.1").parse().expect("ip"),
+            format!("fd{third}::1").parse().expect("ip"),
+        ],
         mtu: None,
     })
     .await
@@ -114,6 +127,8 @@ async fn published_ports_masquerade_isolation_and_user_chain() {
         "ip", "link", "add", "vh", "type", "veth", "peer", "name", "vo", "netns", &out.name,
     ]);
     host.exec(&["ip", "addr", "add", "10.81.0.1/24", "dev", "vh"]);
+    host.exec(&["ip", "addr", "add", "fd81::1/64", "dev", "vh", "nodad"]);
+    out.exec(&["ip", "addr", "add", "fd81::2/64", "dev", "vo", "nodad"]);
     host.exec(&["ip", "link", "set", "vh", "up"]);
     out.exec(&["ip", "addr", "add", "10.81.0.2/24", "dev", "vo"]);
     out.exec(&["ip", "link", "set", "vo", "up"]);
@@ -121,6 +136,7 @@ async fn published_ports_masquerade_isolation_and_user_chain() {
         "sysctl",
         "-qw",
         "net.ipv4.ip_forward=1",
+        "net.ipv6.conf.all.forwarding=1",
         "net.ipv4.conf.br-fw.route_localnet=1",
     ]);
 
@@ -130,7 +146,10 @@ async fn published_ports_masquerade_isolation_and_user_chain() {
     fw.init().expect("init");
     let rules = NetworkRules {
         bridge: "br-fw".into(),
-        subnets: vec!["10.80.0.0/24".parse().expect("net")],
+        subnets: vec![
+            "10.80.0.0/24".parse().expect("net"),
+            "fd80::/64".parse().expect("net"),
+        ],
         internal: false,
     };
     fw.add_network(&rules).expect("network");
@@ -169,10 +188,19 @@ async fn published_ports_masquerade_isolation_and_user_chain() {
             container_ip: cip,
             container_port: 80,
         },
+        PortMap {
+            host_ip: None,
+            proto: Proto::Tcp,
+            host_port: 8080,
+            container_ip: "fd80::2".parse().expect("ip"),
+            container_port: 81,
+        },
     ];
     fw.publish("c1", &ports).expect("publish");
     servers(&ctr.path(), 80, 53).await;
     servers(&out.path(), 9000, 9001).await;
+    servers_on(&ctr.path(), "::", 81, 54).await;
+    servers_on(&out.path(), "::", 9002, 9003).await;
 
     // From outside: DNAT in prerouting, the client's own address seen by the container.
     assert_eq!(
@@ -182,6 +210,15 @@ async fn published_ports_masquerade_isolation_and_user_chain() {
     assert_eq!(
         udp_from(&out.path(), "10.81.0.1:5353").await.as_deref(),
         Some("udp 10.81.0.2")
+    );
+    // IPv6: DNAT through ports6any, and masquerade out.
+    assert_eq!(
+        tcp_from(&out.path(), "[fd81::1]:8080").await.as_deref(),
+        Some("fd81::2")
+    );
+    assert_eq!(
+        tcp_from(&ctr.path(), "[fd81::2]:9002").await.as_deref(),
+        Some("fd81::1")
     );
     // From the host itself: DNAT in output, to its own address and to 127.0.0.1
     // (route_localnet, masqueraded to the bridge's address).

@@ -28,6 +28,13 @@ impl Netns {
         sh(&["ip", "netns", "add", &name]);
         let ns = Netns { name };
         ns.exec(&["ip", "link", "set", "lo", "up"]);
+        // IPv6 link-local addresses usable at once: no duplicate address detection.
+        ns.exec(&[
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.accept_dad=0",
+            "net.ipv6.conf.default.accept_dad=0",
+        ]);
         ns
     }
 
