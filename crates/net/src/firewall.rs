@@ -595,6 +595,35 @@ add element inet berth ports6any { tcp . 8080 comment \"ctr=abc123\" : fd00::2 .
         assert!(publish_script("a b", &[]).is_err());
     }
 
+    /// An Nft answering `list` with what nft 1.0.6 printed for a table with two
+    /// published ports.
+    struct Listed;
+    impl Nft for Listed {
+        fn apply(&self, _: &str) -> Result<(), FirewallError> {
+            Ok(())
+        }
+        fn list_json(&self, _: &str) -> Result<String, FirewallError> {
+            Ok(r#"{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}, {"table": {"family": "inet", "name": "berth", "handle": 1}}, {"map": {"family": "inet", "name": "ports4any", "table": "berth", "type": ["inet_proto", "inet_service"], "handle": 1, "map": "ipv4_addr . inet_service", "elem": [[{"elem": {"val": {"concat": ["tcp", 8080]}, "comment": "ctr=c1"}}, {"concat": ["10.0.0.2", 80]}]]}}, {"map": {"family": "inet", "name": "ports6", "table": "berth", "type": ["ipv6_addr", "inet_proto", "inet_service"], "handle": 2, "map": "ipv6_addr . inet_service", "elem": [[{"elem": {"val": {"concat": ["::1", "udp", 53]}, "comment": "ctr=c2"}}, {"concat": ["fd00::2", 53]}]]}}]}"#.into())
+        }
+    }
+
+    #[test]
+    fn published_containers_read_from_nft_json() {
+        let fw = Firewall::new(Listed);
+        let ids: Vec<String> = fw
+            .published_containers()
+            .expect("parse")
+            .into_iter()
+            .collect();
+        assert_eq!(ids, vec!["c1".to_string(), "c2".to_string()]);
+        assert!(
+            Firewall::new(FakeNft::default())
+                .published_containers()
+                .expect("empty")
+                .is_empty()
+        );
+    }
+
     #[test]
     fn firewall_sends_each_change_as_one_script() {
         let fw = Firewall::new(FakeNft::default());
