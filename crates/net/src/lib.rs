@@ -15,6 +15,9 @@
 //! - [`dns`]: the embedded DNS at 127.0.0.11 on hickory-proto, names from a
 //!   [`dns::NameTable`] the engine fills.
 //! - [`files`]: the `resolv.conf`, `hosts` and `hostname` a container gets.
+//! - [`bridge`]: [`bridge::BridgeDriver`], the above put together for a bridge network:
+//!   create/restore/remove a network, connect/disconnect a container, each step undone
+//!   when a later one fails (unit-tested on the fakes).
 //!
 //! # How the engine is meant to call it
 //!
@@ -43,6 +46,7 @@
 //! Remove a network: `Firewall::remove_network`, `Netlink::delete_link` of the bridge,
 //! `Ipam::remove_network`. Shutdown with no container left: `Firewall::teardown`.
 
+pub mod bridge;
 pub mod dns;
 pub mod files;
 pub mod firewall;
