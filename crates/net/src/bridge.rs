@@ -131,7 +131,9 @@ impl<L: Netlink, N: Nft + 'static> BridgeDriver<L, N> {
             .map_err(BridgeError::from)
     }
 
-    /// Creates a network: pools, bridge, firewall rules; undone on failure.
+    /// Creates a network: pools, bridge, firewall rules; undone on failure. The sysctls
+    /// stay the caller's, in its own namespace (`link::sysctl`): `net/ipv4/ip_forward`
+    /// and, for 127.0.0.1 published ports, `net/ipv4/conf/<bridge>/route_localnet`.
     pub async fn create(
         &self,
         ipam: &mut Ipam,
