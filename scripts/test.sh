@@ -16,6 +16,11 @@ command -v tar >/dev/null || need+=(tar)
 command -v runc >/dev/null || need+=(runc)  # --runtime runc tests (tests/tests/runtime.rs)
 [ -x /usr/bin/tini-static ] || command -v docker-init >/dev/null || need+=(tini)  # --init
 command -v gzip >/dev/null || need+=(gzip)
+command -v nft >/dev/null || need+=(nftables)  # crates/net/tests/firewall.rs
+command -v ip >/dev/null || need+=(iproute2)  # crates/net/tests: namespaces the tests own
+command -v sysctl >/dev/null || need+=(procps)
+command -v nsenter >/dev/null || need+=(util-linux)
+command -v busybox >/dev/null || need+=(busybox)  # ping in crates/net/tests/link.rs
 if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && apt-get install -y -qq "${need[@]}"
 fi
