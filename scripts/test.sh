@@ -16,6 +16,7 @@ command -v tar >/dev/null || need+=(tar)
 command -v runc >/dev/null || need+=(runc)  # --runtime runc tests (tests/tests/runtime.rs)
 [ -x /usr/bin/tini-static ] || command -v docker-init >/dev/null || need+=(tini)  # --init
 command -v gzip >/dev/null || need+=(gzip)
+[ -e /usr/include/seccomp.h ] || need+=(libseccomp-dev)  # linked by the shim (seccomp filters)
 if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && apt-get install -y -qq "${need[@]}"
 fi
