@@ -17,7 +17,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use super::init::{ChildStdio, Prepared, become_user, fail, set_rlimit};
 use crate::execpath::ExecError;
 use crate::linux::caps::CapSets;
-use crate::linux::cgroups::Cgroup;
+use crate::linux::cgroups::CgroupManager;
 use crate::linux::nix_err;
 use crate::protocol::ExecProcess;
 
@@ -27,7 +27,7 @@ pub struct ExecArgs<'a> {
     pub process: &'a ExecProcess,
     /// Host pid of the container's init, whose namespaces are joined.
     pub init_pid: Pid,
-    pub cgroup: &'a Cgroup,
+    pub cgroup: &'a dyn CgroupManager,
     pub stdio: ChildStdio,
     pub report: OwnedFd,
     /// The container's `--group-add`.

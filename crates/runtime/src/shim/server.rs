@@ -812,7 +812,7 @@ impl Shim {
                     oci: &self.p.oci,
                     process: &process,
                     init_pid: self.p.pid,
-                    cgroup: &self.p.cgroup,
+                    cgroup: &*self.p.cgroup,
                     stdio: child_stdio,
                     report: report_w,
                     seccomp: self.p.seccomp.as_ref(),

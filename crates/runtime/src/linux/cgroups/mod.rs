@@ -1,7 +1,21 @@
 //! The container's cgroup, on cgroup v1 (one directory per hierarchy) or a pure v2 host
-//! (cgroup2 mounted at /sys/fs/cgroup): memory, pids, cpu, cpuset and block I/O limits.
+//! (cgroup2 mounted at /sys/fs/cgroup): memory, pids, cpu, cpuset and block I/O limits,
+//! freezer, stats, kill-all.
+//!
+//! [`CgroupManager`] is what callers use, through the [`Cgroup`] handle; [`V1`] and [`V2`]
+//! implement it over a [`Host`] (cgroupfs files and signals): [`RealHost`] for real,
+//! [`fake::FakeHost`] in unit tests, which records every write and signal.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub mod fake;
+mod v1;
+mod v2;
+
+pub use v1::V1;
+pub use v2::V2;
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
@@ -14,7 +28,7 @@ pub struct Hierarchy {
 }
 
 impl Hierarchy {
-    fn has(&self, controller: &str) -> bool {
+    pub(crate) fn has(&self, controller: &str) -> bool {
         self.options.split(',').any(|o| o == controller)
     }
 }
@@ -179,13 +193,61 @@ pub fn warm_migration_lock() -> crate::Result<()> {
             }
             _ => continue,
         };
-        return write(&dir.join("cgroup.procs"), &std::process::id().to_string());
+        return write(
+            &RealHost,
+            &dir.join("cgroup.procs"),
+            &std::process::id().to_string(),
+        );
     }
     Ok(())
 }
 
-fn write(path: &Path, value: &str) -> crate::Result<()> {
-    std::fs::write(path, value)
+/// What a cgroup manager does to the host: cgroupfs files and directories, and signals.
+/// The one place that touches them, so that the limit, freeze and kill logic of [`V1`] and
+/// [`V2`] can run against [`fake::FakeHost`] in unit tests, without root.
+pub trait Host: Send + Sync + std::fmt::Debug {
+    fn read(&self, path: &Path) -> std::io::Result<String>;
+    fn write(&self, path: &Path, value: &str) -> std::io::Result<()>;
+    /// Whether a file or directory exists.
+    fn exists(&self, path: &Path) -> bool;
+    fn is_dir(&self, path: &Path) -> bool;
+    fn create_dir(&self, path: &Path) -> std::io::Result<()>;
+    fn remove_dir(&self, path: &Path) -> std::io::Result<()>;
+    /// SIGKILL `pid` (best effort: it may be gone).
+    fn kill(&self, pid: i32);
+}
+
+/// The real host: /sys/fs/cgroup and kill(2).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RealHost;
+
+impl Host for RealHost {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+    fn write(&self, path: &Path, value: &str) -> std::io::Result<()> {
+        std::fs::write(path, value)
+    }
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        path.is_dir()
+    }
+    fn create_dir(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::create_dir(path)
+    }
+    fn remove_dir(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::remove_dir(path)
+    }
+    fn kill(&self, pid: i32) {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+fn write(host: &dyn Host, path: &Path, value: &str) -> crate::Result<()> {
+    host.write(path, value)
         .map_err(|e| crate::Error::io(format!("writing {} to {}", value.trim(), path.display()), e))
 }
 
@@ -193,432 +255,161 @@ fn relative(cgroup_path: &str) -> &Path {
     Path::new(cgroup_path.trim_start_matches('/'))
 }
 
-/// A container's cgroup: the directories created for it.
-#[derive(Debug, Clone)]
-pub struct Cgroup {
-    v2: bool,
-    /// (hierarchy options, leaf dir) for v1; one entry for v2.
-    dirs: Vec<(String, PathBuf)>,
+/// A container's cgroup, whatever the host's layout: what the shim (create, exec, exit),
+/// the engine (pause, stats, top, update, commit, reaping) and the API use.
+pub trait CgroupManager: Send + Sync + std::fmt::Debug {
+    /// Apply `limits` to the existing cgroup (at create, and for `docker update`).
+    fn apply(&self, limits: &Limits) -> crate::Result<()>;
+    /// Move `pid` into the cgroup (every hierarchy; 0 is the caller).
+    fn add(&self, pid: i32) -> crate::Result<()>;
+    /// Host pids of the processes in the cgroup.
+    fn pids(&self) -> Vec<i32>;
+    /// Host pids in any of the cgroup's directories (each v1 hierarchy lists its own).
+    fn all_pids(&self) -> Vec<i32>;
+    /// SIGKILL every process of the cgroup and wait until none is left, as containerd
+    /// cleans up after a shim that died: v2's `cgroup.kill` where the kernel has it
+    /// (5.14+), else rounds of freeze, kill, thaw (frozen, no process can fork or exit and
+    /// give its pid away between the read of `cgroup.procs` and the signal; runc does the
+    /// same). Fails when processes are still there after `timeout`. A cgroup that does
+    /// not exist is empty.
+    fn kill_all(&self, timeout: Duration) -> crate::Result<()>;
+    /// Whether the kernel's OOM killer killed a process of the cgroup.
+    fn oom_killed(&self) -> bool;
+    /// Whether any of its directories exists.
+    fn exists(&self) -> bool;
+    /// Whether it is frozen (or freezing).
+    fn is_frozen(&self) -> bool;
+    /// Freeze (pause) or thaw every process of the cgroup; returns once the kernel says
+    /// the state was reached (v1: `freezer.state` leaves FREEZING; v2: `cgroup.events`
+    /// shows `frozen`, as runc waits for both).
+    fn freeze(&self, frozen: bool) -> crate::Result<()>;
+    /// Current usage counters, for `docker stats`.
+    fn stats(&self) -> Stats;
+    /// Remove the cgroup's directories (the processes must be gone). Best effort: a busy
+    /// directory is retried briefly, as the kernel frees cgroups asynchronously.
+    fn remove(&self);
+    /// Its directories.
+    fn paths(&self) -> Vec<PathBuf>;
+}
+
+/// A container's cgroup on this host: the manager for the host's layout ([`V1`] or [`V2`]
+/// on the real host), used through [`CgroupManager`].
+#[derive(Debug)]
+pub struct Cgroup(Box<dyn CgroupManager>);
+
+impl std::ops::Deref for Cgroup {
+    type Target = dyn CgroupManager;
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref()
+    }
 }
 
 impl Cgroup {
     /// Create the cgroup at `path` (e.g. "/berth/<id>") and apply `limits`.
     pub fn create(layout: &Layout, path: &str, limits: &Limits) -> crate::Result<Cgroup> {
-        if relative(path).as_os_str().is_empty() {
-            return Err(crate::Error::Invalid("empty cgroup path".into()));
-        }
-        match layout {
-            Layout::V1 { hierarchies } => {
-                let mut cg = Cgroup {
-                    v2: false,
-                    dirs: Vec::new(),
-                };
-                for h in hierarchies {
-                    let dir = h.mountpoint.join(relative(path));
-                    if let Err(e) = create_v1_dir(&h.mountpoint, &dir, h.has("cpuset")) {
-                        cg.remove();
-                        return Err(e);
-                    }
-                    cg.dirs.push((h.options.clone(), dir));
-                }
-                if let Err(e) = cg.apply_v1(limits) {
-                    cg.remove();
-                    return Err(e);
-                }
-                Ok(cg)
-            }
-            Layout::V2 { mountpoint } => {
-                let dir = mountpoint.join(relative(path));
-                create_v2_dir(mountpoint, &dir)?;
-                let cg = Cgroup {
-                    v2: true,
-                    dirs: vec![(String::new(), dir)],
-                };
-                if let Err(e) = cg.apply_v2(limits) {
-                    cg.remove();
-                    return Err(e);
-                }
-                Ok(cg)
-            }
-        }
-    }
-
-    fn dir_with(&self, controller: &str) -> Option<&Path> {
-        self.dirs
-            .iter()
-            .find(|(o, _)| o.split(',').any(|c| c == controller))
-            .map(|(_, d)| d.as_path())
-    }
-
-    /// Apply `limits` to the existing cgroup (`docker update`).
-    pub fn apply(&self, limits: &Limits) -> crate::Result<()> {
-        if self.v2 {
-            self.apply_v2(limits)
-        } else {
-            self.apply_v1(limits)
-        }
-    }
-
-    fn apply_v1(&self, l: &Limits) -> crate::Result<()> {
-        if let Some(dir) = self.dir_with("memory") {
-            if l.memory > 0 {
-                write(&dir.join("memory.limit_in_bytes"), &l.memory.to_string())?;
-                let memsw = dir.join("memory.memsw.limit_in_bytes");
-                if l.memory_swap != 0 && memsw.exists() {
-                    write(&memsw, &l.memory_swap.to_string())?;
-                }
-            }
-            if l.memory_reservation > 0 {
-                write(
-                    &dir.join("memory.soft_limit_in_bytes"),
-                    &l.memory_reservation.to_string(),
-                )?;
-            }
-            if l.oom_kill_disable {
-                write(&dir.join("memory.oom_control"), "1")?;
-            }
-        }
-        if let Some(dir) = self.dir_with("pids")
-            && l.pids > 0
-        {
-            write(&dir.join("pids.max"), &l.pids.to_string())?;
-        }
-        if let Some(dir) = self.dir_with("cpu") {
-            if l.cpu_shares > 0 {
-                write(&dir.join("cpu.shares"), &l.cpu_shares.to_string())?;
-            }
-            if l.cpu_period > 0 {
-                write(&dir.join("cpu.cfs_period_us"), &l.cpu_period.to_string())?;
-            }
-            if l.cpu_quota > 0 {
-                write(&dir.join("cpu.cfs_quota_us"), &l.cpu_quota.to_string())?;
-            }
-        }
-        if let Some(dir) = self.dir_with("cpuset") {
-            if !l.cpus.is_empty() {
-                write(&dir.join("cpuset.cpus"), &l.cpus)?;
-            }
-            if !l.mems.is_empty() {
-                write(&dir.join("cpuset.mems"), &l.mems)?;
-            }
-        }
-        if let Some(dir) = self.dir_with("devices") {
-            for (allow, rule) in &l.devices {
-                let file = if *allow {
-                    "devices.allow"
-                } else {
-                    "devices.deny"
-                };
-                write(&dir.join(file), rule)?;
-            }
-        }
-        if let Some(dir) = self.dir_with("blkio")
-            && l.blkio_weight > 0
-        {
-            let w = l.blkio_weight.to_string();
-            let cfq = dir.join("blkio.weight");
-            let bfq = dir.join("blkio.bfq.weight");
-            if cfq.exists() {
-                write(&cfq, &w)?;
-            } else if bfq.exists() {
-                write(&bfq, &w)?;
-            } else {
-                eprintln!(
-                    "berth-shim: no block I/O weight control on this host; --blkio-weight ignored"
-                );
-            }
-        }
-        Ok(())
-    }
-
-    fn apply_v2(&self, l: &Limits) -> crate::Result<()> {
-        let dir = &self.dirs[0].1;
-        if l.memory > 0 {
-            write(&dir.join("memory.max"), &l.memory.to_string())?;
-            let swap = dir.join("memory.swap.max");
-            if l.memory_swap != 0 && swap.exists() {
-                let v = if l.memory_swap < 0 {
-                    "max".to_string()
-                } else {
-                    (l.memory_swap - l.memory).max(0).to_string()
-                };
-                write(&swap, &v)?;
-            }
-        }
-        if l.memory_reservation > 0 {
-            write(&dir.join("memory.low"), &l.memory_reservation.to_string())?;
-        }
-        if l.pids > 0 {
-            write(&dir.join("pids.max"), &l.pids.to_string())?;
-        }
-        if l.cpu_shares > 0 {
-            write(
-                &dir.join("cpu.weight"),
-                &shares_to_weight(l.cpu_shares).to_string(),
-            )?;
-        }
-        if l.cpu_quota > 0 || l.cpu_period > 0 {
-            let quota = if l.cpu_quota > 0 {
-                l.cpu_quota.to_string()
-            } else {
-                "max".to_string()
-            };
-            let period = if l.cpu_period > 0 {
-                l.cpu_period
-            } else {
-                100_000
-            };
-            write(&dir.join("cpu.max"), &format!("{quota} {period}"))?;
-        }
-        if !l.cpus.is_empty() {
-            write(&dir.join("cpuset.cpus"), &l.cpus)?;
-        }
-        if !l.mems.is_empty() {
-            write(&dir.join("cpuset.mems"), &l.mems)?;
-        }
-        if l.blkio_weight > 0 {
-            let bfq = dir.join("io.bfq.weight");
-            let io = dir.join("io.weight");
-            if bfq.exists() {
-                write(&bfq, &l.blkio_weight.to_string())?;
-            } else if io.exists() {
-                write(&io, &format!("default {}", l.blkio_weight))?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Move `pid` into the cgroup (every hierarchy).
-    pub fn add(&self, pid: i32) -> crate::Result<()> {
-        let pid = pid.to_string();
-        for (_, dir) in &self.dirs {
-            write(&dir.join("cgroup.procs"), &pid)?;
-        }
-        Ok(())
-    }
-
-    /// Host pids of the processes in the cgroup.
-    pub fn pids(&self) -> Vec<i32> {
-        let dir = self
-            .dir_with("pids")
-            .or_else(|| self.dir_with("memory"))
-            .or_else(|| self.dirs.first().map(|(_, d)| d.as_path()));
-        let Some(dir) = dir else {
-            return Vec::new();
-        };
-        std::fs::read_to_string(dir.join("cgroup.procs"))
-            .map(|s| s.lines().filter_map(|l| l.trim().parse().ok()).collect())
-            .unwrap_or_default()
-    }
-
-    /// Host pids in any of the cgroup's directories (each hierarchy lists its own).
-    pub fn all_pids(&self) -> Vec<i32> {
-        let mut out: Vec<i32> = self
-            .dirs
-            .iter()
-            .filter_map(|(_, d)| std::fs::read_to_string(d.join("cgroup.procs")).ok())
-            .flat_map(|s| {
-                s.lines()
-                    .filter_map(|l| l.trim().parse().ok())
-                    .collect::<Vec<i32>>()
-            })
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-
-    /// SIGKILL every process of the cgroup and wait until none is left, as containerd
-    /// cleans up after a shim that died: v2's `cgroup.kill` where the kernel has it (5.14+),
-    /// else rounds of freeze, kill, thaw (frozen, no process can fork or exit and give its
-    /// pid away between the read of `cgroup.procs` and the signal; runc does the same).
-    /// Fails when processes are still there after `timeout`. A cgroup that does not exist
-    /// is empty.
-    pub fn kill_all(&self, timeout: std::time::Duration) -> crate::Result<()> {
-        let deadline = std::time::Instant::now() + timeout;
-        let kill_file = self.dirs.first().map(|(_, d)| d.join("cgroup.kill"));
-        let one_shot = self.v2 && kill_file.as_ref().is_some_and(|f| f.exists());
-        let freezer = self.v2 || self.dir_with("freezer").is_some();
-        let mut pause = std::time::Duration::from_millis(1);
-        loop {
-            let pids = self.all_pids();
-            if pids.is_empty() {
-                return Ok(());
-            }
-            if std::time::Instant::now() >= deadline {
-                return Err(crate::Error::Shim(format!(
-                    "processes {pids:?} are still in the container's cgroup"
-                )));
-            }
-            match &kill_file {
-                Some(f) if one_shot => write(f, "1")?,
-                _ => {
-                    // Best effort: a process stuck in the kernel may keep the cgroup
-                    // FREEZING; it is signalled all the same and dies once it returns.
-                    if freezer {
-                        let _ = self.freeze(true);
-                    }
-                    for pid in &pids {
-                        // SAFETY: kill has no memory-safety preconditions.
-                        unsafe { libc::kill(*pid, libc::SIGKILL) };
-                    }
-                    if freezer {
-                        let _ = self.freeze(false);
-                    }
-                }
-            }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(std::time::Duration::from_millis(50));
-        }
-    }
-
-    /// Whether the kernel's OOM killer killed a process of the cgroup.
-    pub fn oom_killed(&self) -> bool {
-        let (dir, file) = if self.v2 {
-            (self.dirs.first().map(|(_, d)| d.as_path()), "memory.events")
-        } else {
-            (self.dir_with("memory"), "memory.oom_control")
-        };
-        let Some(dir) = dir else { return false };
-        std::fs::read_to_string(dir.join(file))
-            .map(|s| oom_kill_count(&s) > 0)
-            .unwrap_or(false)
+        Self::create_on(Arc::new(RealHost), layout, path, limits)
     }
 
     /// The existing cgroup at `path` (nothing is created): for pause, stats, top.
     pub fn open(layout: &Layout, path: &str) -> Cgroup {
-        match layout {
-            Layout::V1 { hierarchies } => Cgroup {
-                v2: false,
-                dirs: hierarchies
-                    .iter()
-                    .map(|h| (h.options.clone(), h.mountpoint.join(relative(path))))
-                    .filter(|(_, d)| d.is_dir())
-                    .collect(),
-            },
-            Layout::V2 { mountpoint } => Cgroup {
-                v2: true,
-                dirs: vec![(String::new(), mountpoint.join(relative(path)))],
-            },
+        Self::open_on(Arc::new(RealHost), layout, path)
+    }
+
+    /// [`Cgroup::create`] on `host`.
+    pub fn create_on(
+        host: Arc<dyn Host>,
+        layout: &Layout,
+        path: &str,
+        limits: &Limits,
+    ) -> crate::Result<Cgroup> {
+        if relative(path).as_os_str().is_empty() {
+            return Err(crate::Error::Invalid("empty cgroup path".into()));
         }
+        Ok(Cgroup(match layout {
+            Layout::V1 { hierarchies } => Box::new(V1::create(host, hierarchies, path, limits)?),
+            Layout::V2 { mountpoint } => Box::new(V2::create(host, mountpoint, path, limits)?),
+        }))
     }
 
-    /// Whether any of its directories exists.
-    pub fn exists(&self) -> bool {
-        self.dirs.iter().any(|(_, d)| d.is_dir())
+    /// [`Cgroup::open`] on `host`.
+    pub fn open_on(host: Arc<dyn Host>, layout: &Layout, path: &str) -> Cgroup {
+        Cgroup(match layout {
+            Layout::V1 { hierarchies } => Box::new(V1::open(host, hierarchies, path)),
+            Layout::V2 { mountpoint } => Box::new(V2::open(host, mountpoint, path)),
+        })
     }
+}
 
-    /// Whether it is frozen (or freezing).
-    pub fn is_frozen(&self) -> bool {
-        if self.v2 {
-            let Some((_, d)) = self.dirs.first() else {
-                return false;
-            };
-            return std::fs::read_to_string(d.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1");
+/// Rounds of `kill_all` for a manager: `one_shot` is v2's `cgroup.kill` when the kernel has
+/// it; else, with a freezer, freeze, kill every pid, thaw.
+fn kill_rounds(
+    cg: &dyn CgroupManager,
+    host: &dyn Host,
+    one_shot: Option<PathBuf>,
+    freezer: bool,
+    timeout: Duration,
+) -> crate::Result<()> {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let pids = cg.all_pids();
+        if pids.is_empty() {
+            return Ok(());
         }
-        let Some(d) = self.dir_with("freezer") else {
-            return false;
-        };
-        std::fs::read_to_string(d.join("freezer.state"))
-            .is_ok_and(|s| matches!(s.trim(), "FROZEN" | "FREEZING"))
-    }
-
-    /// Freeze (pause) or thaw every process of the cgroup; returns once the kernel says
-    /// the state was reached (v1: `freezer.state` leaves FREEZING; v2: `cgroup.events`
-    /// shows `frozen`, as runc waits for both).
-    pub fn freeze(&self, frozen: bool) -> crate::Result<()> {
-        let (file, value, state_file, want) = if self.v2 {
-            let d = self.dirs.first().map(|(_, d)| d.clone());
-            let d = d.ok_or_else(|| crate::Error::Invalid("no cgroup".into()))?;
-            let value = if frozen { "1" } else { "0" };
-            (
-                d.join("cgroup.freeze"),
-                value,
-                d.join("cgroup.events"),
-                format!("frozen {value}"),
-            )
-        } else {
-            let d = self
-                .dir_with("freezer")
-                .ok_or_else(|| crate::Error::Invalid("no freezer cgroup on this host".into()))?;
-            let state = if frozen { "FROZEN" } else { "THAWED" };
-            let file = d.join("freezer.state");
-            (file.clone(), state, file, state.to_string())
-        };
-        write(&file, value)?;
-        for _ in 0..1000 {
-            let now = std::fs::read_to_string(&state_file).unwrap_or_default();
-            if now.lines().any(|l| l.trim() == want) {
-                return Ok(());
-            }
-            // v1 may need the write again to leave FREEZING.
-            if !self.v2 {
-                write(&file, value)?;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
+        if std::time::Instant::now() >= deadline {
+            return Err(crate::Error::Shim(format!(
+                "processes {pids:?} are still in the container's cgroup"
+            )));
         }
-        Err(crate::Error::Shim(format!("cgroup did not reach {want}")))
-    }
-
-    /// Current usage counters, for `docker stats`.
-    pub fn stats(&self) -> Stats {
-        let read = |dir: Option<&Path>, f: &str| -> String {
-            dir.and_then(|d| std::fs::read_to_string(d.join(f)).ok())
-                .unwrap_or_default()
-        };
-        let num = |s: String| s.trim().parse::<u64>().unwrap_or(0);
-        let keyed = |s: &str, key: &str| -> u64 {
-            s.lines()
-                .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
-                .unwrap_or(0)
-        };
-        let mut st = Stats::default();
-        if self.v2 {
-            let d = self.dirs.first().map(|(_, d)| d.as_path());
-            let cpu = read(d, "cpu.stat");
-            st.cpu_total_ns = keyed(&cpu, "usage_usec ") * 1000;
-            st.cpu_user_ns = keyed(&cpu, "user_usec ") * 1000;
-            st.cpu_system_ns = keyed(&cpu, "system_usec ") * 1000;
-            st.memory_usage = num(read(d, "memory.current"));
-            st.memory_limit = num(read(d, "memory.max"));
-            st.memory_stat = read(d, "memory.stat");
-            st.pids_current = num(read(d, "pids.current"));
-            st.pids_limit = num(read(d, "pids.max"));
-        } else {
-            let cpu = self.dir_with("cpuacct");
-            st.cpu_total_ns = num(read(cpu, "cpuacct.usage"));
-            st.cpu_percpu_ns = read(cpu, "cpuacct.usage_percpu")
-                .split_whitespace()
-                .filter_map(|v| v.parse().ok())
-                .collect();
-            // cpuacct.stat counts USER_HZ ticks (100 per second).
-            let ticks = read(cpu, "cpuacct.stat");
-            st.cpu_user_ns = keyed(&ticks, "user ") * 10_000_000;
-            st.cpu_system_ns = keyed(&ticks, "system ") * 10_000_000;
-            let mem = self.dir_with("memory");
-            st.memory_usage = num(read(mem, "memory.usage_in_bytes"));
-            st.memory_limit = num(read(mem, "memory.limit_in_bytes"));
-            st.memory_stat = read(mem, "memory.stat");
-            let pids = self.dir_with("pids");
-            st.pids_current = num(read(pids, "pids.current"));
-            st.pids_limit = num(read(pids, "pids.max"));
-        }
-        st
-    }
-
-    /// Remove the cgroup's directories (the processes must be gone). Best effort: a busy
-    /// directory is retried briefly, as the kernel frees cgroups asynchronously.
-    pub fn remove(&self) {
-        for (_, dir) in &self.dirs {
-            for attempt in 0..20 {
-                match std::fs::remove_dir(dir) {
-                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) && attempt < 19 => {
-                        std::thread::sleep(std::time::Duration::from_millis(2 + attempt * 2));
-                    }
-                    _ => break,
+        match &one_shot {
+            Some(f) => write(host, f, "1")?,
+            None => {
+                // Best effort: a process stuck in the kernel may keep the cgroup
+                // FREEZING; it is signalled all the same and dies once it returns.
+                if freezer {
+                    let _ = cg.freeze(true);
+                }
+                for pid in &pids {
+                    host.kill(*pid);
+                }
+                if freezer {
+                    let _ = cg.freeze(false);
                 }
             }
         }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// The pids listed in `dir`'s `cgroup.procs` (none when it cannot be read).
+fn procs(host: &dyn Host, dir: &Path) -> Vec<i32> {
+    host.read(&dir.join("cgroup.procs"))
+        .map(|s| s.lines().filter_map(|l| l.trim().parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// Remove `dir`, retrying briefly while the kernel still holds it (EBUSY).
+fn remove_dir(host: &dyn Host, dir: &Path) {
+    for attempt in 0..20 {
+        match host.remove_dir(dir) {
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && attempt < 19 => {
+                std::thread::sleep(Duration::from_millis(2 + attempt * 2));
+            }
+            _ => break,
+        }
+    }
+}
+
+/// mkdir `dir`, fine if it exists.
+fn mkdir(host: &dyn Host, dir: &Path) -> crate::Result<()> {
+    match host.create_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(crate::Error::io(
+            format!("creating cgroup {}", dir.display()),
+            e,
+        )),
     }
 }
 
@@ -639,84 +430,19 @@ pub struct Stats {
     pub pids_limit: u64,
 }
 
+/// The number after `key` on the line that starts with it (0 if none).
+fn keyed(s: &str, key: &str) -> u64 {
+    s.lines()
+        .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// `oom_kill N` from memory.oom_control (v1) or memory.events (v2).
 pub fn oom_kill_count(s: &str) -> u64 {
     s.lines()
         .find_map(|l| l.strip_prefix("oom_kill "))
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0)
-}
-
-/// mkdir each missing level below `mount`; for cpuset, copy cpus and mems from the parent
-/// into each new level (the kernel leaves them empty and refuses tasks otherwise).
-fn create_v1_dir(mount: &Path, dir: &Path, cpuset: bool) -> crate::Result<()> {
-    let rel = dir.strip_prefix(mount).unwrap_or(dir);
-    let mut cur = mount.to_path_buf();
-    for c in rel.components() {
-        let parent = cur.clone();
-        cur.push(c);
-        match std::fs::create_dir(&cur) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => {
-                return Err(crate::Error::io(
-                    format!("creating cgroup {}", cur.display()),
-                    e,
-                ));
-            }
-        }
-        // A new cpuset cgroup starts with no CPUs and no memory nodes, and takes no
-        // task until both are set. Fill them from the parent at every level, also when
-        // the directory already existed: another start may have just made it and not
-        // yet filled it (two containers started at once under a fresh parent).
-        if cpuset {
-            for f in ["cpuset.cpus", "cpuset.mems"] {
-                // (A plain directory in the unit tests has no such file yet.)
-                let own = std::fs::read_to_string(cur.join(f)).unwrap_or_default();
-                if !own.trim().is_empty() {
-                    continue;
-                }
-                let v = std::fs::read_to_string(parent.join(f))
-                    .map_err(|e| crate::Error::io(format!("reading {f}"), e))?;
-                if !v.trim().is_empty() {
-                    write(&cur.join(f), v.trim())?;
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// mkdir each missing level below `mount`, enabling the available controllers in
-/// `cgroup.subtree_control` of every level above the leaf.
-fn create_v2_dir(mount: &Path, dir: &Path) -> crate::Result<()> {
-    let rel = dir.strip_prefix(mount).unwrap_or(dir);
-    let mut cur = mount.to_path_buf();
-    for c in rel.components() {
-        let controllers = std::fs::read_to_string(cur.join("cgroup.controllers")).map_err(|e| {
-            crate::Error::io(format!("reading {}/cgroup.controllers", cur.display()), e)
-        })?;
-        let enable = controllers
-            .split_whitespace()
-            .map(|c| format!("+{c}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        if !enable.is_empty() {
-            write(&cur.join("cgroup.subtree_control"), &enable)?;
-        }
-        cur.push(c);
-        match std::fs::create_dir(&cur) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => {
-                return Err(crate::Error::io(
-                    format!("creating cgroup {}", cur.display()),
-                    e,
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -748,10 +474,7 @@ mod tests {
     #[test]
     fn v2_freeze_waits_for_cgroup_events() {
         let dir = tempfile::tempdir().unwrap();
-        let cg = Cgroup {
-            v2: true,
-            dirs: vec![(String::new(), dir.path().to_path_buf())],
-        };
+        let cg = V2::open(Arc::new(RealHost), dir.path(), "/");
         std::fs::write(dir.path().join("cgroup.events"), "populated 1\nfrozen 1\n").unwrap();
         cg.freeze(true).unwrap();
         assert_eq!(
@@ -792,7 +515,7 @@ mod tests {
         std::fs::write(d.path().join("cpuset.cpus"), "0-1\n").unwrap();
         std::fs::write(d.path().join("cpuset.mems"), "0\n").unwrap();
         let leaf = d.path().join("berth/abc");
-        create_v1_dir(d.path(), &leaf, true).unwrap();
+        v1::create_dir(&RealHost, d.path(), &leaf, true).unwrap();
         assert_eq!(
             std::fs::read_to_string(leaf.join("cpuset.cpus")).unwrap(),
             "0-1"
@@ -812,7 +535,7 @@ mod tests {
         std::fs::create_dir(d.path().join("berth")).unwrap();
         std::fs::write(d.path().join("berth/cpuset.cpus"), "\n").unwrap();
         std::fs::write(d.path().join("berth/cpuset.mems"), "").unwrap();
-        create_v1_dir(d.path(), &d.path().join("berth/abc"), true).unwrap();
+        v1::create_dir(&RealHost, d.path(), &d.path().join("berth/abc"), true).unwrap();
         for dir in ["berth", "berth/abc"] {
             let p = d.path().join(dir);
             assert_eq!(
@@ -821,5 +544,276 @@ mod tests {
             );
             assert_eq!(std::fs::read_to_string(p.join("cpuset.mems")).unwrap(), "0");
         }
+    }
+
+    use fake::FakeHost;
+
+    fn v1_layout() -> Layout {
+        let h = |m: &str, o: &str| Hierarchy {
+            mountpoint: PathBuf::from(m),
+            options: o.into(),
+        };
+        Layout::V1 {
+            hierarchies: vec![
+                h("/cg/memory", "memory"),
+                h("/cg/cpu,cpuacct", "cpu,cpuacct"),
+                h("/cg/cpuset", "cpuset"),
+                h("/cg/pids", "pids"),
+                h("/cg/blkio", "blkio"),
+                h("/cg/freezer", "freezer"),
+                h("/cg/devices", "devices"),
+            ],
+        }
+    }
+
+    /// A v1 host as the kernel lays it out: the hierarchies' roots with their files.
+    fn v1_host() -> Arc<FakeHost> {
+        let host = Arc::new(FakeHost::new());
+        host.file("/cg/cpuset/cpuset.cpus", "0-1\n")
+            .file("/cg/cpuset/cpuset.mems", "0\n")
+            .file("/cg/blkio/blkio.weight", "500\n")
+            .dir("/cg/memory")
+            .dir("/cg/cpu,cpuacct")
+            .dir("/cg/pids")
+            .dir("/cg/freezer")
+            .dir("/cg/devices");
+        // With swap accounting the kernel gives every memory cgroup its memsw file; the
+        // fake makes it when the memory limit is written.
+        host.on_write(
+            "memory.limit_in_bytes",
+            "67108864",
+            "memory.memsw.limit_in_bytes",
+            "9223372036854771712",
+        );
+        host
+    }
+
+    fn v2_host() -> Arc<FakeHost> {
+        let host = Arc::new(FakeHost::new());
+        host.file("/cg2/cgroup.controllers", "cpuset cpu io memory pids\n");
+        host.file(
+            "/cg2/berth/cgroup.controllers",
+            "cpuset cpu io memory pids\n",
+        );
+        host
+    }
+
+    fn limits() -> Limits {
+        Limits {
+            memory: 64 << 20,
+            memory_swap: 128 << 20,
+            pids: 50,
+            cpu_quota: 150_000,
+            cpu_period: 100_000,
+            cpu_shares: 512,
+            cpus: "1".into(),
+            mems: "0".into(),
+            blkio_weight: 300,
+            devices: vec![(false, "a".into()), (true, "c 1:3 rwm".into())],
+            ..Limits::default()
+        }
+    }
+
+    #[test]
+    fn v1_limits_write_docker_values() {
+        let host = v1_host();
+        let cg = Cgroup::create_on(host.clone(), &v1_layout(), "/berth/c1", &limits()).unwrap();
+        let w = |p: &str| host.written(p);
+        assert_eq!(w("/cg/memory/berth/c1/memory.limit_in_bytes"), ["67108864"]);
+        // memory + swap, as v1 takes it.
+        assert_eq!(
+            w("/cg/memory/berth/c1/memory.memsw.limit_in_bytes"),
+            ["134217728"]
+        );
+        assert_eq!(w("/cg/pids/berth/c1/pids.max"), ["50"]);
+        assert_eq!(w("/cg/cpu,cpuacct/berth/c1/cpu.cfs_quota_us"), ["150000"]);
+        assert_eq!(w("/cg/cpu,cpuacct/berth/c1/cpu.cfs_period_us"), ["100000"]);
+        assert_eq!(w("/cg/cpu,cpuacct/berth/c1/cpu.shares"), ["512"]);
+        // cpuset filled from the parent at each level, then the container's own.
+        assert_eq!(w("/cg/cpuset/berth/cpuset.cpus"), ["0-1"]);
+        assert_eq!(w("/cg/cpuset/berth/c1/cpuset.cpus"), ["0-1", "1"]);
+        assert_eq!(w("/cg/cpuset/berth/c1/cpuset.mems"), ["0", "0"]);
+        // No blkio.weight in a new v1 blkio cgroup here: nothing written, no error.
+        assert!(w("/cg/blkio/berth/c1/blkio.weight").is_empty());
+        // Device rules in order: deny all, then the allow list.
+        assert_eq!(w("/cg/devices/berth/c1/devices.deny"), ["a"]);
+        assert_eq!(w("/cg/devices/berth/c1/devices.allow"), ["c 1:3 rwm"]);
+        assert_eq!(cg.paths().len(), 7);
+
+        // Update: only what is set is written.
+        let before = host.writes().len();
+        cg.apply(&Limits {
+            pids: 10,
+            ..Limits::default()
+        })
+        .unwrap();
+        assert_eq!(
+            host.writes()[before..],
+            [(PathBuf::from("/cg/pids/berth/c1/pids.max"), "10".into())]
+        );
+    }
+
+    #[test]
+    fn v2_limits_write_docker_values() {
+        let host = v2_host();
+        let layout = Layout::V2 {
+            mountpoint: "/cg2".into(),
+        };
+        let mut l = limits();
+        host.file("/cg2/berth/c2/memory.swap.max", "max\n")
+            .file("/cg2/berth/c2/io.weight", "default 100\n");
+        let cg = Cgroup::create_on(host.clone(), &layout, "/berth/c2", &l).unwrap();
+        let w = |f: &str| host.written(Path::new("/cg2/berth/c2").join(f));
+        assert_eq!(w("memory.max"), ["67108864"]);
+        // v2 limits swap alone: 128m - 64m.
+        assert_eq!(w("memory.swap.max"), ["67108864"]);
+        assert_eq!(w("pids.max"), ["50"]);
+        assert_eq!(w("cpu.max"), ["150000 100000"]);
+        assert_eq!(w("cpu.weight"), [shares_to_weight(512).to_string()]);
+        assert_eq!(w("cpuset.cpus"), ["1"]);
+        assert_eq!(w("cpuset.mems"), ["0"]);
+        assert_eq!(w("io.weight"), ["default 300"]);
+        // Controllers enabled on the way down.
+        assert_eq!(
+            host.written("/cg2/cgroup.subtree_control"),
+            ["+cpuset +cpu +io +memory +pids"]
+        );
+        // Unlimited swap; a period alone keeps the quota unlimited.
+        l = Limits {
+            memory: 64 << 20,
+            memory_swap: -1,
+            cpu_period: 50_000,
+            ..Limits::default()
+        };
+        cg.apply(&l).unwrap();
+        assert_eq!(w("memory.swap.max").last().unwrap(), "max");
+        assert_eq!(w("cpu.max").last().unwrap(), "max 50000");
+    }
+
+    #[test]
+    fn freeze_waits_for_the_kernel() {
+        // v1: a cgroup stuck FREEZING: an error after the retries, and it counts as frozen.
+        let host = v1_host();
+        let cg =
+            Cgroup::create_on(host.clone(), &v1_layout(), "/berth/f", &Limits::default()).unwrap();
+        host.on_write("freezer.state", "FROZEN", "freezer.state", "FREEZING");
+        cg.freeze(true).unwrap_err();
+        assert!(cg.is_frozen(), "FREEZING counts as frozen");
+        let host = v1_host();
+        let cg =
+            Cgroup::create_on(host.clone(), &v1_layout(), "/berth/f", &Limits::default()).unwrap();
+        cg.freeze(true).unwrap();
+        assert!(cg.is_frozen());
+        cg.freeze(false).unwrap();
+        assert_eq!(
+            host.written("/cg/freezer/berth/f/freezer.state"),
+            ["FROZEN", "THAWED"]
+        );
+        // v2: returns once cgroup.events says frozen, fails if it never does.
+        let host = v2_host();
+        let layout = Layout::V2 {
+            mountpoint: "/cg2".into(),
+        };
+        let cg = Cgroup::create_on(host.clone(), &layout, "/berth/f", &Limits::default()).unwrap();
+        host.on_write(
+            "cgroup.freeze",
+            "1",
+            "cgroup.events",
+            "populated 1\nfrozen 1\n",
+        );
+        cg.freeze(true).unwrap();
+        assert!(cg.is_frozen());
+        assert!(cg.freeze(false).is_err(), "never reported thawed");
+    }
+
+    #[test]
+    fn kill_all_then_remove() {
+        // v1: rounds of freeze, kill, thaw until every hierarchy is empty.
+        let host = v1_host();
+        let cg =
+            Cgroup::create_on(host.clone(), &v1_layout(), "/berth/k", &Limits::default()).unwrap();
+        host.file("/cg/memory/berth/k/cgroup.procs", "101\n102\n")
+            .file("/cg/pids/berth/k/cgroup.procs", "102\n103\n");
+        assert_eq!(cg.all_pids(), [101, 102, 103]);
+        assert_eq!(cg.pids(), [102, 103], "the pids hierarchy answers");
+        cg.kill_all(Duration::from_secs(5)).unwrap();
+        assert_eq!(host.killed(), [101, 102, 103]);
+        assert_eq!(
+            host.written("/cg/freezer/berth/k/freezer.state"),
+            ["FROZEN", "THAWED"]
+        );
+        cg.remove();
+        assert!(!cg.exists());
+        assert!(!host.has_dir("/cg/memory/berth/k"));
+        assert!(host.has_dir("/cg/memory/berth"), "the parent stays");
+
+        // v2 with cgroup.kill: one write, no signal of our own.
+        let host = v2_host();
+        let layout = Layout::V2 {
+            mountpoint: "/cg2".into(),
+        };
+        let cg = Cgroup::create_on(host.clone(), &layout, "/berth/k", &Limits::default()).unwrap();
+        host.file("/cg2/berth/k/cgroup.procs", "7\n")
+            .file("/cg2/berth/k/cgroup.kill", "");
+        host.on_write("cgroup.kill", "1", "cgroup.procs", "");
+        cg.kill_all(Duration::from_secs(5)).unwrap();
+        assert_eq!(host.written("/cg2/berth/k/cgroup.kill"), ["1"]);
+        assert!(host.killed().is_empty());
+        cg.remove();
+        assert!(!cg.exists());
+
+        // A process that does not die: an error after the timeout.
+        let host = v2_host();
+        let cg = Cgroup::create_on(host.clone(), &layout, "/berth/z", &Limits::default()).unwrap();
+        host.file("/cg2/berth/z/cgroup.procs", "9\n")
+            .file("/cg2/berth/z/cgroup.kill", "");
+        assert!(cg.kill_all(Duration::from_millis(20)).is_err());
+    }
+
+    #[test]
+    fn a_failed_create_removes_what_it_made() {
+        let host = v1_host();
+        // The second hierarchy's directory cannot be made: the first one's goes again.
+        let layout = Layout::V1 {
+            hierarchies: vec![
+                Hierarchy {
+                    mountpoint: "/cg/memory".into(),
+                    options: "memory".into(),
+                },
+                Hierarchy {
+                    mountpoint: "/cg/missing".into(),
+                    options: "pids".into(),
+                },
+            ],
+        };
+        assert!(Cgroup::create_on(host.clone(), &layout, "/berth/x", &Limits::default()).is_err());
+        assert!(!host.has_dir("/cg/memory/berth/x"));
+    }
+
+    #[test]
+    fn stats_read_the_counters() {
+        let host = v2_host();
+        let layout = Layout::V2 {
+            mountpoint: "/cg2".into(),
+        };
+        let cg = Cgroup::create_on(host.clone(), &layout, "/berth/s", &Limits::default()).unwrap();
+        host.file(
+            "/cg2/berth/s/cpu.stat",
+            "usage_usec 300\nuser_usec 200\nsystem_usec 100\n",
+        )
+        .file("/cg2/berth/s/memory.current", "4096\n")
+        .file("/cg2/berth/s/pids.current", "3\n")
+        .file("/cg2/berth/s/pids.max", "max\n")
+        .file("/cg2/berth/s/memory.events", "oom 1\noom_kill 1\n");
+        let st = cg.stats();
+        assert_eq!(
+            (st.cpu_total_ns, st.cpu_user_ns, st.cpu_system_ns),
+            (300_000, 200_000, 100_000)
+        );
+        assert_eq!(
+            (st.memory_usage, st.pids_current, st.pids_limit),
+            (4096, 3, 0)
+        );
+        assert!(cg.oom_killed());
     }
 }
