@@ -44,6 +44,10 @@ if [ "${1:-}" = stop ]; then
     exit 0
 fi
 
+# The shim compiles seccomp filters with libseccomp (runc's library): it links against it.
+if [ ! -e /usr/include/seccomp.h ]; then
+    apt-get update -qq && apt-get install -y -qq libseccomp-dev
+fi
 cargo build --release --bins --locked
 mkdir -p "$B"
 export BERTH_HOST="unix://$B/berthd.sock"

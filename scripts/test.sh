@@ -21,6 +21,8 @@ command -v ip >/dev/null || need+=(iproute2)  # crates/net/tests: namespaces the
 command -v sysctl >/dev/null || need+=(procps)
 command -v nsenter >/dev/null || need+=(util-linux)
 command -v busybox >/dev/null || need+=(busybox)  # ping in crates/net/tests/link.rs
+[ -e /usr/include/seccomp.h ] || need+=(libseccomp-dev)  # linked by the shim (seccomp filters)
+command -v cc >/dev/null || need+=(gcc libc6-dev)  # tests/tests/seccomp.rs builds a static helper
 if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && apt-get install -y -qq "${need[@]}"
 fi

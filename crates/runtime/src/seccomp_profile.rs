@@ -74,7 +74,20 @@ fn invalid(e: impl std::fmt::Display) -> crate::Error {
 }
 
 /// This machine in Docker's `includes.arches` terms (Go's GOARCH).
-const NATIVE_GOARCH: &str = "amd64";
+const NATIVE_GOARCH: &str = if cfg!(target_arch = "aarch64") {
+    "arm64"
+} else {
+    "amd64"
+};
+
+/// This machine in the profile's `archMap` terms.
+fn native_arch() -> Arch {
+    if cfg!(target_arch = "aarch64") {
+        Arch::ScmpArchAarch64
+    } else {
+        Arch::ScmpArchX86_64
+    }
+}
 
 /// "5.10.0-21-amd64" -> (5, 10).
 fn parse_kernel(v: &str) -> Option<(u32, u32)> {
@@ -139,11 +152,6 @@ fn applies(sc: &Syscall, caps: &[String], kernel: (u32, u32)) -> crate::Result<b
 /// Docker's ("Decoding seccomp profile failed: ...") and is also what the engine answers
 /// at create time.
 pub fn to_oci(json: &str, caps: &[String]) -> crate::Result<LinuxSeccomp> {
-    if !cfg!(target_arch = "x86_64") {
-        return Err(crate::Error::Invalid(
-            "custom seccomp profiles are supported on x86_64 only".into(),
-        ));
-    }
     let p: Profile = serde_json::from_str(json).map_err(invalid)?;
     if p.listener_path.as_deref().is_some_and(|l| !l.is_empty())
         || p.listener_metadata
@@ -163,7 +171,7 @@ pub fn to_oci(json: &str, caps: &[String]) -> crate::Result<LinuxSeccomp> {
     }
     let mut arches = listed;
     for m in arch_map {
-        if m.architecture == Arch::ScmpArchX86_64 {
+        if m.architecture == native_arch() {
             arches.push(m.architecture);
             arches.extend(m.sub_architectures.unwrap_or_default());
         }

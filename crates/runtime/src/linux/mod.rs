@@ -8,7 +8,6 @@ pub mod net;
 pub mod procs;
 pub mod pty;
 pub mod seccomp;
-pub mod syscalls_x86_64;
 
 /// Turn a `nix` error into this crate's error with context.
 pub(crate) fn nix_err(context: impl Into<String>, e: nix::errno::Errno) -> crate::Error {

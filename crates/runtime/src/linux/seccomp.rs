@@ -1,54 +1,39 @@
-//! Seccomp: the OCI `linux.seccomp` section compiled to a classic-BPF program for x86_64,
-//! and installed.
+//! Seccomp: the OCI `linux.seccomp` section compiled to a BPF program by libseccomp (the
+//! library runc, crun and youki use), for this machine's architecture, and installed.
 //!
-//! The compiler reads rules in order, first match wins (rules with the default action are
-//! skipped, as runc does). Each rule's names become `jeq nr` tests; argument conditions are
-//! 64-bit comparisons (`SCMP_CMP_EQ/NE/LT/LE/GT/GE/MASKED_EQ`) on the two 32-bit halves of
-//! `seccomp_data.args[i]`, all of a rule's conditions must hold (when one argument index is
-//! tested twice, each condition becomes a rule of its own, as runc does). Names this kernel
-//! table does not know are ignored (as runc and libseccomp do for other architectures'
-//! calls). Only the x86_64 system call table is filtered: calls through another ABI (i386
-//! `int 0x80`, x32) are refused with EPERM whatever the profile says.
+//! Rules are read in order, as runc reads them: rules with the default action are skipped;
+//! once a call has a rule without conditions, later rules for it are unreachable and
+//! skipped (first match), while a rule without conditions after rules with conditions for
+//! the same call replaces them (libseccomp's semantics, so runc's and Docker's); argument
+//! conditions are 64-bit comparisons
+//! (`SCMP_CMP_EQ/NE/LT/LE/GT/GE/MASKED_EQ`), all of a rule's conditions must hold, and when
+//! one argument index is tested twice each condition becomes a rule of its own (runc's
+//! rule). Names are resolved by libseccomp for the target architecture; names it does not
+//! know there are ignored (as runc does). Only the native ABI is filtered: calls through
+//! another one (i386 `int 0x80` or x32 on x86_64, arm32 on aarch64) are refused with EPERM
+//! whatever the profile says. libseccomp lays the calls out as a binary tree, so a call
+//! costs a few comparisons however long the profile is.
 //!
 //! [`default_profile`] is Docker's default profile as Berth applies it: since Docker's is an
 //! allowlist whose unlisted calls the kernel already refuses without privileges, Berth uses
-//! the equivalent denylist for x86_64 — the calls Docker refuses to a container without the
-//! matching capability (mount, unshare, setns, keyctl, bpf, kexec, modules, clock setting,
-//! ...), namespace-creating `clone` flags, and `clone3` with ENOSYS (so libcs fall back to
+//! the equivalent denylist — the calls Docker refuses to a container without the matching
+//! capability (mount, unshare, setns, keyctl, bpf, kexec, modules, clock setting, ...),
+//! namespace-creating `clone` flags, and `clone3` with ENOSYS (so libcs fall back to
 //! `clone`, whose flags can be checked), lifted by the capabilities Docker lifts them for.
+//! The names are resolved for each architecture, so x86_64 and aarch64 get the same policy.
 
+use std::collections::HashSet;
+use std::io::{Read, Seek};
+use std::os::fd::{FromRawFd, OwnedFd};
+
+use libseccomp::{
+    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
+};
 use oci_spec::runtime::{
     Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompArgBuilder,
     LinuxSeccompBuilder, LinuxSeccompFilterFlag, LinuxSeccompOperator, LinuxSyscall,
     LinuxSyscallBuilder,
 };
-
-use super::syscalls_x86_64;
-
-// Classic BPF opcodes (linux/filter.h) and seccomp return values (linux/seccomp.h).
-/// BPF_LD | BPF_W | BPF_ABS (BPF_LD and BPF_W are 0).
-const BPF_LD_W_ABS: u16 = 0x20;
-const BPF_ALU_AND_K: u16 = 0x04 | 0x50;
-const BPF_JMP_JEQ_K: u16 = 0x05 | 0x10;
-const BPF_JMP_JGT_K: u16 = 0x05 | 0x20;
-const BPF_JMP_JGE_K: u16 = 0x05 | 0x30;
-const BPF_RET_K: u16 = 0x06;
-const RET_KILL_PROCESS: u32 = 0x8000_0000;
-const RET_KILL_THREAD: u32 = 0;
-const RET_TRAP: u32 = 0x0003_0000;
-const RET_ERRNO: u32 = 0x0005_0000;
-const RET_TRACE: u32 = 0x7ff0_0000;
-const RET_LOG: u32 = 0x7ffc_0000;
-const RET_ALLOW: u32 = 0x7fff_0000;
-const RET_DATA: u32 = 0x0000_ffff;
-const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-const X32_SYSCALL_BIT: u32 = 0x4000_0000;
-/// The kernel's limit on a filter's length (BPF_MAXINSNS).
-const MAX_INSNS: usize = 4096;
-// Offsets in struct seccomp_data.
-const OFF_NR: u32 = 0;
-const OFF_ARCH: u32 = 4;
-const OFF_ARGS: u32 = 16;
 
 /// clone flags that create namespaces.
 const CLONE_NS_FLAGS: [u64; 7] = [
@@ -184,7 +169,7 @@ pub fn default_profile(held: &[String]) -> crate::Result<LinuxSeccomp> {
             libc::ENOSYS as u32,
             vec![],
         )?);
-        // clone: refuse namespace flags (x86_64: flags are the first argument).
+        // clone: refuse namespace flags (the first argument on x86_64 and aarch64).
         for flag in CLONE_NS_FLAGS {
             let arg = LinuxSeccompArgBuilder::default()
                 .index(0usize)
@@ -203,23 +188,35 @@ pub fn default_profile(held: &[String]) -> crate::Result<LinuxSeccomp> {
     }
     LinuxSeccompBuilder::default()
         .default_action(LinuxSeccompAction::ScmpActAllow)
-        .architectures(vec![Arch::ScmpArchX86_64])
+        .architectures(vec![native_oci_arch()])
         .syscalls(syscalls)
         .build()
         .map_err(invalid)
 }
 
-/// The seccomp return value for an action.
-fn ret_value(action: LinuxSeccompAction, errno: Option<u32>) -> crate::Result<u32> {
+/// This machine's architecture as OCI names it.
+fn native_oci_arch() -> Arch {
+    if cfg!(target_arch = "aarch64") {
+        Arch::ScmpArchAarch64
+    } else {
+        Arch::ScmpArchX86_64
+    }
+}
+
+/// The libseccomp action for an OCI action (the errno defaults to EPERM, as runc's).
+fn action(action: LinuxSeccompAction, errno: Option<u32>) -> crate::Result<ScmpAction> {
     use LinuxSeccompAction as A;
+    let errno = errno.unwrap_or(libc::EPERM as u32);
     Ok(match action {
-        A::ScmpActKill | A::ScmpActKillThread => RET_KILL_THREAD,
-        A::ScmpActKillProcess => RET_KILL_PROCESS,
-        A::ScmpActTrap => RET_TRAP,
-        A::ScmpActErrno => RET_ERRNO | (errno.unwrap_or(libc::EPERM as u32) & RET_DATA),
-        A::ScmpActTrace => RET_TRACE | (errno.unwrap_or(libc::EPERM as u32) & RET_DATA),
-        A::ScmpActLog => RET_LOG,
-        A::ScmpActAllow => RET_ALLOW,
+        A::ScmpActKill | A::ScmpActKillThread => ScmpAction::KillThread,
+        A::ScmpActKillProcess => ScmpAction::KillProcess,
+        A::ScmpActTrap => ScmpAction::Trap,
+        A::ScmpActErrno => ScmpAction::Errno(
+            i32::try_from(errno & 0xffff).map_err(|_| invalid("errnoRet out of range"))?,
+        ),
+        A::ScmpActTrace => ScmpAction::Trace((errno & 0xffff) as u16),
+        A::ScmpActLog => ScmpAction::Log,
+        A::ScmpActAllow => ScmpAction::Allow,
         A::ScmpActNotify => {
             return Err(invalid(
                 "SCMP_ACT_NOTIFY needs a seccomp agent, which Berth does not support",
@@ -228,202 +225,66 @@ fn ret_value(action: LinuxSeccompAction, errno: Option<u32>) -> crate::Result<u3
     })
 }
 
-/// A jump target while a rule's block is assembled.
-#[derive(Clone, Copy)]
-enum Target {
-    /// The next instruction.
-    Next,
-    /// The end of the current condition: it holds.
-    Pass,
-    /// The end of the rule's block: the rule does not apply.
-    Fail,
-}
-
-struct Ins {
-    code: u16,
-    k: u32,
-    jt: Target,
-    jf: Target,
-}
-
-fn st(code: u16, k: u32) -> Ins {
-    Ins {
-        code,
-        k,
-        jt: Target::Next,
-        jf: Target::Next,
-    }
-}
-
-fn jmp(code: u16, k: u32, jt: Target, jf: Target) -> Ins {
-    Ins { code, k, jt, jf }
-}
-
-/// Instructions testing one 64-bit argument condition.
-fn condition(arg: &LinuxSeccompArg) -> crate::Result<Vec<Ins>> {
+/// One argument condition as libseccomp compares it.
+fn condition(arg: &LinuxSeccompArg) -> crate::Result<ScmpArgCompare> {
     use LinuxSeccompOperator as Op;
-    use Target::{Fail, Next, Pass};
-    let idx = arg.index();
-    if idx > 5 {
-        return Err(invalid(format!(
-            "argument index {idx} is out of range (0 to 5)"
-        )));
-    }
-    let lo_off = OFF_ARGS + 8 * idx as u32;
-    let hi_off = lo_off + 4;
-    let (v_hi, v_lo) = ((arg.value() >> 32) as u32, arg.value() as u32);
-    Ok(match arg.op() {
-        Op::ScmpCmpEq => vec![
-            st(BPF_LD_W_ABS, hi_off),
-            jmp(BPF_JMP_JEQ_K, v_hi, Next, Fail),
-            st(BPF_LD_W_ABS, lo_off),
-            jmp(BPF_JMP_JEQ_K, v_lo, Next, Fail),
-        ],
-        Op::ScmpCmpNe => vec![
-            st(BPF_LD_W_ABS, hi_off),
-            jmp(BPF_JMP_JEQ_K, v_hi, Next, Pass),
-            st(BPF_LD_W_ABS, lo_off),
-            jmp(BPF_JMP_JEQ_K, v_lo, Fail, Next),
-        ],
+    let index = u32::try_from(arg.index())
+        .ok()
+        .filter(|&i| i < 6)
+        .ok_or_else(|| {
+            invalid(format!(
+                "argument index {} is out of range (0..5)",
+                arg.index()
+            ))
+        })?;
+    let op = match arg.op() {
+        Op::ScmpCmpNe => ScmpCompareOp::NotEqual,
+        Op::ScmpCmpLt => ScmpCompareOp::Less,
+        Op::ScmpCmpLe => ScmpCompareOp::LessOrEqual,
+        Op::ScmpCmpEq => ScmpCompareOp::Equal,
+        Op::ScmpCmpGe => ScmpCompareOp::GreaterEqual,
+        Op::ScmpCmpGt => ScmpCompareOp::Greater,
+        // OCI (as libseccomp's Go binding): `value` is the mask, `valueTwo` the datum.
         Op::ScmpCmpMaskedEq => {
-            let two = arg.value_two().unwrap_or(0);
-            vec![
-                st(BPF_LD_W_ABS, hi_off),
-                st(BPF_ALU_AND_K, v_hi),
-                jmp(BPF_JMP_JEQ_K, (two >> 32) as u32, Next, Fail),
-                st(BPF_LD_W_ABS, lo_off),
-                st(BPF_ALU_AND_K, v_lo),
-                jmp(BPF_JMP_JEQ_K, two as u32, Next, Fail),
-            ]
+            return Ok(ScmpArgCompare::new(
+                index,
+                ScmpCompareOp::MaskedEqual(arg.value()),
+                arg.value_two().unwrap_or(0),
+            ));
         }
-        // Greater: the high word decides unless equal, then the low word.
-        Op::ScmpCmpGt | Op::ScmpCmpGe => vec![
-            st(BPF_LD_W_ABS, hi_off),
-            jmp(BPF_JMP_JGT_K, v_hi, Pass, Next),
-            jmp(BPF_JMP_JEQ_K, v_hi, Next, Fail),
-            st(BPF_LD_W_ABS, lo_off),
-            jmp(
-                if arg.op() == Op::ScmpCmpGt {
-                    BPF_JMP_JGT_K
-                } else {
-                    BPF_JMP_JGE_K
-                },
-                v_lo,
-                Next,
-                Fail,
-            ),
-        ],
-        // Less: the negation of greater-or-equal (LT) or greater (LE).
-        Op::ScmpCmpLt | Op::ScmpCmpLe => vec![
-            st(BPF_LD_W_ABS, hi_off),
-            jmp(BPF_JMP_JGT_K, v_hi, Fail, Next),
-            jmp(BPF_JMP_JEQ_K, v_hi, Next, Pass),
-            st(BPF_LD_W_ABS, lo_off),
-            jmp(
-                if arg.op() == Op::ScmpCmpLt {
-                    BPF_JMP_JGE_K
-                } else {
-                    BPF_JMP_JGT_K
-                },
-                v_lo,
-                Fail,
-                Next,
-            ),
-        ],
-    })
+    };
+    Ok(ScmpArgCompare::new(index, op, arg.value()))
 }
 
-/// A run of instructions with symbolic jumps: `Pass` goes to the end of the condition the
-/// jump is in (the first of `pass_ends` after it), `Fail` to `fail_at` (which may be the
-/// block's length: the next block).
-struct Block {
-    ins: Vec<Ins>,
-    pass_ends: Vec<usize>,
-    fail_at: usize,
-}
-
-/// The prelude: calls through another ABI than x86_64 (i386, x32) are refused with EPERM;
-/// x86_64 calls continue with their number in the accumulator.
-fn prelude() -> Block {
-    Block {
-        ins: vec![
-            st(BPF_LD_W_ABS, OFF_ARCH),
-            jmp(BPF_JMP_JEQ_K, AUDIT_ARCH_X86_64, Target::Next, Target::Pass),
-            st(BPF_LD_W_ABS, OFF_NR),
-            jmp(BPF_JMP_JGE_K, X32_SYSCALL_BIT, Target::Pass, Target::Fail),
-            // Pass lands here: refuse.
-            st(BPF_RET_K, RET_ERRNO | libc::EPERM as u32),
-        ],
-        pass_ends: vec![4],
-        fail_at: 5,
-    }
-}
-
-/// One rule for system call `nr` with conditions `args` (all must hold): jump past it
-/// unless the call and its arguments match, else return `ret`. Leaves the call number in
-/// the accumulator for the next block.
-fn rule_block(nr: u32, args: &[LinuxSeccompArg], ret: u32) -> crate::Result<Block> {
-    let mut ins = vec![jmp(BPF_JMP_JEQ_K, nr, Target::Next, Target::Fail)];
-    if args.is_empty() {
-        ins.push(st(BPF_RET_K, ret));
-        return Ok(Block {
-            ins,
-            pass_ends: vec![],
-            fail_at: 2,
-        });
-    }
-    let mut pass_ends = Vec::new();
-    for a in args {
-        ins.extend(condition(a)?);
-        pass_ends.push(ins.len());
-    }
-    ins.push(st(BPF_RET_K, ret));
-    // The failure target reloads the call number the conditions replaced.
-    let fail_at = ins.len();
-    ins.push(st(BPF_LD_W_ABS, OFF_NR));
-    Ok(Block {
-        ins,
-        pass_ends,
-        fail_at,
-    })
-}
-
-/// Flatten blocks into the program, resolving symbolic jumps to relative offsets.
-fn assemble(blocks: Vec<Block>) -> crate::Result<Vec<libc::sock_filter>> {
-    let mut prog = Vec::new();
-    for b in blocks {
-        for (i, ins) in b.ins.iter().enumerate() {
-            let off = |t: Target| -> crate::Result<u8> {
-                let to = match t {
-                    Target::Next => return Ok(0),
-                    Target::Fail => b.fail_at,
-                    Target::Pass => b
-                        .pass_ends
-                        .iter()
-                        .copied()
-                        .find(|&e| e > i)
-                        .ok_or_else(|| invalid("internal: condition without an end"))?,
-                };
-                u8::try_from(to - (i + 1))
-                    .map_err(|_| invalid("a rule has too many argument conditions"))
-            };
-            prog.push(libc::sock_filter {
-                code: ins.code,
-                jt: off(ins.jt)?,
-                jf: off(ins.jf)?,
-                k: ins.k,
-            });
-        }
-    }
-    Ok(prog)
-}
-
-/// Compile an OCI seccomp section to a BPF program for x86_64.
+/// Compile an OCI seccomp section to a BPF program for this machine's architecture.
 pub fn compile(s: &LinuxSeccomp) -> crate::Result<Vec<libc::sock_filter>> {
-    let default_ret = ret_value(s.default_action(), s.default_errno_ret())?;
-    let mut blocks = vec![prelude()];
+    compile_for(s, ScmpArch::native())
+}
+
+/// Compile an OCI seccomp section to a BPF program for `arch` (calls of any other ABI are
+/// refused with EPERM).
+pub fn compile_for(s: &LinuxSeccomp, arch: ScmpArch) -> crate::Result<Vec<libc::sock_filter>> {
+    let lib = |what: &'static str| {
+        move |e: libseccomp::error::SeccompError| invalid(format!("{what}: {e}"))
+    };
+    let default = action(s.default_action(), s.default_errno_ret())?;
+    let mut ctx = ScmpFilterContext::new(default).map_err(lib("creating the filter"))?;
+    // no_new_privs is the spec's to ask for (`install` leaves it alone); other ABIs are
+    // refused; the calls are laid out as a binary tree (libseccomp >= 2.5).
+    ctx.set_ctl_nnp(false)
+        .and_then(|c| c.set_act_badarch(ScmpAction::Errno(libc::EPERM)))
+        .and_then(|c| c.set_ctl_optimize(2))
+        .map_err(lib("setting the filter's attributes"))?;
+    let native = ScmpArch::native();
+    if arch != native {
+        ctx.add_arch(arch)
+            .and_then(|c| c.remove_arch(native))
+            .map_err(lib("choosing the architecture"))?;
+    }
+    // Calls that already have a rule without conditions: later rules never apply to them.
+    let mut decided: HashSet<i32> = HashSet::new();
     for sc in s.syscalls().as_deref().unwrap_or(&[]) {
-        let ret = ret_value(sc.action(), sc.errno_ret())?;
+        let act = action(sc.action(), sc.errno_ret())?;
         let args = sc.args().as_deref().unwrap_or(&[]);
         let mut seen = [0u8; 6];
         for a in args {
@@ -431,76 +292,138 @@ pub fn compile(s: &LinuxSeccomp) -> crate::Result<Vec<libc::sock_filter>> {
                 *n += 1;
             }
         }
-        // One argument tested twice: each condition is a rule of its own (runc's rule).
-        let groups: Vec<Vec<LinuxSeccompArg>> = if seen.iter().any(|&n| n > 1) {
-            args.iter().map(|a| vec![*a]).collect()
-        } else {
-            vec![args.to_vec()]
-        };
         // Conditions are checked even when skipped, so that a bad one is always an error.
-        for g in &groups {
-            rule_block(0, g, ret)?;
-        }
-        if ret == default_ret {
+        let conds = args
+            .iter()
+            .map(condition)
+            .collect::<crate::Result<Vec<_>>>()?;
+        // One argument tested twice: each condition is a rule of its own (runc's rule).
+        let groups: Vec<Vec<ScmpArgCompare>> = if seen.iter().any(|&n| n > 1) {
+            conds.into_iter().map(|c| vec![c]).collect()
+        } else {
+            vec![conds]
+        };
+        if act == default {
             continue;
         }
         for name in sc.names() {
-            let Some(nr) = syscalls_x86_64::number(name) else {
+            // Named as the native table does; libseccomp translates for each architecture.
+            let Ok(nr) = ScmpSyscall::from_name(name) else {
                 continue;
             };
+            if decided.contains(&nr.as_raw_syscall()) {
+                continue;
+            }
             for g in &groups {
-                blocks.push(rule_block(nr, g, ret)?);
+                if g.is_empty() {
+                    ctx.add_rule(act, nr)
+                } else {
+                    ctx.add_rule_conditional(act, nr, g)
+                }
+                .map_err(|e| invalid(format!("adding the rule for {name}: {e}")))?;
+            }
+            if groups.iter().any(|g| g.is_empty()) {
+                decided.insert(nr.as_raw_syscall());
             }
         }
     }
-    blocks.push(Block {
-        ins: vec![st(BPF_RET_K, default_ret)],
-        pass_ends: vec![],
-        fail_at: 1,
-    });
-    let prog = assemble(blocks)?;
-    if prog.len() > MAX_INSNS {
-        return Err(invalid(format!(
-            "the profile compiles to {} BPF instructions, more than the kernel's {MAX_INSNS}",
-            prog.len()
-        )));
-    }
-    Ok(prog)
+    export(&ctx)
 }
 
-/// Install the filter for the calling thread (inherited by its children and kept across
-/// execve). Needs CAP_SYS_ADMIN or no_new_privs: call it before dropping capabilities.
-pub fn install(s: &LinuxSeccomp) -> crate::Result<()> {
-    let prog = compile(s)?;
-    let mut flags: libc::c_ulong = 0;
-    for f in s.flags().as_deref().unwrap_or(&[]) {
-        flags |= match f {
-            LinuxSeccompFilterFlag::SeccompFilterFlagLog => 2,
-            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => 4,
-            // TSYNC: the caller is single-threaded; the others need a listener.
-            _ => 0,
-        };
-    }
-    let fprog = libc::sock_fprog {
-        len: prog.len() as u16,
-        filter: prog.as_ptr() as *mut libc::sock_filter,
-    };
-    // SAFETY: `fprog` points at `prog`, which outlives the call; the kernel copies it.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            1 as libc::c_ulong, // SECCOMP_SET_MODE_FILTER
-            flags,
-            &fprog as *const libc::sock_fprog,
-        )
-    };
-    if r != 0 {
-        return Err(crate::Error::io(
-            "installing the seccomp filter",
+/// The filter's BPF program, as libseccomp would load it.
+fn export(ctx: &ScmpFilterContext) -> crate::Result<Vec<libc::sock_filter>> {
+    let io = |what: &'static str| move |e: std::io::Error| crate::Error::io(what, e);
+    // SAFETY: memfd_create with a NUL-terminated name; the result is checked below.
+    let fd = unsafe { libc::memfd_create(c"berth-seccomp".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(io("creating a memfd for the seccomp filter")(
             std::io::Error::last_os_error(),
         ));
     }
-    Ok(())
+    // SAFETY: `fd` was just opened and is owned by nothing else.
+    let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    ctx.export_bpf(&file)
+        .map_err(|e| invalid(format!("exporting the filter: {e}")))?;
+    let mut bytes = Vec::new();
+    file.rewind()
+        .and_then(|()| file.read_to_end(&mut bytes))
+        .map_err(io("reading the seccomp filter"))?;
+    const INS: usize = std::mem::size_of::<libc::sock_filter>();
+    if bytes.len() % INS != 0 {
+        return Err(invalid("libseccomp exported a partial instruction"));
+    }
+    if bytes.len() / INS > MAX_INSNS {
+        return Err(invalid(format!(
+            "the profile compiles to {} BPF instructions, more than the kernel's {MAX_INSNS}",
+            bytes.len() / INS
+        )));
+    }
+    Ok(bytes
+        .chunks_exact(INS)
+        .map(|c| libc::sock_filter {
+            code: u16::from_ne_bytes([c[0], c[1]]),
+            jt: c[2],
+            jf: c[3],
+            k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+        })
+        .collect())
+}
+
+/// The kernel's limit on a filter's length (BPF_MAXINSNS).
+const MAX_INSNS: usize = 4096;
+
+/// A compiled filter, ready to install: compiled by the shim once per container, before it
+/// forks the init (libseccomp allocates; the child only makes the one system call), and
+/// installed again as is for each exec.
+#[derive(Clone, Debug)]
+pub struct Filter {
+    prog: Vec<libc::sock_filter>,
+    flags: libc::c_ulong,
+}
+
+impl Filter {
+    /// Compile `s` for this machine's architecture.
+    pub fn new(s: &LinuxSeccomp) -> crate::Result<Filter> {
+        let prog = compile(s)?;
+        u16::try_from(prog.len()).map_err(|_| invalid("the filter is too long"))?;
+        let mut flags: libc::c_ulong = 0;
+        for f in s.flags().as_deref().unwrap_or(&[]) {
+            flags |= match f {
+                LinuxSeccompFilterFlag::SeccompFilterFlagLog => 2,
+                LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => 4,
+                // TSYNC: the caller is single-threaded; the others need a listener.
+                _ => 0,
+            };
+        }
+        Ok(Filter { prog, flags })
+    }
+
+    /// Install the filter for the calling thread (inherited by its children and kept across
+    /// execve). Needs CAP_SYS_ADMIN or no_new_privs: call it before dropping capabilities.
+    pub fn install(&self) -> crate::Result<()> {
+        let fprog = libc::sock_fprog {
+            // `new` checked that the length fits.
+            len: self.prog.len() as u16,
+            filter: self.prog.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: `fprog` points at `self.prog`, which outlives the call; the kernel copies
+        // it and does not write through the pointer.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                1 as libc::c_ulong, // SECCOMP_SET_MODE_FILTER
+                self.flags,
+                &fprog as *const libc::sock_fprog,
+            )
+        };
+        if r != 0 {
+            return Err(crate::Error::io(
+                "installing the seccomp filter",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Set no_new_privs: execve can no longer grant privileges (setuid bits, file caps).
@@ -520,6 +443,15 @@ pub fn no_new_privs() -> crate::Result<()> {
 mod tests {
     use super::*;
 
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+    const AUDIT_ARCH_AARCH64: u32 = 0xc000_00b7;
+    const AUDIT_ARCH_ARM: u32 = 0x4000_0028;
+    const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+    const RET_ALLOW: u32 = libc::SECCOMP_RET_ALLOW;
+    const RET_ERRNO: u32 = libc::SECCOMP_RET_ERRNO;
+    const EPERM: u32 = RET_ERRNO | libc::EPERM as u32;
+
     /// Run `prog` as the kernel would for one call.
     fn run(prog: &[libc::sock_filter], arch: u32, nr: u32, args: [u64; 6]) -> u32 {
         let mut data = Vec::with_capacity(64);
@@ -529,42 +461,66 @@ mod tests {
         for a in args {
             data.extend_from_slice(&a.to_ne_bytes());
         }
-        let mut acc = 0u32;
+        let (mut acc, mut x, mut mem) = (0u32, 0u32, [0u32; 16]);
         let mut pc = 0usize;
         loop {
+            assert!(pc < prog.len(), "ran off the end");
             let i = prog[pc];
             pc += 1;
+            let k = i.k;
             match i.code {
-                BPF_LD_W_ABS => {
-                    let o = i.k as usize;
+                0x20 => {
+                    let o = k as usize;
                     acc = u32::from_ne_bytes(data[o..o + 4].try_into().unwrap());
                 }
-                BPF_ALU_AND_K => acc &= i.k,
-                BPF_RET_K => return i.k,
+                0x00 => acc = k,
+                0x60 => acc = mem[k as usize],
+                0x61 => x = mem[k as usize],
+                0x02 => mem[k as usize] = acc,
+                0x03 => mem[k as usize] = x,
+                0x07 => x = acc,
+                0x87 => acc = x,
+                0x54 => acc &= k,
+                0x5c => acc &= x,
+                0x06 => return k,
+                0x16 => return acc,
+                0x05 => pc += k as usize,
                 c => {
                     let taken = match c {
-                        BPF_JMP_JEQ_K => acc == i.k,
-                        BPF_JMP_JGT_K => acc > i.k,
-                        BPF_JMP_JGE_K => acc >= i.k,
+                        0x15 => acc == k,
+                        0x25 => acc > k,
+                        0x35 => acc >= k,
+                        0x45 => acc & k != 0,
+                        0x1d => acc == x,
+                        0x2d => acc > x,
+                        0x3d => acc >= x,
                         _ => panic!("unknown opcode {c:#x}"),
                     };
                     pc += usize::from(if taken { i.jt } else { i.jf });
                 }
             }
-            assert!(pc < prog.len(), "ran off the end");
         }
     }
 
-    fn nr(name: &str) -> u32 {
-        syscalls_x86_64::number(name).unwrap()
+    fn nr_for(arch: ScmpArch, name: &str) -> u32 {
+        let n = ScmpSyscall::from_name_by_arch(name, arch)
+            .unwrap()
+            .as_raw_syscall();
+        u32::try_from(n).unwrap_or_else(|_| panic!("{name} is not a call of {arch:?}"))
     }
 
-    const EPERM: u32 = RET_ERRNO | libc::EPERM as u32;
+    fn nr(name: &str) -> u32 {
+        nr_for(ScmpArch::X8664, name)
+    }
+
+    fn x86(s: &LinuxSeccomp) -> Vec<libc::sock_filter> {
+        compile_for(s, ScmpArch::X8664).unwrap()
+    }
 
     #[test]
     fn default_profile_denies_what_docker_denies() {
-        let none = compile(&default_profile(&[]).unwrap()).unwrap();
-        let admin = compile(&default_profile(&["CAP_SYS_ADMIN".into()]).unwrap()).unwrap();
+        let none = x86(&default_profile(&[]).unwrap());
+        let admin = x86(&default_profile(&["CAP_SYS_ADMIN".into()]).unwrap());
         let x = AUDIT_ARCH_X86_64;
         let call =
             |p: &[libc::sock_filter], name: &str, a0: u64| run(p, x, nr(name), [a0, 0, 0, 0, 0, 0]);
@@ -579,11 +535,47 @@ mod tests {
         assert_eq!(call(&admin, "clone", 0x2000_0011), RET_ALLOW);
         assert_eq!(call(&admin, "keyctl", 0), EPERM, "keyctl stays refused");
         // Other ABIs are refused.
-        assert_eq!(run(&none, 0x4000_0003, 39, [0; 6]), EPERM);
+        assert_eq!(run(&none, AUDIT_ARCH_I386, 39, [0; 6]), EPERM);
         assert_eq!(run(&none, x, X32_SYSCALL_BIT | 39, [0; 6]), EPERM);
-        // The names are the numbers the hand-written filter used.
-        assert_eq!((nr("mount"), nr("_sysctl"), nr("kcmp")), (165, 156, 312));
-        assert_eq!(nr("create_module"), 174);
+        // Every call of the table is allowed or refused as the denylist says.
+        for n in 0..460u32 {
+            let Ok(name) = ScmpSyscall::from(n as i32).get_name_by_arch(ScmpArch::X8664) else {
+                continue;
+            };
+            let want = match name.as_str() {
+                "clone3" => RET_ERRNO | libc::ENOSYS as u32,
+                n if DENY.iter().any(|(_, names)| names.contains(&n)) => EPERM,
+                _ => RET_ALLOW,
+            };
+            assert_eq!(run(&none, x, n, [0; 6]), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn default_profile_applies_on_aarch64_too() {
+        let arm = ScmpArch::Aarch64;
+        let none = compile_for(&default_profile(&[]).unwrap(), arm).unwrap();
+        let admin = compile_for(&default_profile(&["CAP_SYS_ADMIN".into()]).unwrap(), arm).unwrap();
+        let a = AUDIT_ARCH_AARCH64;
+        let call = |p: &[libc::sock_filter], name: &str, a0: u64| {
+            run(p, a, nr_for(arm, name), [a0, 0, 0, 0, 0, 0])
+        };
+        // aarch64's own numbers (not x86_64's).
+        assert_eq!((nr_for(arm, "unshare"), nr_for(arm, "keyctl")), (97, 219));
+        assert_eq!(call(&none, "unshare", 0), EPERM);
+        assert_eq!(call(&none, "keyctl", 0), EPERM);
+        assert_eq!(call(&none, "mount", 0), EPERM);
+        assert_eq!(call(&none, "setns", 0), EPERM);
+        assert_eq!(call(&none, "mkdirat", 0), RET_ALLOW);
+        assert_eq!(call(&none, "write", 0), RET_ALLOW);
+        assert_eq!(call(&none, "clone3", 0), RET_ERRNO | libc::ENOSYS as u32);
+        assert_eq!(call(&none, "clone", 0x0001_0011), RET_ALLOW);
+        assert_eq!(call(&none, "clone", 0x1000_0011), EPERM);
+        assert_eq!(call(&admin, "unshare", 0), RET_ALLOW);
+        assert_eq!(call(&admin, "keyctl", 0), EPERM);
+        // arm32 calls and x86_64 calls are refused.
+        assert_eq!(run(&none, AUDIT_ARCH_ARM, 4, [0; 6]), EPERM);
+        assert_eq!(run(&none, AUDIT_ARCH_X86_64, 1, [0; 6]), EPERM);
     }
 
     fn profile(json: &str) -> LinuxSeccomp {
@@ -592,7 +584,7 @@ mod tests {
 
     #[test]
     fn argument_conditions_compare_64_bits() {
-        let p = compile(&profile(
+        let p = x86(&profile(
             r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
                 {"names":["write"],"action":"SCMP_ACT_ERRNO","errnoRet":5,"args":[{"index":2,"value":4294967296,"op":"SCMP_CMP_GT"}]},
                 {"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":3,"op":"SCMP_CMP_LE"},{"index":1,"value":255,"valueTwo":16,"op":"SCMP_CMP_MASKED_EQ"}]},
@@ -600,8 +592,7 @@ mod tests {
                 {"names":["dup"],"action":"SCMP_ACT_TRAP","args":[{"index":0,"value":1,"op":"SCMP_CMP_LT"},{"index":0,"value":9,"op":"SCMP_CMP_GE"}]},
                 {"names":["no_such_call","getpid"],"action":"SCMP_ACT_LOG","args":[{"index":5,"value":1,"op":"SCMP_CMP_EQ"}]}
             ]}"#,
-        ))
-        .unwrap();
+        ));
         let x = AUDIT_ARCH_X86_64;
         let w = |n: u64| run(&p, x, nr("write"), [1, 0, n, 0, 0, 0]);
         assert_eq!(w(4_294_967_296), RET_ALLOW);
@@ -618,19 +609,19 @@ mod tests {
         assert_eq!(r(1 << 32, 0x10), RET_ALLOW);
         let c = |a0: u64| run(&p, x, nr("close"), [a0, 0, 0, 0, 0, 0]);
         assert_eq!(c(7), RET_ALLOW);
-        assert_eq!(c(8), RET_KILL_PROCESS);
-        assert_eq!(c(7 | 1 << 32), RET_KILL_PROCESS);
+        assert_eq!(c(8), libc::SECCOMP_RET_KILL_PROCESS);
+        assert_eq!(c(7 | 1 << 32), libc::SECCOMP_RET_KILL_PROCESS);
         // Same index twice: either condition (runc's rule).
         let d = |a0: u64| run(&p, x, nr("dup"), [a0, 0, 0, 0, 0, 0]);
-        assert_eq!(d(0), RET_TRAP);
+        assert_eq!(d(0), libc::SECCOMP_RET_TRAP);
         assert_eq!(d(5), RET_ALLOW);
-        assert_eq!(d(9), RET_TRAP);
+        assert_eq!(d(9), libc::SECCOMP_RET_TRAP);
         let g = |a5: u64| run(&p, x, nr("getpid"), [0, 0, 0, 0, 0, a5]);
-        assert_eq!(g(1), RET_LOG);
+        assert_eq!(g(1), libc::SECCOMP_RET_LOG);
         assert_eq!(g(2), RET_ALLOW);
-        // Every jump lands inside the program.
+        // Every conditional jump lands inside the program.
         for (i, ins) in p.iter().enumerate() {
-            if ins.code & 0x07 == 0x05 {
+            if ins.code & 0x07 == 0x05 && ins.code != 0x05 {
                 assert!(i + 1 + (ins.jt.max(ins.jf) as usize) < p.len());
             }
         }
@@ -638,14 +629,13 @@ mod tests {
 
     #[test]
     fn default_errno_and_first_match() {
-        let p = compile(&profile(
+        let p = x86(&profile(
             r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":38,"syscalls":[
                 {"names":["mkdir"],"action":"SCMP_ACT_ERRNO"},
                 {"names":["mkdir","getpid"],"action":"SCMP_ACT_ALLOW"},
                 {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":38}
             ]}"#,
-        ))
-        .unwrap();
+        ));
         let x = AUDIT_ARCH_X86_64;
         assert_eq!(run(&p, x, nr("mkdir"), [0; 6]), EPERM);
         assert_eq!(run(&p, x, nr("getpid"), [0; 6]), RET_ALLOW);
@@ -657,5 +647,24 @@ mod tests {
             r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":6,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#,
         );
         assert!(compile(&bad).unwrap_err().to_string().contains("index 6"));
+    }
+
+    #[test]
+    fn conditional_rules_then_one_without() {
+        // Docker's profiles list a call with conditions and then, for a capability, without.
+        let p = x86(&profile(
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+                {"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":8,"op":"SCMP_CMP_EQ"}]},
+                {"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":0,"op":"SCMP_CMP_EQ"}]},
+                {"names":["socket"],"action":"SCMP_ACT_ERRNO","errnoRet":22,"args":[{"index":0,"value":16,"op":"SCMP_CMP_EQ"}]},
+                {"names":["socket"],"action":"SCMP_ACT_ALLOW"}
+            ]}"#,
+        ));
+        let x = AUDIT_ARCH_X86_64;
+        let pers = |a0: u64| run(&p, x, nr("personality"), [a0, 0, 0, 0, 0, 0]);
+        assert_eq!((pers(8), pers(0), pers(3)), (RET_ALLOW, RET_ALLOW, EPERM));
+        let sock = |a0: u64| run(&p, x, nr("socket"), [a0, 0, 0, 0, 0, 0]);
+        // As with runc (libseccomp): the rule without conditions replaces the earlier ones.
+        assert_eq!((sock(16), sock(2)), (RET_ALLOW, RET_ALLOW));
     }
 }

@@ -17,7 +17,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use super::init::{ChildStdio, Prepared, become_user, fail, set_rlimit};
 use crate::execpath::ExecError;
 use crate::linux::caps::CapSets;
-use crate::linux::cgroups::Cgroup;
+use crate::linux::cgroups::CgroupManager;
 use crate::linux::nix_err;
 use crate::protocol::ExecProcess;
 
@@ -27,14 +27,14 @@ pub struct ExecArgs<'a> {
     pub process: &'a ExecProcess,
     /// Host pid of the container's init, whose namespaces are joined.
     pub init_pid: Pid,
-    pub cgroup: &'a Cgroup,
+    pub cgroup: &'a dyn CgroupManager,
     pub stdio: ChildStdio,
     pub report: OwnedFd,
     /// The container's `--group-add`.
     pub group_add: &'a [String],
-    /// Install the container's seccomp filter (config.json's; none with `--privileged` or
-    /// `seccomp=unconfined`).
-    pub seccomp: bool,
+    /// The container's seccomp filter (config.json's, compiled; none with `--privileged`
+    /// or `seccomp=unconfined`).
+    pub seccomp: Option<&'a crate::linux::seccomp::Filter>,
 }
 
 /// Run the exec'd process; never returns.
@@ -125,10 +125,8 @@ fn setup(a: &ExecArgs<'_>) -> Result<Prepared, ExecError> {
     crate::linux::cloexec_from_3().map_err(fail)?;
     // As runc does for `docker exec`, even `exec --privileged` keeps the container's
     // filter (more capabilities, same system call policy).
-    if let Some(s) = linux.and_then(|l| l.seccomp().as_ref())
-        && a.seccomp
-    {
-        crate::linux::seccomp::install(s).map_err(fail)?;
+    if let Some(f) = a.seccomp {
+        f.install().map_err(fail)?;
     }
     let u = become_user(&a.process.user, a.group_add, caps.as_ref(), &cwd, false)?;
     // A new user cleared the parent-death signal (best effort under a seccomp profile

@@ -74,6 +74,8 @@ pub struct InitArgs<'a> {
     pub sync: OwnedFd,
     /// Init -> shim, close-on-exec.
     pub report: OwnedFd,
+    /// config.json's seccomp filter, compiled.
+    pub seccomp: Option<&'a crate::linux::seccomp::Filter>,
 }
 
 /// Run the init; never returns (execs or exits).
@@ -259,8 +261,8 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
         .transpose()
         .map_err(fail)?;
     crate::linux::cloexec_from_3().map_err(fail)?;
-    if let Some(s) = a.oci.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        crate::linux::seccomp::install(s).map_err(fail)?;
+    if let Some(f) = a.seccomp {
+        f.install().map_err(fail)?;
     }
     let u = become_user(&a.berth.user, &a.berth.group_add, caps.as_ref(), &cwd, true)?;
     // A new user cleared the parent-death signal; set it again, as runc does (best effort

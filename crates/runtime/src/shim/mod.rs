@@ -285,6 +285,15 @@ fn sigchld_fd() -> crate::Result<SignalFd> {
         .map_err(|e| nix_err("signalfd", e))
 }
 
+/// config.json's seccomp filter, compiled.
+fn seccomp_filter(oci: &Spec) -> crate::Result<Option<crate::linux::seccomp::Filter>> {
+    oci.linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+        .map(crate::linux::seccomp::Filter::new)
+        .transpose()
+}
+
 /// Create the container: returns once its init is blocked waiting for `start`.
 fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<server::Shim> {
     if let Some(binary) = &berth.runtime {
@@ -307,6 +316,7 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
     };
     let (sync_r, sync_w) = pipe()?;
     let (report_r, report_w) = pipe()?;
+    let seccomp = seccomp_filter(oci)?;
 
     // The pid namespace applies to children: create it (or join another container's)
     // before forking the init.
@@ -337,6 +347,7 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
                 stdio: init_stdio,
                 sync: sync_r,
                 report: report_w,
+                seccomp: seccomp.as_ref(),
             })
         }
         ForkResult::Parent { child } => child,
@@ -402,7 +413,7 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
         log,
         oci: oci.clone(),
         user: berth.user.clone(),
-        seccomp: !berth.privileged && !berth.seccomp_unconfined,
+        seccomp: seccomp.filter(|_| !berth.privileged && !berth.seccomp_unconfined),
         group_add: berth.group_add.clone(),
         runtime: None,
     }))
@@ -455,6 +466,12 @@ fn create_with_runtime(
     drop(sync_r);
     let (report_r, report_w) = pipe().map_err(fail)?;
     drop(report_w);
+    // For execs (the runtime installs the init's).
+    let seccomp = if !berth.privileged && !berth.seccomp_unconfined {
+        seccomp_filter(&oci).map_err(fail)?
+    } else {
+        None
+    };
     Ok(server::Shim::new(server::Parts {
         bundle: bundle.to_path_buf(),
         tty: berth.tty,
@@ -468,7 +485,7 @@ fn create_with_runtime(
         report: report_r,
         log,
         user: berth.user.clone(),
-        seccomp: !berth.privileged && !berth.seccomp_unconfined,
+        seccomp,
         group_add: berth.group_add.clone(),
         oci,
         runtime: Some(rt),

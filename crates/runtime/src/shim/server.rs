@@ -51,8 +51,9 @@ pub struct Parts {
     pub oci: oci_spec::runtime::Spec,
     /// The container's user, the default for execs.
     pub user: String,
-    /// Whether processes get the default seccomp filter.
-    pub seccomp: bool,
+    /// The filter exec'd processes get (config.json's, compiled; None with `--privileged`
+    /// or `seccomp=unconfined`).
+    pub seccomp: Option<crate::linux::seccomp::Filter>,
     /// The container's `--group-add`, for execs too.
     pub group_add: Vec<String>,
     /// The OCI runtime that made the container (`--runtime`), None for Berth's own.
@@ -811,10 +812,10 @@ impl Shim {
                     oci: &self.p.oci,
                     process: &process,
                     init_pid: self.p.pid,
-                    cgroup: &self.p.cgroup,
+                    cgroup: &*self.p.cgroup,
                     stdio: child_stdio,
                     report: report_w,
-                    seccomp: self.p.seccomp,
+                    seccomp: self.p.seccomp.as_ref(),
                     group_add: &self.p.group_add,
                 })
             }
