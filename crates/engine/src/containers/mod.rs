@@ -18,6 +18,8 @@ use serde_json::Value;
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
 
+mod fields;
+
 use crate::container::Container;
 use crate::fault;
 use crate::image_ops::{Filters, labels_match};
@@ -537,54 +539,16 @@ pub(crate) fn validate_resources(res: &berth_models::Resources, update: bool) ->
     Ok(())
 }
 
-/// `HostConfig` settings Berth does not act on yet: refused at create when set, with the
-/// field's name, rather than accepted and ignored. (The docker CLI sends empty lists and
-/// zeros for them.)
-fn refuse_unsupported(hc: &berth_models::HostConfig) -> Result<()> {
+/// dockerd's range check of `OomScoreAdj` (a 400 before the field table's 501: the value is
+/// wrong whatever Berth supports).
+fn check_oom_score_adj(hc: &berth_models::HostConfig) -> Result<()> {
     if !(-1000..=1000).contains(&hc.oom_score_adj) {
         return Err(Error::invalid(format!(
             "Invalid value {}, range for oom score adj is [-1000, 1000]",
             hc.oom_score_adj
         )));
     }
-    let r = &hc.resources;
-    let set = |v: &Option<Vec<_>>| v.as_ref().is_some_and(|v| !v.is_empty());
-    let unsupported = [
-        ("OomScoreAdj", hc.oom_score_adj != 0),
-        ("MemorySwappiness", r.memory_swappiness.is_some()),
-        ("KernelMemoryTCP", r.kernel_memory_tcp != 0),
-        ("CpuRealtimePeriod", r.cpu_realtime_period != 0),
-        ("CpuRealtimeRuntime", r.cpu_realtime_runtime != 0),
-        ("CpuCount", r.cpu_count != 0),
-        ("CpuPercent", r.cpu_percent != 0),
-        (
-            "DeviceCgroupRules",
-            r.device_cgroup_rules
-                .as_ref()
-                .is_some_and(|v| !v.is_empty()),
-        ),
-        (
-            "DeviceRequests",
-            r.device_requests.as_ref().is_some_and(|v| !v.is_empty()),
-        ),
-        (
-            "BlkioWeightDevice",
-            r.blkio_weight_device
-                .as_ref()
-                .is_some_and(|v| !v.is_empty()),
-        ),
-        ("BlkioDeviceReadBps", set(&r.blkio_device_read_bps)),
-        ("BlkioDeviceWriteBps", set(&r.blkio_device_write_bps)),
-        ("BlkioDeviceReadIOps", set(&r.blkio_device_read_iops)),
-        ("BlkioDeviceWriteIOps", set(&r.blkio_device_write_iops)),
-    ];
-    match unsupported.iter().find(|(_, set)| *set) {
-        Some((field, _)) => Err(Error::new(
-            ErrorKind::NotImplemented,
-            format!("HostConfig.{field} is not supported by Berth"),
-        )),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 fn runtime_options(hc: &berth_models::HostConfig) -> Result<RuntimeOptions> {
@@ -727,8 +691,17 @@ fn security_opts(opts: &[String]) -> Result<SecurityOpts> {
                 })?;
                 out.seccomp_profile = Some(profile.to_string());
             }
-            // No AppArmor/SELinux here: Docker ignores these too when the host lacks them.
-            ("apparmor" | "label", _) => {}
+            // Berth confines with neither AppArmor nor SELinux: asking for none is honest,
+            // asking for a profile or a label is not something it can do.
+            ("apparmor", "unconfined") | ("label", "disable") => {}
+            ("apparmor" | "label", _) => {
+                return Err(Error::new(
+                    ErrorKind::NotImplemented,
+                    format!(
+                        "HostConfig.SecurityOpt: {k} (--security-opt {o}) is not supported yet"
+                    ),
+                ));
+            }
             _ => {
                 return Err(Error::invalid(format!("Invalid --security-opt: {o:?}")));
             }
@@ -950,18 +923,20 @@ impl Engine {
     /// `POST /containers/create`.
     pub async fn create(&self, name: Option<&str>, req: CreateRequest) -> Result<CreateResponse> {
         crate::warm_cgroups();
+        let mut req = req;
+        if req.config.image.is_empty() {
+            return Err(Error::invalid("no image specified"));
+        }
+        // dockerd checks the settings before it looks for the image.
+        normalize_resources(&mut req.host_config.resources);
+        validate_resources(&req.host_config.resources, false)?;
+        check_oom_score_adj(&req.host_config)?;
+        fields::check_create(&req)?;
         let CreateRequest {
             mut config,
             mut host_config,
             ..
         } = req;
-        if config.image.is_empty() {
-            return Err(Error::invalid("no image specified"));
-        }
-        // dockerd checks the settings before it looks for the image.
-        normalize_resources(&mut host_config.resources);
-        validate_resources(&host_config.resources, false)?;
-        refuse_unsupported(&host_config)?;
         let _image_gate = self.image_gate.read().await;
         let image = self.store.get(&config.image)?;
         network_mode(&host_config.network_mode)?;
@@ -1266,7 +1241,12 @@ impl Engine {
             tmpfs: user.tmpfs,
             log_path: c.log_file(&paths).unwrap_or_default(),
             cgroup_path: format!("/{}/{}", self.cfg.cgroup_parent, c.id),
-            network: network_mode(&c.host_config.network_mode)?,
+            // `NetworkDisabled`: no network, as `--network none`.
+            network: if c.config.network_disabled {
+                NetworkMode::Loopback
+            } else {
+                network_mode(&c.host_config.network_mode)?
+            },
             memory: hc.resources.memory,
             pids_limit: hc.resources.pids_limit.unwrap_or(0).max(0),
             stop_signal,
