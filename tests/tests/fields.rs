@@ -176,3 +176,74 @@ fn network_disabled_leaves_loopback_only() {
         .collect();
     assert_eq!(interfaces, ["lo"], "{out}");
 }
+
+#[test]
+fn query_parameters_berth_does_not_act_on_are_refused() {
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    let name = unique("query");
+    d.berth(&["create", "--name", &name, "busybox", "true"])
+        .expect_code(0);
+    let status = |method: &str, path: &str, body: &str| {
+        let out = d.raw(method, path, body).unwrap();
+        let line = out.lines().next().unwrap_or_default().to_string();
+        (line, out)
+    };
+    for (method, path, message) in [
+        (
+            "GET",
+            "/v1.50/events?since=1&until=2&filters=%7B%22x%22%3A%5B%22y%22%5D%7D".to_string(),
+            "invalid filter 'x'",
+        ),
+        (
+            "GET",
+            "/v1.50/images/json?shared-size=1".to_string(),
+            "query parameter shared-size",
+        ),
+        (
+            "GET",
+            "/v1.50/images/busybox/json?platform=%7B%22os%22%3A%22linux%22%7D".to_string(),
+            "query parameter platform",
+        ),
+        (
+            "GET",
+            "/v1.50/system/df?type=volume".to_string(),
+            "query parameter type",
+        ),
+        (
+            "DELETE",
+            format!("/v1.50/containers/{name}?link=1"),
+            "query parameter link",
+        ),
+        (
+            "POST",
+            "/v1.50/containers/create?platform=linux/s390x".to_string(),
+            "platform linux/s390x (--platform)",
+        ),
+    ] {
+        let (line, out) = status(method, &path, r#"{"Image":"busybox"}"#);
+        assert!(
+            line.contains(" 400 ") || line.contains(" 501 "),
+            "{method} {path}: {out}"
+        );
+        assert!(out.contains(message), "{method} {path}: {out}");
+    }
+    // The container was not removed by the refused request; the host's platform passes.
+    d.berth(&["inspect", &name]).expect_code(0);
+    let (line, out) = status(
+        "POST",
+        "/v1.50/containers/create?platform=linux",
+        r#"{"Image":"busybox"}"#,
+    );
+    assert!(line.contains(" 201 "), "{out}");
+    if have_docker_cli() {
+        let out = d.docker(&["events", "--since", "1", "--until", "2", "--filter", "x=y"]);
+        assert_ne!(out.code(), 0);
+        assert!(
+            out.stderr().contains("invalid filter 'x'"),
+            "{}",
+            out.stderr()
+        );
+    }
+}

@@ -62,6 +62,7 @@ async fn create(
             .map_err(|e| ApiError::bad_request(format!("invalid JSON in request body: {e}")))?
     };
     req.for_version(version);
+    crate::check_platform(&q)?;
     let resp = engine
         .create(q.get("name").map(String::as_str), req)
         .await?;
@@ -515,6 +516,9 @@ async fn remove(
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<StatusCode> {
+    // `v` (remove anonymous volumes) has nothing to act on: Berth refuses anonymous
+    // volumes at create, so a container has none.
+    crate::refuse_params(&q, &[("link", "removing a link (docker rm --link)")])?;
     engine.remove(&id, truthy(q.get("force"))).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -36,6 +36,14 @@ async fn list(
     Extension(version): Extension<ApiVersion>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Vec<ImageSummary>>> {
+    // `digests`: RepoDigests are always listed.
+    crate::refuse_params(
+        &q,
+        &[
+            ("shared-size", "the shared size of images"),
+            ("manifests", "image manifests (docker image ls --tree)"),
+        ],
+    )?;
     let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
     let all = crate::truthy(q.get("all"));
     let list = engine.image_list_filtered(&filters, all)?;
@@ -55,6 +63,13 @@ async fn save_many(
     State(engine): State<AppState>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> ApiResult<Response> {
+    if q.iter().any(|(k, v)| k == "platform" && !v.is_empty()) {
+        let platform: HashMap<String, String> = [("platform".into(), "x".into())].into();
+        crate::refuse_params(
+            &platform,
+            &[("platform", "saving one platform (--platform)")],
+        )?;
+    }
     let names: Vec<String> = q
         .into_iter()
         .filter(|(k, _)| k == "names")
@@ -169,7 +184,14 @@ pub(crate) fn body_reader(body: Body) -> ChannelReader {
 /// loaded (`{"stream":"Loaded image: ..."}`) or the error (`{"errorDetail":...}`), which
 /// the docker CLI prints and the SDKs raise (Python's `ImageLoadError`). `quiet` only asks
 /// dockerd to leave out progress bars, which Berth does not send.
-async fn load(State(engine): State<AppState>, body: Body) -> Response {
+async fn load(
+    State(engine): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    body: Body,
+) -> Response {
+    if let Err(e) = crate::refuse_params(&q, &[("platform", "loading one platform (--platform)")]) {
+        return e.into_response();
+    }
     let reader = body_reader(body);
     let mut out = String::new();
     match engine.load_images(Box::new(reader)).await {
@@ -230,7 +252,15 @@ async fn by_name_get(
     State(engine): State<AppState>,
     Extension(version): Extension<ApiVersion>,
     Path(rest): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
+    crate::refuse_params(
+        &q,
+        &[
+            ("platform", "one platform of an image (--platform)"),
+            ("manifests", "image manifests (--format with .Manifests)"),
+        ],
+    )?;
     match split_suffix(&rest, &["json", "history", "get"]) {
         (name, Some("json")) => {
             let inspect = engine.image_inspect(name)?.versioned(version);
@@ -283,6 +313,7 @@ async fn by_name_delete(
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Vec<ImageDeleteResponseItem>>> {
+    crate::refuse_params(&q, &[("platforms", "removing one platform of an image")])?;
     let force = crate::truthy(q.get("force"));
     let noprune = crate::truthy(q.get("noprune"));
     Ok(Json(engine.image_remove(&name, force, noprune).await?))

@@ -293,6 +293,47 @@ pub fn truthy(v: Option<&String>) -> bool {
     v.is_some_and(|s| !matches!(s.as_str(), "" | "0" | "false" | "False" | "FALSE"))
 }
 
+/// Query parameters a route receives and Berth does not act on (`(name, what it asks for)`):
+/// refused with a 501 naming them when set to anything but empty, `0` or `false`, rather
+/// than ignored.
+pub(crate) fn refuse_params(
+    q: &std::collections::HashMap<String, String>,
+    params: &[(&str, &str)],
+) -> ApiResult<()> {
+    match params.iter().find(|(name, _)| truthy(q.get(*name))) {
+        Some((name, what)) => Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            format!("query parameter {name}: {what} is not supported yet"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `platform` of a container create (`os[/arch[/variant]]`, the docker CLI's `--platform`):
+/// Berth runs images of the host's platform only, so any other is refused.
+pub(crate) fn check_platform(q: &std::collections::HashMap<String, String>) -> ApiResult<()> {
+    let Some(p) = q.get("platform").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let mut parts = p.split('/');
+    let os_ok = parts.next() == Some("linux");
+    let arch_ok = parts.next().is_none_or(|a| a == arch);
+    if os_ok && arch_ok {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        format!(
+            "platform {p} (--platform): only images of the host's platform (linux/{arch}) are supported"
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

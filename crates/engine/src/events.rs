@@ -90,9 +90,39 @@ impl Event {
                         Some((k, v)) => self.attributes.get(k).map(String::as_str) == Some(v),
                         None => self.attributes.contains_key(w),
                     },
+                    "scope" => w == "local",
+                    // Berth has no daemon, network, volume, plugin, node, service, secret
+                    // or config events: none match.
                     _ => false,
                 })
         })
+    }
+}
+
+/// The filter keys of `GET /events` (dockerd's); any other is refused, not ignored.
+const FILTER_KEYS: &[&str] = &[
+    "config",
+    "container",
+    "daemon",
+    "event",
+    "image",
+    "label",
+    "network",
+    "node",
+    "plugin",
+    "scope",
+    "secret",
+    "service",
+    "type",
+    "volume",
+];
+
+/// Check the keys of an events request's filters: `invalid filter 'KEY'` for one dockerd
+/// does not know either.
+pub fn check_filters(filters: &Filters) -> Result<()> {
+    match filters.keys().find(|k| !FILTER_KEYS.contains(&k.as_str())) {
+        Some(k) => Err(Error::invalid(format!("invalid filter '{k}'"))),
+        None => Ok(()),
     }
 }
 
