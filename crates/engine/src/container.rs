@@ -172,7 +172,7 @@ impl Container {
 
     /// Docker's `Mounts` list: binds and `--mount`s.
     fn mounts(&self) -> Vec<MountPoint> {
-        crate::containers::user_mounts(&self.host_config, false)
+        crate::containers::mounts::user_mounts(&self.host_config, false)
             .map(|m| m.listed)
             .unwrap_or_default()
     }

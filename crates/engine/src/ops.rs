@@ -189,7 +189,7 @@ impl Engine {
             r.cpu_period = 0;
         }
         if let Some(policy) = req.restart_policy.filter(|p| !p.name.is_empty()) {
-            crate::containers::validate_restart_policy(&policy)?;
+            crate::containers::start::validate_restart_policy(&policy)?;
             if hc.auto_remove && !matches!(policy.name.as_str(), "" | "no") {
                 return Err(Error::invalid(
                     "Restart policy cannot be updated because AutoRemove is enabled for the container",
@@ -197,8 +197,8 @@ impl Engine {
             }
             hc.restart_policy = policy;
         }
-        crate::containers::validate_resources(&hc.resources, true)?;
-        let opts = crate::containers::runtime_options_for(&hc)?;
+        crate::containers::limits::validate_resources(&hc.resources, true)?;
+        let opts = crate::containers::spec::runtime_options_for(&hc)?;
         let running = entry.record().state.running;
         if running {
             let (_, _, cg) = self.running_cgroup(key)?;

@@ -421,7 +421,7 @@ fn check_endpoint(endpoint: &EndpointSettings) -> Result<()> {
 /// covers asks for an anonymous volume (`-v /path`).
 fn anonymous_volumes(req: &CreateRequest) -> Result<()> {
     let hc = &req.host_config;
-    let clean = |t: &str| super::clean_target(t);
+    let clean = |t: &str| super::mounts::clean_target(t);
     let mut covered: Vec<String> = list(&hc.binds)
         .iter()
         .filter_map(|b| b.split(':').nth(1))
@@ -533,7 +533,7 @@ mod tests {
     fn the_docker_clis_default_create_passes() {
         let body = include_str!("../../../../tests/fixtures/docker-cli-28-create.json");
         let mut req = create(body);
-        super::super::normalize_resources(&mut req.host_config.resources);
+        super::super::limits::normalize_resources(&mut req.host_config.resources);
         check_create(&req).expect("the docker CLI's defaults");
     }
 
