@@ -74,7 +74,7 @@ async fn list(
     Extension(version): Extension<ApiVersion>,
     Query(q): Params,
 ) -> ApiResult<Response> {
-    let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
+    let filters = berth_engine::filters::parse_filters(q.get("filters").map(String::as_str))?;
     let mut rows = engine.list_filtered(truthy(q.get("all")), &filters)?;
     if let Some(limit) = q
         .get("limit")
@@ -447,7 +447,7 @@ async fn prune(
     State(engine): State<AppState>,
     Query(q): Params,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
+    let filters = berth_engine::filters::parse_filters(q.get("filters").map(String::as_str))?;
     Ok(Json(engine.prune(&filters).await?))
 }
 

@@ -44,7 +44,7 @@ async fn list(
             ("manifests", "image manifests (docker image ls --tree)"),
         ],
     )?;
-    let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
+    let filters = berth_engine::filters::parse_filters(q.get("filters").map(String::as_str))?;
     let all = crate::truthy(q.get("all"));
     let list = engine.image_list_filtered(&filters, all)?;
     Ok(Json(list.versioned(version)))
@@ -54,7 +54,7 @@ async fn prune(
     State(engine): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<ImagePruneResponse>> {
-    let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
+    let filters = berth_engine::filters::parse_filters(q.get("filters").map(String::as_str))?;
     Ok(Json(engine.image_prune(&filters).await?))
 }
 

@@ -375,7 +375,7 @@ async fn events(
             .transpose()
     };
     let (since, until) = (time("since")?, time("until")?);
-    let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
+    let filters = berth_engine::filters::parse_filters(q.get("filters").map(String::as_str))?;
     berth_engine::events::check_filters(&filters)?;
     let (past, rx) = engine.events().subscribe(since);
     let deadline = until.map(|u| {
@@ -385,7 +385,7 @@ async fn events(
     struct Feed {
         past: std::collections::VecDeque<std::sync::Arc<Event>>,
         rx: tokio::sync::broadcast::Receiver<std::sync::Arc<Event>>,
-        filters: berth_engine::image_ops::Filters,
+        filters: berth_engine::filters::Filters,
         version: ApiVersion,
         until: Option<i128>,
         deadline: Option<tokio::time::Instant>,

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use berth_models::{EventActor, EventMessage};
 use tokio::sync::broadcast;
 
-use crate::image_ops::Filters;
+use crate::filters::{Filters, check_keys};
 use crate::{Error, Result, lock};
 
 /// How many past events `since` can replay (Docker's `eventsLimit`).
@@ -120,10 +120,7 @@ const FILTER_KEYS: &[&str] = &[
 /// Check the keys of an events request's filters: `invalid filter 'KEY'` for one dockerd
 /// does not know either.
 pub fn check_filters(filters: &Filters) -> Result<()> {
-    match filters.keys().find(|k| !FILTER_KEYS.contains(&k.as_str())) {
-        Some(k) => Err(Error::invalid(format!("invalid filter '{k}'"))),
-        None => Ok(()),
-    }
+    check_keys(filters, FILTER_KEYS)
 }
 
 /// The daemon's event log.

@@ -10,7 +10,7 @@ use super::mounts::user_mounts;
 use super::spec::{network_mode, runtime_options, security_opts};
 use super::start::validate_restart_policy;
 use super::{parse_signal, random_id};
-use crate::container::Container;
+use crate::containers::record::Container;
 use crate::fault;
 use crate::{Engine, Entry, Error, ErrorKind, Result, lock, names, time};
 
@@ -226,7 +226,10 @@ impl Engine {
                     .map_err(|e| Error::invalid(e.to_string()))?;
             }
         }
-        crate::logs::check_log_config(&mut host_config.log_config, &self.cfg.default_log)?;
+        crate::containers::logs::check_log_config(
+            &mut host_config.log_config,
+            &self.cfg.default_log,
+        )?;
         fill_host_defaults(&mut host_config)?;
         let ic = &image.config.config;
         config.healthcheck =

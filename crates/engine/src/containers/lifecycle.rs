@@ -250,7 +250,9 @@ impl Engine {
         })?;
         let (tx, rx) = mpsc::channel(16);
         let progress = entry.progress.subscribe();
-        tokio::spawn(crate::logs::stream(path, opts, tty, progress, tx));
+        tokio::spawn(crate::containers::logs::stream(
+            path, opts, tty, progress, tx,
+        ));
         Ok((rx, tty))
     }
 

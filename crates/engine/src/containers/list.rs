@@ -5,8 +5,8 @@ use std::sync::Arc;
 use berth_models::list;
 use serde_json::Value;
 
-use crate::container::Container;
-use crate::image_ops::{Filters, labels_match};
+use crate::containers::record::Container;
+use crate::filters::{Filters, labels_match, parse_until};
 use crate::{Engine, Error, Result, lock, time};
 
 /// Whether a container passes the value filters of `ps`: any value of a key may match,
@@ -71,7 +71,7 @@ impl Engine {
             return Err(Error::invalid(format!("Invalid filter '{k}'")));
         }
         let until = match filters.get("until").and_then(|v| v.last()) {
-            Some(u) => Some(crate::image_ops::parse_until(u)?),
+            Some(u) => Some(parse_until(u)?),
             None => None,
         };
         let candidates: Vec<(String, std::path::PathBuf)> = lock(&self.containers)
@@ -93,9 +93,10 @@ impl Engine {
         let mut deleted = Vec::new();
         let mut reclaimed = 0;
         for (id, upper) in candidates {
-            let size = tokio::task::spawn_blocking(move || crate::image_ops::dir_size(&upper))
-                .await
-                .unwrap_or(0);
+            let size =
+                tokio::task::spawn_blocking(move || crate::containers::record::dir_size(&upper))
+                    .await
+                    .unwrap_or(0);
             // One that was started meanwhile is refused by remove and left alone.
             match self.remove(&id, false).await {
                 Ok(()) => {

@@ -1,5 +1,12 @@
-//! Container lifecycle: create, start, attach, wait, stop, kill, remove, logs, and finding
-//! running containers again after a daemon restart.
+//! The container service: `create.rs` (the request checked against the field table of
+//! `fields.rs`, limits of `limits.rs`, mounts of `mounts.rs`, and recorded), `spec.rs`
+//! (HostConfig to the runtime's `ContainerSpec` parts), `start.rs` (start, the monitor,
+//! exits, restart policies), `lifecycle.rs` (wait, attach, kill, stop, inspect, logs,
+//! resize), `remove.rs` (remove, rename), `list.rs` (ps filters, prune), `resources.rs`
+//! (pause, update, top, stats on the container's cgroup), `logs.rs` (log drivers, reading
+//! logs), `record.rs` (what is persisted, and its API views), `recovery.rs` (containers and
+//! shims found again after a daemon restart). This file holds what they share: ids,
+//! signals, wait conditions.
 
 use std::str::FromStr;
 
@@ -10,9 +17,12 @@ mod fields;
 mod lifecycle;
 pub(crate) mod limits;
 mod list;
+pub mod logs;
 pub(crate) mod mounts;
+pub(crate) mod record;
 mod recovery;
 mod remove;
+mod resources;
 pub(crate) mod spec;
 pub(crate) mod start;
 

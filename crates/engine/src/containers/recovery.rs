@@ -30,7 +30,7 @@ impl Engine {
                 };
                 for e in dir.flatten() {
                     let name = e.file_name().to_string_lossy().into_owned();
-                    let orphan = match name.strip_suffix(crate::container::TRASH_SUFFIX) {
+                    let orphan = match name.strip_suffix(crate::containers::record::TRASH_SUFFIX) {
                         Some(_) => true,
                         None => is_container_id(&name) && !known.contains(&name),
                     };

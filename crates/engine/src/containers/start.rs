@@ -9,7 +9,7 @@ use berth_runtime::{BindMount, ContainerSpec, ExitStatus, NetworkMode, ShimClien
 use super::mounts::user_mounts;
 use super::spec::{console_size, namespace_mode, network_mode, runtime_options, security_opts};
 use super::{SHIM_LOST, parse_signal};
-use crate::container::Container;
+use crate::containers::record::Container;
 use crate::fault;
 use crate::reap::Shims;
 use crate::{Engine, Entry, Error, ErrorKind, PendingAttach, Result, lock, time};
@@ -220,7 +220,7 @@ impl Engine {
             devices: opts.devices,
             masked_paths: hc.masked_paths.clone(),
             readonly_paths: hc.readonly_paths.clone(),
-            log: crate::logs::log_spec(&hc.log_config, &c)?,
+            log: crate::containers::logs::log_spec(&hc.log_config, &c)?,
         };
         // Nothing of an earlier run may be left beside the new one: a shim that still
         // watches a process (one whose start failed half-way, whose daemon died), or
