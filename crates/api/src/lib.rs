@@ -11,6 +11,7 @@
 
 #![recursion_limit = "256"]
 
+mod body;
 pub mod commit;
 mod conn;
 pub mod containers;
@@ -289,6 +290,24 @@ async fn drain(mut body: Incoming) {
 }
 
 /// Docker's boolean query values: anything but "", "0", "false" is true.
+/// The first value of a query parameter (`Query<Vec<(String, String)>>` keeps repeats).
+pub(crate) fn first<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a String> {
+    q.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// A query parameter's first value, or empty.
+pub(crate) fn text(q: &[(String, String)], key: &str) -> String {
+    first(q, key).cloned().unwrap_or_default()
+}
+
+/// Every value of a repeated query parameter (`changes`).
+pub(crate) fn all(q: &[(String, String)], key: &str) -> Vec<String> {
+    q.iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
 pub fn truthy(v: Option<&String>) -> bool {
     v.is_some_and(|s| !matches!(s.as_str(), "" | "0" | "false" | "False" | "FALSE"))
 }
