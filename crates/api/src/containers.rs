@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use berth_engine::{LogOptions, WaitCondition};
-use berth_models::{CreateRequest, ForVersion};
+use berth_models::{
+    ContainerPruneResponse, ContainerStatsResponse, ContainerTopResponse, CreateRequest, ForVersion,
+};
 
 use crate::version::ApiVersion;
 use crate::{ApiError, ApiResult, AppState, truthy};
@@ -192,11 +194,11 @@ async fn top(
     State(engine): State<AppState>,
     Path(id): Path<String>,
     Query(q): Params,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<ContainerTopResponse>> {
     let v = engine
         .top(&id, q.get("ps_args").map(String::as_str))
         .await?;
-    Ok(Json(v).into_response())
+    Ok(Json(v))
 }
 
 /// One JSON sample per second while the container runs (`stream`, the default), or one
@@ -219,7 +221,7 @@ async fn stats(
         return Ok(Json(v).into_response());
     }
     let body = futures_util::stream::unfold(
-        (engine, id, Some(first), None::<serde_json::Value>),
+        (engine, id, Some(first), None::<ContainerStatsResponse>),
         |(engine, id, next, prev)| async move {
             let sample = match next {
                 Some(s) => s,
@@ -446,7 +448,7 @@ async fn rename(
 async fn prune(
     State(engine): State<AppState>,
     Query(q): Params,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<ContainerPruneResponse>> {
     let filters = berth_engine::filters::parse_filters(q.get("filters").map(String::as_str))?;
     Ok(Json(engine.prune(&filters).await?))
 }

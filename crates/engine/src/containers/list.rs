@@ -2,8 +2,7 @@
 
 use std::sync::Arc;
 
-use berth_models::list;
-use serde_json::Value;
+use berth_models::{ContainerPruneResponse, list};
 
 use crate::containers::record::Container;
 use crate::filters::{Filters, labels_match, parse_until};
@@ -63,7 +62,7 @@ impl Engine {
     /// `POST /containers/prune`: remove every container that is not running, paused or
     /// restarting (filters `until`, `label`, `label!`); the ids and the writable layers'
     /// bytes reclaimed.
-    pub async fn prune(self: &Arc<Self>, filters: &Filters) -> Result<Value> {
+    pub async fn prune(self: &Arc<Self>, filters: &Filters) -> Result<ContainerPruneResponse> {
         if let Some(k) = filters
             .keys()
             .find(|k| !["until", "label", "label!"].contains(&k.as_str()))
@@ -107,10 +106,10 @@ impl Engine {
             }
         }
         self.prune_event("container", reclaimed);
-        Ok(serde_json::json!({
-            "ContainersDeleted": if deleted.is_empty() { Value::Null } else { serde_json::json!(deleted) },
-            "SpaceReclaimed": reclaimed,
-        }))
+        Ok(ContainerPruneResponse {
+            containers_deleted: (!deleted.is_empty()).then_some(deleted),
+            space_reclaimed: reclaimed,
+        })
     }
 
     /// `GET /containers/json`, newest first.
