@@ -218,19 +218,34 @@ fn query_parameters_berth_does_not_act_on_are_refused() {
         ),
         (
             "POST",
+            format!("/v1.50/containers/{name}/start?checkpoint=c1"),
+            "query parameter checkpoint",
+        ),
+        (
+            "POST",
             "/v1.50/containers/create?platform=linux/s390x".to_string(),
             "platform linux/s390x (--platform)",
         ),
     ] {
-        let (line, out) = status(method, &path, r#"{"Image":"busybox"}"#);
+        let body = if path.ends_with("/containers/create") || path.contains("create?") {
+            r#"{"Image":"busybox"}"#
+        } else {
+            ""
+        };
+        let (line, out) = status(method, &path, body);
         assert!(
             line.contains(" 400 ") || line.contains(" 501 "),
             "{method} {path}: {out}"
         );
         assert!(out.contains(message), "{method} {path}: {out}");
     }
-    // The container was not removed by the refused request; the host's platform passes.
-    d.berth(&["inspect", &name]).expect_code(0);
+    // The container was neither removed nor started by the refused requests; the host's
+    // platform passes.
+    let state = d
+        .berth(&["inspect", "--format", "{{.State.Status}}", &name])
+        .expect_code(0)
+        .stdout();
+    assert_eq!(state.trim(), "created");
     let (line, out) = status(
         "POST",
         "/v1.50/containers/create?platform=linux",

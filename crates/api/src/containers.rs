@@ -104,7 +104,22 @@ async fn inspect(
     Ok(Json(v.versioned(version)).into_response())
 }
 
-async fn start(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+/// `detachKeys` is the attach's business (dockerd reads it there too, not here).
+async fn start(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<StatusCode> {
+    crate::refuse_params(
+        &q,
+        &[
+            ("checkpoint", "starting from a checkpoint (--checkpoint)"),
+            (
+                "checkpoint-dir",
+                "starting from a checkpoint (--checkpoint-dir)",
+            ),
+        ],
+    )?;
     engine.start(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -45,6 +45,10 @@ const fn refused(what: &'static str, flag: &'static str) -> Use {
     }
 }
 
+/// The streams a client means to attach: it attaches them itself (`run`, `start -a` read them
+/// back); each attach request says which streams it wants, and that the daemon acts on.
+const ATTACH: Use = Metadata("the streams the client attaches; each attach request names its own");
+
 const OUTPUT: Use = refused(
     "an endpoint's address (set by the daemon, not by a request)",
     "",
@@ -58,9 +62,9 @@ pub(crate) const CONFIG: &[(&str, Use)] = &[
     ),
     ("Domainname", refused("a domain name", "--domainname")),
     ("User", Handled("the process's user and groups")),
-    ("AttachStdin", Handled("attach streams of run/start -a")),
-    ("AttachStdout", Handled("attach streams of run/start -a")),
-    ("AttachStderr", Handled("attach streams of run/start -a")),
+    ("AttachStdin", ATTACH),
+    ("AttachStdout", ATTACH),
+    ("AttachStderr", ATTACH),
     (
         "ExposedPorts",
         Metadata(
