@@ -1004,17 +1004,17 @@ fn out_of_range_limits_are_refused_as_dockerd() {
         (
             json!({"OomScoreAdj": 500}),
             501,
-            "HostConfig.OomScoreAdj is not supported by Berth",
+            "HostConfig.OomScoreAdj: the OOM score adjustment (--oom-score-adj) is not supported yet",
         ),
         (
             json!({"MemorySwappiness": 60}),
             501,
-            "HostConfig.MemorySwappiness is not supported by Berth",
+            "HostConfig.MemorySwappiness: memory swappiness (--memory-swappiness) is not supported yet",
         ),
         (
             json!({"BlkioDeviceReadBps": [{"Path": "/dev/sda", "Rate": 1024}]}),
             501,
-            "HostConfig.BlkioDeviceReadBps is not supported by Berth",
+            "HostConfig.BlkioDeviceReadBps: block IO throttling (--device-read-bps) is not supported yet",
         ),
     ];
     for (hc, status, message) in &cases {

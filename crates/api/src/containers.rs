@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use berth_engine::{LogOptions, WaitCondition};
-use berth_models::{CreateRequest, ForVersion};
+use berth_models::{
+    ContainerPruneResponse, ContainerStatsResponse, ContainerTopResponse, CreateRequest, ForVersion,
+};
 
 use crate::version::ApiVersion;
 use crate::{ApiError, ApiResult, AppState, truthy};
@@ -62,6 +64,7 @@ async fn create(
             .map_err(|e| ApiError::bad_request(format!("invalid JSON in request body: {e}")))?
     };
     req.for_version(version);
+    crate::check_platform(&q)?;
     let resp = engine
         .create(q.get("name").map(String::as_str), req)
         .await?;
@@ -73,7 +76,7 @@ async fn list(
     Extension(version): Extension<ApiVersion>,
     Query(q): Params,
 ) -> ApiResult<Response> {
-    let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
+    let filters = berth_engine::filters::parse_filters(q.get("filters").map(String::as_str))?;
     let mut rows = engine.list_filtered(truthy(q.get("all")), &filters)?;
     if let Some(limit) = q
         .get("limit")
@@ -101,7 +104,22 @@ async fn inspect(
     Ok(Json(v.versioned(version)).into_response())
 }
 
-async fn start(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+/// `detachKeys` is the attach's business (dockerd reads it there too, not here).
+async fn start(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<StatusCode> {
+    crate::refuse_params(
+        &q,
+        &[
+            ("checkpoint", "starting from a checkpoint (--checkpoint)"),
+            (
+                "checkpoint-dir",
+                "starting from a checkpoint (--checkpoint-dir)",
+            ),
+        ],
+    )?;
     engine.start(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -191,11 +209,11 @@ async fn top(
     State(engine): State<AppState>,
     Path(id): Path<String>,
     Query(q): Params,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<ContainerTopResponse>> {
     let v = engine
         .top(&id, q.get("ps_args").map(String::as_str))
         .await?;
-    Ok(Json(v).into_response())
+    Ok(Json(v))
 }
 
 /// One JSON sample per second while the container runs (`stream`, the default), or one
@@ -218,7 +236,7 @@ async fn stats(
         return Ok(Json(v).into_response());
     }
     let body = futures_util::stream::unfold(
-        (engine, id, Some(first), None::<serde_json::Value>),
+        (engine, id, Some(first), None::<ContainerStatsResponse>),
         |(engine, id, next, prev)| async move {
             let sample = match next {
                 Some(s) => s,
@@ -445,8 +463,8 @@ async fn rename(
 async fn prune(
     State(engine): State<AppState>,
     Query(q): Params,
-) -> ApiResult<Json<serde_json::Value>> {
-    let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
+) -> ApiResult<Json<ContainerPruneResponse>> {
+    let filters = berth_engine::filters::parse_filters(q.get("filters").map(String::as_str))?;
     Ok(Json(engine.prune(&filters).await?))
 }
 
@@ -515,6 +533,9 @@ async fn remove(
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<StatusCode> {
+    // `v` (remove anonymous volumes) has nothing to act on: Berth refuses anonymous
+    // volumes at create, so a container has none.
+    crate::refuse_params(&q, &[("link", "removing a link (docker rm --link)")])?;
     engine.remove(&id, truthy(q.get("force"))).await?;
     Ok(StatusCode::NO_CONTENT)
 }

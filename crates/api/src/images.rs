@@ -1,7 +1,7 @@
-//! `/images/...`: load, save, list, inspect, tag, history, remove, prune.
+//! `/images/...`: load, save, list, inspect, tag, history, remove, prune, and
+//! `POST /images/create` (import with `fromSrc`; pulls are answered as not supported).
 
 use std::collections::HashMap;
-use std::io::Read;
 
 use axum::body::Body;
 use axum::extract::{Extension, Path, Query, State};
@@ -12,10 +12,8 @@ use axum::{Json, Router};
 use berth_models::{
     ForVersion, ImageDeleteResponseItem, ImagePruneResponse, ImageSummary, JsonMessage,
 };
-use bytes::Bytes;
-use futures_util::StreamExt;
-use tokio::sync::mpsc;
 
+use crate::body::{blocking_body, body_reader};
 use crate::{ApiError, ApiResult, ApiVersion, AppState};
 
 pub fn routes() -> Router<AppState> {
@@ -24,7 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/images/load", post(load))
         .route("/images/get", get(save_many))
         .route("/images/prune", post(prune))
-        .route("/images/create", post(crate::commit::create))
+        .route("/images/create", post(create))
         .route(
             "/images/{*rest}",
             get(by_name_get).post(by_name_post).delete(by_name_delete),
@@ -36,7 +34,15 @@ async fn list(
     Extension(version): Extension<ApiVersion>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Vec<ImageSummary>>> {
-    let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
+    // `digests`: RepoDigests are always listed.
+    crate::refuse_params(
+        &q,
+        &[
+            ("shared-size", "the shared size of images"),
+            ("manifests", "image manifests (docker image ls --tree)"),
+        ],
+    )?;
+    let filters = berth_engine::filters::parse_filters(q.get("filters").map(String::as_str))?;
     let all = crate::truthy(q.get("all"));
     let list = engine.image_list_filtered(&filters, all)?;
     Ok(Json(list.versioned(version)))
@@ -46,7 +52,7 @@ async fn prune(
     State(engine): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<ImagePruneResponse>> {
-    let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
+    let filters = berth_engine::filters::parse_filters(q.get("filters").map(String::as_str))?;
     Ok(Json(engine.image_prune(&filters).await?))
 }
 
@@ -55,6 +61,13 @@ async fn save_many(
     State(engine): State<AppState>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> ApiResult<Response> {
+    if q.iter().any(|(k, v)| k == "platform" && !v.is_empty()) {
+        let platform: HashMap<String, String> = [("platform".into(), "x".into())].into();
+        crate::refuse_params(
+            &platform,
+            &[("platform", "saving one platform (--platform)")],
+        )?;
+    }
     let names: Vec<String> = q
         .into_iter()
         .filter(|(k, _)| k == "names")
@@ -63,113 +76,59 @@ async fn save_many(
     save(engine, names).await
 }
 
-/// A writer that sends what it is given, in chunks, to the response body.
-struct ChannelWriter {
-    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
-    buf: Vec<u8>,
-}
-
-const SAVE_CHUNK: usize = 256 * 1024;
-
-impl std::io::Write for ChannelWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= SAVE_CHUNK {
-            self.flush()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = Bytes::from(std::mem::replace(
-            &mut self.buf,
-            Vec::with_capacity(SAVE_CHUNK),
-        ));
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| std::io::Error::other("the client went away"))
-    }
-}
-
 /// Stream the archive of `names`; errors found before the first byte get a status code,
 /// later ones abort the body (the client sees a truncated transfer, never a bad archive
 /// that looks complete).
 async fn save(engine: AppState, names: Vec<String>) -> ApiResult<Response> {
     let set = engine.image_save(names).await?;
-    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
-    let err_tx = tx.clone();
-    tokio::task::spawn_blocking(move || {
-        let w = ChannelWriter {
-            tx,
-            buf: Vec::with_capacity(SAVE_CHUNK),
-        };
-        if let Err(e) = set.write(w) {
-            tracing::warn!("save: {e}");
-            let _ = err_tx.blocking_send(Err(std::io::Error::other(e.to_string())));
-        }
-    });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
-    Ok((
-        [(header::CONTENT_TYPE, "application/x-tar")],
-        Body::from_stream(stream),
-    )
-        .into_response())
-}
-
-/// A blocking reader over body chunks sent from the async side.
-pub(crate) struct ChannelReader {
-    pub(crate) rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
-    pub(crate) cur: Bytes,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.cur.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(b)) => self.cur = b,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.cur.len());
-        buf[..n].copy_from_slice(&self.cur[..n]);
-        let _ = self.cur.split_to(n);
-        Ok(n)
-    }
-}
-
-/// The request body as a blocking reader (for work on a blocking thread), fed by a task.
-pub(crate) fn body_reader(body: Body) -> ChannelReader {
-    let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(async move {
-        // When the reader gives up (the request failed), the body is dropped here and the
-        // server reads the rest of it (`DrainOnDrop`), so the client gets the answer.
-        let mut stream = body.into_data_stream();
-        while let Some(chunk) = stream.next().await {
-            let item =
-                chunk.map_err(|e| std::io::Error::other(format!("reading request body: {e}")));
-            let stop = item.is_err();
-            if tx.send(item).await.is_err() || stop {
-                break;
-            }
-        }
-    });
-    ChannelReader {
-        rx,
-        cur: Bytes::new(),
-    }
+    let body = blocking_body("save".into(), move |w| set.write(w));
+    Ok(([(header::CONTENT_TYPE, "application/x-tar")], body).into_response())
 }
 
 /// `POST /images/load`: as dockerd, always 200 with a stream of JSON lines, the images
 /// loaded (`{"stream":"Loaded image: ..."}`) or the error (`{"errorDetail":...}`), which
 /// the docker CLI prints and the SDKs raise (Python's `ImageLoadError`). `quiet` only asks
+/// `POST /images/create`: an import with `fromSrc`, else a pull.
+async fn create(
+    State(engine): State<AppState>,
+    Query(q): Query<Vec<(String, String)>>,
+    body: Body,
+) -> ApiResult<Response> {
+    let Some(src) = crate::first(&q, "fromSrc").cloned() else {
+        let map: HashMap<String, String> = q.into_iter().collect();
+        return Err(pull(Query(map)).await);
+    };
+    if src != "-" {
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            format!(
+                "importing from a URL ({src}) is not supported: download the file and import it from a file or stdin"
+            ),
+        ));
+    }
+    let reader = body_reader(body);
+    let id = engine
+        .import(
+            Box::new(reader),
+            &crate::text(&q, "repo"),
+            &crate::text(&q, "tag"),
+            &crate::text(&q, "message"),
+            &crate::all(&q, "changes"),
+        )
+        .await?;
+    let line = JsonMessage::status(id).to_line();
+    Ok(([(header::CONTENT_TYPE, "application/json")], line).into_response())
+}
+
 /// dockerd to leave out progress bars, which Berth does not send.
-async fn load(State(engine): State<AppState>, body: Body) -> Response {
+async fn load(
+    State(engine): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    body: Body,
+) -> Response {
+    if let Err(e) = crate::refuse_params(&q, &[("platform", "loading one platform (--platform)")]) {
+        return e.into_response();
+    }
     let reader = body_reader(body);
     let mut out = String::new();
     match engine.load_images(Box::new(reader)).await {
@@ -201,7 +160,7 @@ async fn load(State(engine): State<AppState>, body: Body) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], out).into_response()
 }
 
-pub(crate) async fn pull(Query(q): Query<HashMap<String, String>>) -> ApiError {
+async fn pull(Query(q): Query<HashMap<String, String>>) -> ApiError {
     let image = q.get("fromImage").cloned().unwrap_or_default();
     let tag = q
         .get("tag")
@@ -230,7 +189,15 @@ async fn by_name_get(
     State(engine): State<AppState>,
     Extension(version): Extension<ApiVersion>,
     Path(rest): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
+    crate::refuse_params(
+        &q,
+        &[
+            ("platform", "one platform of an image (--platform)"),
+            ("manifests", "image manifests (--format with .Manifests)"),
+        ],
+    )?;
     match split_suffix(&rest, &["json", "history", "get"]) {
         (name, Some("json")) => {
             let inspect = engine.image_inspect(name)?.versioned(version);
@@ -283,6 +250,7 @@ async fn by_name_delete(
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Vec<ImageDeleteResponseItem>>> {
+    crate::refuse_params(&q, &[("platforms", "removing one platform of an image")])?;
     let force = crate::truthy(q.get("force"));
     let noprune = crate::truthy(q.get("noprune"));
     Ok(Json(engine.image_remove(&name, force, noprune).await?))
@@ -303,20 +271,5 @@ mod tests {
             ("library/busybox:1", Some("json"))
         );
         assert_eq!(split_suffix("busybox", &["json"]), ("busybox", None));
-    }
-
-    #[test]
-    fn channel_reader_reads_across_chunks() {
-        let (tx, rx) = mpsc::channel(4);
-        tx.try_send(Ok(Bytes::from_static(b"ab"))).expect("send");
-        tx.try_send(Ok(Bytes::from_static(b"cde"))).expect("send");
-        drop(tx);
-        let mut r = ChannelReader {
-            rx,
-            cur: Bytes::new(),
-        };
-        let mut s = String::new();
-        r.read_to_string(&mut s).expect("read");
-        assert_eq!(s, "abcde");
     }
 }

@@ -11,6 +11,7 @@
 
 #![recursion_limit = "256"]
 
+mod body;
 pub mod commit;
 mod conn;
 pub mod containers;
@@ -289,8 +290,67 @@ async fn drain(mut body: Incoming) {
 }
 
 /// Docker's boolean query values: anything but "", "0", "false" is true.
+/// The first value of a query parameter (`Query<Vec<(String, String)>>` keeps repeats).
+pub(crate) fn first<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a String> {
+    q.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// A query parameter's first value, or empty.
+pub(crate) fn text(q: &[(String, String)], key: &str) -> String {
+    first(q, key).cloned().unwrap_or_default()
+}
+
+/// Every value of a repeated query parameter (`changes`).
+pub(crate) fn all(q: &[(String, String)], key: &str) -> Vec<String> {
+    q.iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
 pub fn truthy(v: Option<&String>) -> bool {
     v.is_some_and(|s| !matches!(s.as_str(), "" | "0" | "false" | "False" | "FALSE"))
+}
+
+/// Query parameters a route receives and Berth does not act on (`(name, what it asks for)`):
+/// refused with a 501 naming them when set to anything but empty, `0` or `false`, rather
+/// than ignored.
+pub(crate) fn refuse_params(
+    q: &std::collections::HashMap<String, String>,
+    params: &[(&str, &str)],
+) -> ApiResult<()> {
+    match params.iter().find(|(name, _)| truthy(q.get(*name))) {
+        Some((name, what)) => Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            format!("query parameter {name}: {what} is not supported yet"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `platform` of a container create (`os[/arch[/variant]]`, the docker CLI's `--platform`):
+/// Berth runs images of the host's platform only, so any other is refused.
+pub(crate) fn check_platform(q: &std::collections::HashMap<String, String>) -> ApiResult<()> {
+    let Some(p) = q.get("platform").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let mut parts = p.split('/');
+    let os_ok = parts.next() == Some("linux");
+    let arch_ok = parts.next().is_none_or(|a| a == arch);
+    if os_ok && arch_ok {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        format!(
+            "platform {p} (--platform): only images of the host's platform (linux/{arch}) are supported"
+        ),
+    ))
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ pub fn routes() -> Router<AppState> {
 
 /// `GET /plugins?filters=`: none, after dockerd's checks of the filters.
 async fn list(Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Vec<Value>>> {
-    let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
+    let filters = berth_engine::filters::parse_filters(q.get("filters").map(String::as_str))?;
     for (key, values) in &filters {
         match key.as_str() {
             "capability" => {}

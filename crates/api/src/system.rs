@@ -38,7 +38,9 @@ async fn build_prune() -> Json<BuildPruneResponse> {
 async fn df(
     State(engine): State<AppState>,
     Extension(version): Extension<ApiVersion>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> crate::ApiResult<Json<DiskUsage>> {
+    crate::refuse_params(&q, &[("type", "disk usage of some object types only")])?;
     Ok(Json(engine.system_df().await?.versioned(version)))
 }
 
@@ -373,7 +375,8 @@ async fn events(
             .transpose()
     };
     let (since, until) = (time("since")?, time("until")?);
-    let filters = berth_engine::image_ops::parse_filters(q.get("filters").map(String::as_str))?;
+    let filters = berth_engine::filters::parse_filters(q.get("filters").map(String::as_str))?;
+    berth_engine::events::check_filters(&filters)?;
     let (past, rx) = engine.events().subscribe(since);
     let deadline = until.map(|u| {
         let left = u64::try_from((u - now_nano()).max(0)).unwrap_or(u64::MAX);
@@ -382,7 +385,7 @@ async fn events(
     struct Feed {
         past: std::collections::VecDeque<std::sync::Arc<Event>>,
         rx: tokio::sync::broadcast::Receiver<std::sync::Arc<Event>>,
-        filters: berth_engine::image_ops::Filters,
+        filters: berth_engine::filters::Filters,
         version: ApiVersion,
         until: Option<i128>,
         deadline: Option<tokio::time::Instant>,

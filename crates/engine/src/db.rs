@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
-use crate::container::Container;
+use crate::containers::record::Container;
 use crate::{Result, lock};
 
 const CONTAINERS: TableDefinition<&str, &[u8]> = TableDefinition::new("containers");

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use berth_models::{EventActor, EventMessage};
 use tokio::sync::broadcast;
 
-use crate::image_ops::Filters;
+use crate::filters::{Filters, check_keys};
 use crate::{Error, Result, lock};
 
 /// How many past events `since` can replay (Docker's `eventsLimit`).
@@ -90,10 +90,37 @@ impl Event {
                         Some((k, v)) => self.attributes.get(k).map(String::as_str) == Some(v),
                         None => self.attributes.contains_key(w),
                     },
+                    "scope" => w == "local",
+                    // Berth has no daemon, network, volume, plugin, node, service, secret
+                    // or config events: none match.
                     _ => false,
                 })
         })
     }
+}
+
+/// The filter keys of `GET /events` (dockerd's); any other is refused, not ignored.
+const FILTER_KEYS: &[&str] = &[
+    "config",
+    "container",
+    "daemon",
+    "event",
+    "image",
+    "label",
+    "network",
+    "node",
+    "plugin",
+    "scope",
+    "secret",
+    "service",
+    "type",
+    "volume",
+];
+
+/// Check the keys of an events request's filters: `invalid filter 'KEY'` for one dockerd
+/// does not know either.
+pub fn check_filters(filters: &Filters) -> Result<()> {
+    check_keys(filters, FILTER_KEYS)
 }
 
 /// The daemon's event log.

@@ -213,7 +213,7 @@ impl Engine {
     }
 }
 
-fn self_event(engine: &Engine, c: &crate::container::Container, status: &str) {
+fn self_event(engine: &Engine, c: &crate::containers::record::Container, status: &str) {
     engine.container_event(c, &format!("health_status: {status}"), &[]);
 }
 

@@ -10,20 +10,16 @@
 //! HTTP status codes.
 
 pub mod archive;
-pub mod commit;
-mod container;
 mod containers;
 mod db;
 mod error;
 pub mod events;
 pub mod exec;
 pub mod fault;
+pub mod filters;
 pub mod health;
-pub mod image_ops;
 pub mod images;
-pub mod logs;
 pub mod names;
-mod ops;
 mod reap;
 pub mod runtimes;
 pub mod time;
@@ -37,11 +33,12 @@ use tokio::net::UnixStream;
 use tokio::sync::{oneshot, watch};
 
 pub use berth_models::ExecConfig;
-pub use commit::CommitOptions;
-pub use container::{Container, Paths};
 pub use containers::WaitCondition;
+pub use containers::logs;
+pub use containers::logs::LogOptions;
+pub use containers::record::{Container, Paths};
 pub use error::{Error, ErrorKind, Result};
-pub use logs::LogOptions;
+pub use images::commit::CommitOptions;
 
 /// Where the engine keeps things and which helper binaries it runs.
 #[derive(Debug, Clone)]
@@ -207,12 +204,7 @@ impl Engine {
 
     /// Emit a container event: attributes `image` and `name`, the container's labels, and
     /// `extra` (e.g. `exitCode`).
-    pub(crate) fn container_event(
-        &self,
-        c: &container::Container,
-        action: &str,
-        extra: &[(&str, String)],
-    ) {
+    pub(crate) fn container_event(&self, c: &Container, action: &str, extra: &[(&str, String)]) {
         let mut attributes = c.config.labels.clone();
         attributes.insert("image".into(), c.config.image.clone());
         attributes.insert("name".into(), c.name.clone());

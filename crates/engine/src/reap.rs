@@ -52,12 +52,7 @@ impl Engine {
     /// many processes it killed (shims and cgroup members).
     pub(crate) async fn end_processes(&self, id: &str, which: Shims) -> Result<usize> {
         let exec_root = self.cfg.exec_root.clone();
-        let shim_name = self
-            .cfg
-            .shim_binary
-            .file_name()
-            .unwrap_or_default()
-            .to_os_string();
+        let shim_name = self.shim_name();
         let cgroup_path = format!("/{}/{id}", self.cfg.cgroup_parent);
         let runtimes: Vec<OciRuntime> = self
             .cfg
@@ -135,15 +130,19 @@ impl Engine {
         layout().is_ok_and(|l| Cgroup::open(l, &path).exists())
     }
 
-    /// Ids of every container some shim process of the exec root is for.
-    pub(crate) async fn shim_ids(&self) -> Vec<String> {
-        let exec_root = self.cfg.exec_root.clone();
-        let shim_name = self
-            .cfg
+    /// The file name shim processes run under (what the /proc scan looks for).
+    fn shim_name(&self) -> std::ffi::OsString {
+        self.cfg
             .shim_binary
             .file_name()
             .unwrap_or_default()
-            .to_os_string();
+            .to_os_string()
+    }
+
+    /// Ids of every container some shim process of the exec root is for.
+    pub(crate) async fn shim_ids(&self) -> Vec<String> {
+        let exec_root = self.cfg.exec_root.clone();
+        let shim_name = self.shim_name();
         tokio::task::spawn_blocking(move || {
             let mut ids: Vec<String> = shim_processes(&exec_root, &shim_name)
                 .into_iter()

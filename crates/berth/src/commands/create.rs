@@ -492,7 +492,15 @@ fn host_config(o: &CreateOpts) -> Result<HostConfig, Exit> {
         .map(|m| mount_spec(m))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(HostConfig {
-        binds: some(&o.volumes),
+        // `-v /path` (no host side) is an anonymous volume: the docker CLI sends those as
+        // `Config.Volumes` (see `create_request`).
+        binds: some(
+            &o.volumes
+                .iter()
+                .filter(|v| v.contains(':'))
+                .cloned()
+                .collect::<Vec<_>>(),
+        ),
         log_config,
         network_mode: o.network.clone().unwrap_or_else(|| "default".into()),
         restart_policy: o.restart.as_deref().map(restart_policy).unwrap_or_default(),
@@ -572,6 +580,14 @@ pub fn create_request(o: &CreateOpts, detach: bool) -> Result<CreateRequest, Exi
         labels: key_values(&o.labels),
         stop_signal: o.stop_signal.clone(),
         stop_timeout: o.stop_timeout,
+        volumes: Some(
+            o.volumes
+                .iter()
+                .filter(|v| !v.contains(':'))
+                .map(|v| (v.clone(), serde_json::json!({})))
+                .collect(),
+        )
+        .filter(|v: &BTreeMap<_, _>| !v.is_empty()),
         ..ContainerConfig::default()
     };
     Ok(CreateRequest {

@@ -172,7 +172,7 @@ impl Container {
 
     /// Docker's `Mounts` list: binds and `--mount`s.
     fn mounts(&self) -> Vec<MountPoint> {
-        crate::containers::user_mounts(&self.host_config, false)
+        crate::containers::mounts::user_mounts(&self.host_config, false)
             .map(|m| m.listed)
             .unwrap_or_default()
     }
@@ -244,6 +244,26 @@ impl Container {
             image_manifest_descriptor: None,
         }
     }
+}
+
+/// Bytes of the regular files under `dir` (not following links), 0 if absent.
+pub(crate) fn dir_size(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let Ok(md) = e.metadata() else { continue };
+            if md.is_dir() {
+                stack.push(e.path());
+            } else if md.is_file() {
+                total += md.len();
+            }
+        }
+    }
+    total
 }
 
 #[cfg(test)]

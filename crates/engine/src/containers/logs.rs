@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::{mpsc, watch};
 
-use crate::container::Container;
+use crate::containers::record::Container;
 use crate::{Error, ErrorKind, Progress, Result};
 
 /// The log drivers Berth has (`/info`'s `Plugins.Log`).

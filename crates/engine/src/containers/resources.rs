@@ -4,7 +4,12 @@
 use std::sync::Arc;
 
 use berth_runtime::linux::cgroups::{self, Cgroup};
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use berth_models::{
+    ContainerStatsResponse, ContainerTopResponse, CpuStats, CpuUsage, MemoryStats, PidsStats,
+    ThrottlingData,
+};
 
 use crate::{Engine, Entry, Error, Result, time};
 
@@ -189,7 +194,7 @@ impl Engine {
             r.cpu_period = 0;
         }
         if let Some(policy) = req.restart_policy.filter(|p| !p.name.is_empty()) {
-            crate::containers::validate_restart_policy(&policy)?;
+            crate::containers::start::validate_restart_policy(&policy)?;
             if hc.auto_remove && !matches!(policy.name.as_str(), "" | "no") {
                 return Err(Error::invalid(
                     "Restart policy cannot be updated because AutoRemove is enabled for the container",
@@ -197,8 +202,8 @@ impl Engine {
             }
             hc.restart_policy = policy;
         }
-        crate::containers::validate_resources(&hc.resources, true)?;
-        let opts = crate::containers::runtime_options_for(&hc)?;
+        crate::containers::limits::validate_resources(&hc.resources, true)?;
+        let opts = crate::containers::spec::runtime_options_for(&hc)?;
         let running = entry.record().state.running;
         if running {
             let (_, _, cg) = self.running_cgroup(key)?;
@@ -235,7 +240,7 @@ impl Engine {
 
     /// `GET /containers/{id}/top?ps_args=`: the host's `ps` output, keeping the rows of
     /// the container's processes.
-    pub async fn top(&self, key: &str, ps_args: Option<&str>) -> Result<Value> {
+    pub async fn top(&self, key: &str, ps_args: Option<&str>) -> Result<ContainerTopResponse> {
         let (_, _, cg) = self.running_cgroup(key)?;
         let pids = cg.pids();
         let args: Vec<String> = ps_args
@@ -263,19 +268,23 @@ impl Engine {
 
     /// One sample of `GET /containers/{id}/stats`, with the previous one (if any) as
     /// `precpu_stats`/`preread`.
-    pub async fn stats_sample(&self, key: &str, previous: Option<&Value>) -> Result<Value> {
+    pub async fn stats_sample(
+        &self,
+        key: &str,
+        previous: Option<&ContainerStatsResponse>,
+    ) -> Result<ContainerStatsResponse> {
         let (entry, id, cg) = self.running_cgroup(key)?;
         let name = format!("/{}", entry.record().name);
         let st = tokio::task::spawn_blocking(move || cg.stats())
             .await
             .map_err(|e| Error::internal(e.to_string()))?;
         let online = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let memory_stat: serde_json::Map<String, Value> = st
+        let memory_stat: BTreeMap<String, u64> = st
             .memory_stat
             .lines()
             .filter_map(|l| {
                 let (k, v) = l.split_once(' ')?;
-                Some((k.to_string(), json!(v.trim().parse::<u64>().ok()?)))
+                Some((k.to_string(), v.trim().parse::<u64>().ok()?))
             })
             .collect();
         let limit = if st.memory_limit == 0 || st.memory_limit > host_memory() {
@@ -283,46 +292,37 @@ impl Engine {
         } else {
             st.memory_limit
         };
-        let cpu = json!({
-            "cpu_usage": {
-                "total_usage": st.cpu_total_ns,
-                "percpu_usage": st.cpu_percpu_ns,
-                "usage_in_kernelmode": st.cpu_system_ns,
-                "usage_in_usermode": st.cpu_user_ns,
+        let cpu = CpuStats {
+            cpu_usage: CpuUsage {
+                total_usage: st.cpu_total_ns,
+                percpu_usage: Some(st.cpu_percpu_ns),
+                usage_in_kernelmode: st.cpu_system_ns,
+                usage_in_usermode: st.cpu_user_ns,
             },
-            "system_cpu_usage": system_cpu_ns(),
-            "online_cpus": online,
-            "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0},
-        });
-        let empty_cpu = json!({
-            "cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
-            "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0},
-        });
-        Ok(json!({
-            "read": time::now_rfc3339(),
-            "preread": previous.map_or(json!(berth_models::ZERO_TIME), |p| p["read"].clone()),
-            "id": id,
-            "name": name,
-            "pids_stats": if st.pids_limit > 0 {
-                json!({"current": st.pids_current, "limit": st.pids_limit})
-            } else {
-                json!({"current": st.pids_current})
+            system_cpu_usage: Some(system_cpu_ns()),
+            online_cpus: Some(u32::try_from(online).unwrap_or(u32::MAX)),
+            throttling_data: ThrottlingData::default(),
+        };
+        Ok(ContainerStatsResponse {
+            read: time::now_rfc3339(),
+            preread: previous.map_or_else(|| berth_models::ZERO_TIME.into(), |p| p.read.clone()),
+            id,
+            name,
+            pids_stats: PidsStats {
+                current: Some(st.pids_current),
+                limit: (st.pids_limit > 0).then_some(st.pids_limit),
             },
-            "cpu_stats": cpu,
-            "precpu_stats": previous.map_or(empty_cpu, |p| p["cpu_stats"].clone()),
-            "memory_stats": {
-                "usage": st.memory_usage,
-                "limit": limit,
-                "stats": memory_stat,
+            cpu_stats: cpu,
+            precpu_stats: previous.map(|p| p.cpu_stats.clone()).unwrap_or_default(),
+            memory_stats: MemoryStats {
+                usage: Some(st.memory_usage),
+                limit: Some(limit),
+                stats: Some(memory_stat),
+                ..MemoryStats::default()
             },
-            "blkio_stats": {
-                "io_service_bytes_recursive": null,
-                "io_serviced_recursive": null,
-            },
-            "num_procs": 0,
-            "storage_stats": {},
-            "networks": {},
-        }))
+            networks: Some(BTreeMap::new()),
+            ..ContainerStatsResponse::default()
+        })
     }
 }
 
@@ -357,7 +357,7 @@ fn system_cpu_ns() -> u64 {
 }
 
 /// `ps` output as Docker's top answer, keeping rows whose PID is in `pids`.
-fn parse_ps(output: &str, pids: &[i32]) -> Result<Value> {
+fn parse_ps(output: &str, pids: &[i32]) -> Result<ContainerTopResponse> {
     let mut lines = output.lines();
     let header = lines.next().unwrap_or("");
     let titles: Vec<&str> = header.split_whitespace().collect();
@@ -385,7 +385,10 @@ fn parse_ps(output: &str, pids: &[i32]) -> Result<Value> {
         row.push(fields[titles.len() - 1..].join(" "));
         processes.push(row);
     }
-    Ok(json!({ "Titles": titles, "Processes": processes }))
+    Ok(ContainerTopResponse {
+        titles: Some(titles.iter().map(|t| t.to_string()).collect()),
+        processes: Some(processes),
+    })
 }
 
 #[cfg(test)]
@@ -398,9 +401,10 @@ mod tests {
                    root 10 1 0 10:00 ? 00:00:00 sleep 1000\n\
                    root 11 1 0 10:00 ? 00:00:00 other thing\n";
         let v = parse_ps(out, &[10]).unwrap();
-        assert_eq!(v["Titles"][1], "PID");
-        assert_eq!(v["Processes"].as_array().unwrap().len(), 1);
-        assert_eq!(v["Processes"][0][7], "sleep 1000");
+        assert_eq!(v.titles.unwrap()[1], "PID");
+        let rows = v.processes.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0][7], "sleep 1000");
         assert!(parse_ps("A B\n", &[]).is_err());
     }
 }
