@@ -140,6 +140,7 @@ impl Engine {
                     "tried to kill container {id}, but did not receive an exit event"
                 )));
             }
+            self.persist_manual_stop(&entry)?;
         }
         Ok(())
     }
@@ -155,16 +156,18 @@ impl Engine {
         // Stopped by hand: the restart policy leaves it alone (and a pending restart is off).
         {
             let mut r = entry.record();
-            r.manually_stopped = true;
             if r.state.restarting {
-                r.state.restarting = false;
-                r.state.status = "exited".into();
-                // Durable: a stop that was answered holds after a crash.
-                if let Err(e) = self.db.save(&r, true) {
-                    tracing::warn!("saving container state: {e}");
-                }
+                // Durable: a stop that was answered holds after a crash (and nothing
+                // changes, unanswered, when that cannot be written).
+                let mut stopped = r.clone();
+                stopped.manually_stopped = true;
+                stopped.state.restarting = false;
+                stopped.state.status = "exited".into();
+                self.db.save(&stopped, true)?;
+                *r = stopped;
                 return Ok(());
             }
+            r.manually_stopped = true;
         }
         let (running, id, sig, default_timeout) = {
             let r = entry.record();
@@ -223,8 +226,23 @@ impl Engine {
             let _ = shim.kill(libc::SIGKILL, true).await;
             let _ = entry.progress.subscribe().wait_for(|p| !p.running).await;
         }
+        self.persist_manual_stop(&entry)?;
         self.container_event(&entry.record().clone(), "stop", &[]);
         Ok(())
+    }
+
+    /// A stop or kill by hand is answered only once it holds after a crash: where the
+    /// restart policy would undo it, the record (exited, stopped by hand) is written
+    /// durably again, since the exit's own write may have failed (a full disk).
+    fn persist_manual_stop(&self, entry: &crate::Entry) -> Result<()> {
+        let r = entry.record();
+        if matches!(r.host_config.restart_policy.name.as_str(), "" | "no")
+            || r.state.running
+            || entry.progress.borrow().removed
+        {
+            return Ok(());
+        }
+        self.db.save(&r, true)
     }
 
     /// `GET /containers/{id}/json`.
