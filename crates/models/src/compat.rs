@@ -34,7 +34,7 @@
 //!   `BindOptions.NonRecursive` from 1.40, and an empty `IpcMode` meant `shareable`
 //!   before; `ConsoleSize`, `BindOptions.CreateMountpoint` from 1.42, and options of
 //!   another mount type were dropped before; `KernelMemory` gone from 1.42 (zero is
-//!   dropped at any version); `Annotations` from 1.43; `Healthcheck.StartInterval` from
+//!   dropped at any version, any other value refused by the engine); `Annotations` from 1.43; `Healthcheck.StartInterval` from
 //!   1.44; `GwPriority` from 1.48.
 //! - `POST /containers/{id}/exec` and `POST /exec/{id}/start`: `ConsoleSize` from 1.42.
 //!
@@ -281,8 +281,9 @@ impl ForVersion for CreateRequest {
         if ver < v(42) {
             hc.console_size = [0, 0];
         }
-        // Gone from the API in 1.42; zero means unset at any version.
-        if ver >= v(42) || hc.extra.get("KernelMemory").is_some_and(|k| k == 0) {
+        // Zero means unset at any version. Set, it stays for the engine to refuse (dockerd
+        // ignores it from 1.42, where it left the API: Berth ignores nothing it is sent).
+        if hc.extra.get("KernelMemory").is_some_and(|k| k == 0) {
             hc.extra.remove("KernelMemory");
         }
         for m in hc.mounts.iter_mut().flatten() {
@@ -707,10 +708,11 @@ mod tests {
             "left to refuse"
         );
         assert!(
-            !set.versioned(v(42))
+            set.versioned(v(42))
                 .host_config
                 .extra
-                .contains_key("KernelMemory")
+                .contains_key("KernelMemory"),
+            "left to refuse at 1.42 too (dockerd ignores it)"
         );
     }
 
