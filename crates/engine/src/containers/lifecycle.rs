@@ -93,14 +93,8 @@ impl Engine {
             let mut r = entry.record();
             if r.state.restarting {
                 // Between two runs: as dockerd, the restart is called off and the kill
-                // answered (durably: the restart policy must not undo it after a crash;
-                // nothing changes if that cannot be written).
-                let mut stopped = r.clone();
-                stopped.manually_stopped = true;
-                stopped.state.restarting = false;
-                stopped.state.status = "exited".into();
-                self.db.save(&stopped, true)?;
-                *r = stopped;
+                // answered.
+                self.call_off_restart(&mut r)?;
                 self.container_event(&r, "kill", &[("signal", sig.to_string())]);
                 return Ok(());
             }
@@ -157,14 +151,7 @@ impl Engine {
         {
             let mut r = entry.record();
             if r.state.restarting {
-                // Durable: a stop that was answered holds after a crash (and nothing
-                // changes, unanswered, when that cannot be written).
-                let mut stopped = r.clone();
-                stopped.manually_stopped = true;
-                stopped.state.restarting = false;
-                stopped.state.status = "exited".into();
-                self.db.save(&stopped, true)?;
-                *r = stopped;
+                self.call_off_restart(&mut r)?;
                 return Ok(());
             }
             r.manually_stopped = true;
@@ -228,6 +215,19 @@ impl Engine {
         }
         self.persist_manual_stop(&entry)?;
         self.container_event(&entry.record().clone(), "stop", &[]);
+        Ok(())
+    }
+
+    /// A pending restart called off by a stop or kill: durably (the restart policy must
+    /// not undo it after a crash), and nothing changes, unanswered, when that cannot be
+    /// written.
+    fn call_off_restart(&self, r: &mut crate::containers::record::Container) -> Result<()> {
+        let mut stopped = r.clone();
+        stopped.manually_stopped = true;
+        stopped.state.restarting = false;
+        stopped.state.status = "exited".into();
+        self.db.save(&stopped, true)?;
+        *r = stopped;
         Ok(())
     }
 
