@@ -14,6 +14,13 @@ pub enum Error {
         name: String,
         users: Vec<String>,
     },
+    /// A name held by another driver (409).
+    #[error("{op} {name}: {reason}")]
+    Conflict {
+        op: &'static str,
+        name: String,
+        reason: String,
+    },
     /// A bad name or option: `create NAME: invalid option: "foo"` (400).
     #[error("{op} {name}: {reason}")]
     Invalid {
@@ -68,7 +75,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::NotFound { .. } | Error::UnknownDriver { .. } => ErrorKind::NotFound,
-            Error::InUse { .. } => ErrorKind::Conflict,
+            Error::InUse { .. } | Error::Conflict { .. } => ErrorKind::Conflict,
             Error::Invalid { .. } | Error::Filter(_) => ErrorKind::InvalidParameter,
             Error::Archive(berth_archive::Error::Invalid(_) | berth_archive::Error::Limit(_)) => {
                 ErrorKind::InvalidParameter

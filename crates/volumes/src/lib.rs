@@ -42,7 +42,7 @@
 pub mod copy;
 mod error;
 mod local;
-// mod service;
+mod service;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 
@@ -51,7 +51,7 @@ use std::path::PathBuf;
 
 pub use error::{Error, ErrorKind, Result};
 pub use local::LocalDriver;
-// pub use service::{Filters, PruneReport, Usage, VolumeService};
+pub use service::{Filters, PruneReport, Usage, VolumeService, dir_size};
 
 /// The label Docker 23+ puts on anonymous volumes (prune without `all` removes only these).
 pub const ANONYMOUS_LABEL: &str = "com.docker.volume.anonymous";
