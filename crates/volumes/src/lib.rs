@@ -14,30 +14,41 @@
 //! - [`copy`]: copy-up of an image directory into an empty volume, and the moves beyond
 //!   Docker: `export` (a tar of `_data`), `import`, `clone`; all through `berth-archive`,
 //!   whose rules keep everything inside the volume.
-//! - [`testsuite`] (feature `testsuite`): the checks every driver runs, as containerd's
+//! - `testsuite` (feature `testsuite`): the checks every driver runs, as containerd's
 //!   `snapshots/testsuite`.
 //!
 //! Errors carry Docker's messages; [`Error::kind`] is what the API maps to a status.
 //!
 //! # How the engine is meant to call it
 //!
-//! 1. Daemon start: `VolumeService::new(LocalDriver::open(data_root)?)`. Then, for each
-//!    container found running, `service.mount(name, driver, container_id)` of each of its
-//!    volumes: this rebuilds the reference counts (a volume already mounted, a tmpfs one
-//!    for example, is not mounted again).
+//! 1. Daemon start: `VolumeService::new(Arc::new(LocalDriver::open(data_root)?))`
+//!    (crash leftovers are deleted there). Then rebuild the counts, which live in memory
+//!    only: `reference(name, id)` for every volume of every container on record, and
+//!    `mount(name, id)` for those of each container found running (a volume still
+//!    mounted, a tmpfs one for example, is not mounted again).
 //! 2. Container create: each named volume is `get` or, when missing, `create`d (Docker
-//!    creates it on first use); each anonymous one (`-v /data`, an image's `VOLUME`) is
-//!    `create_anonymous`. The container's record keeps the names.
-//! 3. Container start: `mount(name, driver, container_id)` gives the host path to bind;
-//!    when the volume is empty and the image has content at the destination and the
-//!    mount does not say `nocopy`, [`copy::copy_up`] from the image's directory in the
-//!    container's root (resolved inside that root) before the container runs.
-//! 4. Container stop (and every exit): `unmount(name, driver, container_id)`; the last
-//!    one unmounts a volume with mount options.
-//! 5. `rm -v` and `--rm`: `remove` the container's anonymous volumes (not the named
-//!    ones), after its last `unmount`.
+//!    creates it on first use: `create(name, driver, opts, labels)`); each anonymous one
+//!    (`-v /data`, an image's `VOLUME`) is `create_anonymous`. Then `reference(name, id)`
+//!    for each: from now until the container is removed, `volume rm` is a 409 naming it,
+//!    running or not, as dockerd. The container's record keeps the names.
+//! 3. Container start: `mount(name, id)` gives the host path to bind; when the mount
+//!    does not say `nocopy`, [`copy::copy_up`]`(rootfs, destination, path)` before the
+//!    container runs (it copies only into an empty volume, from the image's directory
+//!    resolved inside the container's root). The bind itself, and its destination, must
+//!    be resolved inside the container's root by the engine's mount code, so that a
+//!    symlink a container planted in a volume (`/t/root -> /`) never leads a later mount
+//!    or copy to the host's `/`.
+//! 4. Container stop (and every exit): `unmount(name, id)`; the last one unmounts a
+//!    volume with mount options.
+//! 5. Container removal: `release(name, id)` for each of its volumes; with `rm -v` and
+//!    `--rm`, then `remove` its anonymous ones (not the named ones).
 //! 6. `docker volume rm`: `remove(name, force)`; in use is a 409 whatever `force` says;
-//!    `force` only makes a missing volume not an error, as dockerd.
+//!    `force` only makes a missing volume not an error, as dockerd. `volume ls` is `list`
+//!    with [`Filters::from_json`]; `volume prune` is `prune(filters, api < 1.42)`;
+//!    `system df -v` is `usage`.
+//! 7. `berth volume export/import/clone` (beyond Docker): mount the volumes under a
+//!    user id of the operation's own, call [`copy::export`], [`copy::import`],
+//!    [`copy::clone`] with their paths, then unmount.
 
 pub mod copy;
 mod error;
@@ -72,7 +83,7 @@ pub struct Volume {
     pub scope: String,
 }
 
-/// What a volume driver does; [`LocalDriver`] is the first, and [`testsuite`] checks
+/// What a volume driver does; [`LocalDriver`] is the first, and `testsuite` checks
 /// each one the same way.
 ///
 /// A volume is in use while it has at least one user ([`Driver::mount`] without its

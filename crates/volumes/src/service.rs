@@ -1,10 +1,10 @@
 //! [`VolumeService`]: the drivers by name and what `docker volume` does over all of them
 //! (create, get, list with filters, remove, prune, usage), as dockerd's volume service.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use berth_archive::Dir;
 
@@ -122,7 +122,7 @@ fn name_matches(pattern: &str, name: &str) -> bool {
 pub struct Usage {
     /// Bytes of its files (each hard-linked file once), or -1 when not computed.
     pub size: i64,
-    /// How many users it has.
+    /// How many containers reference or use it.
     pub ref_count: i64,
 }
 
@@ -134,8 +134,15 @@ pub struct PruneReport {
 }
 
 /// The volume drivers by name, `local` first, and `docker volume` over them.
+///
+/// Two counts make a volume "in use", as in dockerd: the containers that *reference* it
+/// ([`VolumeService::reference`] from container create to container removal, a stopped
+/// container included: dockerd refuses `volume rm` of a volume a created or exited
+/// container names), and the driver's *users* ([`VolumeService::mount`] from start to
+/// stop). `remove`, `prune`, `dangling` and `RefCount` look at both.
 pub struct VolumeService {
     drivers: RwLock<BTreeMap<String, Arc<dyn Driver>>>,
+    refs: Mutex<HashMap<String, BTreeSet<String>>>,
 }
 
 impl VolumeService {
@@ -143,6 +150,7 @@ impl VolumeService {
     pub fn new(local: Arc<dyn Driver>) -> VolumeService {
         let s = VolumeService {
             drivers: RwLock::new(BTreeMap::new()),
+            refs: Mutex::new(HashMap::new()),
         };
         s.register(local);
         s
@@ -229,6 +237,41 @@ impl VolumeService {
         self.find("get", name).map(|(_, v)| v)
     }
 
+    fn refs(&self) -> std::sync::MutexGuard<'_, HashMap<String, BTreeSet<String>>> {
+        self.refs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Record that container `id` names volume `name` (at container create, and at
+    /// daemon start for every container found). Missing volume: 404.
+    pub fn reference(&self, name: &str, id: &str) -> Result<()> {
+        self.find("get", name)?;
+        self.refs()
+            .entry(name.to_string())
+            .or_default()
+            .insert(id.to_string());
+        Ok(())
+    }
+
+    /// Container `id` no longer names `name` (at container removal).
+    pub fn release(&self, name: &str, id: &str) {
+        let mut refs = self.refs();
+        if let Some(set) = refs.get_mut(name) {
+            set.remove(id);
+            if set.is_empty() {
+                refs.remove(name);
+            }
+        }
+    }
+
+    /// The containers referencing or using `name`, sorted, each once.
+    fn in_use_by(&self, d: &dyn Driver, name: &str) -> Result<BTreeSet<String>> {
+        let mut all: BTreeSet<String> = d.users(name)?.into_iter().collect();
+        if let Some(r) = self.refs().get(name) {
+            all.extend(r.iter().cloned());
+        }
+        Ok(all)
+    }
+
     /// Count `user`'s use of `name` (mounting it at the first) and give its host path.
     pub fn mount(&self, name: &str, user: &str) -> Result<PathBuf> {
         let (d, _) = self.find("mount", name)?;
@@ -251,7 +294,19 @@ impl VolumeService {
     /// missing volume not an error.
     pub fn remove(&self, name: &str, force: bool) -> Result<()> {
         match self.find("get", name) {
-            Ok((d, _)) => d.remove(name, force),
+            Ok((d, _)) => {
+                let by = self.in_use_by(d.as_ref(), name)?;
+                if !by.is_empty() {
+                    return Err(Error::InUse {
+                        op: "remove",
+                        name: name.to_string(),
+                        users: by.into_iter().collect(),
+                    });
+                }
+                d.remove(name, force)?;
+                self.refs().remove(name);
+                Ok(())
+            }
             Err(Error::NotFound { .. }) if force => Ok(()),
             Err(e) => Err(e),
         }
@@ -286,7 +341,7 @@ impl VolumeService {
                 continue;
             }
             if let Some(want) = dangling
-                && d.users(&v.name)?.is_empty() != want
+                && self.in_use_by(d.as_ref(), &v.name)?.is_empty() != want
             {
                 continue;
             }
@@ -307,7 +362,7 @@ impl VolumeService {
             if d.name() != "local"
                 || (!all && !v.labels.contains_key(ANONYMOUS_LABEL))
                 || !filters.labels_ok(&v.labels)
-                || !d.users(&v.name)?.is_empty()
+                || !self.in_use_by(d.as_ref(), &v.name)?.is_empty()
             {
                 continue;
             }
@@ -335,7 +390,7 @@ impl VolumeService {
             } else {
                 -1
             };
-            let ref_count = d.users(&v.name)?.len() as i64;
+            let ref_count = self.in_use_by(d.as_ref(), &v.name)?.len() as i64;
             out.push((v, Usage { size, ref_count }));
         }
         Ok(out)

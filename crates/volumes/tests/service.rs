@@ -262,3 +262,52 @@ fn remove_missing_with_force_is_fine() {
     );
     s.remove("vol-none", true).unwrap();
 }
+
+/// A container that names a volume holds it from create to removal, running or not (the
+/// reference dockerd refuses `volume rm` of one a created container names): remove is a
+/// 409 naming it, it is not dangling, prune keeps it, df counts it; release frees it.
+#[test]
+fn references_of_stopped_containers_keep_a_volume_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = service(dir.path());
+    let none = BTreeMap::new();
+    let anon = s.create("", "", &none, &none).unwrap();
+    s.create("vol-r", "", &none, &none).unwrap();
+    assert_eq!(s.reference("vol-none", "c0").unwrap_err().status(), 404);
+    s.reference("vol-r", "c9").unwrap();
+    s.reference("vol-r", "c1").unwrap();
+    s.mount("vol-r", "c1").unwrap();
+    s.reference(&anon.name, "c1").unwrap();
+    let e = s.remove("vol-r", true).unwrap_err();
+    assert_eq!(e.to_string(), "remove vol-r: volume is in use - [c1 c9]");
+    assert_eq!(e.status(), 409);
+    assert!(names(s.list(&Filters::of(&[("dangling", "true")])).unwrap()).is_empty());
+    assert!(
+        s.prune(&Filters::default(), true)
+            .unwrap()
+            .deleted
+            .is_empty()
+    );
+    let u = s.usage().unwrap();
+    assert_eq!(
+        u.iter()
+            .find(|(v, _)| v.name == "vol-r")
+            .unwrap()
+            .1
+            .ref_count,
+        2
+    );
+    s.unmount("vol-r", "c1").unwrap();
+    s.release("vol-r", "c1");
+    assert_eq!(
+        s.remove("vol-r", false).unwrap_err().to_string(),
+        "remove vol-r: volume is in use - [c9]"
+    );
+    s.release("vol-r", "c9");
+    s.remove("vol-r", false).unwrap();
+    s.release(&anon.name, "c1");
+    assert_eq!(
+        s.prune(&Filters::default(), false).unwrap().deleted,
+        [anon.name.as_str()]
+    );
+}
