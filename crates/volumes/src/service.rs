@@ -94,27 +94,10 @@ impl Filters {
     }
 }
 
-/// `name=` as dockerd's `filters.Match`: the exact name, or a pattern found in it. Berth
-/// takes the pattern as a substring with `^` and `$` anchors, not a full regular
-/// expression.
+/// `name=` as dockerd's `filters.Match`: the exact name, or a regular expression found
+/// in it (`^vol-d`, `vol-f.`); an invalid expression matches nothing.
 fn name_matches(pattern: &str, name: &str) -> bool {
-    if pattern == name {
-        return true;
-    }
-    let (start, p) = match pattern.strip_prefix('^') {
-        Some(p) => (true, p),
-        None => (false, pattern),
-    };
-    let (end, p) = match p.strip_suffix('$') {
-        Some(p) => (true, p),
-        None => (false, p),
-    };
-    match (start, end) {
-        (true, true) => name == p,
-        (true, false) => name.starts_with(p),
-        (false, true) => name.ends_with(p),
-        (false, false) => name.contains(p),
-    }
+    pattern == name || regex::Regex::new(pattern).is_ok_and(|re| re.is_match(name))
 }
 
 /// A volume's `UsageData` (`system df -v`).

@@ -167,6 +167,10 @@ fn list_filters_as_dockerd() {
     assert_eq!(l(&[]), ["vol-db", "vol-mem", "vol-web"]);
     assert_eq!(l(&[("name", "web")]), ["vol-web"]);
     assert_eq!(l(&[("name", "^vol-d")]), ["vol-db"]);
+    // Regular expressions, as the reference dockerd: `vol-.e` is vol-web, `b$` vol-db.
+    assert_eq!(l(&[("name", "vol-.e")]), ["vol-mem", "vol-web"]);
+    assert_eq!(l(&[("name", "b$")]), ["vol-db", "vol-web"]);
+    assert!(l(&[("name", "(")]).is_empty());
     assert_eq!(l(&[("name", "db"), ("name", "mem")]), ["vol-db", "vol-mem"]);
     assert_eq!(l(&[("driver", "memory")]), ["vol-mem"]);
     assert_eq!(l(&[("label", "env")]), ["vol-db", "vol-web"]);
