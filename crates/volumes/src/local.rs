@@ -10,7 +10,8 @@
 //! Crash safety: create makes the directory, then commits the record; remove commits the
 //! record's removal, then renames the directory to `.trash-*` and deletes it. A crash in
 //! between leaves a directory without a record or a `.trash-*`, both deleted at the next
-//! [`LocalDriver::open`]; a record is never left without its directory. Names cannot
+//! [`LocalDriver::open`]. The directories are synced before the record is committed,
+//! and a record found without its directory at open gets an empty one again. Names cannot
 //! start with `.`, so nothing there is taken for a volume.
 //!
 //! Options (`--opt`): `type`, `device`, `o` (and `size`, refused as dockerd refuses it
@@ -76,7 +77,22 @@ impl LocalDriver {
             users: Mutex::new(HashMap::new()),
         };
         d.clean_leftovers()?;
+        d.restore_dirs()?;
         Ok(d)
+    }
+
+    /// Make again the `_data` of a record whose directory is missing (a power loss
+    /// after the record's commit but before the directory reached the disk, or a
+    /// directory deleted by hand): the volume is then empty, never a dangling record.
+    fn restore_dirs(&self) -> Result<()> {
+        for v in self.list()? {
+            if !v.mountpoint.is_dir() {
+                tracing::warn!(volume = %v.name, "volume directory missing; made again, empty");
+                std::fs::create_dir_all(&v.mountpoint)
+                    .map_err(|e| Error::io(format!("creating {}", v.mountpoint.display()), e))?;
+            }
+        }
+        Ok(())
     }
 
     /// `<data-root>/volumes`.
@@ -360,6 +376,12 @@ impl Driver for LocalDriver {
         let made = (|| -> Result<Volume> {
             std::fs::create_dir(dir.join("_data"))
                 .map_err(|e| Error::io(format!("create {name}: _data"), e))?;
+            // The directories on disk before the record that names them.
+            for d in [&dir, &self.root] {
+                std::fs::File::open(d)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| Error::io(format!("create {name}: sync"), e))?;
+            }
             let rec = Record {
                 created_at: now_rfc3339(),
                 labels: labels.clone(),

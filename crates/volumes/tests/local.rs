@@ -224,3 +224,20 @@ fn crash_leftovers_deleted_at_open() {
     let names: Vec<_> = d.list().unwrap().into_iter().map(|v| v.name).collect();
     assert_eq!(names, ["vol-keep"]);
 }
+
+/// A record whose directory is gone (a power loss before the directory reached the
+/// disk) gets an empty `_data` again at open: never a volume whose mountpoint is missing.
+#[test]
+fn missing_directory_of_a_record_made_again_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let mp = {
+        let d = LocalDriver::open(dir.path()).unwrap();
+        d.create("vol-lost", &BTreeMap::new(), &BTreeMap::new())
+            .unwrap()
+            .mountpoint
+    };
+    std::fs::remove_dir_all(mp.parent().unwrap()).unwrap();
+    let d = LocalDriver::open(dir.path()).unwrap();
+    assert!(mp.is_dir());
+    assert_eq!(d.get("vol-lost").unwrap().mountpoint, mp);
+}
