@@ -8,7 +8,8 @@
 //!   symlinks as they are (never followed), device nodes and FIFOs made; the volume's
 //!   root takes the owner and mode of the image's directory.
 //! - [`export`]: a plain tar of a volume's content (names relative, owners, modes and
-//!   extended attributes kept).
+//!   extended attributes kept; not the volume root's own owner and mode, which
+//!   `import` leaves as the new volume has them).
 //! - [`import`]: a tar (plain, gzip or zstd) into an empty volume, owners kept, device
 //!   nodes refused; on any error the volume is emptied again, so nothing is left
 //!   half-done.
