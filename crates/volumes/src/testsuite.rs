@@ -241,6 +241,38 @@ pub fn survives_reopen(make: &Factory) {
     assert_eq!(fx.driver.get("vol-r").expect_err("removed").status(), 404);
 }
 
+/// The path a mount gives takes a copy-up, keeps it while mounted, and exports it; a
+/// symlink `root -> /` copied up stays a link.
+pub fn copy_up_into_the_mounted_volume(make: &Factory) {
+    let dir = tempdir();
+    let rootfs = tempdir();
+    let img = rootfs.path().join("app");
+    std::fs::create_dir_all(img.join("conf")).expect("mkdir");
+    std::fs::write(img.join("conf/a"), b"image").expect("write");
+    symlink("/", img.join("root")).expect("symlink");
+    let fx = make(dir.path());
+    let d = &fx.driver;
+    d.create("vol-c", &fx.options, &BTreeMap::new())
+        .expect("create");
+    let p = d.mount("vol-c", "c1").expect("mount");
+    assert!(crate::copy::copy_up(rootfs.path(), Path::new("/app"), &p).expect("copy-up"));
+    assert!(!crate::copy::copy_up(rootfs.path(), Path::new("/app"), &p).expect("again"));
+    assert_eq!(std::fs::read(p.join("conf/a")).expect("read"), b"image");
+    assert_eq!(
+        std::fs::read_link(p.join("root")).expect("link"),
+        Path::new("/")
+    );
+    let tar = crate::copy::export(&p, Vec::new()).expect("export");
+    let other = tempdir();
+    crate::copy::import(tar.as_slice(), other.path(), "other").expect("import");
+    assert_eq!(
+        std::fs::read(other.path().join("conf/a")).expect("read"),
+        b"image"
+    );
+    d.unmount("vol-c", "c1").expect("unmount");
+    d.remove("vol-c", false).expect("remove");
+}
+
 /// Makes one `#[test]` per check of [`testsuite`](crate::testsuite) for a factory
 /// function `fn(&Path) -> Fixture`, in a module named after it.
 #[macro_export]
@@ -251,7 +283,8 @@ macro_rules! driver_tests {
                 create_get_list, create_existing_returns_it, bad_names_refused,
                 missing_is_not_found, remove_refused_while_in_use,
                 mount_counts_each_user_once, content_shared_between_users,
-                remove_never_follows_symlinks, survives_reopen);
+                remove_never_follows_symlinks, survives_reopen,
+                copy_up_into_the_mounted_volume);
         }
     };
     (@each $f:path; $($check:ident),* $(,)?) => {
