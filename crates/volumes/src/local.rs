@@ -21,6 +21,7 @@
 //! [`Driver::unmount`]; one still mounted after a daemon restart is not mounted again.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -67,6 +68,10 @@ impl LocalDriver {
         let root = data_root.join("volumes");
         std::fs::create_dir_all(&root)
             .map_err(|e| Error::io(format!("creating {}", root.display()), e))?;
+        // 0701 as dockerd's (other users may reach a volume they are told of, not list
+        // them).
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o701))
+            .map_err(|e| Error::io(format!("chmod {}", root.display()), e))?;
         let db = Database::create(root.join(DB_FILE)).map_err(Error::db)?;
         let w = db.begin_write().map_err(Error::db)?;
         w.open_table(TABLE).map_err(Error::db)?;
@@ -376,6 +381,11 @@ impl Driver for LocalDriver {
         let made = (|| -> Result<Volume> {
             std::fs::create_dir(dir.join("_data"))
                 .map_err(|e| Error::io(format!("create {name}: _data"), e))?;
+            // dockerd's modes: the volume's directory 0701, `_data` 0755.
+            for (d, mode) in [(dir.clone(), 0o701), (dir.join("_data"), 0o755)] {
+                std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode))
+                    .map_err(|e| Error::io(format!("create {name}: chmod"), e))?;
+            }
             // The directories on disk before the record that names them.
             for d in [&dir, &self.root] {
                 std::fs::File::open(d)

@@ -214,6 +214,17 @@ fn crash_leftovers_deleted_at_open() {
     }
     let root = dir.path().join("volumes");
     assert!(root.join("metadata.db").is_file());
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&root).unwrap().permissions());
+    assert_eq!(mode & 0o7777, 0o701, "dockerd's mode of volumes/");
+    for (p, want) in [("vol-keep", 0o701), ("vol-keep/_data", 0o755)] {
+        let m = std::fs::metadata(root.join(p)).unwrap();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777,
+            want,
+            "{p}"
+        );
+    }
     std::fs::create_dir_all(root.join("vol-half/_data")).unwrap();
     std::fs::create_dir_all(root.join(".trash-vol-gone/_data/x")).unwrap();
     std::os::unix::fs::symlink("/", root.join(".trash-vol-gone/_data/x/root")).unwrap();
