@@ -117,7 +117,12 @@ fn pipe_copy(src: Dir, dst: &Path, opts: &Options) -> Result<()> {
     });
     let mut reader = File::from(r);
     let extracted = berth_archive::extract(&mut reader, dst, opts);
-    // Unblock a writer still writing after an extract that stopped early.
+    if extracted.is_ok() {
+        // The reader may stop at the first end-of-archive block: take the rest, so the
+        // writer's last write never meets a closed pipe.
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    }
+    // Unblock a writer still writing after an extract that failed early.
     drop(reader);
     let written = writer
         .join()
