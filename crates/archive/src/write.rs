@@ -396,13 +396,13 @@ impl<W: Write> Writer<W> {
             self.xattrs(path, xattr::Target::Path(&dir.proc_child(name)))?;
         }
         let mut h = Self::header(st, kind);
-        if dev {
-            let rdev = st.rdev();
-            h.set_device_major(libc::major(rdev))
-                .map_err(io_err("device number"))?;
-            h.set_device_minor(libc::minor(rdev))
-                .map_err(io_err("device number"))?;
-        }
+        // A FIFO's device fields are zeros, as GNU tar writes them (left empty, readers
+        // that parse them, the extractor among them, refuse the entry).
+        let rdev = if dev { st.rdev() } else { 0 };
+        h.set_device_major(libc::major(rdev))
+            .map_err(io_err("device number"))?;
+        h.set_device_minor(libc::minor(rdev))
+            .map_err(io_err("device number"))?;
         self.append(&mut h, path, None, io::empty())
             .map_err(io_err(format!("archiving {}", what())))
     }
