@@ -127,3 +127,50 @@ fn tmpfs_and_mount_flags_like_docker() {
         }
     }
 }
+
+/// A mount's destination is resolved inside the container's tree: an image whose `/trap`
+/// is a symlink to `/` cannot make a bind mount of `/trap/<host path>` create or cover
+/// that path on the host (a hostile image, or a volume holding the same trap). Without
+/// the resolution the directory appeared on the host and the mount landed outside the
+/// container.
+#[test]
+fn mount_destinations_resolve_symlinks_inside_the_container() {
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    let maker = unique("trap-maker-");
+    d.berth(&["run", "--name", &maker, "busybox", "ln", "-s", "/", "/trap"])
+        .ok();
+    let image = unique("trap-image-").to_lowercase();
+    d.berth(&["commit", &maker, &image]).ok();
+    d.berth(&["rm", &maker]).ok();
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("f"), "from the host\n").unwrap();
+    // Where the trap would lead on the host: a path that must not appear.
+    let escape = format!("/tmp/{}", unique("berth-escape-"));
+    assert!(!std::path::Path::new(&escape).exists());
+    for docker in berth_e2e::clis() {
+        let bind = format!("{}:/trap{escape}", src.path().display());
+        let out = d.cli(
+            docker,
+            &[
+                "run",
+                "--rm",
+                "-v",
+                &bind,
+                &image,
+                "cat",
+                &format!("{escape}/f"),
+            ],
+        );
+        let host_side = std::path::Path::new(&escape).exists();
+        let _ = std::fs::remove_dir(&escape);
+        assert!(
+            !host_side,
+            "{docker}: the mount point was made on the host at {escape}"
+        );
+        out.ok();
+        assert_eq!(out.stdout(), "from the host\n", "{docker}");
+    }
+    d.berth(&["rmi", &image]).ok();
+}

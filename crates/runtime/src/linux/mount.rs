@@ -84,25 +84,60 @@ pub fn parse_options(options: &[String]) -> MountOptions {
     out
 }
 
-/// `root` joined with `path` taken as relative, without `..` escaping `root`. (Symlinks in
-/// the container's tree are not resolved yet.)
-pub fn in_root(root: &Path, path: &Path) -> PathBuf {
+/// `path` as the container will see it, resolved inside `root` (runc's securejoin): each
+/// component that is a symlink in the container's tree is followed there (an absolute
+/// target starts again at `root`, `..` stops at `root`), so a mount or device destination
+/// never leads out of the container's tree through a symlink its image or a volume
+/// holds (`/t/root -> /`). What does not exist yet is taken as it is (it is made below
+/// `root`). More than 255 links is `ELOOP`, as the kernel's limit of 40 is per lookup.
+pub fn in_root(root: &Path, path: &Path) -> crate::Result<PathBuf> {
+    const MAX_LINKS: usize = 255;
+    let mut todo: std::collections::VecDeque<std::ffi::OsString> = parts(path).collect();
     let mut out = root.to_path_buf();
     let mut depth = 0usize;
-    for c in path.components() {
-        match c {
-            Component::Normal(n) => {
-                out.push(n);
-                depth += 1;
-            }
-            Component::ParentDir if depth > 0 => {
+    let mut links = 0usize;
+    while let Some(c) = todo.pop_front() {
+        if c == ".." {
+            if depth > 0 {
                 out.pop();
                 depth -= 1;
             }
-            _ => {}
+            continue;
         }
+        let next = out.join(&c);
+        let is_link = std::fs::symlink_metadata(&next).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            out = next;
+            depth += 1;
+            continue;
+        }
+        links += 1;
+        if links > MAX_LINKS {
+            return Err(crate::Error::io(
+                format!("resolving {} in the container", path.display()),
+                std::io::Error::from_raw_os_error(libc::ELOOP),
+            ));
+        }
+        let target = std::fs::read_link(&next)
+            .map_err(|e| crate::Error::io(format!("reading link {}", next.display()), e))?;
+        if target.is_absolute() {
+            out = root.to_path_buf();
+            depth = 0;
+        }
+        let rest: Vec<_> = todo.drain(..).collect();
+        todo.extend(parts(&target));
+        todo.extend(rest);
     }
-    out
+    Ok(out)
+}
+
+/// The names and `..` of a path, in order (`/` and `.` dropped).
+fn parts(path: &Path) -> impl Iterator<Item = std::ffi::OsString> + '_ {
+    path.components().filter_map(|c| match c {
+        Component::Normal(n) => Some(n.to_os_string()),
+        Component::ParentDir => Some("..".into()),
+        _ => None,
+    })
 }
 
 fn do_mount(
@@ -185,7 +220,7 @@ pub fn mount_entry(
     m: &oci_spec::runtime::Mount,
     cgroups: &Layout,
 ) -> crate::Result<()> {
-    let dest = in_root(rootfs, m.destination());
+    let dest = in_root(rootfs, m.destination())?;
     let typ = m.typ().as_deref().unwrap_or("");
     let opts = parse_options(m.options().as_deref().unwrap_or(&[]));
     if typ == "cgroup" || typ == "cgroup2" {
@@ -297,7 +332,7 @@ fn mount_cgroups(dest: &Path, flags: MsFlags, layout: &Layout) -> crate::Result<
 /// Create the spec's device nodes (character or block) below `rootfs`.
 pub fn create_device(rootfs: &Path, d: &oci_spec::runtime::LinuxDevice) -> crate::Result<()> {
     use oci_spec::runtime::LinuxDeviceType;
-    let dest = in_root(rootfs, d.path());
+    let dest = in_root(rootfs, d.path())?;
     if let Some(parent) = dest.parent() {
         mkdir_all(parent, 0o755)?;
     }
@@ -473,12 +508,30 @@ mod tests {
 
     #[test]
     fn in_root_stays_inside() {
-        let r = Path::new("/b/rootfs");
-        assert_eq!(
-            in_root(r, Path::new("/etc/hosts")),
-            Path::new("/b/rootfs/etc/hosts")
-        );
-        assert_eq!(in_root(r, Path::new("/../../x")), Path::new("/b/rootfs/x"));
-        assert_eq!(in_root(r, Path::new("a/../b")), Path::new("/b/rootfs/b"));
+        let r = Path::new("/nonexistent-berth-root/rootfs");
+        let j = |p: &str| in_root(r, Path::new(p)).unwrap();
+        assert_eq!(j("/etc/hosts"), r.join("etc/hosts"));
+        assert_eq!(j("/../../x"), r.join("x"));
+        assert_eq!(j("a/../b"), r.join("b"));
+    }
+
+    #[test]
+    fn in_root_follows_symlinks_inside_the_root() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        std::fs::create_dir_all(r.join("t")).unwrap();
+        std::fs::create_dir_all(r.join("data/x")).unwrap();
+        // A volume's trap: /t/root -> /, and relative links climbing out.
+        std::os::unix::fs::symlink("/", r.join("t/root")).unwrap();
+        std::os::unix::fs::symlink("../../../../..", r.join("t/up")).unwrap();
+        std::os::unix::fs::symlink("/data", r.join("abs")).unwrap();
+        std::os::unix::fs::symlink("data/x", r.join("rel")).unwrap();
+        std::os::unix::fs::symlink("loop", r.join("loop")).unwrap();
+        let j = |p: &str| in_root(r, Path::new(p));
+        assert_eq!(j("/t/root/etc/passwd").unwrap(), r.join("etc/passwd"));
+        assert_eq!(j("/t/up/tmp").unwrap(), r.join("tmp"));
+        assert_eq!(j("/abs/y").unwrap(), r.join("data/y"));
+        assert_eq!(j("/rel/../z").unwrap(), r.join("data/z"));
+        assert!(j("/loop/a").is_err());
     }
 }
