@@ -10,26 +10,8 @@ use serde_json::Value;
 
 use crate::{Daemon, cgroup_roots};
 
-/// berthd's fault points (its `BERTH_FAULT`; listed in `crates/engine/src/fault.rs`).
-pub const POINTS: &[&str] = &[
-    "create.files",
-    "create.recorded",
-    "start.bundle",
-    "start.created",
-    "start.exec",
-    "start.recorded",
-    "exit.reported",
-    "stop.signalled",
-    "kill.signalled",
-    "exec.started",
-    "remove.ended",
-    "remove.renamed",
-    "remove.unrecorded",
-    "load.stored",
-    "commit.frozen",
-    "commit.stored",
-    "rename.saved",
-];
+/// berthd's fault points (its `BERTH_FAULT`), as the engine lists them.
+pub use berth_engine::fault::POINTS;
 
 /// `GET`/`POST`/`DELETE` through the API: status and body (chunked bodies decoded). None
 /// when the daemon does not answer.
