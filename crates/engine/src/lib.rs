@@ -70,6 +70,9 @@ pub struct Progress {
     pub exits: u64,
     pub running: bool,
     pub removed: bool,
+    /// The last exit's record could not be written (a full disk): a stop or kill by hand
+    /// writes it again before it is answered.
+    pub exit_unsaved: bool,
 }
 
 /// An attach that waits for the container to start.

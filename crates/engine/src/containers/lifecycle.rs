@@ -232,17 +232,22 @@ impl Engine {
     }
 
     /// A stop or kill by hand is answered only once it holds after a crash: where the
-    /// restart policy would undo it, the record (exited, stopped by hand) is written
-    /// durably again, since the exit's own write may have failed (a full disk).
+    /// restart policy would undo it and the exit's own (durable) write failed (a full
+    /// disk), the record (exited, stopped by hand) is written again.
     fn persist_manual_stop(&self, entry: &crate::Entry) -> Result<()> {
         let r = entry.record();
-        if matches!(r.host_config.restart_policy.name.as_str(), "" | "no")
+        let p = entry.progress.borrow().clone();
+        if !p.exit_unsaved
+            || p.removed
             || r.state.running
-            || entry.progress.borrow().removed
+            || matches!(r.host_config.restart_policy.name.as_str(), "" | "no")
         {
             return Ok(());
         }
-        self.db.save(&r, true)
+        self.db.save(&r, true)?;
+        drop(r);
+        entry.progress.send_modify(|p| p.exit_unsaved = false);
+        Ok(())
     }
 
     /// `GET /containers/{id}/json`.

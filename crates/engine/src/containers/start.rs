@@ -360,7 +360,7 @@ impl Engine {
     }
 
     pub(super) async fn exited(self: &Arc<Self>, entry: &Arc<Entry>, status: ExitStatus) {
-        let (auto_remove, restart) = {
+        let (auto_remove, restart, unsaved) = {
             let mut r = entry.record();
             let ran = time::since(&r.state.started_at);
             r.state.status = "exited".into();
@@ -382,18 +382,23 @@ impl Engine {
             // verdict on a lost shim, a stop by hand (the restart policy must not undo it),
             // a restart (the next start rewrites the bundle and its `exit.json`).
             let durable = restart || r.manually_stopped || !r.state.error.is_empty();
-            if let Err(e) = self.db.save(&r, durable) {
-                tracing::warn!("saving container state: {e}");
-            }
+            let unsaved = match self.db.save(&r, durable) {
+                Ok(()) => false,
+                Err(e) => {
+                    tracing::warn!("saving container state: {e}");
+                    true
+                }
+            };
             if r.state.oom_killed {
                 self.container_event(&r, "oom", &[]);
             }
             self.container_event(&r, "die", &[("exitCode", r.state.exit_code.to_string())]);
-            (r.host_config.auto_remove, restart.then_some(ran))
+            (r.host_config.auto_remove, restart.then_some(ran), unsaved)
         };
         entry.progress.send_modify(|p| {
             p.running = false;
             p.exits += 1;
+            p.exit_unsaved = unsaved;
         });
         if auto_remove {
             if entry.claim_removal_on_exit() {
