@@ -109,6 +109,22 @@ pub struct Daemon {
     env: Vec<(String, String)>,
     /// Files berthd inherits at the descriptor numbers given (not close-on-exec).
     inherit: Vec<(i32, std::fs::File)>,
+    /// This daemon's own network names: its nftables table (`inet <fw_table>`), its
+    /// default bridge (`None`: `--bridge none`, the default here), and the second octet
+    /// of its addresses, `10.<net_octet>.0.0/16` (the default bridge is
+    /// `10.<net_octet>.255.0/24`, networks without a subnet get /24s from the rest).
+    pub fw_table: String,
+    pub bridge: Option<String>,
+    pub net_octet: u8,
+}
+
+/// A second octet for one daemon's addresses (`10.X.0.0/16`): different for daemons of
+/// one test binary (they run at once) and, likely, from the binary run before.
+fn net_octet() -> u8 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) + std::process::id() * 7;
+    (100 + n % 150) as u8
 }
 
 /// The output of a command, with helpers for assertions.
@@ -174,6 +190,25 @@ impl Daemon {
     }
 
     /// A daemon ready to [`Daemon::spawn`]: its temp dir, socket and cgroup parent.
+    /// A daemon with a default bridge of its own (`bt` and a unique tag, subnet
+    /// `10.<net_octet>.255.0/24`) and busybox loaded.
+    pub fn networked() -> Option<Daemon> {
+        if skip_unless_root() {
+            return None;
+        }
+        let mut d = Daemon::unstarted(&[], &[]);
+        d.bridge = Some(unique("bt"));
+        d.spawn();
+        d.load("busybox.tar");
+        Some(d)
+    }
+
+    /// A subnet of this daemon's own for a test's network: `10.<net_octet>.<n>.0/24`
+    /// (`n` from 128: networks without a subnet take theirs from the bottom).
+    pub fn subnet(&self, n: u8) -> String {
+        format!("10.{}.{}.0/24", self.net_octet, 128 + n % 100)
+    }
+
     fn unstarted(extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::Builder::new()
             .prefix("berth-e2e.")
@@ -186,6 +221,9 @@ impl Daemon {
             cgroup_parent,
             child: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            fw_table: unique("berth_e2e_"),
+            bridge: None,
+            net_octet: net_octet(),
             env: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -303,6 +341,19 @@ impl Daemon {
             .arg(&self.cgroup_parent)
             .arg("--log-level")
             .arg("debug")
+            .arg("--firewall-table")
+            .arg(&self.fw_table)
+            .arg("--default-address-pool")
+            .arg(format!("base=10.{}.0.0/17,size=24", self.net_octet))
+            .args(match &self.bridge {
+                Some(b) => vec![
+                    "--bridge".to_string(),
+                    b.clone(),
+                    "--bip".to_string(),
+                    format!("10.{}.255.1/24", self.net_octet),
+                ],
+                None => vec!["--bridge".to_string(), "none".to_string()],
+            })
             .args(&self.extra)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -397,6 +448,11 @@ impl Daemon {
     }
 
     /// `berth` (`docker` false) or the docker CLI (`docker` true) against this daemon.
+    /// The docker CLI where it is installed, else `berth`.
+    pub fn docker_or_berth(&self, args: &[&str]) -> Run {
+        self.cli(have_docker_cli(), args)
+    }
+
     pub fn cli(&self, docker: bool, args: &[&str]) -> Run {
         if docker {
             self.docker(args)
@@ -434,6 +490,16 @@ impl Daemon {
         Some(out)
     }
 
+    /// The ids of the daemon's networks (through the API).
+    pub fn network_ids(&self) -> Vec<String> {
+        let resp = self.raw("GET", "/networks", "").unwrap_or_default();
+        let body = resp.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        let nets: Vec<serde_json::Value> = serde_json::from_str(body).unwrap_or_default();
+        nets.iter()
+            .filter_map(|n| n["Id"].as_str().map(str::to_string))
+            .collect()
+    }
+
     /// Load an image from ../shared/images with berth.
     pub fn load(&self, name: &str) {
         let path = image(name);
@@ -469,10 +535,31 @@ impl Drop for Daemon {
             for id in ids.split_whitespace() {
                 let _ = self.raw("DELETE", &format!("/containers/{id}?force=1"), "");
             }
+            // Its networks (their bridges), then a stop that removes its firewall table.
+            for id in self.network_ids() {
+                let _ = self.raw("DELETE", &format!("/networks/{id}"), "");
+            }
         }
         if let Some(mut c) = self.child.take() {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline && matches!(c.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
             let _ = c.kill();
             let _ = c.wait();
+        }
+        // Whatever a failed test (or a killed daemon) left of its network names.
+        let _ = Command::new("nft")
+            .args(["delete", "table", "inet", &self.fw_table])
+            .stderr(Stdio::null())
+            .status();
+        if let Some(b) = &self.bridge {
+            let _ = Command::new("ip")
+                .args(["link", "delete", b])
+                .stderr(Stdio::null())
+                .status();
         }
         let root = self.dir.path().to_string_lossy().into_owned();
         // Shims still alive (a failed test): kill them.

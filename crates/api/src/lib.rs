@@ -18,6 +18,7 @@ pub mod containers;
 pub mod error;
 pub mod exec;
 pub mod images;
+pub mod networks;
 pub mod plugins;
 pub mod swarm;
 pub mod system;
@@ -60,6 +61,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .merge(commit::routes())
         .merge(swarm::routes())
         .merge(plugins::routes())
+        .merge(networks::routes())
         .fallback(page_not_found)
         // dockerd answers a known path with another method as an unknown path, not 405.
         .method_not_allowed_fallback(page_not_found)
@@ -122,6 +124,7 @@ fn check_body_type(req: &Request) -> ApiResult<()> {
     let json = match segments.as_slice() {
         ["containers", "create"] | ["commit"] => true,
         ["containers", _, "update" | "exec"] | ["exec", _, "start"] => true,
+        ["networks", "create"] | ["networks", _, "connect" | "disconnect"] => true,
         ["containers", _, "start"] => {
             // A JSON object that is not empty has at least 7 bytes (dockerd's test).
             if body_length(req).is_none_or(|n| n > 7) {

@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use berth_models::{
-    BuildPruneResponse, Commit, ComponentVersion, DiskUsage, ForVersion, NetworkPruneResponse,
-    PlatformName, PluginsInfo, SwarmInfo, SystemInfo, SystemVersion, compat,
+    BuildPruneResponse, Commit, ComponentVersion, DiskUsage, ForVersion, PlatformName, PluginsInfo,
+    SwarmInfo, SystemInfo, SystemVersion, compat,
 };
 
 use crate::{ApiVersion, AppState};
@@ -20,14 +20,7 @@ pub fn routes() -> Router<AppState> {
         .route("/info", get(info))
         .route("/system/df", get(df))
         .route("/events", get(events))
-        .route("/networks/prune", post(networks_prune))
         .route("/build/prune", post(build_prune))
-}
-
-/// `POST /networks/prune` (part of `docker system prune`): Berth has no user-defined
-/// networks yet, so there is never one to remove.
-async fn networks_prune() -> Json<NetworkPruneResponse> {
-    Json(NetworkPruneResponse::default())
 }
 
 /// `POST /build/prune` (part of `docker system prune`): no build cache yet.

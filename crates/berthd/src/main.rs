@@ -26,12 +26,22 @@ struct Args {
     /// Log level: debug, info, warn, error.
     #[arg(short = 'l', long, default_value = "info")]
     log_level: String,
-    /// Bridge to attach containers on the default network to (not used yet).
-    #[arg(short = 'b', long)]
-    bridge: Option<String>,
-    /// Address and prefix of the default bridge (not used yet).
+    /// The default network's bridge (created if missing); `none`: no default network,
+    /// containers that name none get loopback only.
+    #[arg(short = 'b', long, default_value = "berth0")]
+    bridge: String,
+    /// The default bridge's address and prefix, e.g. 172.17.0.1/16 (default: the first
+    /// free private /16).
     #[arg(long)]
     bip: Option<String>,
+    /// Berth's nftables table (`inet NAME`), so that daemons on one host keep apart.
+    #[arg(long, default_value = "berth")]
+    firewall_table: String,
+    /// Where networks created without a subnet get one: base=CIDR,size=PREFIX (dockerd's
+    /// flag; repeatable, in order). Default: 172.17.0.0/16 to 172.31.0.0/16, then
+    /// 192.168.0.0/16 in /20s.
+    #[arg(long = "default-address-pool")]
+    default_address_pools: Vec<String>,
     /// The berth-shim executable (default: next to berthd, else on PATH).
     #[arg(long)]
     shim_binary: Option<PathBuf>,
@@ -149,6 +159,39 @@ fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener> {
     Ok(l)
 }
 
+/// `--default-address-pool base=10.10.0.0/16,size=24`, each cut into its subnets.
+fn address_pools(flags: &[String]) -> Result<Vec<ipnet::IpNet>> {
+    let mut out = Vec::new();
+    for f in flags {
+        let (mut base, mut size) = (None, None);
+        for kv in f.split(',') {
+            match kv.split_once('=') {
+                Some(("base", v)) => {
+                    base = Some(
+                        v.parse::<ipnet::IpNet>()
+                            .with_context(|| format!("--default-address-pool {f:?}: base"))?,
+                    )
+                }
+                Some(("size", v)) => {
+                    size = Some(
+                        v.parse::<u8>()
+                            .with_context(|| format!("--default-address-pool {f:?}: size"))?,
+                    )
+                }
+                _ => bail!("--default-address-pool {f:?}: expected base=CIDR,size=PREFIX"),
+            }
+        }
+        let (Some(base), Some(size)) = (base, size) else {
+            bail!("--default-address-pool {f:?}: expected base=CIDR,size=PREFIX");
+        };
+        out.extend(
+            berth_net::ipam::split_pool(base.trunc(), size)
+                .with_context(|| format!("--default-address-pool {f:?}"))?,
+        );
+    }
+    Ok(out)
+}
+
 fn main() -> Result<()> {
     // Descriptors left open by whatever started berthd (a shell's redirections, a
     // supervisor's sockets) are not passed on to shims and helpers; everything berthd opens
@@ -178,9 +221,21 @@ fn main() -> Result<()> {
 }
 
 async fn run(args: Args) -> Result<()> {
-    if args.bridge.is_some() || args.bip.is_some() {
-        tracing::warn!(
-            "--bridge/--bip: bridge networking is not implemented yet; containers get loopback only"
+    let bip = args
+        .bip
+        .as_deref()
+        .map(|b| {
+            b.parse::<ipnet::IpNet>()
+                .with_context(|| format!("--bip {b:?}"))
+        })
+        .transpose()?;
+    if args.bridge == "none" && bip.is_some() {
+        bail!("--bip cannot be used with --bridge none");
+    }
+    if args.bridge.is_empty() || args.bridge.len() > 15 {
+        bail!(
+            "--bridge {:?}: a network interface name of 1 to 15 characters",
+            args.bridge
         );
     }
     let cfg = berth_engine::Config {
@@ -193,6 +248,12 @@ async fn run(args: Args) -> Result<()> {
         default_log: default_log(&args.log_driver, &args.log_opts)?,
         init: berth_engine::runtimes::InitBinary::find(args.init_path.as_deref())
             .context("--init-path")?,
+        network: berth_engine::networks::NetConfig {
+            bridge: (args.bridge != "none").then_some(args.bridge),
+            bip,
+            firewall_table: args.firewall_table,
+            default_pools: address_pools(&args.default_address_pools)?,
+        },
     };
     if cfg.default_runtime != berth_engine::runtimes::DEFAULT_RUNTIME
         && !cfg.runtimes.contains_key(&cfg.default_runtime)
@@ -238,6 +299,7 @@ async fn run(args: Args) -> Result<()> {
         _ = term.recv() => {}
     }
     tracing::info!("shutting down; containers keep running");
+    engine.shutdown().await;
     for s in sockets {
         let _ = std::fs::remove_file(s);
     }

@@ -15,6 +15,8 @@ use crate::containers::record::Container;
 use crate::{Result, lock};
 
 const CONTAINERS: TableDefinition<&str, &[u8]> = TableDefinition::new("containers");
+/// Network records (`crate::networks::NetworkRecord`), id -> JSON.
+const NETWORKS: TableDefinition<&str, &[u8]> = TableDefinition::new("networks");
 
 pub struct Db {
     path: PathBuf,
@@ -26,6 +28,7 @@ fn open(path: &Path) -> std::result::Result<Database, redb::Error> {
     let db = Database::create(path)?;
     let txn = db.begin_write()?;
     txn.open_table(CONTAINERS)?;
+    txn.open_table(NETWORKS)?;
     txn.commit()?;
     Ok(db)
 }
@@ -89,6 +92,47 @@ impl Db {
             txn.open_table(CONTAINERS)?.remove(id)?;
             txn.commit()?;
             Ok(())
+        })
+    }
+
+    /// Store a network record, durably.
+    pub fn save_network<T: serde::Serialize>(&self, id: &str, n: &T) -> Result<()> {
+        let json = serde_json::to_vec(n)
+            .map_err(|e| crate::Error::internal(format!("encoding network: {e}")))?;
+        self.with(|db| {
+            let txn = db.begin_write()?;
+            txn.open_table(NETWORKS)?.insert(id, json.as_slice())?;
+            txn.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Forget a network, durably.
+    pub fn remove_network(&self, id: &str) -> Result<()> {
+        self.with(|db| {
+            let txn = db.begin_write()?;
+            txn.open_table(NETWORKS)?.remove(id)?;
+            txn.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Every network record; ones that do not parse are skipped with a warning.
+    pub fn all_networks<T: serde::de::DeserializeOwned>(&self) -> Result<Vec<T>> {
+        self.with(|db| {
+            let txn = db.begin_read()?;
+            let table = txn.open_table(NETWORKS)?;
+            let mut out = Vec::new();
+            for row in table.iter()? {
+                let (k, v) = row?;
+                match serde_json::from_slice::<T>(v.value()) {
+                    Ok(n) => out.push(n),
+                    Err(e) => {
+                        tracing::warn!(id = k.value(), "skipping unreadable network record: {e}")
+                    }
+                }
+            }
+            Ok(out)
         })
     }
 

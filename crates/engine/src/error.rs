@@ -7,6 +7,8 @@ pub enum ErrorKind {
     NotFound,
     /// 409
     Conflict,
+    /// 403
+    Forbidden,
     /// 400
     InvalidArgument,
     /// 304

@@ -20,6 +20,7 @@ pub mod filters;
 pub mod health;
 pub mod images;
 pub mod names;
+pub mod networks;
 mod reap;
 pub mod runtimes;
 pub mod time;
@@ -61,6 +62,8 @@ pub struct Config {
     pub default_log: berth_models::LogConfig,
     /// `--init`'s binary (`berthd --init-path`).
     pub init: runtimes::InitBinary,
+    /// The default bridge and the firewall table (`--bridge`, `--bip`, `--firewall-table`).
+    pub network: networks::NetConfig,
 }
 
 /// What waiters watch on a container.
@@ -197,6 +200,8 @@ pub struct Engine {
     image_gate: tokio::sync::RwLock<()>,
     /// What happened, for `GET /events`.
     events: events::Events,
+    /// Networks, addresses, published ports, the embedded DNS.
+    networks: networks::Networks,
 }
 
 impl Engine {
@@ -265,6 +270,7 @@ impl Engine {
             .map_err(|e| Error::internal(e.to_string()))??;
         let db = db::Db::open(&cfg.data_root.join("containers.redb"))?;
         let records = db.all()?;
+        let networks = networks::Networks::new(cfg.network.clone(), db.all_networks()?)?;
         let engine = Arc::new(Engine {
             cfg,
             store: Arc::new(store),
@@ -273,6 +279,7 @@ impl Engine {
             execs: Mutex::new(std::collections::HashMap::new()),
             image_gate: tokio::sync::RwLock::new(()),
             events: events::Events::default(),
+            networks,
         });
         {
             let mut map = lock(&engine.containers);
@@ -280,7 +287,10 @@ impl Engine {
                 map.insert(c.id.clone(), Entry::new(c));
             }
         }
+        engine.open_networks().await?;
+        engine.restore_endpoints().await;
         engine.recover().await;
+        engine.detach_stopped().await;
         Ok(engine)
     }
 
@@ -372,6 +382,14 @@ impl Engine {
         }
         v.parent = self.store.parent_of(&img.id)?.unwrap_or_default();
         Ok(v)
+    }
+
+    /// At daemon shutdown: Berth's firewall table goes if no container runs.
+    pub async fn shutdown(&self) {
+        let any_running = lock(&self.containers)
+            .values()
+            .any(|e| e.record().state.running);
+        self.networks.shutdown(any_running).await;
     }
 
     /// Where the image store and its layers are, for `info`.

@@ -77,6 +77,17 @@ impl Network {
     }
 }
 
+/// 16 hex digits that differ for each (container, network) pair, for the host veth's
+/// name (FNV-1a: a container on two networks gets two names).
+fn endpoint_key(container_id: &str, network_id: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in container_id.bytes().chain([0]).chain(network_id.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
 /// Docker's bridge name for a user network.
 pub fn bridge_name(network_id: &str) -> String {
     format!("br-{}", &network_id[..network_id.len().min(12)])
@@ -95,6 +106,9 @@ pub struct EndpointSpec {
     pub ipv6: Option<IpAddr>,
     /// `HostConfig.PortBindings`.
     pub ports: BTreeMap<String, Vec<PortBinding>>,
+    /// No default route through this network (a second network of the container: its
+    /// first one keeps the default route).
+    pub no_default_route: bool,
 }
 
 /// A container's endpoint on a network, as the engine records it (and `inspect` shows).
@@ -233,7 +247,7 @@ impl<L: Netlink, N: Nft + 'static> BridgeDriver<L, N> {
         let attachment = Attachment {
             netns: spec.netns.clone(),
             bridge: net.bridge.clone(),
-            host_ifname: veth_name(&format!("{}{}", spec.container_id, net.id)),
+            host_ifname: veth_name(&endpoint_key(&spec.container_id, &net.id)),
             ifname: if spec.ifname.is_empty() {
                 "eth0".into()
             } else {
@@ -241,7 +255,11 @@ impl<L: Netlink, N: Nft + 'static> BridgeDriver<L, N> {
             },
             mac,
             addresses: v4net.into_iter().chain(v6net).collect(),
-            gateways: gateways.clone(),
+            gateways: if spec.no_default_route {
+                Vec::new()
+            } else {
+                gateways.clone()
+            },
             mtu: net.mtu,
         };
         if let Err(e) = self.netlink.attach(&attachment).await {

@@ -38,6 +38,11 @@ use crate::ports::Proto;
 /// The table's family and name.
 pub const TABLE: &str = "inet berth";
 
+/// The table of a daemon whose table is named `name` (`berthd --firewall-table`).
+pub fn table_of(name: &str) -> Result<String, FirewallError> {
+    Ok(format!("inet {}", check_name(name)?))
+}
+
 /// A firewall change failed, or a name would not be safe in a script.
 #[derive(Debug, thiserror::Error)]
 pub enum FirewallError {
@@ -175,8 +180,7 @@ fn check_name(s: &str) -> Result<&str, FirewallError> {
 
 /// The script run at every daemon start: creates the table, its sets, maps and the user
 /// chain if missing (never flushing them) and re-creates the base chains' rules.
-pub fn init_script() -> String {
-    let t = TABLE;
+pub fn init_script(t: &str) -> String {
     format!(
         "add table {t}
 add chain {t} user
@@ -219,8 +223,8 @@ add rule {t} forward iifname vmap @fwd_in
 }
 
 /// Removes the whole table (daemon shutdown with no container left running).
-pub fn teardown_script() -> String {
-    format!("add table {TABLE}\ndelete table {TABLE}\n")
+pub fn teardown_script(t: &str) -> String {
+    format!("add table {t}\ndelete table {t}\n")
 }
 
 fn masq_map(net: &IpNet) -> &'static str {
@@ -234,8 +238,7 @@ fn masq_map(net: &IpNet) -> &'static str {
 /// Adds a network's chains and elements (idempotent). Run after [`init_script`], in a
 /// transaction of its own (nft 1.0.6 refuses an interval element in the transaction that
 /// creates its map).
-pub fn network_add_script(n: &NetworkRules) -> Result<String, FirewallError> {
-    let t = TABLE;
+pub fn network_add_script(t: &str, n: &NetworkRules) -> Result<String, FirewallError> {
     let br = check_name(&n.bridge)?;
     let mut s = String::new();
     for chain in ["to", "from", "nat"] {
@@ -283,8 +286,7 @@ add rule {t} nat-{br} oifname \"{br}\" ct status dnat masquerade"
 
 /// Removes a network's elements and chains (idempotent: each element is added before it
 /// is deleted, so a missing one is no error).
-pub fn network_remove_script(n: &NetworkRules) -> Result<String, FirewallError> {
-    let t = TABLE;
+pub fn network_remove_script(t: &str, n: &NetworkRules) -> Result<String, FirewallError> {
     let br = check_name(&n.bridge)?;
     let mut s = String::new();
     for chain in ["to", "from", "nat"] {
@@ -345,28 +347,36 @@ fn port_element(p: &PortMap) -> Result<(&'static str, String, String), FirewallE
 }
 
 /// Publishes a container's ports; each element is commented `ctr=<id>`.
-pub fn publish_script(container: &str, ports: &[PortMap]) -> Result<String, FirewallError> {
+pub fn publish_script(
+    t: &str,
+    container: &str,
+    ports: &[PortMap],
+) -> Result<String, FirewallError> {
     let id = check_name(container)?;
     let mut s = String::new();
     for p in ports {
         let (map, key, value) = port_element(p)?;
         let _ = writeln!(
             s,
-            "add element {TABLE} {map} {{ {key} comment \"ctr={id}\" : {value} }}"
+            "add element {t} {map} {{ {key} comment \"ctr={id}\" : {value} }}"
         );
     }
     Ok(s)
 }
 
 /// Unpublishes exactly these ports (idempotent).
-pub fn unpublish_script(container: &str, ports: &[PortMap]) -> Result<String, FirewallError> {
+pub fn unpublish_script(
+    t: &str,
+    container: &str,
+    ports: &[PortMap],
+) -> Result<String, FirewallError> {
     let id = check_name(container)?;
     let mut s = String::new();
     for p in ports {
         let (map, key, value) = port_element(p)?;
         let _ = writeln!(
             s,
-            "add element {TABLE} {map} {{ {key} comment \"ctr={id}\" : {value} }}\ndelete element {TABLE} {map} {{ {key} }}"
+            "add element {t} {map} {{ {key} comment \"ctr={id}\" : {value} }}\ndelete element {t} {map} {{ {key} }}"
         );
     }
     Ok(s)
@@ -375,11 +385,31 @@ pub fn unpublish_script(container: &str, ports: &[PortMap]) -> Result<String, Fi
 /// Berth's firewall over an [`Nft`].
 pub struct Firewall<N: Nft> {
     nft: N,
+    /// `inet <name>`: [`TABLE`] unless the daemon names its own.
+    table: String,
 }
 
 impl<N: Nft> Firewall<N> {
+    /// The firewall in Berth's table, [`TABLE`].
     pub fn new(nft: N) -> Self {
-        Firewall { nft }
+        Firewall {
+            nft,
+            table: TABLE.to_string(),
+        }
+    }
+
+    /// The firewall in a table of this name (e.g. `berth` for `inet berth`), so that two
+    /// daemons on one host (tests) never touch each other's rules.
+    pub fn with_table(nft: N, name: &str) -> Result<Self, FirewallError> {
+        Ok(Firewall {
+            nft,
+            table: table_of(name)?,
+        })
+    }
+
+    /// `inet <name>`.
+    pub fn table(&self) -> &str {
+        &self.table
     }
 
     /// The [`Nft`] beneath.
@@ -389,34 +419,36 @@ impl<N: Nft> Firewall<N> {
 
     /// At daemon start: see [`init_script`].
     pub fn init(&self) -> Result<(), FirewallError> {
-        self.nft.apply(&init_script())
+        self.nft.apply(&init_script(&self.table))
     }
 
     /// Removes the table.
     pub fn teardown(&self) -> Result<(), FirewallError> {
-        self.nft.apply(&teardown_script())
+        self.nft.apply(&teardown_script(&self.table))
     }
 
     pub fn add_network(&self, n: &NetworkRules) -> Result<(), FirewallError> {
-        self.nft.apply(&network_add_script(n)?)
+        self.nft.apply(&network_add_script(&self.table, n)?)
     }
 
     pub fn remove_network(&self, n: &NetworkRules) -> Result<(), FirewallError> {
-        self.nft.apply(&network_remove_script(n)?)
+        self.nft.apply(&network_remove_script(&self.table, n)?)
     }
 
     pub fn publish(&self, container: &str, ports: &[PortMap]) -> Result<(), FirewallError> {
         if ports.is_empty() {
             return Ok(());
         }
-        self.nft.apply(&publish_script(container, ports)?)
+        self.nft
+            .apply(&publish_script(&self.table, container, ports)?)
     }
 
     pub fn unpublish(&self, container: &str, ports: &[PortMap]) -> Result<(), FirewallError> {
         if ports.is_empty() {
             return Ok(());
         }
-        self.nft.apply(&unpublish_script(container, ports)?)
+        self.nft
+            .apply(&unpublish_script(&self.table, container, ports)?)
     }
 
     /// The containers that have published ports in the table (for recovery: those of
@@ -425,7 +457,7 @@ impl<N: Nft> Firewall<N> {
         &self,
     ) -> Result<std::collections::BTreeSet<String>, FirewallError> {
         let json: serde_json::Value =
-            serde_json::from_str(&self.nft.list_json(&format!("table {TABLE}"))?)?;
+            serde_json::from_str(&self.nft.list_json(&format!("table {}", self.table))?)?;
         let mut out = std::collections::BTreeSet::new();
         let items = json
             .get("nftables")
@@ -470,7 +502,7 @@ mod tests {
 
     #[test]
     fn init_never_flushes_the_user_chain_sets_or_maps() {
-        let s = init_script();
+        let s = init_script(TABLE);
         assert!(s.contains("add chain inet berth user\n"));
         for line in s
             .lines()
@@ -504,7 +536,7 @@ mod tests {
 
     #[test]
     fn network_rules_golden() {
-        let s = network_add_script(&net("br-a1", "172.18.0.0/16", false)).expect("script");
+        let s = network_add_script(TABLE, &net("br-a1", "172.18.0.0/16", false)).expect("script");
         assert_eq!(
             s,
             "add chain inet berth to-br-a1\nflush chain inet berth to-br-a1
@@ -523,14 +555,16 @@ add element inet berth fwd_in { \"br-a1\" : jump from-br-a1 }
 add element inet berth masq4 { 172.18.0.0/16 : jump nat-br-a1 }
 "
         );
-        let internal = network_add_script(&net("br-i", "10.5.0.0/24", true)).expect("script");
+        let internal =
+            network_add_script(TABLE, &net("br-i", "10.5.0.0/24", true)).expect("script");
         assert!(internal.contains("add rule inet berth from-br-i oifname \"br-i\" accept\nadd rule inet berth from-br-i drop"));
         assert!(
             !internal.contains("masquerade"),
             "an internal network has no way out"
         );
         assert!(!internal.contains("masq4"));
-        let rm = network_remove_script(&net("br-a1", "172.18.0.0/16", false)).expect("script");
+        let rm =
+            network_remove_script(TABLE, &net("br-a1", "172.18.0.0/16", false)).expect("script");
         assert!(rm.contains(
             "add element inet berth masq4 { 172.18.0.0/16 : jump nat-br-a1 }\ndelete element inet berth masq4 { 172.18.0.0/16 }"
         ));
@@ -565,13 +599,13 @@ add element inet berth masq4 { 172.18.0.0/16 : jump nat-br-a1 }
             },
         ];
         assert_eq!(
-            publish_script("abc123", &ports).expect("script"),
+            publish_script(TABLE, "abc123", &ports).expect("script"),
             "add element inet berth ports4any { tcp . 8080 comment \"ctr=abc123\" : 172.18.0.2 . 80 }
 add element inet berth ports4 { 127.0.0.1 . udp . 5353 comment \"ctr=abc123\" : 172.18.0.2 . 53 }
 add element inet berth ports6any { tcp . 8080 comment \"ctr=abc123\" : fd00::2 . 80 }
 "
         );
-        let un = unpublish_script("abc123", &ports[..1]).expect("script");
+        let un = unpublish_script(TABLE, "abc123", &ports[..1]).expect("script");
         assert!(
             un.ends_with("delete element inet berth ports4any { tcp . 8080 }\n"),
             "{un}"
@@ -581,7 +615,7 @@ add element inet berth ports6any { tcp . 8080 comment \"ctr=abc123\" : fd00::2 .
             ..ports[2].clone()
         };
         assert!(matches!(
-            publish_script("x", &[mixed]),
+            publish_script(TABLE, "x", &[mixed]),
             Err(FirewallError::MixedFamilies(_))
         ));
     }
@@ -589,10 +623,10 @@ add element inet berth ports6any { tcp . 8080 comment \"ctr=abc123\" : fd00::2 .
     #[test]
     fn names_that_could_inject_are_refused() {
         assert!(matches!(
-            network_add_script(&net("br\" ; flush ruleset", "10.0.0.0/8", false)),
+            network_add_script(TABLE, &net("br\" ; flush ruleset", "10.0.0.0/8", false)),
             Err(FirewallError::InvalidName(_))
         ));
-        assert!(publish_script("a b", &[]).is_err());
+        assert!(publish_script(TABLE, "a b", &[]).is_err());
     }
 
     /// An Nft answering `list` with what nft 1.0.6 printed for a table with two
@@ -633,6 +667,6 @@ add element inet berth ports6any { tcp . 8080 comment \"ctr=abc123\" : fd00::2 .
         fw.publish("c1", &[]).expect("nothing to publish");
         let scripts = fw.nft().scripts.lock().expect("lock").clone();
         assert_eq!(scripts.len(), 2);
-        assert_eq!(scripts[0], init_script());
+        assert_eq!(scripts[0], init_script(TABLE));
     }
 }

@@ -41,6 +41,8 @@ pub enum IpamError {
     NetworkExists(String),
     #[error("address {0} was not allocated")]
     NotAllocated(IpAddr),
+    #[error("invalid default address pool: {0}")]
+    BadPool(String),
 }
 
 /// A pool as the user asks for it (`docker network create --subnet --ip-range --gateway`).
@@ -75,6 +77,20 @@ struct NetworkPools {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ipam {
     networks: BTreeMap<String, NetworkPools>,
+    /// Where networks without a subnet get theirs (`--default-address-pool`); empty:
+    /// Docker's defaults ([`default_pool_candidates`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    default_pools: Vec<IpNet>,
+}
+
+/// The subnets of `--default-address-pool base=CIDR,size=N`: `base` cut into `/size`s.
+pub fn split_pool(base: IpNet, size: u8) -> Result<Vec<IpNet>, IpamError> {
+    if size < base.prefix_len() || size > base.max_prefix_len() {
+        return Err(IpamError::BadPool(format!("{base} size {size}")));
+    }
+    base.subnets(size)
+        .map(|s| s.take(1 << 16).collect())
+        .map_err(|_| IpamError::BadPool(format!("{base} size {size}")))
 }
 
 /// Docker's default address pools: 172.17.0.0/16 to 172.31.0.0/16, then 192.168.0.0/16 in
@@ -92,6 +108,12 @@ fn overlaps(a: &IpNet, b: &IpNet) -> bool {
 }
 
 impl Ipam {
+    /// Networks without a subnet take theirs from `pools` (in order) instead of Docker's
+    /// defaults.
+    pub fn set_default_pools(&mut self, pools: Vec<IpNet>) {
+        self.default_pools = pools;
+    }
+
     /// The pools of a network, if it has any.
     pub fn pools(&self, network: &str) -> Option<&[Pool]> {
         self.networks.get(network).map(|n| n.pools.as_slice())
@@ -106,9 +128,16 @@ impl Ipam {
     /// The first default pool overlapping neither another network's pool nor a route of
     /// the host (`host_routes`, from [`crate::link::Netlink::routes`]).
     pub fn pick_default_subnet(&self, host_routes: &[IpNet]) -> Result<IpNet, IpamError> {
-        default_pool_candidates()
+        let candidates: Vec<IpNet> = if self.default_pools.is_empty() {
+            default_pool_candidates()
+                .into_iter()
+                .map(IpNet::V4)
+                .collect()
+        } else {
+            self.default_pools.clone()
+        };
+        candidates
             .into_iter()
-            .map(IpNet::V4)
             .find(|c| {
                 !self.all_subnets().any(|s| overlaps(s, c))
                     && !host_routes
@@ -186,6 +215,27 @@ impl Ipam {
         }
         *self = staged;
         Ok(pools)
+    }
+
+    /// Puts back a recorded network's pools at daemon start, with only their gateways
+    /// allocated (the caller allocates its running containers' addresses again): no
+    /// overlap check against the host's routes, which now hold the network's own bridge.
+    pub fn restore_network(&mut self, id: &str, name: &str, pools: &[Pool]) {
+        let pools = pools
+            .iter()
+            .map(|p| Pool {
+                allocated: BTreeSet::from([p.gateway]),
+                last: None,
+                ..p.clone()
+            })
+            .collect();
+        self.networks.insert(
+            id.to_string(),
+            NetworkPools {
+                name: name.to_string(),
+                pools,
+            },
+        );
     }
 
     /// Drops a network's pools (its containers' addresses with them).

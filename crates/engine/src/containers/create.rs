@@ -16,11 +16,11 @@ use crate::{Engine, Entry, Error, ErrorKind, Result, lock, names, time};
 
 pub(super) const DEFAULT_PATH: &str =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-pub(super) const HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
+pub(crate) const HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
 fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
 
 /// `--add-host` entries (`ExtraHosts`, `HOST:IP`) as `/etc/hosts` lines.
-pub(super) fn extra_host_lines(hc: &berth_models::HostConfig) -> Result<String> {
+pub(crate) fn extra_host_lines(hc: &berth_models::HostConfig) -> Result<String> {
     let mut out = String::new();
     for entry in list(&hc.extra_hosts) {
         let (host, ip) = entry
@@ -45,7 +45,7 @@ pub(super) fn extra_host_lines(hc: &berth_models::HostConfig) -> Result<String> 
 
 /// The container's `/etc/resolv.conf`: the host's, with its nameservers, search domains and
 /// options replaced by `--dns`, `--dns-search` and `--dns-option` where given.
-pub(super) fn resolv_conf(hc: &berth_models::HostConfig, host: &str) -> Result<String> {
+pub(crate) fn resolv_conf(hc: &berth_models::HostConfig, host: &str) -> Result<String> {
     let dns = list(&hc.dns).to_vec();
     let search = list(&hc.dns_search).to_vec();
     let options = list(&hc.dns_options).to_vec();
@@ -176,6 +176,8 @@ impl Engine {
         validate_resources(&req.host_config.resources, false)?;
         check_oom_score_adj(&req.host_config)?;
         fields::check_create(&req)?;
+        crate::networks::attach::check_mode(&req.host_config.network_mode)?;
+        let networks = self.plan_networks(&req).await?;
         let CreateRequest {
             mut config,
             mut host_config,
@@ -266,8 +268,14 @@ impl Engine {
                 config.labels.entry(k.clone()).or_insert_with(|| v.clone());
             }
         }
-        if config.exposed_ports.is_none() {
-            config.exposed_ports = ic.exposed_ports.clone();
+        // The image's exposed ports join the container's (dockerd's merge).
+        if let Some(image_ports) = &ic.exposed_ports {
+            let ports = config.exposed_ports.get_or_insert_with(Default::default);
+            for k in image_ports.keys() {
+                ports
+                    .entry(k.clone())
+                    .or_insert_with(|| serde_json::Value::Object(Default::default()));
+            }
         }
         if config.volumes.is_none() {
             config.volumes = ic.volumes.clone();
@@ -301,6 +309,7 @@ impl Engine {
             state: ContainerState::default(),
             restart_count: 0,
             manually_stopped: false,
+            networks,
         };
 
         let paths = self.paths(&id);

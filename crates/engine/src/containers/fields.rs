@@ -67,9 +67,7 @@ pub(crate) const CONFIG: &[(&str, Use)] = &[
     ("AttachStderr", ATTACH),
     (
         "ExposedPorts",
-        Metadata(
-            "documents ports (--expose, an image's EXPOSE); only publishing acts on them, and PortBindings and PublishAllPorts are refused",
-        ),
+        Handled("ports published with -P (PublishAllPorts); shown in inspect and ps"),
     ),
     ("Tty", Handled("a pty for the process")),
     ("OpenStdin", Handled("stdin kept open")),
@@ -129,9 +127,14 @@ pub(crate) const HOST_CONFIG: &[(&str, Use)] = &[
     ),
     (
         "NetworkMode",
-        Handled("default/bridge/none: loopback only; host; others refused"),
+        Handled(
+            "default/bridge (the default bridge; loopback only with berthd --bridge none), a user network, none, host; container: refused",
+        ),
     ),
-    ("PortBindings", refused("port publishing", "-p/--publish")),
+    (
+        "PortBindings",
+        Handled("published ports: DNAT in Berth's nftables table, host ports reserved"),
+    ),
     ("RestartPolicy", Handled("restart policies")),
     ("AutoRemove", Handled("--rm")),
     ("VolumeDriver", refused("volume drivers", "--volume-driver")),
@@ -167,7 +170,7 @@ pub(crate) const HOST_CONFIG: &[(&str, Use)] = &[
     ("Privileged", Handled("--privileged")),
     (
         "PublishAllPorts",
-        refused("port publishing", "-P/--publish-all"),
+        Handled("every exposed port published on a free host port"),
     ),
     ("ReadonlyRootfs", Handled("a read-only root")),
     (
@@ -278,13 +281,19 @@ pub(crate) const HOST_CONFIG: &[(&str, Use)] = &[
     ),
 ];
 
-/// `EndpointSettings` of each `NetworkingConfig.EndpointsConfig` entry: Berth has no
-/// networks to put an endpoint on yet.
+/// `EndpointSettings` of each `NetworkingConfig.EndpointsConfig` entry (and of `network
+/// connect`).
 pub(crate) const ENDPOINT: &[(&str, Use)] = &[
-    ("IPAMConfig", refused("static addresses", "--ip/--ip6")),
+    (
+        "IPAMConfig",
+        Handled("--ip/--ip6 on user networks (LinkLocalIPs refused)"),
+    ),
     ("Links", refused("container links", "--link")),
     ("MacAddress", refused("a MAC address", "--mac-address")),
-    ("Aliases", refused("network aliases", "--network-alias")),
+    (
+        "Aliases",
+        Handled("names in the embedded DNS of user networks"),
+    ),
     (
         "DriverOpts",
         refused("network driver options", "--driver-opt"),
@@ -380,7 +389,6 @@ fn check_section(section: &str, table: &[(&str, Use)], fields: &Map<String, Valu
 /// docker CLI keys it by the mode (`default`), other clients by the network's name.
 fn endpoint_names(network_mode: &str) -> &'static [&'static str] {
     match network_mode {
-        "" | "default" | "bridge" => &["default", "bridge"],
         "host" => &["host"],
         "none" => &["none"],
         _ => &[],
@@ -404,7 +412,8 @@ pub(crate) fn check_create(req: &CreateRequest) -> Result<()> {
         .as_ref()
         .and_then(|n| n.endpoints_config.as_ref());
     for (network, endpoint) in endpoints.into_iter().flatten() {
-        if !endpoint_names(&hc.network_mode).contains(&network.as_str()) {
+        let own_network = crate::networks::attach::is_network_name(&hc.network_mode);
+        if !own_network && !endpoint_names(&hc.network_mode).contains(&network.as_str()) {
             return Err(Error::new(
                 ErrorKind::NotImplemented,
                 format!(
@@ -417,7 +426,15 @@ pub(crate) fn check_create(req: &CreateRequest) -> Result<()> {
     anonymous_volumes(req)
 }
 
-fn check_endpoint(endpoint: &EndpointSettings) -> Result<()> {
+pub(crate) fn check_endpoint(endpoint: &EndpointSettings) -> Result<()> {
+    if let Some(ipam) = &endpoint.ipam_config
+        && ipam.link_local_ips.as_ref().is_some_and(|l| !l.is_empty())
+    {
+        return Err(Error::new(
+            ErrorKind::NotImplemented,
+            "EndpointSettings.IPAMConfig.LinkLocalIPs: link-local addresses (--link-local-ip) is not supported yet",
+        ));
+    }
     check_section("EndpointSettings", ENDPOINT, &as_map(endpoint)?)
 }
 
@@ -545,8 +562,8 @@ mod tests {
     fn refused_fields_name_the_field_and_the_flag() {
         let cases = [
             (
-                r#"{"Image":"b","ExposedPorts":{"80/tcp":{}},"HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":"8080"}]}}}"#,
-                "HostConfig.PortBindings: port publishing (-p/--publish) is not supported yet",
+                r#"{"Image":"b","HostConfig":{"Links":["db:db"]}}"#,
+                "HostConfig.Links: container links (--link) is not supported yet",
             ),
             (
                 r#"{"Image":"b","HostConfig":{"UsernsMode":"private"}}"#,
@@ -557,8 +574,12 @@ mod tests {
                 "Config.Volumes: anonymous volumes (-v /data) are not supported yet",
             ),
             (
-                r#"{"Image":"b","NetworkingConfig":{"EndpointsConfig":{"default":{"Aliases":["a"]}}}}"#,
-                "EndpointSettings.Aliases: network aliases (--network-alias) is not supported yet",
+                r#"{"Image":"b","NetworkingConfig":{"EndpointsConfig":{"default":{"MacAddress":"02:42:ac:11:00:09"}}}}"#,
+                "EndpointSettings.MacAddress: a MAC address (--mac-address) is not supported yet",
+            ),
+            (
+                r#"{"Image":"b","NetworkingConfig":{"EndpointsConfig":{"n1":{"IPAMConfig":{"LinkLocalIPs":["169.254.1.1"]}}}}}"#,
+                "LinkLocalIPs: link-local addresses (--link-local-ip) is not supported yet",
             ),
             (
                 r#"{"Image":"b","HostConfig":{"NetworkMode":"host"},"NetworkingConfig":{"EndpointsConfig":{"other":{}}}}"#,

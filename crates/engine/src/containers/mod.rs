@@ -12,8 +12,8 @@ use std::str::FromStr;
 
 use nix::sys::signal::Signal;
 
-mod create;
-mod fields;
+pub(crate) mod create;
+pub(crate) mod fields;
 mod lifecycle;
 pub(crate) mod limits;
 mod list;

@@ -32,6 +32,9 @@ pub struct Container {
     /// does not bring it back until it is started again.
     #[serde(default)]
     pub manually_stopped: bool,
+    /// The networks it is on, by name (none with `--network host|none|container:`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks: BTreeMap<String, crate::networks::NetAttachment>,
 }
 
 /// Suffix of a removed container's directory until it is deleted.
@@ -153,7 +156,7 @@ impl Container {
             image_manifest_descriptor: None,
             command,
             created: time::unix_seconds(&self.created),
-            ports: Vec::new(),
+            ports: crate::networks::view::summary_ports(self),
             size_rw: None,
             size_root_fs: None,
             labels: self.config.labels.clone(),
@@ -181,13 +184,51 @@ impl Container {
     /// namespace with loopback only until Berth has bridge networking), `host` or `none`;
     /// with another container's network, none of its own.
     fn networks(&self) -> BTreeMap<String, EndpointSettings> {
+        if !self.networks.is_empty() {
+            return self
+                .networks
+                .iter()
+                .map(|(name, att)| {
+                    (
+                        name.clone(),
+                        crate::networks::view::endpoint(self, name, att),
+                    )
+                })
+                .collect();
+        }
         let name = match self.host_config.network_mode.as_str() {
-            "" | "default" | "bridge" => "bridge",
             "host" => "host",
+            // With `berthd --bridge none` the default network is loopback only.
+            "" | "default" | "bridge" => "bridge",
             "none" => "none",
             _ => return BTreeMap::new(),
         };
         [(name.to_string(), EndpointSettings::default())].into()
+    }
+
+    /// `NetworkSettings` of inspect: the endpoints, the published ports, and the default
+    /// bridge's endpoint in the top-level fields as dockerd shows it.
+    fn network_settings(&self) -> NetworkSettings {
+        let networks = self.networks();
+        let mut s = NetworkSettings {
+            ports: crate::networks::view::ports(self),
+            ..Default::default()
+        };
+        if let Some(e) = networks.get("bridge") {
+            s.endpoint_id = e.endpoint_id.clone();
+            s.gateway = e.gateway.clone();
+            s.ip_address = e.ip_address.clone();
+            s.ip_prefix_len = e.ip_prefix_len;
+            s.mac_address = e.mac_address.clone();
+            s.global_ipv6_address = e.global_ipv6_address.clone();
+            s.global_ipv6_prefix_len = e.global_ipv6_prefix_len;
+            s.ipv6_gateway = e.ipv6_gateway.clone();
+        }
+        if self.state.running && !self.networks.is_empty() {
+            s.sandbox_key = format!("/proc/{}/ns/net", self.state.pid);
+        }
+        s.networks = networks;
+        s
     }
 
     /// `GET /containers/{id}/json`.
@@ -237,10 +278,7 @@ impl Container {
             size_root_fs: None,
             mounts: self.mounts(),
             config: self.config.clone(),
-            network_settings: NetworkSettings {
-                networks: self.networks(),
-                ..Default::default()
-            },
+            network_settings: self.network_settings(),
             image_manifest_descriptor: None,
         }
     }
@@ -286,6 +324,7 @@ mod tests {
             state: ContainerState::default(),
             restart_count: 0,
             manually_stopped: false,
+            networks: BTreeMap::new(),
         }
     }
 

@@ -103,7 +103,9 @@ impl Engine {
             let state = shim.state().await;
             match state {
                 Ok(s) if s.status == "running" => {
+                    let pid = s.pid;
                     self.adopt(&entry, s).await;
+                    self.adopt_networks(&entry, pid).await;
                     self.clone().monitor(entry, shim);
                     continue;
                 }

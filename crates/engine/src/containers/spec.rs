@@ -8,14 +8,14 @@ use crate::{Engine, Error, ErrorKind, Result};
 
 pub(super) fn network_mode(mode: &str) -> Result<NetworkMode> {
     match mode {
-        // No bridge networking yet: containers on the default network get a namespace of
-        // their own with loopback only, as with `none`.
-        "" | "default" | "bridge" | "none" => Ok(NetworkMode::Loopback),
+        // A namespace of its own (loopback up), to which its networks are attached after
+        // create.
         "host" => Ok(NetworkMode::Host),
-        other => Err(Error::new(
+        other if other.starts_with("container:") => Err(Error::new(
             ErrorKind::NotImplemented,
-            format!("network mode {other:?} is not supported yet"),
+            format!("network mode {other:?} (--network container:NAME) is not supported yet"),
         )),
+        _ => Ok(NetworkMode::Loopback),
     }
 }
 

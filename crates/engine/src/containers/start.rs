@@ -242,6 +242,20 @@ impl Engine {
             Err(e) => return Err(self.start_failed(entry, e.into()).await),
         };
         fault::point("start.created");
+        // Its networks, while the process waits in its namespaces: it sees them from its
+        // first instruction.
+        if !c.networks.is_empty() {
+            let attached = match shim.state().await {
+                Ok(st) => self.attach_networks(entry, st.pid).await,
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = attached {
+                if let Err(e) = self.end_processes(&c.id, Shims::Busy).await {
+                    tracing::warn!("ending a failed start: {}", e.message);
+                }
+                return Err(self.start_failed(entry, e).await);
+            }
+        }
         // Attaches that came before start get their streams before the process runs, so
         // they see all of its output.
         let pending: Vec<PendingAttach> = std::mem::take(&mut *lock(&entry.pending));
@@ -294,6 +308,7 @@ impl Engine {
     /// Record a failed start (Docker keeps the container, with the error and exit code
     /// 126/127/128) and remove it when it was to be removed on exit.
     pub(super) async fn start_failed(self: &Arc<Self>, entry: &Arc<Entry>, err: Error) -> Error {
+        self.detach_networks(entry).await;
         let code = if err.message.contains("permission denied") {
             126
         } else if err.message.contains("executable file not found")
@@ -360,6 +375,7 @@ impl Engine {
     }
 
     pub(super) async fn exited(self: &Arc<Self>, entry: &Arc<Entry>, status: ExitStatus) {
+        self.detach_networks(entry).await;
         let (auto_remove, restart, unsaved) = {
             let mut r = entry.record();
             let ran = time::since(&r.state.started_at);

@@ -1,0 +1,749 @@
+//! A container's networks: chosen at create ([`Engine::plan_networks`]), attached after
+//! the shim created the container and before its process runs ([`Engine::attach_networks`]:
+//! veth, addresses, routes, published ports, `/etc/hosts` and `/etc/resolv.conf`, the
+//! embedded DNS), detached at its exit ([`Engine::detach_networks`]), and found again at
+//! daemon start ([`Engine::restore_endpoints`], [`Engine::adopt_networks`]).
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use berth_models::{CreateRequest, HostConfig, list};
+use berth_net::bridge::{Endpoint, EndpointSpec};
+use berth_net::dns::{self, Resolver};
+use berth_net::firewall::PortMap;
+use berth_net::ports::{PortBinding, Proto};
+use serde::{Deserialize, Serialize};
+
+use super::{BRIDGE, HOST, Held, NONE, net_error};
+use crate::containers::record::Container;
+use crate::{Engine, Entry, Error, ErrorKind, Result, lock};
+
+/// A container's place on one network, as recorded: what was asked at create or connect,
+/// and while it runs, its endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetAttachment {
+    pub network_id: String,
+    /// `--network-alias`.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// `--ip`, `--ip6`.
+    #[serde(default)]
+    pub ipv4: Option<IpAddr>,
+    #[serde(default)]
+    pub ipv6: Option<IpAddr>,
+    /// While running.
+    #[serde(default)]
+    pub endpoint: Option<Endpoint>,
+    /// Docker's endpoint id of the current run.
+    #[serde(default)]
+    pub endpoint_id: String,
+}
+
+/// The file in a container's bundle that lists its endpoints while it runs: read at
+/// daemon start to hold their addresses and ports again.
+const ENDPOINTS_FILE: &str = "network.json";
+
+/// Whether a network mode names a network of its own (not `host`, `none`, `container:`).
+pub(crate) fn is_network_name(mode: &str) -> bool {
+    !matches!(mode, HOST | NONE) && !mode.starts_with("container:")
+}
+
+/// The name of the network a mode attaches to: `default` is `bridge`.
+pub(crate) fn mode_network(mode: &str) -> &str {
+    match mode {
+        "" | "default" => BRIDGE,
+        m => m,
+    }
+}
+
+/// The container's published ports: `PortBindings`, and with `-P` every exposed port
+/// without a binding on a host port of the daemon's choice.
+fn port_bindings(c: &Container) -> BTreeMap<String, Vec<PortBinding>> {
+    let mut out: BTreeMap<String, Vec<PortBinding>> = BTreeMap::new();
+    for (key, list) in c.host_config.port_bindings.iter().flatten() {
+        let key = if key.contains('/') {
+            key.clone()
+        } else {
+            format!("{key}/tcp")
+        };
+        for b in list.iter().flatten() {
+            out.entry(key.clone()).or_default().push(PortBinding {
+                host_ip: b.host_ip.clone(),
+                host_port: b.host_port.clone(),
+            });
+        }
+        out.entry(key).or_default();
+    }
+    if c.host_config.publish_all_ports {
+        for key in c.config.exposed_ports.iter().flatten().map(|(k, _)| k) {
+            let key = if key.contains('/') {
+                key.clone()
+            } else {
+                format!("{key}/tcp")
+            };
+            let list = out.entry(key).or_default();
+            if list.is_empty() {
+                list.push(PortBinding {
+                    host_ip: String::new(),
+                    host_port: String::new(),
+                });
+            }
+        }
+    }
+    out.retain(|_, l| !l.is_empty());
+    out
+}
+
+/// Reserves a host port the way dockerd's port mapper does, so that nothing else on the
+/// host binds it while it is published (and a port something already holds is refused):
+/// a socket bound to it, not listening (connections are DNATed before they reach it).
+fn hold_port(m: &PortMap) -> std::io::Result<Option<OwnedFd>> {
+    use nix::sys::socket::{
+        AddressFamily, SockFlag, SockType, SockaddrIn, SockaddrIn6, bind, setsockopt, socket,
+        sockopt,
+    };
+    use std::os::fd::AsRawFd;
+    let ty = match m.proto {
+        Proto::Tcp => SockType::Stream,
+        Proto::Udp => SockType::Datagram,
+        Proto::Sctp => return Ok(None),
+    };
+    let ip = m.host_ip.unwrap_or(match m.container_ip {
+        IpAddr::V4(_) => IpAddr::from([0u8; 4]),
+        IpAddr::V6(_) => IpAddr::from([0u16; 8]),
+    });
+    let addr = SocketAddr::new(ip, m.host_port);
+    let fd = match addr {
+        SocketAddr::V4(a) => {
+            let fd = socket(AddressFamily::Inet, ty, SockFlag::SOCK_CLOEXEC, None)?;
+            bind(fd.as_raw_fd(), &SockaddrIn::from(a))?;
+            fd
+        }
+        SocketAddr::V6(a) => {
+            let fd = socket(AddressFamily::Inet6, ty, SockFlag::SOCK_CLOEXEC, None)?;
+            setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
+            bind(fd.as_raw_fd(), &SockaddrIn6::from(a))?;
+            fd
+        }
+    };
+    Ok(Some(fd))
+}
+
+/// Docker's message for a host port something else holds.
+fn port_in_use(name: &str, endpoint_id: &str, m: &PortMap, e: &std::io::Error) -> Error {
+    let family = if m.container_ip.is_ipv4() { "4" } else { "6" };
+    let ip = m.host_ip.map_or_else(
+        || {
+            if m.container_ip.is_ipv4() {
+                "0.0.0.0".to_string()
+            } else {
+                "[::]".to_string()
+            }
+        },
+        |ip| match ip {
+            IpAddr::V6(v6) => format!("[{v6}]"),
+            v4 => v4.to_string(),
+        },
+    );
+    let what = if e.kind() == std::io::ErrorKind::AddrInUse {
+        "address already in use".to_string()
+    } else {
+        e.to_string()
+    };
+    Error::internal(format!(
+        "driver failed programming external connectivity on endpoint {name} ({endpoint_id}): \
+         Error starting userland proxy: listen {}{family} {ip}:{}: bind: {what}",
+        m.proto.as_str(),
+        m.host_port
+    ))
+}
+
+/// `/etc/hosts` of a container with address `ip`.
+fn hosts_text(c: &Container, ip: Option<IpAddr>) -> Result<String> {
+    let extra = crate::containers::create::extra_host_lines(&c.host_config)?;
+    let own = match ip {
+        Some(ip) => format!("{ip}\t{}\n", c.config.hostname),
+        None => format!("127.0.1.1\t{}\n", c.config.hostname),
+    };
+    Ok(format!("{}{extra}{own}", crate::containers::create::HOSTS))
+}
+
+/// `/etc/resolv.conf` of a container: on a user network the embedded DNS (with the user's
+/// search domains and options), else the host's with loopback resolvers replaced; the
+/// user's `--dns*` over either.
+fn resolv_text(hc: &HostConfig, embedded: bool) -> Result<String> {
+    let host = berth_net::files::ResolvConf::parse(
+        &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+    );
+    if embedded {
+        let mut hc = hc.clone();
+        // The user's servers are the embedded DNS's upstream, as dockerd does.
+        hc.dns = None;
+        return crate::containers::create::resolv_conf(
+            &hc,
+            &berth_net::files::resolv_conf_embedded(&host),
+        );
+    }
+    crate::containers::create::resolv_conf(hc, &berth_net::files::resolv_conf_bridge(&host, false))
+}
+
+/// Write a file that is bind-mounted into the container in place (same inode).
+fn rewrite(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| Error::io(&format!("writing {}", path.display()), e))
+}
+
+impl Engine {
+    /// The networks a new container joins (`HostConfig.NetworkMode` and
+    /// `NetworkingConfig.EndpointsConfig`), checked as dockerd checks them.
+    pub(crate) async fn plan_networks(
+        &self,
+        req: &CreateRequest,
+    ) -> Result<BTreeMap<String, NetAttachment>> {
+        let hc = &req.host_config;
+        let mode = hc.network_mode.as_str();
+        let mut out = BTreeMap::new();
+        if req.config.network_disabled || !is_network_name(mode) {
+            return Ok(out);
+        }
+        let endpoints = req
+            .networking_config
+            .as_ref()
+            .and_then(|n| n.endpoints_config.clone())
+            .unwrap_or_default();
+        let primary = mode_network(mode).to_string();
+        if primary == BRIDGE && self.cfg.network.bridge.is_none() {
+            // `--bridge none`: no default network; loopback only.
+            if endpoints
+                .keys()
+                .any(|k| !matches!(k.as_str(), "default" | BRIDGE))
+            {
+                return Err(Error::invalid(
+                    "the default network is disabled (berthd --bridge none): name a network",
+                ));
+            }
+            return Ok(out);
+        }
+        let state = self.networks.state.lock().await;
+        let mut names: Vec<String> = vec![primary.clone()];
+        names.extend(
+            endpoints
+                .keys()
+                .filter(|k| !matches!(k.as_str(), "default") && **k != primary)
+                .cloned(),
+        );
+        for key in names {
+            // A network that does not exist fails the start, not the create (dockerd's
+            // order: the docker CLI takes a 404 at create for a missing image).
+            let (id, name, is_bridge) = match state.find(&key) {
+                Ok(net) if net.net.is_none() => {
+                    return Err(Error::invalid(format!(
+                        "container cannot be connected to network {} and to others",
+                        net.name
+                    )));
+                }
+                Ok(net) => (net.id.clone(), net.name.clone(), net.name == BRIDGE),
+                Err(e) if e.kind == ErrorKind::NotFound => (String::new(), key.clone(), false),
+                Err(e) => return Err(e),
+            };
+            let ep = endpoints
+                .get(&key)
+                .or_else(|| (key == primary).then(|| endpoints.get("default")).flatten());
+            let mut att = NetAttachment {
+                network_id: id,
+                ..Default::default()
+            };
+            if let Some(ep) = ep {
+                att.aliases = ep.aliases.clone().unwrap_or_default();
+                if let Some(ipam) = &ep.ipam_config {
+                    let parse = |s: &str| -> Result<Option<IpAddr>> {
+                        if s.is_empty() {
+                            return Ok(None);
+                        }
+                        s.parse()
+                            .map(Some)
+                            .map_err(|_| Error::invalid(format!("invalid IP address: {s}")))
+                    };
+                    att.ipv4 = parse(&ipam.ipv4_address)?;
+                    att.ipv6 = parse(&ipam.ipv6_address)?;
+                }
+            }
+            if is_bridge {
+                if !att.aliases.is_empty() {
+                    return Err(Error::invalid(
+                        "network-scoped alias is supported only for containers in user defined networks",
+                    ));
+                }
+                if att.ipv4.is_some() || att.ipv6.is_some() {
+                    return Err(Error::invalid(
+                        "user specified IP address is supported on user defined networks only",
+                    ));
+                }
+            }
+            out.insert(name, att);
+        }
+        Ok(out)
+    }
+
+    /// Attach a created container (its init waiting in namespaces of its own, `pid`) to
+    /// its networks: each endpoint, then `/etc/hosts` and `/etc/resolv.conf`, the host-port
+    /// reservations and, on a user network, the embedded DNS. All or nothing.
+    pub(crate) async fn attach_networks(
+        self: &Arc<Self>,
+        entry: &Arc<Entry>,
+        pid: i32,
+    ) -> Result<()> {
+        let c = entry.record().clone();
+        if c.networks.is_empty() {
+            return Ok(());
+        }
+        let netns = PathBuf::from(format!("/proc/{pid}/ns/net"));
+        let ports = port_bindings(&c);
+        let mut done: Vec<(String, Endpoint, String)> = Vec::new();
+        let mut held = Held::default();
+        let res: Result<()> = async {
+            let mut state = self.networks.state.lock().await;
+            // The mode's network first: it gets `eth0`, the default route and the ports.
+            let primary = mode_network(&c.host_config.network_mode).to_string();
+            let mut order: Vec<&String> = c.networks.keys().collect();
+            order.sort_by_key(|n| **n != primary);
+            for (i, name) in order.into_iter().enumerate() {
+                let att = &c.networks[name];
+                let state = &mut *state;
+                let net = state
+                    .nets
+                    .get(&att.network_id)
+                    .or_else(|| state.nets.values().find(|n| n.name == *name))
+                    .and_then(|r| r.net.clone())
+                    .ok_or_else(|| Error::not_found(format!("network {name} not found")))?;
+                let spec = EndpointSpec {
+                    container_id: c.id.clone(),
+                    netns: netns.clone(),
+                    ifname: format!("eth{i}"),
+                    ipv4: att.ipv4,
+                    ipv6: att.ipv6,
+                    ports: if i == 0 {
+                        ports.clone()
+                    } else {
+                        BTreeMap::new()
+                    },
+                    no_default_route: i > 0,
+                };
+                let ep = self
+                    .networks
+                    .driver
+                    .connect(&mut state.ipam, &mut state.ports, &net, &spec)
+                    .await
+                    .map_err(net_error)?;
+                let endpoint_id = crate::containers::random_id()?;
+                done.push((name.clone(), ep.clone(), endpoint_id.clone()));
+                for m in &ep.maps {
+                    match hold_port(m) {
+                        Ok(Some(fd)) => held.ports.push(fd),
+                        Ok(None) => {}
+                        Err(e) => return Err(port_in_use(&c.name, &endpoint_id, m, &e)),
+                    }
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = res {
+            self.release_endpoints(done.into_iter().map(|(_, ep, _)| ep).collect())
+                .await;
+            return Err(e);
+        }
+        // The names on user networks, and the embedded DNS in the container's namespace.
+        let user_nets: Vec<String> = {
+            let state = self.networks.state.lock().await;
+            done.iter()
+                .filter(|(name, _, _)| name != BRIDGE)
+                .filter_map(|(_, ep, _)| state.nets.get(&ep.network_id).map(|r| r.id.clone()))
+                .collect()
+        };
+        let short = c.id[..12].to_string();
+        for (name, ep, _) in &done {
+            if name == BRIDGE {
+                continue;
+            }
+            let mut names: Vec<&str> = vec![c.name.as_str(), short.as_str()];
+            names.extend(c.networks[name].aliases.iter().map(String::as_str));
+            let ips: Vec<IpAddr> = ep
+                .ipv4
+                .iter()
+                .chain(ep.ipv6.iter())
+                .map(|n| n.addr())
+                .collect();
+            self.networks.names.add(&ep.network_id, &names, &ips);
+        }
+        let files = (|| -> Result<()> {
+            let paths = self.paths(&c.id);
+            let own = done
+                .first()
+                .and_then(|(_, ep, _)| ep.ipv4.map(|n| n.addr()));
+            rewrite(&paths.hosts(), &hosts_text(&c, own)?)?;
+            rewrite(
+                &paths.resolv_conf(),
+                &resolv_text(&c.host_config, !user_nets.is_empty())?,
+            )?;
+            let eps: BTreeMap<&String, &Endpoint> = done.iter().map(|(n, ep, _)| (n, ep)).collect();
+            let json = serde_json::to_vec(&eps).map_err(|e| Error::internal(e.to_string()))?;
+            std::fs::write(paths.bundle.join(ENDPOINTS_FILE), json)
+                .map_err(|e| Error::io("writing the endpoints", e))
+        })();
+        let dns = match files {
+            Ok(()) if !user_nets.is_empty() => {
+                if let Ok(mut s) = held.scope.write() {
+                    *s = user_nets.clone();
+                }
+                self.serve_dns(&netns, &c.host_config, held.scope.clone())
+                    .await
+                    .map(Some)
+            }
+            Ok(()) => Ok(None),
+            Err(e) => Err(e),
+        };
+        match dns {
+            Ok(d) => held.dns = d,
+            Err(e) => {
+                self.forget_names(&done.iter().map(|(_, ep, _)| ep.clone()).collect::<Vec<_>>());
+                self.release_endpoints(done.into_iter().map(|(_, ep, _)| ep).collect())
+                    .await;
+                return Err(e);
+            }
+        }
+        lock(&self.networks.held).insert(c.id.clone(), held);
+        let mut r = entry.record();
+        for (name, ep, endpoint_id) in done {
+            if let Some(att) = r.networks.get_mut(&name) {
+                // A network named at create before it existed gets its id now.
+                att.network_id = ep.network_id.clone();
+                att.endpoint = Some(ep);
+                att.endpoint_id = endpoint_id;
+            }
+        }
+        for (name, att) in &r.networks {
+            let (id, net) = (r.id.clone(), name.clone());
+            if att.endpoint.is_some() {
+                self.network_event("connect", &att.network_id, &net, &id);
+            }
+        }
+        Ok(())
+    }
+
+    /// The embedded DNS at 127.0.0.11 in the namespace `netns`, answering the names of
+    /// `networks` and forwarding others to the host's resolvers (or the user's `--dns`).
+    async fn serve_dns(
+        &self,
+        netns: &Path,
+        hc: &HostConfig,
+        scope: Arc<std::sync::RwLock<Vec<String>>>,
+    ) -> Result<dns::DnsServer> {
+        let sockets = dns::bind_in_netns(netns, SocketAddr::from(([127, 0, 0, 11], 53)))
+            .await
+            .map_err(|e| Error::internal(format!("starting the embedded DNS: {e}")))?;
+        let user: Vec<SocketAddr> = list(&hc.dns)
+            .iter()
+            .filter_map(|s| s.parse::<IpAddr>().ok())
+            .map(|ip| SocketAddr::new(ip, 53))
+            .collect();
+        let upstream = if user.is_empty() {
+            self.networks.upstream.clone()
+        } else {
+            Arc::new(dns::NameServers {
+                servers: user,
+                timeout: self.networks.upstream.timeout,
+            })
+        };
+        dns::serve(
+            sockets,
+            Resolver {
+                networks: Vec::new(),
+                table: Arc::new(super::ScopedTable {
+                    table: self.networks.names.clone(),
+                    scope,
+                }),
+                upstream,
+            },
+        )
+        .map_err(|e| Error::internal(format!("starting the embedded DNS: {e}")))
+    }
+
+    fn forget_names(&self, eps: &[Endpoint]) {
+        for ep in eps {
+            let ips: Vec<IpAddr> = ep
+                .ipv4
+                .iter()
+                .chain(ep.ipv6.iter())
+                .map(|n| n.addr())
+                .collect();
+            self.networks.names.remove(&ep.network_id, &ips);
+        }
+    }
+
+    /// Give endpoints back: rules, host ports, veths, addresses (each exactly once).
+    async fn release_endpoints(&self, eps: Vec<Endpoint>) {
+        let mut state = self.networks.state.lock().await;
+        let state = &mut *state;
+        for ep in eps {
+            if let Err(e) = self
+                .networks
+                .driver
+                .disconnect(&mut state.ipam, &mut state.ports, &ep)
+                .await
+            {
+                tracing::warn!(container = ep.container_id, "detaching from a network: {e}");
+            }
+        }
+    }
+
+    /// Detach one endpoint of a running container (`network disconnect`).
+    pub(crate) async fn detach_one(&self, id: &str, ep: Endpoint) {
+        self.networks.scope_dns(id, &ep.network_id, false);
+        self.forget_names(std::slice::from_ref(&ep));
+        self.release_endpoints(vec![ep]).await;
+    }
+
+    /// Rewrite the bundle's list of a running container's endpoints.
+    pub(crate) fn write_endpoints_file(&self, entry: &Arc<Entry>) {
+        let (id, eps) = {
+            let r = entry.record();
+            let eps: BTreeMap<String, Endpoint> = r
+                .networks
+                .iter()
+                .filter_map(|(n, a)| a.endpoint.clone().map(|e| (n.clone(), e)))
+                .collect();
+            (r.id.clone(), eps)
+        };
+        let file = self.paths(&id).bundle.join(ENDPOINTS_FILE);
+        match serde_json::to_vec(&eps) {
+            Ok(json) => {
+                if let Err(e) = std::fs::write(&file, json) {
+                    tracing::warn!(id, "writing {}: {e}", file.display());
+                }
+            }
+            Err(e) => tracing::warn!(id, "encoding the endpoints: {e}"),
+        }
+    }
+
+    /// Detach a container that exited (or whose start failed) from its networks.
+    pub(crate) async fn detach_networks(&self, entry: &Arc<Entry>) {
+        let (id, eps, events) = {
+            let mut r = entry.record();
+            let mut eps = Vec::new();
+            let mut events = Vec::new();
+            for (name, att) in r.networks.iter_mut() {
+                if let Some(ep) = att.endpoint.take() {
+                    events.push((att.network_id.clone(), name.clone()));
+                    eps.push(ep);
+                }
+                att.endpoint_id.clear();
+            }
+            (r.id.clone(), eps, events)
+        };
+        self.networks.release_held(&id);
+        if eps.is_empty() {
+            return;
+        }
+        self.forget_names(&eps);
+        self.release_endpoints(eps).await;
+        let _ = std::fs::remove_file(self.paths(&id).bundle.join(ENDPOINTS_FILE));
+        for (net_id, name) in events {
+            self.network_event("disconnect", &net_id, &name, &id);
+        }
+    }
+
+    /// At daemon start, before recovery: the endpoints of containers that were running
+    /// (their bundles' `network.json`) hold their addresses and host ports again.
+    pub(crate) async fn restore_endpoints(&self) {
+        let entries: Vec<Arc<Entry>> = lock(&self.containers).values().cloned().collect();
+        let mut state = self.networks.state.lock().await;
+        let state = &mut *state;
+        for entry in entries {
+            let id = entry.record().id.clone();
+            let file = self.paths(&id).bundle.join(ENDPOINTS_FILE);
+            let Ok(bytes) = std::fs::read(&file) else {
+                continue;
+            };
+            let Ok(eps) = serde_json::from_slice::<BTreeMap<String, Endpoint>>(&bytes) else {
+                tracing::warn!(id, "unreadable {}", file.display());
+                continue;
+            };
+            let mut r = entry.record();
+            for (name, ep) in eps {
+                for ip in ep.ipv4.iter().chain(ep.ipv6.iter()) {
+                    if let Err(e) =
+                        state
+                            .ipam
+                            .allocate(&ep.network_id, Some(ip.addr()), ip.addr().is_ipv6())
+                    {
+                        tracing::warn!(id, "holding {} again: {e}", ip.addr());
+                    }
+                }
+                for (key, list) in &ep.ports {
+                    let proto = match key.rsplit('/').next() {
+                        Some("udp") => Proto::Udp,
+                        Some("sctp") => Proto::Sctp,
+                        _ => Proto::Tcp,
+                    };
+                    for b in list {
+                        let ip = if b.host_ip == "0.0.0.0" {
+                            ""
+                        } else {
+                            b.host_ip.as_str()
+                        };
+                        let _ = state.ports.allocate(ip, proto, &b.host_port, (0, 0));
+                    }
+                }
+                if let Some(att) = r.networks.get_mut(&name) {
+                    if att.endpoint_id.is_empty() {
+                        att.endpoint_id = crate::containers::random_id().unwrap_or_default();
+                    }
+                    att.endpoint = Some(ep);
+                }
+            }
+        }
+    }
+
+    /// A running container found at daemon start: its names, port reservations and
+    /// embedded DNS again (its endpoints and rules are still in the kernel).
+    pub(crate) async fn adopt_networks(&self, entry: &Arc<Entry>, pid: i32) {
+        let c = entry.record().clone();
+        let eps: Vec<(String, Endpoint)> = c
+            .networks
+            .iter()
+            .filter_map(|(n, a)| a.endpoint.clone().map(|e| (n.clone(), e)))
+            .collect();
+        if eps.is_empty() {
+            return;
+        }
+        let mut held = Held::default();
+        let mut user_nets = Vec::new();
+        for (name, ep) in &eps {
+            for m in &ep.maps {
+                match hold_port(m) {
+                    Ok(Some(fd)) => held.ports.push(fd),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(id = c.id, "reserving host port {} again: {e}", m.host_port)
+                    }
+                }
+            }
+            if name != BRIDGE {
+                let mut names: Vec<&str> = vec![c.name.as_str(), &c.id[..12]];
+                names.extend(c.networks[name].aliases.iter().map(String::as_str));
+                let ips: Vec<IpAddr> = ep
+                    .ipv4
+                    .iter()
+                    .chain(ep.ipv6.iter())
+                    .map(|n| n.addr())
+                    .collect();
+                self.networks.names.add(&ep.network_id, &names, &ips);
+                user_nets.push(ep.network_id.clone());
+            }
+        }
+        if !user_nets.is_empty() {
+            let netns = PathBuf::from(format!("/proc/{pid}/ns/net"));
+            if let Ok(mut s) = held.scope.write() {
+                *s = user_nets;
+            }
+            match self
+                .serve_dns(&netns, &c.host_config, held.scope.clone())
+                .await
+            {
+                Ok(d) => held.dns = Some(d),
+                Err(e) => tracing::warn!(id = c.id, "{}", e.message),
+            }
+        }
+        lock(&self.networks.held).insert(c.id.clone(), held);
+    }
+
+    /// Containers that are not running but still hold endpoints (an exit recorded by a
+    /// daemon that did not live to detach it): detached now.
+    pub(crate) async fn detach_stopped(&self) {
+        let entries: Vec<Arc<Entry>> = lock(&self.containers).values().cloned().collect();
+        for entry in entries {
+            let stale = {
+                let r = entry.record();
+                !r.state.running && r.networks.values().any(|a| a.endpoint.is_some())
+            };
+            if stale {
+                self.detach_networks(&entry).await;
+            }
+        }
+    }
+}
+
+/// Checks a network mode at create (`container:` is not supported yet).
+pub(crate) fn check_mode(mode: &str) -> Result<()> {
+    if mode.starts_with("container:") {
+        return Err(Error::new(
+            ErrorKind::NotImplemented,
+            format!("network mode {mode:?} (--network container:NAME) is not supported yet"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(hc: serde_json::Value, config: serde_json::Value) -> Container {
+        let mut c: Container = serde_json::from_value(serde_json::json!({
+            "id": "a".repeat(64), "name": "c", "created": "", "path": "sh", "args": [],
+            "config": config, "host_config": hc, "image_id": "", "state": {},
+            "restart_count": 0
+        }))
+        .expect("container");
+        c.host_config.network_mode = "default".into();
+        c
+    }
+
+    #[test]
+    fn published_ports_from_bindings_and_publish_all() {
+        let c = container(
+            serde_json::json!({"PortBindings": {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]},
+                               "PublishAllPorts": true}),
+            serde_json::json!({"ExposedPorts": {"80/tcp": {}, "53/udp": {}}}),
+        );
+        let p = port_bindings(&c);
+        assert_eq!(p["80/tcp"].len(), 1);
+        assert_eq!(p["80/tcp"][0].host_port, "8080");
+        assert_eq!(p["53/udp"][0].host_port, "");
+        let c = container(
+            serde_json::json!({"PortBindings": {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}}),
+            serde_json::json!({"ExposedPorts": {"80/tcp": {}, "53/udp": {}}}),
+        );
+        assert!(!port_bindings(&c).contains_key("53/udp"));
+    }
+
+    #[test]
+    fn a_held_port_is_refused_with_dockers_message() {
+        let first = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = first.local_addr().expect("addr").port();
+        let m = PortMap {
+            host_ip: Some("127.0.0.1".parse().expect("ip")),
+            proto: Proto::Tcp,
+            host_port: port,
+            container_ip: "10.0.0.2".parse().expect("ip"),
+            container_port: 80,
+        };
+        let e = hold_port(&m).expect_err("in use");
+        let msg = port_in_use("web", "e1", &m, &e).message;
+        assert!(
+            msg.ends_with(&format!(
+                "listen tcp4 127.0.0.1:{port}: bind: address already in use"
+            )),
+            "{msg}"
+        );
+        drop(first);
+        let held = hold_port(&m).expect("free").expect("fd");
+        // Held: nothing else binds it, and nothing listens on it.
+        assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_err());
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+        drop(held);
+    }
+}
