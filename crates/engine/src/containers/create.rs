@@ -19,8 +19,12 @@ pub(super) const DEFAULT_PATH: &str =
 pub(crate) const HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
 fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
 
-/// `--add-host` entries (`ExtraHosts`, `HOST:IP`) as `/etc/hosts` lines.
-pub(crate) fn extra_host_lines(hc: &berth_models::HostConfig) -> Result<String> {
+/// `--add-host` entries (`ExtraHosts`, `HOST:IP`) as `/etc/hosts` lines; `host-gateway`
+/// is the default bridge's gateway (`host_gateway`), as with dockerd.
+pub(crate) fn extra_host_lines(
+    hc: &berth_models::HostConfig,
+    host_gateway: Option<std::net::IpAddr>,
+) -> Result<String> {
     let mut out = String::new();
     for entry in list(&hc.extra_hosts) {
         let (host, ip) = entry
@@ -28,10 +32,13 @@ pub(crate) fn extra_host_lines(hc: &berth_models::HostConfig) -> Result<String> 
             .or_else(|| entry.split_once('='))
             .ok_or_else(|| Error::invalid(format!("bad format for add-host: {entry:?}")))?;
         if ip == "host-gateway" {
-            return Err(Error::new(
-                ErrorKind::NotImplemented,
-                "--add-host with host-gateway needs bridge networking, which is not supported yet",
-            ));
+            let Some(gw) = host_gateway else {
+                return Err(Error::invalid(
+                    "unable to derive the IP value for host-gateway: no default bridge (berthd --bridge none)",
+                ));
+            };
+            out.push_str(&format!("{gw}\t{host}\n"));
+            continue;
         }
         if host.is_empty() || ip.parse::<std::net::IpAddr>().is_err() {
             return Err(Error::invalid(format!(
@@ -342,6 +349,7 @@ impl Engine {
             map.insert(id.clone(), entry.clone());
             entry
         };
+        let host_gateway = self.host_gateway().await;
         let result = (|| -> Result<()> {
             let c = entry.record().clone();
             for d in [paths.upper(), paths.work()] {
@@ -350,7 +358,7 @@ impl Engine {
             }
             let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
             let resolv = resolv_conf(&c.host_config, &host_resolv)?;
-            let extra = extra_host_lines(&c.host_config)?;
+            let extra = extra_host_lines(&c.host_config, host_gateway)?;
             let mut files: Vec<(std::path::PathBuf, Vec<u8>)> = vec![
                 (
                     paths.hostname(),
@@ -430,6 +438,15 @@ mod tests {
         );
         assert!(resolv_conf(&hc(serde_json::json!({"Dns": ["nope"]})), host).is_err());
         let hosts = hc(serde_json::json!({"ExtraHosts": ["a:1.2.3.4", "b:::1"]}));
-        assert_eq!(extra_host_lines(&hosts).unwrap(), "1.2.3.4\ta\n::1\tb\n");
+        assert_eq!(
+            extra_host_lines(&hosts, None).unwrap(),
+            "1.2.3.4\ta\n::1\tb\n"
+        );
+        let gw = hc(serde_json::json!({"ExtraHosts": ["h:host-gateway"]}));
+        assert!(extra_host_lines(&gw, None).is_err());
+        assert_eq!(
+            extra_host_lines(&gw, Some([10, 1, 0, 1].into())).unwrap(),
+            "10.1.0.1\th\n"
+        );
     }
 }

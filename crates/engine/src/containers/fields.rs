@@ -151,7 +151,10 @@ pub(crate) const HOST_CONFIG: &[(&str, Use)] = &[
     ("Dns", Handled("/etc/resolv.conf")),
     ("DnsOptions", Handled("/etc/resolv.conf")),
     ("DnsSearch", Handled("/etc/resolv.conf")),
-    ("ExtraHosts", Handled("/etc/hosts (host-gateway refused)")),
+    (
+        "ExtraHosts",
+        Handled("/etc/hosts (host-gateway: the default bridge's gateway)"),
+    ),
     ("GroupAdd", Handled("supplementary groups")),
     (
         "IpcMode",

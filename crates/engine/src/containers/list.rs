@@ -43,19 +43,51 @@ pub(super) fn ps_filters_match(r: &Container, filters: &Filters) -> bool {
             "health" => any(&|v| v == health),
             "network" => any(&|v| {
                 let mode = r.host_config.network_mode.as_str();
-                v == mode || (mode.is_empty() && v == "default")
+                v == mode
+                    || (mode.is_empty() && v == "default")
+                    || r.networks.iter().any(|(name, a)| {
+                        name == v || (!a.network_id.is_empty() && a.network_id.starts_with(v))
+                    })
             }),
             "volume" => any(&|v| {
                 list(&r.host_config.binds)
                     .iter()
                     .any(|b| b.split(':').take(2).any(|part| part == v))
             }),
-            // No published or exposed ports yet; no swarm tasks.
-            "publish" | "expose" => false,
+            "publish" => any(&|v| {
+                crate::networks::view::ports(r)
+                    .iter()
+                    .any(|(k, b)| b.as_ref().is_some_and(|b| !b.is_empty()) && port_matches(v, k))
+            }),
+            "expose" => any(&|v| {
+                r.config
+                    .exposed_ports
+                    .iter()
+                    .flatten()
+                    .any(|(k, _)| port_matches(v, k))
+            }),
             "is-task" => any(&|v| v == "false"),
             _ => true,
         }
     })
+}
+
+/// `publish=`/`expose=` values (`80`, `80/tcp`, `8000-8080/udp`) against a port key
+/// (`80/tcp`); no protocol means tcp, as dockerd.
+fn port_matches(filter: &str, key: &str) -> bool {
+    let (fp, fproto) = filter.split_once('/').unwrap_or((filter, "tcp"));
+    let (kp, kproto) = key.split_once('/').unwrap_or((key, "tcp"));
+    let Ok(port) = kp.parse::<u16>() else {
+        return false;
+    };
+    let (lo, hi) = match fp.split_once('-') {
+        Some((a, b)) => (a.parse().unwrap_or(1), b.parse().unwrap_or(0)),
+        None => match fp.parse::<u16>() {
+            Ok(p) => (p, p),
+            Err(_) => return false,
+        },
+    };
+    fproto == kproto && (lo..=hi).contains(&port)
 }
 
 impl Engine {

@@ -162,8 +162,8 @@ fn port_in_use(name: &str, endpoint_id: &str, m: &PortMap, e: &std::io::Error) -
 }
 
 /// `/etc/hosts` of a container with address `ip`.
-fn hosts_text(c: &Container, ip: Option<IpAddr>) -> Result<String> {
-    let extra = crate::containers::create::extra_host_lines(&c.host_config)?;
+fn hosts_text(c: &Container, ip: Option<IpAddr>, host_gateway: Option<IpAddr>) -> Result<String> {
+    let extra = crate::containers::create::extra_host_lines(&c.host_config, host_gateway)?;
     let own = match ip {
         Some(ip) => format!("{ip}\t{}\n", c.config.hostname),
         None => format!("127.0.1.1\t{}\n", c.config.hostname),
@@ -378,12 +378,13 @@ impl Engine {
                 .collect();
             self.networks.names.add(&ep.network_id, &names, &ips);
         }
+        let host_gateway = self.host_gateway().await;
         let files = (|| -> Result<()> {
             let paths = self.paths(&c.id);
             let own = done
                 .first()
                 .and_then(|(_, ep, _)| ep.ipv4.map(|n| n.addr()));
-            rewrite(&paths.hosts(), &hosts_text(&c, own)?)?;
+            rewrite(&paths.hosts(), &hosts_text(&c, own, host_gateway)?)?;
             rewrite(
                 &paths.resolv_conf(),
                 &resolv_text(&c.host_config, !user_nets.is_empty())?,
@@ -431,6 +432,18 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// `host-gateway` of `--add-host`: the default bridge's gateway.
+    pub(crate) async fn host_gateway(&self) -> Option<IpAddr> {
+        let state = self.networks.state.lock().await;
+        state
+            .nets
+            .values()
+            .find(|n| n.name == BRIDGE)
+            .and_then(|n| n.net.as_ref())
+            .and_then(|n| n.pools.iter().find(|p| p.gateway.is_ipv4()))
+            .map(|p| p.gateway)
     }
 
     /// The embedded DNS at 127.0.0.11 in the namespace `netns`, answering the names of
