@@ -2,6 +2,7 @@
 //! `main` dispatches to; each returns the process's exit code or an [`Exit`]:
 //!
 //! - [`create`]: the flags of `create` and `run` and the `CreateRequest` they make;
+//!   [`netflags`]: their network flags (`--network`, `-p`, `--dns`...);
 //! - [`run`]: `run`, `start`, `attach` (attached sessions);
 //! - [`container`]: `stop`, `restart`, `kill`, `rm`, `wait`, `pause`, `unpause`,
 //!   `rename`, `update`, `resize`, `top`, `container prune`;
@@ -23,6 +24,7 @@ pub mod exec;
 pub mod image;
 pub mod inspect;
 pub mod logs;
+pub mod netflags;
 pub mod ps;
 pub mod run;
 pub mod stats;
