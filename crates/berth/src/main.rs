@@ -29,12 +29,13 @@ use commands::image::{
 };
 use commands::inspect::{ImageInspectArgs, InspectArgs};
 use commands::logs::LogsArgs;
+use commands::port::PortArgs;
 use commands::ps::PsArgs;
 use commands::run::{AttachArgs, RunArgs, StartArgs};
 use commands::stats::StatsArgs;
 use commands::system::FormatArgs;
-use commands::{commit, container, cp, create, events, exec, image, inspect, logs, ps, run};
-use commands::{stats, system};
+use commands::{commit, container, cp, create, events, exec, image, inspect, logs, port, ps};
+use commands::{run, stats, system};
 use exit::CmdResult;
 
 #[derive(Parser, Debug)]
@@ -93,6 +94,8 @@ enum Cmd {
     Unpause(Containers),
     /// Display the running processes of a container.
     Top(TopArgs),
+    /// List port mappings or a specific mapping for the container.
+    Port(PortArgs),
     /// Display a live stream of container(s) resource usage statistics.
     Stats(StatsArgs),
     /// Update configuration of one or more containers.
@@ -191,7 +194,7 @@ enum SystemCmd {
 fn management_aliases(mut args: Vec<String>) -> Vec<String> {
     const CONTAINER: &[&str] = &[
         "run", "create", "start", "stop", "restart", "kill", "wait", "attach", "logs", "exec",
-        "pause", "unpause", "top", "stats", "update",
+        "pause", "unpause", "top", "stats", "update", "port",
     ];
     // The command is the first argument that is not a global option (or its value).
     let mut i = 1;
@@ -275,6 +278,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Cmd::Pause(a) => container::pause(c, a, true).await,
         Cmd::Unpause(a) => container::pause(c, a, false).await,
         Cmd::Top(a) => container::top(c, a).await,
+        Cmd::Port(a) => port::port(c, a).await,
         Cmd::Update(a) => container::update(c, a).await,
         Cmd::Resize(a) => container::resize(c, a).await,
         Cmd::Cp(a)

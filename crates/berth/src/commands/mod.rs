@@ -7,6 +7,7 @@
 //! - [`container`]: `stop`, `restart`, `kill`, `rm`, `wait`, `pause`, `unpause`,
 //!   `rename`, `update`, `resize`, `top`, `container prune`;
 //! - [`ps`], [`stats`], [`logs`], [`exec`], [`cp`], [`inspect`], [`events`];
+//! - [`port`]: `port`, and the PORTS column of `ps`;
 //! - [`commit`]: `commit`, `diff`, `export` (a container's filesystem);
 //! - [`image`]: `images`, `rmi`, `tag`, `history`, `image prune`, `load`, `save`, `import`;
 //! - [`system`]: `version`, `info`, `system df`, `system prune`.
@@ -25,6 +26,7 @@ pub mod image;
 pub mod inspect;
 pub mod logs;
 pub mod netflags;
+pub mod port;
 pub mod ps;
 pub mod run;
 pub mod stats;
