@@ -29,6 +29,7 @@ use commands::image::{
 };
 use commands::inspect::{ImageInspectArgs, InspectArgs};
 use commands::logs::LogsArgs;
+use commands::network as net;
 use commands::port::PortArgs;
 use commands::ps::PsArgs;
 use commands::run::{AttachArgs, RunArgs, StartArgs};
@@ -138,6 +139,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ImageCmd,
     },
+    /// Manage networks.
+    Network {
+        #[command(subcommand)]
+        cmd: NetworkCmd,
+    },
     /// Manage Berth.
     System {
         #[command(subcommand)]
@@ -176,6 +182,26 @@ enum ImageCmd {
     #[command(alias = "remove")]
     Rm(RmiArgs),
     Tag(TagArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum NetworkCmd {
+    /// Connect a container to a network.
+    Connect(net::ConnectArgs),
+    /// Create a network.
+    Create(net::CreateArgs),
+    /// Disconnect a container from a network.
+    Disconnect(net::DisconnectArgs),
+    /// Display detailed information on one or more networks.
+    Inspect(net::InspectArgs),
+    /// List networks.
+    #[command(alias = "list")]
+    Ls(net::LsArgs),
+    /// Remove all unused networks.
+    Prune(net::PruneArgs),
+    /// Remove one or more networks.
+    #[command(alias = "remove")]
+    Rm(net::RmArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -279,6 +305,15 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Cmd::Unpause(a) => container::pause(c, a, false).await,
         Cmd::Top(a) => container::top(c, a).await,
         Cmd::Port(a) => port::port(c, a).await,
+        Cmd::Network { cmd } => match cmd {
+            NetworkCmd::Connect(a) => net::connect(c, a).await,
+            NetworkCmd::Create(a) => net::create(c, a).await,
+            NetworkCmd::Disconnect(a) => net::disconnect(c, a).await,
+            NetworkCmd::Inspect(a) => net::inspect(c, a).await,
+            NetworkCmd::Ls(a) => net::ls(c, a).await,
+            NetworkCmd::Prune(a) => net::prune(c, a).await,
+            NetworkCmd::Rm(a) => net::rm(c, a).await,
+        },
         Cmd::Update(a) => container::update(c, a).await,
         Cmd::Resize(a) => container::resize(c, a).await,
         Cmd::Cp(a)

@@ -8,6 +8,7 @@
 //!   `rename`, `update`, `resize`, `top`, `container prune`;
 //! - [`ps`], [`stats`], [`logs`], [`exec`], [`cp`], [`inspect`], [`events`];
 //! - [`port`]: `port`, and the PORTS column of `ps`;
+//! - [`network`]: `network create|ls|inspect|rm|prune|connect|disconnect`;
 //! - [`commit`]: `commit`, `diff`, `export` (a container's filesystem);
 //! - [`image`]: `images`, `rmi`, `tag`, `history`, `image prune`, `load`, `save`, `import`;
 //! - [`system`]: `version`, `info`, `system df`, `system prune`.
@@ -26,6 +27,7 @@ pub mod image;
 pub mod inspect;
 pub mod logs;
 pub mod netflags;
+pub mod network;
 pub mod port;
 pub mod ps;
 pub mod run;

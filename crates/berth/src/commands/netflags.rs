@@ -537,7 +537,7 @@ fn validate_extra_host(val: &str) -> Result<String, String> {
 }
 
 /// The docker CLI's `ValidateLink`: `name` or `name:alias`, kept as given.
-fn validate_link(val: &str) -> Result<String, String> {
+pub fn validate_link(val: &str) -> Result<String, String> {
     if val.is_empty() {
         return Err("empty string specified for links".into());
     }
