@@ -515,9 +515,24 @@ fn host_config(o: &CreateOpts) -> Result<HostConfig, Exit> {
     })
 }
 
+/// A flag clap did not know lands in IMAGE (which takes hyphens so that the command's
+/// own flags reach it): refused as pflag words it, rather than sent as an image name.
+fn unknown_flag(image: &str) -> Result<(), Exit> {
+    let message = if let Some(long) = image.strip_prefix("--").filter(|l| !l.is_empty()) {
+        let name = long.split_once('=').map_or(long, |(n, _)| n);
+        format!("unknown flag: --{name}")
+    } else if let Some(c) = image.strip_prefix('-').and_then(|s| s.chars().next()) {
+        format!("unknown shorthand flag: '{c}' in {image}")
+    } else {
+        return Ok(());
+    };
+    Err(fail(125, message))
+}
+
 /// The body of `POST /containers/create` for `opts`; `detach` (`run -d`) attaches no
 /// stream, as the docker CLI.
 pub fn create_request(o: &CreateOpts, detach: bool) -> Result<CreateRequest, Exit> {
+    unknown_flag(o.image())?;
     let mut env = Vec::new();
     for f in &o.env_file {
         env.extend(read_env_file(f)?);
@@ -714,6 +729,11 @@ mod tests {
             ),
             (&["--log-opt", "x", "busybox"], "invalid log opt"),
             (&["-m", "lots", "busybox"], "invalid size"),
+            (
+                &["--volumes-from", "x", "busybox"],
+                "unknown flag: --volumes-from",
+            ),
+            (&["-Z", "busybox"], "unknown shorthand flag: 'Z' in -Z"),
             (
                 &["--no-healthcheck", "--health-cmd", "true", "busybox"],
                 "conflicts",
