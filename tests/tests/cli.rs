@@ -167,11 +167,19 @@ fn unsupported_flags_are_refused() {
     let Some(d) = Daemon::with_busybox() else {
         return;
     };
-    let c = unique("publish");
-    let out = d.berth(&["run", "--name", &c, "-p", "8080:80", "busybox", "true"]);
+    let c = unique("refused");
+    let out = d.berth(&[
+        "run",
+        "--name",
+        &c,
+        "--volumes-from",
+        "other",
+        "busybox",
+        "true",
+    ]);
     assert_eq!(out.code(), 125);
     assert!(
-        out.stderr().contains("--publish 8080:80"),
+        out.stderr().contains("unknown flag: --volumes-from"),
         "{}",
         out.stderr()
     );

@@ -412,6 +412,56 @@ pub fn indent_json(values: &[&[u8]]) -> String {
     out
 }
 
+/// The docker CLI's sort order for names (`sortorder.NaturalLess`): runs of digits
+/// compared as numbers (`n2` before `n10`), digits before other bytes, the rest bytewise.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (da, db) = (a[i].is_ascii_digit(), b[j].is_ascii_digit());
+        if da != db {
+            return if da {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
+        }
+        if !da {
+            if a[i] != b[j] {
+                return a[i].cmp(&b[j]);
+            }
+            i += 1;
+            j += 1;
+            continue;
+        }
+        // Numbers: leading zeros skipped, then the shorter is less, then bytewise, then
+        // the one with fewer zeros.
+        let (za, zb) = (i, j);
+        while i < a.len() && a[i] == b'0' {
+            i += 1;
+        }
+        while j < b.len() && b[j] == b'0' {
+            j += 1;
+        }
+        let (na, nb) = (i, j);
+        while i < a.len() && a[i].is_ascii_digit() {
+            i += 1;
+        }
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        let order = (i - na)
+            .cmp(&(j - nb))
+            .then_with(|| a[na..i].cmp(&b[nb..j]))
+            .then_with(|| (na - za).cmp(&(nb - zb)));
+        if order != Ordering::Equal {
+            return order;
+        }
+    }
+    (a.len() - i).cmp(&(b.len() - j))
+}
+
 /// `"sh -c 'echo…"`-style command column: quoted, at most 20 characters.
 pub fn truncate_command(cmd: &str, full: bool) -> String {
     if full || cmd.chars().count() <= 20 {
@@ -425,6 +475,16 @@ pub fn truncate_command(cmd: &str, full: bool) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn names_in_natural_order() {
+        let mut names = vec!["n10", "bridge", "n2", "n02", "host", "a1b", "a01b", "1x"];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            names,
+            ["1x", "a1b", "a01b", "bridge", "host", "n2", "n02", "n10"]
+        );
+    }
 
     fn render(tpl: &str, data: &Value) -> String {
         Template::parse(tpl).unwrap().render(data).unwrap()

@@ -29,12 +29,14 @@ use commands::image::{
 };
 use commands::inspect::{ImageInspectArgs, InspectArgs};
 use commands::logs::LogsArgs;
+use commands::network as net;
+use commands::port::PortArgs;
 use commands::ps::PsArgs;
 use commands::run::{AttachArgs, RunArgs, StartArgs};
 use commands::stats::StatsArgs;
 use commands::system::FormatArgs;
-use commands::{commit, container, cp, create, events, exec, image, inspect, logs, ps, run};
-use commands::{stats, system};
+use commands::{commit, container, cp, create, events, exec, image, inspect, logs, port, ps};
+use commands::{run, stats, system};
 use exit::CmdResult;
 
 #[derive(Parser, Debug)]
@@ -93,6 +95,8 @@ enum Cmd {
     Unpause(Containers),
     /// Display the running processes of a container.
     Top(TopArgs),
+    /// List port mappings or a specific mapping for the container.
+    Port(PortArgs),
     /// Display a live stream of container(s) resource usage statistics.
     Stats(StatsArgs),
     /// Update configuration of one or more containers.
@@ -135,6 +139,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ImageCmd,
     },
+    /// Manage networks.
+    Network {
+        #[command(subcommand)]
+        cmd: NetworkCmd,
+    },
     /// Manage Berth.
     System {
         #[command(subcommand)]
@@ -176,6 +185,26 @@ enum ImageCmd {
 }
 
 #[derive(Subcommand, Debug)]
+enum NetworkCmd {
+    /// Connect a container to a network.
+    Connect(net::ConnectArgs),
+    /// Create a network.
+    Create(net::CreateArgs),
+    /// Disconnect a container from a network.
+    Disconnect(net::DisconnectArgs),
+    /// Display detailed information on one or more networks.
+    Inspect(net::InspectArgs),
+    /// List networks.
+    #[command(alias = "list")]
+    Ls(net::LsArgs),
+    /// Remove all unused networks.
+    Prune(net::PruneArgs),
+    /// Remove one or more networks.
+    #[command(alias = "remove")]
+    Rm(net::RmArgs),
+}
+
+#[derive(Subcommand, Debug)]
 enum SystemCmd {
     /// Show disk usage.
     Df,
@@ -191,7 +220,7 @@ enum SystemCmd {
 fn management_aliases(mut args: Vec<String>) -> Vec<String> {
     const CONTAINER: &[&str] = &[
         "run", "create", "start", "stop", "restart", "kill", "wait", "attach", "logs", "exec",
-        "pause", "unpause", "top", "stats", "update",
+        "pause", "unpause", "top", "stats", "update", "port",
     ];
     // The command is the first argument that is not a global option (or its value).
     let mut i = 1;
@@ -275,6 +304,16 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Cmd::Pause(a) => container::pause(c, a, true).await,
         Cmd::Unpause(a) => container::pause(c, a, false).await,
         Cmd::Top(a) => container::top(c, a).await,
+        Cmd::Port(a) => port::port(c, a).await,
+        Cmd::Network { cmd } => match cmd {
+            NetworkCmd::Connect(a) => net::connect(c, a).await,
+            NetworkCmd::Create(a) => net::create(c, a).await,
+            NetworkCmd::Disconnect(a) => net::disconnect(c, a).await,
+            NetworkCmd::Inspect(a) => net::inspect(c, a).await,
+            NetworkCmd::Ls(a) => net::ls(c, a).await,
+            NetworkCmd::Prune(a) => net::prune(c, a).await,
+            NetworkCmd::Rm(a) => net::rm(c, a).await,
+        },
         Cmd::Update(a) => container::update(c, a).await,
         Cmd::Resize(a) => container::resize(c, a).await,
         Cmd::Cp(a)

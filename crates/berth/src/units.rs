@@ -135,6 +135,37 @@ pub fn go_time(secs: i64) -> String {
     )
 }
 
+/// An RFC 3339 time from the API as Go prints the `time.Time` it decodes to
+/// (`2025-01-02 03:04:05.5 +0000 UTC`; an offset's zone named by the offset itself,
+/// `+0100 +0100`); Go's zero time when it is not one.
+pub fn go_time_rfc3339(t: &str) -> String {
+    const ZERO: &str = "0001-01-01 00:00:00 +0000 UTC";
+    let Some((date, rest)) = t.split_once('T') else {
+        return ZERO.into();
+    };
+    let zone_at = rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len());
+    let (clock, zone) = rest.split_at(zone_at);
+    let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
+    let frac = frac.trim_end_matches('0');
+    let zone = match zone {
+        "Z" | "z" => "+0000 UTC".to_string(),
+        z if z.len() == 6 => {
+            let off = z.replace(':', "");
+            format!("{off} {off}")
+        }
+        _ => return ZERO.into(),
+    };
+    if date.len() != 10 || hms.len() != 8 {
+        return ZERO.into();
+    }
+    let frac = if frac.is_empty() {
+        String::new()
+    } else {
+        format!(".{frac}")
+    };
+    format!("{date} {hms}{frac} {zone}")
+}
+
 /// Unix nanoseconds as RFC 3339 with nanoseconds (`docker events` lines).
 pub fn rfc3339_nanos(nanos: i64) -> String {
     let t = UNIX_EPOCH + Duration::from_nanos(nanos.max(0) as u64);
@@ -144,6 +175,23 @@ pub fn rfc3339_nanos(nanos: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_times_as_go_prints_them() {
+        assert_eq!(
+            go_time_rfc3339("2025-01-02T03:04:05.123456789Z"),
+            "2025-01-02 03:04:05.123456789 +0000 UTC"
+        );
+        assert_eq!(
+            go_time_rfc3339("2025-01-01T00:00:00.500+01:00"),
+            "2025-01-01 00:00:00.5 +0100 +0100"
+        );
+        assert_eq!(
+            go_time_rfc3339("2025-01-03T00:00:00.000Z"),
+            "2025-01-03 00:00:00 +0000 UTC"
+        );
+        assert_eq!(go_time_rfc3339(""), "0001-01-01 00:00:00 +0000 UTC");
+    }
 
     #[test]
     fn durations_as_go_units() {

@@ -8,8 +8,9 @@
 //! - [`Client`]: the daemon's address (`-H`, `BERTH_HOST`, `DOCKER_HOST`) and the API
 //!   version, negotiated with [`Client::negotiate`] (the lower of the daemon's and ours).
 //! - Endpoints by domain: `container.rs` (create, start, attach, wait, logs, archive...),
-//!   `exec.rs`, `image.rs` (list, inspect, load, save, import, commit...), `system.rs`
-//!   (version, info, df, events).
+//!   `exec.rs`, `image.rs` (list, inspect, load, save, import, commit...), `network.rs`
+//!   (create, list, inspect, remove, prune, connect, disconnect), `system.rs` (version,
+//!   info, df, events).
 //! - Streams ([`stream`]): [`ByteStream`] for raw bodies, [`JsonStream`] for JSON lines,
 //!   [`Hijacked`] connections for attach and exec, [`Demux`] for their frames.
 //! - Errors ([`Error`]): a daemon's `{"message"}` answer is [`Error::Api`] with its status.
@@ -22,9 +23,12 @@ mod error;
 mod exec;
 mod http;
 mod image;
+mod network;
 pub mod query;
 pub mod stream;
 mod system;
+#[cfg(test)]
+mod testserver;
 
 pub use berth_models as models;
 pub use container::{

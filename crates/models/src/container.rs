@@ -106,7 +106,7 @@ pub struct LogConfig {
 pub const DEFAULT_LOG_DRIVER: &str = "json-file";
 
 /// One published port of `PortBindings` / `NetworkSettings.Ports`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "PascalCase")]
 pub struct PortBinding {
     #[serde(default, deserialize_with = "nullable")]

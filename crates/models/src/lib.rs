@@ -14,10 +14,11 @@
 //! - [`image`]: [`ImageSummary`], [`ImageInspect`], [`ImageConfig`], history, delete,
 //!   prune, search.
 //! - [`system`]: [`SystemInfo`], [`SystemVersion`], [`DiskUsage`], [`EventMessage`].
-//! - [`network`], [`volume`]: networks and volumes; [`build`]: [`BuildOptions`], the
-//!   build cache and [`JsonMessage`] (every progress stream's line); [`distribution`]:
-//!   OCI descriptors, [`AuthConfig`], pull and push progress; [`compose`]: the labels of
-//!   docker-compose.
+//! - [`network`], [`volume`]: networks and volumes; [`ports`]: the docker CLI's
+//!   `-p`/`--publish`, `--expose` and `-P` parsers, shared by the CLI and the daemon.
+//! - [`build`]: [`BuildOptions`], the build cache and [`JsonMessage`] (every progress
+//!   stream's line); [`distribution`]: OCI descriptors, [`AuthConfig`], pull and push
+//!   progress; [`compose`]: the labels of docker-compose.
 //!
 //! What changes with the API version is in [`compat`] ([`ForVersion`]); [`version`] has
 //! [`ApiVersion`]. [`ErrorResponse`] is every error's body, [`IdResponse`] the answer of
@@ -32,6 +33,7 @@ pub mod exec;
 pub mod image;
 pub mod inspect;
 pub mod network;
+pub mod ports;
 mod serde_util;
 pub mod stats;
 pub mod system;

@@ -1,197 +1,21 @@
-//! `-p`/`--publish` specs and `-P`, as the docker CLI parses them (go-connections'
-//! `nat.ParsePortSpecs`), with its error messages, and the allocation of free host ports.
+//! Host ports the daemon hands out ([`PortAllocator`]) and a container's published ports
+//! ([`publish`]). The docker CLI's `-p`/`-P` parser lives in `berth_models::ports` (the CLI
+//! uses it without this crate) and is re-exported here.
 //!
-//! The result has the Engine API's shapes: exposed ports keyed `"80/tcp"`, and port
-//! bindings `{"HostIp": "", "HostPort": "8080"}` (an empty `HostPort` asks the daemon to
-//! pick one; `"8000-8010"` asks for one in that range).
+//! Bindings have the Engine API's shapes: ports keyed `"80/tcp"`, and port bindings
+//! `{"HostIp": "", "HostPort": "8080"}` (an empty `HostPort` asks the daemon to pick one;
+//! `"8000-8010"` asks for one in that range).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-/// A `-p` spec or an exposed port the docker CLI refuses, worded as it words it.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum PortSpecError {
-    #[error("invalid IP address: {0}")]
-    InvalidIp(String),
-    #[error("no port specified: {0}<empty>")]
-    NoPort(String),
-    #[error("invalid containerPort: {0}")]
-    InvalidContainerPort(String),
-    #[error("invalid hostPort: {0}")]
-    InvalidHostPort(String),
-    #[error("invalid ranges specified for container and host Ports: {0} and {1}")]
-    RangeMismatch(String, String),
-    #[error("invalid proto: {0}")]
-    InvalidProto(String),
-}
+pub use berth_models::ports::{
+    PortBinding, PortSpecError, PortSpecs, Proto, parse_port_specs, publish_all,
+};
 
-/// A transport protocol a port can be published for.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Proto {
-    Tcp,
-    Udp,
-    Sctp,
-}
-
-impl Proto {
-    /// The name Docker and nftables use: `tcp`, `udp`, `sctp`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Proto::Tcp => "tcp",
-            Proto::Udp => "udp",
-            Proto::Sctp => "sctp",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Proto> {
-        match s.to_ascii_lowercase().as_str() {
-            "tcp" => Some(Proto::Tcp),
-            "udp" => Some(Proto::Udp),
-            "sctp" => Some(Proto::Sctp),
-            _ => None,
-        }
-    }
-}
-
-/// One binding of a container port, as in `HostConfig.PortBindings`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct PortBinding {
-    #[serde(rename = "HostIp")]
-    pub host_ip: String,
-    #[serde(rename = "HostPort")]
-    pub host_port: String,
-}
-
-/// What a set of `-p` specs (and `-P`) makes: `Config.ExposedPorts` and
-/// `HostConfig.PortBindings`, keyed `"<port>/<proto>"`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PortSpecs {
-    pub exposed: BTreeSet<String>,
-    pub bindings: BTreeMap<String, Vec<PortBinding>>,
-}
-
-/// Parses `-p` specs as the docker CLI does: `80`, `8080:80`, `127.0.0.1:8080:80/tcp`,
-/// `[::1]:8080:80`, `53:53/udp`, `8000-8001:80-81`, `8000-8010:80` (a host range to pick
-/// one port from), `127.0.0.1::80` (any host port on that address).
-pub fn parse_port_specs<S: AsRef<str>>(specs: &[S]) -> Result<PortSpecs, PortSpecError> {
-    let mut out = PortSpecs::default();
-    for spec in specs {
-        for (key, binding) in parse_port_spec(spec.as_ref())? {
-            out.exposed.insert(key.clone());
-            out.bindings.entry(key).or_default().push(binding);
-        }
-    }
-    Ok(out)
-}
-
-/// `-P`: every exposed port (`Config.ExposedPorts`, the image's merged with the
-/// container's) not bound yet gets a binding to any free host port on every address.
-pub fn publish_all<S: AsRef<str>>(exposed: &[S], specs: &mut PortSpecs) {
-    for port in exposed {
-        let key = port.as_ref().to_string();
-        specs.exposed.insert(key.clone());
-        specs.bindings.entry(key).or_insert_with(|| {
-            vec![PortBinding {
-                host_ip: String::new(),
-                host_port: String::new(),
-            }]
-        });
-    }
-}
-
-fn parse_port_spec(raw: &str) -> Result<Vec<(String, PortBinding)>, PortSpecError> {
-    let (mut ip, host_port, container) = split_parts(raw);
-    let (proto, container_port) = split_proto_port(container);
-    if let Some(inner) = ip.strip_prefix('[') {
-        ip = inner
-            .strip_suffix(']')
-            .ok_or_else(|| PortSpecError::InvalidIp(ip.to_string()))?;
-    }
-    if !ip.is_empty() && ip.parse::<IpAddr>().is_err() {
-        return Err(PortSpecError::InvalidIp(ip.to_string()));
-    }
-    if container_port.is_empty() {
-        return Err(PortSpecError::NoPort(raw.to_string()));
-    }
-    let (start, end) = parse_range(container_port)
-        .ok_or_else(|| PortSpecError::InvalidContainerPort(container_port.to_string()))?;
-    let (host_start, host_end) = if host_port.is_empty() {
-        (0, 0)
-    } else {
-        parse_range(host_port)
-            .ok_or_else(|| PortSpecError::InvalidHostPort(host_port.to_string()))?
-    };
-    if !host_port.is_empty() && end - start != host_end - host_start && end != start {
-        return Err(PortSpecError::RangeMismatch(
-            container_port.to_string(),
-            host_port.to_string(),
-        ));
-    }
-    let proto =
-        Proto::parse(proto).ok_or_else(|| PortSpecError::InvalidProto(proto.to_string()))?;
-    let mut out = Vec::new();
-    for i in 0..=(end - start) {
-        let mut hp = if host_port.is_empty() {
-            String::new()
-        } else {
-            (u32::from(host_start) + u32::from(i)).to_string()
-        };
-        if start == end && host_start != host_end {
-            hp = format!("{hp}-{host_end}");
-        }
-        out.push((
-            format!("{}/{}", u32::from(start) + u32::from(i), proto.as_str()),
-            PortBinding {
-                host_ip: ip.to_string(),
-                host_port: hp,
-            },
-        ));
-    }
-    Ok(out)
-}
-
-/// `ip:host:container`, where the ip may itself hold colons (IPv6).
-fn split_parts(raw: &str) -> (&str, &str, &str) {
-    let parts: Vec<&str> = raw.split(':').collect();
-    let n = parts.len();
-    match n {
-        1 => ("", "", parts[0]),
-        2 => ("", parts[0], parts[1]),
-        _ => {
-            let ip_len = parts[..n - 2].iter().map(|p| p.len()).sum::<usize>() + (n - 3);
-            (&raw[..ip_len], parts[n - 2], parts[n - 1])
-        }
-    }
-}
-
-fn split_proto_port(raw: &str) -> (&str, &str) {
-    let mut parts = raw.splitn(2, '/');
-    let port = parts.next().unwrap_or("");
-    if port.is_empty() {
-        return ("", "");
-    }
-    match parts.next() {
-        None | Some("") => ("tcp", port),
-        // Go's strings.Split takes the second field only, `80/tcp/x` reads as tcp.
-        Some(p) => (p.split('/').next().unwrap_or(p), port),
-    }
-}
-
+/// A port or a range (`8000-8010`) as the allocator takes it.
 fn parse_range(s: &str) -> Option<(u16, u16)> {
-    match s.split_once('-') {
-        None => {
-            let p = s.parse::<u16>().ok()?;
-            Some((p, p))
-        }
-        Some((a, b)) => {
-            let b = b.split('-').next().unwrap_or(b);
-            let (a, b) = (a.parse::<u16>().ok()?, b.parse::<u16>().ok()?);
-            (b >= a).then_some((a, b))
-        }
-    }
+    berth_models::ports::parse_port_range(s).ok()
 }
 
 /// No free host port is left, as dockerd words it.
@@ -378,59 +202,6 @@ mod tests {
             host_ip: ip.into(),
             host_port: port.into(),
         }
-    }
-
-    #[test]
-    fn specs_as_the_docker_cli_reads_them() {
-        let s = parse_port_specs(&[
-            "8080:80",
-            "127.0.0.1:8000-8001:80-81/udp",
-            "[::1]:9090:90",
-            "53/udp",
-            "::1:7:7",
-        ])
-        .expect("valid");
-        assert_eq!(s.bindings["80/tcp"], vec![b("", "8080")]);
-        assert_eq!(s.bindings["80/udp"], vec![b("127.0.0.1", "8000")]);
-        assert_eq!(s.bindings["81/udp"], vec![b("127.0.0.1", "8001")]);
-        assert_eq!(s.bindings["90/tcp"], vec![b("::1", "9090")]);
-        assert_eq!(s.bindings["53/udp"], vec![b("", "")]);
-        assert_eq!(s.bindings["7/tcp"], vec![b("::1", "7")]);
-        assert_eq!(s.exposed.len(), 6);
-        // A host range for one container port: the daemon picks one in it.
-        let s = parse_port_specs(&["8000-8010:80", "127.0.0.1::81"]).expect("valid");
-        assert_eq!(s.bindings["80/tcp"], vec![b("", "8000-8010")]);
-        assert_eq!(s.bindings["81/tcp"], vec![b("127.0.0.1", "")]);
-    }
-
-    #[test]
-    fn errors_worded_as_the_docker_cli() {
-        // Each message as docker 28.2 printed it after "docker: ".
-        let cases = [
-            ("abc:80", "invalid hostPort: abc"),
-            ("80:abc", "invalid containerPort: abc"),
-            ("80/sctpx", "invalid proto: sctpx"),
-            (
-                "8000-8001:80-82",
-                "invalid ranges specified for container and host Ports: 80-82 and 8000-8001",
-            ),
-            ("1.2.3.4.5:80:80", "invalid IP address: 1.2.3.4.5"),
-            ("80-70:80", "invalid hostPort: 80-70"),
-            ("99999:80", "invalid hostPort: 99999"),
-            ("8080:", "no port specified: 8080:<empty>"),
-        ];
-        for (spec, msg) in cases {
-            let err = parse_port_specs(&[spec]).expect_err(spec);
-            assert_eq!(err.to_string(), msg, "{spec}");
-        }
-    }
-
-    #[test]
-    fn publish_all_binds_exposed_ports_not_bound_yet() {
-        let mut s = parse_port_specs(&["8080:80"]).expect("valid");
-        publish_all(&["80/tcp", "443/tcp"], &mut s);
-        assert_eq!(s.bindings["80/tcp"], vec![b("", "8080")]);
-        assert_eq!(s.bindings["443/tcp"], vec![b("", "")]);
     }
 
     #[test]

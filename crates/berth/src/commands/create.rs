@@ -1,6 +1,7 @@
 //! `berth create` and the flags it shares with `run` ([`CreateOpts`]), turned into the
 //! typed body of `POST /containers/create` ([`create_request`]) as the docker CLI builds
-//! it: `Config`, `HostConfig` (limits, mounts, security, logging...) and the health check.
+//! it: `Config`, `HostConfig` (limits, mounts, security, logging...) and the health check;
+//! the network flags and `NetworkingConfig` are [`super::netflags`]'.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,7 @@ use berth_client::models::{
 };
 use clap::Args;
 
+use super::netflags::{NetworkFlags, for_version};
 use crate::exit::{CmdResult, Exit, fail};
 use crate::stream::console_size;
 use crate::units::{parse_bytes, parse_bytes_or_unlimited};
@@ -45,27 +47,9 @@ pub struct CreateOpts {
     /// Username or UID (format: <name|uid>[:<group|gid>]).
     #[arg(short = 'u', long)]
     pub user: Option<String>,
-    /// Connect a container to a network.
-    #[arg(long = "network", alias = "net")]
-    pub network: Option<String>,
-    /// Container host name.
-    #[arg(short = 'h', long)]
-    pub hostname: Option<String>,
     /// Bind mount a volume (src:dst[:ro]).
     #[arg(short = 'v', long = "volume")]
     pub volumes: Vec<String>,
-    /// Add a custom host-to-IP mapping (host:ip).
-    #[arg(long = "add-host")]
-    pub add_host: Vec<String>,
-    /// Set custom DNS servers.
-    #[arg(long)]
-    pub dns: Vec<String>,
-    /// Set custom DNS search domains.
-    #[arg(long = "dns-search")]
-    pub dns_search: Vec<String>,
-    /// Set DNS options.
-    #[arg(long = "dns-option")]
-    pub dns_option: Vec<String>,
     /// Logging driver for the container (json-file, local, none).
     #[arg(long = "log-driver")]
     pub log_driver: Option<String>,
@@ -124,9 +108,6 @@ pub struct CreateOpts {
     /// Runtime to use for this container.
     #[arg(long)]
     pub runtime: Option<String>,
-    /// Publish a container's port(s) to the host (not supported yet: refused).
-    #[arg(short = 'p', long = "publish")]
-    pub publish: Vec<String>,
     /// Restart policy to apply when a container exits.
     #[arg(long)]
     pub restart: Option<String>,
@@ -138,6 +119,8 @@ pub struct CreateOpts {
     pub rm: bool,
     #[command(flatten)]
     pub resources: ResourceOpts,
+    #[command(flatten)]
+    pub net: NetworkFlags,
     /// Disable OOM Killer.
     #[arg(long = "oom-kill-disable")]
     pub oom_kill_disable: bool,
@@ -455,15 +438,6 @@ fn healthcheck(o: &CreateOpts) -> Result<Option<HealthConfig>, Exit> {
 
 /// The `HostConfig` of `opts`.
 fn host_config(o: &CreateOpts) -> Result<HostConfig, Exit> {
-    if let Some(p) = o.publish.first() {
-        return Err(fail(
-            125,
-            format!(
-                "berth: --publish {p}: published ports are not supported yet \
-                 (containers have loopback networking only)"
-            ),
-        ));
-    }
     let mut resources = o.resources.resources(125)?;
     resources.oom_kill_disable = o.oom_kill_disable;
     resources.ulimits = (!o.ulimits.is_empty())
@@ -502,15 +476,10 @@ fn host_config(o: &CreateOpts) -> Result<HostConfig, Exit> {
                 .collect::<Vec<_>>(),
         ),
         log_config,
-        network_mode: o.network.clone().unwrap_or_else(|| "default".into()),
         restart_policy: o.restart.as_deref().map(restart_policy).unwrap_or_default(),
         auto_remove: o.rm,
         cap_add: some(&o.cap_add),
         cap_drop: some(&o.cap_drop),
-        dns: some(&o.dns),
-        dns_options: some(&o.dns_option),
-        dns_search: some(&o.dns_search),
-        extra_hosts: some(&o.add_host),
         group_add: some(&o.group_add),
         ipc_mode: o.ipc.clone().unwrap_or_default(),
         pid_mode: o.pid.clone().unwrap_or_default(),
@@ -546,16 +515,30 @@ fn host_config(o: &CreateOpts) -> Result<HostConfig, Exit> {
     })
 }
 
+/// A flag clap did not know lands in IMAGE (which takes hyphens so that the command's
+/// own flags reach it): refused as pflag words it, rather than sent as an image name.
+fn unknown_flag(image: &str) -> Result<(), Exit> {
+    let message = if let Some(long) = image.strip_prefix("--").filter(|l| !l.is_empty()) {
+        let name = long.split_once('=').map_or(long, |(n, _)| n);
+        format!("unknown flag: --{name}")
+    } else if let Some(c) = image.strip_prefix('-').and_then(|s| s.chars().next()) {
+        format!("unknown shorthand flag: '{c}' in {image}")
+    } else {
+        return Ok(());
+    };
+    Err(fail(125, message))
+}
+
 /// The body of `POST /containers/create` for `opts`; `detach` (`run -d`) attaches no
 /// stream, as the docker CLI.
 pub fn create_request(o: &CreateOpts, detach: bool) -> Result<CreateRequest, Exit> {
+    unknown_flag(o.image())?;
     let mut env = Vec::new();
     for f in &o.env_file {
         env.extend(read_env_file(f)?);
     }
     env.extend(o.env.iter().filter_map(|e| expand_env(e)));
-    let config = ContainerConfig {
-        hostname: o.hostname.clone().unwrap_or_default(),
+    let mut config = ContainerConfig {
         user: o.user.clone().unwrap_or_default(),
         attach_stdin: o.interactive && !detach,
         attach_stdout: !detach,
@@ -590,16 +573,19 @@ pub fn create_request(o: &CreateOpts, detach: bool) -> Result<CreateRequest, Exi
         .filter(|v: &BTreeMap<_, _>| !v.is_empty()),
         ..ContainerConfig::default()
     };
+    let mut host_config = host_config(o)?;
+    let networking = o.net.apply(&mut config, &mut host_config)?;
     Ok(CreateRequest {
         config,
-        host_config: host_config(o)?,
-        networking_config: None,
+        host_config,
+        networking_config: Some(networking),
     })
 }
 
 /// Create the container; daemon errors exit 125 like docker's. Warnings go to stderr.
 pub async fn create(c: &Client, o: &CreateOpts, detach: bool) -> Result<String, Exit> {
-    let req = create_request(o, detach)?;
+    let mut req = create_request(o, detach)?;
+    for_version(&mut req, c.version())?;
     match c.container_create(&req, o.name.as_deref()).await {
         Ok(created) => {
             for w in &created.warnings {
@@ -721,14 +707,18 @@ mod tests {
         assert_eq!(h.init, Some(true));
         assert_eq!(h.network_mode, "default");
         assert_eq!(h.sysctls.as_ref().unwrap()["net.ipv4.ip_forward"], "1");
-        // Lists not given are null, as the docker CLI sends them.
-        assert!(h.binds.is_none() && h.dns.is_none() && h.cap_add.is_none());
+        // Lists not given are null, as the docker CLI sends them (the DNS ones empty).
+        assert!(h.binds.is_none() && h.links.is_none() && h.cap_add.is_none());
+        assert_eq!(h.dns, Some(vec![]));
     }
 
     #[test]
     fn bad_flags_are_refused() {
         for (args, message) in [
-            (&["-p", "80:80", "busybox"][..], "--publish 80:80"),
+            (
+                &["-p", "80:abc", "busybox"][..],
+                "invalid containerPort: abc",
+            ),
             (
                 &["--ulimit", "nofile", "busybox"],
                 "invalid ulimit argument",
@@ -739,6 +729,11 @@ mod tests {
             ),
             (&["--log-opt", "x", "busybox"], "invalid log opt"),
             (&["-m", "lots", "busybox"], "invalid size"),
+            (
+                &["--volumes-from", "x", "busybox"],
+                "unknown flag: --volumes-from",
+            ),
+            (&["-Z", "busybox"], "unknown shorthand flag: 'Z' in -Z"),
             (
                 &["--no-healthcheck", "--health-cmd", "true", "busybox"],
                 "conflicts",

@@ -1,13 +1,14 @@
 //! `berth inspect` (containers, then images), `container inspect`, `image inspect`: the
 //! daemon's JSON as the docker CLI prints it (indented, the daemon's bytes kept), or a
-//! `--format` template over the typed answer.
+//! `--format` template over the typed answer. [`print_inspected`] does the printing for
+//! every inspect command (`network inspect` too).
 
 use berth_client::Client;
 use berth_client::models::{ContainerInspect, ImageInspect};
 use bytes::Bytes;
 use clap::Args;
 
-use crate::exit::{CmdResult, fail};
+use crate::exit::{CmdResult, Exit, fail};
 use crate::format::{Template, indent_json};
 
 /// `berth inspect`.
@@ -53,7 +54,14 @@ enum Found {
     Image(Box<ImageInspect>, Bytes),
 }
 
-impl Found {
+/// What `inspect` prints of an answer: its bytes as they came (the JSON forms), its typed
+/// value for a template.
+pub trait Inspected {
+    fn raw(&self) -> &[u8];
+    fn render(&self, t: &Template) -> Result<String, String>;
+}
+
+impl Inspected for Found {
     fn raw(&self) -> &[u8] {
         match self {
             Found::Container(_, raw) | Found::Image(_, raw) => raw,
@@ -66,6 +74,61 @@ impl Found {
             Found::Image(v, _) => t.render(v),
         }
     }
+}
+
+/// `--format` of an inspect command: none for the JSON forms (none, `""`, `json`), else
+/// the template (a parse error exits 64, as the docker CLI).
+pub fn inspect_template(format: Option<&str>) -> Result<Option<Template>, Exit> {
+    match format {
+        None | Some("") | Some("json") => Ok(None),
+        Some(f) => Template::parse(f)
+            .map(Some)
+            .map_err(|e| fail(64, format!("template parsing error: {e}"))),
+    }
+}
+
+/// Print what was found as the docker CLI's inspector does, then the errors (what was
+/// not found, templates that failed); exit 1 if there were any. `template` is
+/// [`inspect_template`]'s of `format`.
+pub fn print_inspected<I: Inspected>(
+    format: Option<&str>,
+    template: Option<&Template>,
+    found: &[I],
+    mut errors: Vec<String>,
+) -> CmdResult {
+    let raws: Vec<&[u8]> = found.iter().map(I::raw).collect();
+    match (template, format) {
+        (Some(t), _) => {
+            let mut out = String::new();
+            for f in found {
+                match f.render(t) {
+                    Ok(text) => {
+                        out.push_str(&text);
+                        out.push('\n');
+                    }
+                    Err(e) => errors.push(format!("template parsing error: {e}")),
+                }
+            }
+            // Nothing rendered is still a line.
+            if out.is_empty() {
+                out.push('\n');
+            }
+            print!("{out}");
+        }
+        // As the docker CLI: the answers as they came, in one array.
+        (None, Some("json")) => {
+            let joined: Vec<String> = raws
+                .iter()
+                .map(|r| String::from_utf8_lossy(r).trim().to_string())
+                .collect();
+            println!("[{}]", joined.join(","));
+        }
+        (None, _) => println!("{}", indent_json(&raws)),
+    }
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    Ok(i32::from(!errors.is_empty()))
 }
 
 /// A container named `name` (unless `kind` says image), else an image.
@@ -91,12 +154,7 @@ async fn find(c: &Client, name: &str, kind: Option<&str>, size: bool) -> Result<
 
 /// `berth inspect [-f FORMAT] [--type container|image] [-s] NAME...`.
 pub async fn inspect(c: &Client, a: InspectArgs) -> CmdResult {
-    let template = match a.format.as_deref() {
-        None | Some("") | Some("json") => None,
-        Some(f) => {
-            Some(Template::parse(f).map_err(|e| fail(64, format!("template parsing error: {e}")))?)
-        }
-    };
+    let template = inspect_template(a.format.as_deref())?;
     let mut found = Vec::new();
     let mut errors = Vec::new();
     for n in &a.names {
@@ -105,29 +163,5 @@ pub async fn inspect(c: &Client, a: InspectArgs) -> CmdResult {
             Err(e) => errors.push(e),
         }
     }
-    let raws: Vec<&[u8]> = found.iter().map(Found::raw).collect();
-    match (&template, a.format.as_deref()) {
-        (Some(t), _) => {
-            for f in &found {
-                let text = f
-                    .render(t)
-                    .map_err(|e| fail(1, format!("template parsing error: {e}")))?;
-                println!("{text}");
-            }
-        }
-        // As the docker CLI: the answers as they came, in one array.
-        (None, Some("json")) => {
-            let joined: Vec<String> = raws
-                .iter()
-                .map(|r| String::from_utf8_lossy(r).trim().to_string())
-                .collect();
-            println!("[{}]", joined.join(","));
-        }
-        (None, _) => println!("{}", indent_json(&raws)),
-    }
-    // As the docker CLI: what was not found, after what was.
-    for e in &errors {
-        eprintln!("{e}");
-    }
-    Ok(i32::from(!errors.is_empty()))
+    print_inspected(a.format.as_deref(), template.as_ref(), &found, errors)
 }

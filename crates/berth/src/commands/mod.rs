@@ -2,10 +2,13 @@
 //! `main` dispatches to; each returns the process's exit code or an [`Exit`]:
 //!
 //! - [`create`]: the flags of `create` and `run` and the `CreateRequest` they make;
+//!   [`netflags`]: their network flags (`--network`, `-p`, `--dns`...);
 //! - [`run`]: `run`, `start`, `attach` (attached sessions);
 //! - [`container`]: `stop`, `restart`, `kill`, `rm`, `wait`, `pause`, `unpause`,
 //!   `rename`, `update`, `resize`, `top`, `container prune`;
 //! - [`ps`], [`stats`], [`logs`], [`exec`], [`cp`], [`inspect`], [`events`];
+//! - [`port`]: `port`, and the PORTS column of `ps`;
+//! - [`network`]: `network create|ls|inspect|rm|prune|connect|disconnect`;
 //! - [`commit`]: `commit`, `diff`, `export` (a container's filesystem);
 //! - [`image`]: `images`, `rmi`, `tag`, `history`, `image prune`, `load`, `save`, `import`;
 //! - [`system`]: `version`, `info`, `system df`, `system prune`.
@@ -23,6 +26,9 @@ pub mod exec;
 pub mod image;
 pub mod inspect;
 pub mod logs;
+pub mod netflags;
+pub mod network;
+pub mod port;
 pub mod ps;
 pub mod run;
 pub mod stats;

@@ -6,6 +6,7 @@ use berth_client::{Client, ListOptions};
 use clap::Args;
 use serde::Serialize;
 
+use super::port::displayable_ports;
 use super::{ListFlags, filters, print_rows, short_id};
 use crate::exit::CmdResult;
 use crate::format::truncate_command;
@@ -71,20 +72,6 @@ impl Row {
     }
 
     fn new(v: ContainerSummary, no_trunc: bool, now: i64) -> Row {
-        let ports: Vec<String> = v
-            .ports
-            .iter()
-            .map(|p| {
-                let private = format!("{}/{}", p.private_port, p.r#type);
-                match p.public_port {
-                    Some(pp) => {
-                        let ip = if p.ip.is_empty() { "0.0.0.0" } else { &p.ip };
-                        format!("{ip}:{pp}->{private}")
-                    }
-                    None => private,
-                }
-            })
-            .collect();
         let labels: Vec<String> = v.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let mounts: Vec<String> = v
             .mounts
@@ -130,7 +117,7 @@ impl Row {
             names: names.join(","),
             networks: networks.join(","),
             platform: None,
-            ports: ports.join(", "),
+            ports: displayable_ports(&v.ports),
             running_for: format!("{} ago", human_duration(now - v.created)),
             size,
             image: v.image,
