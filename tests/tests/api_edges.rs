@@ -158,20 +158,20 @@ fn early_answers_read_the_whole_body_first() {
     let mut c = Conn::open(&d);
     let big = 8 << 20;
     let network = format!(
-        r#"{{"Name":"n","Labels":{{"junk":"{}"}}}}"#,
+        r#"{{"Name":"n","Driver":"macvlan","Labels":{{"junk":"{}"}}}}"#,
         "a".repeat(big)
     )
     .into_bytes();
     let tar = junk(big);
     let cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
         ("POST", "/v1.50/nosuch", tar.clone(), 404, "page not found"),
-        // What docker-compose sends first on `up` (no networks in Berth yet).
+        // What docker-compose sends first on `up`, with a driver Berth lacks.
         (
             "POST",
             "/v1.41/networks/create",
             network,
-            404,
-            "page not found",
+            501,
+            "network driver \"macvlan\" is not supported yet: only bridge (--driver)",
         ),
         // A path known with other methods is unknown too, as in dockerd (not 405).
         (
@@ -234,8 +234,8 @@ fn early_answers_read_the_whole_body_first() {
     }
 }
 
-/// docker-compose 1.29 `up` against Berth: the default network cannot be created (no
-/// networks yet), and compose says so and exits 1. Before, berthd answered 404 to
+/// docker-compose 1.29 `up` against Berth with a network driver Berth lacks: the network
+/// cannot be created, and compose says so and exits 1. Before, berthd answered 404 to
 /// `POST /networks/create` without reading the body and compose died of SIGPIPE (exit
 /// 141, no message); a big label on the network makes that certain.
 #[test]
@@ -254,7 +254,7 @@ fn compose_up_fails_with_a_message_not_sigpipe() {
     std::fs::write(
         &file,
         format!(
-            "version: \"3\"\nservices:\n  web:\n    image: busybox\n    command: [\"sleep\", \"1000\"]\nnetworks:\n  default:\n    labels:\n      junk: \"{}\"\n",
+            "version: \"3\"\nservices:\n  web:\n    image: busybox\n    command: [\"sleep\", \"1000\"]\nnetworks:\n  default:\n    driver: macvlan\n    labels:\n      junk: \"{}\"\n",
             "a".repeat(1 << 20)
         ),
     )
@@ -282,7 +282,9 @@ fn compose_up_fails_with_a_message_not_sigpipe() {
         );
         assert!(
             stderr.contains(&format!("Creating network \"{project}_default\""))
-                && stderr.trim_end().ends_with("page not found"),
+                && stderr
+                    .trim_end()
+                    .ends_with("network driver \"macvlan\" is not supported yet: only bridge (--driver)"),
             "round {round}: {stderr}"
         );
     }

@@ -35,13 +35,8 @@ fn refused_fields_name_the_field_and_the_flag_and_create_nothing() {
         cases.extend([
             (
                 true,
-                vec!["-p", "8080:80"],
-                "HostConfig.PortBindings: port publishing (-p/--publish) is not supported yet",
-            ),
-            (
-                true,
-                vec!["-P", "--expose", "80"],
-                "HostConfig.PublishAllPorts: port publishing (-P/--publish-all) is not supported yet",
+                vec!["--link", "other:db"],
+                "HostConfig.Links: container links (--link) is not supported yet",
             ),
             (
                 true,
@@ -81,12 +76,12 @@ fn refused_fields_name_the_field_and_the_flag_and_create_nothing() {
     }
 
     // The raw API: a 501 with the message, for what the SDKs send.
-    let body = r#"{"Image":"busybox","Cmd":["true"],"ExposedPorts":{"80/tcp":{}},"HostConfig":{"PortBindings":{"80/tcp":[{"HostIp":"","HostPort":"8080"}]}}}"#;
+    let body = r#"{"Image":"busybox","Cmd":["true"],"HostConfig":{"Links":["other:db"]}}"#;
     let out = d.raw("POST", "/v1.50/containers/create", body).unwrap();
     assert!(out.starts_with("HTTP/1.1 501"), "{out}");
     assert!(
         out.contains(
-            r#"{"message":"HostConfig.PortBindings: port publishing (-p/--publish) is not supported yet"}"#
+            r#"{"message":"HostConfig.Links: container links (--link) is not supported yet"}"#
         ),
         "{out}"
     );
