@@ -801,3 +801,114 @@ fn network_events_and_filters() {
         );
     }
 }
+
+#[test]
+fn container_network_mode_shares_the_namespace() {
+    let Some(d) = Daemon::networked() else { return };
+    let gw = format!("10.{}.255.1", d.net_octet);
+    for docker in berth_e2e::clis() {
+        let web = unique("web");
+        d.cli(
+            docker,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &web,
+                "--hostname",
+                "webhost",
+                "busybox",
+                "httpd",
+                "-f",
+                "-p",
+                "80",
+                "-h",
+                "/etc",
+            ],
+        )
+        .ok();
+        let ip = d
+            .cli(
+                docker,
+                &["inspect", "-f", "{{.NetworkSettings.IPAddress}}", &web],
+            )
+            .ok()
+            .stdout();
+        let mode = format!("container:{web}");
+        let out = d
+            .cli(
+                docker,
+                &[
+                    "run",
+                    "--rm",
+                    "--network",
+                    &mode,
+                    "busybox",
+                    "sh",
+                    "-c",
+                    "ip -4 -o addr show eth0 | awk '{print $4}'; hostname; \
+                   printf 'GET /hostname HTTP/1.0\\r\\n\\r\\n' | nc -w 3 127.0.0.1 80 | tail -1",
+                ],
+            )
+            .ok()
+            .stdout();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3, "{out}");
+        assert!(lines[0].starts_with(&format!("{}/", ip.trim())), "{out}");
+        assert_eq!(lines[1..], ["webhost", "webhost"], "{out}");
+        // dockerd's conflicts.
+        let ports = d.cli(
+            docker,
+            &[
+                "run",
+                "--rm",
+                "--network",
+                &mode,
+                "-p",
+                "80",
+                "busybox",
+                "true",
+            ],
+        );
+        assert_ne!(ports.code(), 0);
+        assert!(
+            ports.stderr().contains(
+                "conflicting options: port publishing and the container type network mode"
+            ),
+            "{}",
+            ports.stderr()
+        );
+        d.cli(docker, &["stop", "-t", "1", &web]).ok();
+        let stopped = d.cli(
+            docker,
+            &["run", "--rm", "--network", &mode, "busybox", "true"],
+        );
+        assert_ne!(stopped.code(), 0);
+        assert!(
+            stopped
+                .stderr()
+                .contains("cannot join network of a non running container"),
+            "{}",
+            stopped.stderr()
+        );
+        d.cli(docker, &["rm", &web]).ok();
+        // host-gateway is the default bridge's gateway.
+        let hosts = d
+            .cli(
+                docker,
+                &[
+                    "run",
+                    "--rm",
+                    "--add-host",
+                    "hgw:host-gateway",
+                    "busybox",
+                    "grep",
+                    "hgw",
+                    "/etc/hosts",
+                ],
+            )
+            .ok()
+            .stdout();
+        assert_eq!(hosts.trim(), format!("{gw}\thgw"));
+    }
+}

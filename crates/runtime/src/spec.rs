@@ -113,6 +113,10 @@ pub struct ContainerSpec {
     pub ipc_ns: String,
     #[serde(default)]
     pub uts_ns: String,
+    /// Another container's network namespace to join (`--network container:NAME`,
+    /// `/proc/<pid>/ns/net`); empty: as `network` says.
+    #[serde(default)]
+    pub net_ns: String,
     /// `--device`s: host device nodes made in the container and allowed by its cgroup.
     #[serde(default)]
     pub devices: Vec<Device>,
@@ -637,6 +641,7 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
             LinuxNamespaceType::Pid => spec.pid_ns.as_str(),
             LinuxNamespaceType::Ipc => spec.ipc_ns.as_str(),
             LinuxNamespaceType::Uts => spec.uts_ns.as_str(),
+            LinuxNamespaceType::Network => spec.net_ns.as_str(),
             _ => "",
         };
         let mut ns = LinuxNamespaceBuilder::default();

@@ -183,7 +183,7 @@ impl Engine {
         validate_resources(&req.host_config.resources, false)?;
         check_oom_score_adj(&req.host_config)?;
         fields::check_create(&req)?;
-        crate::networks::attach::check_mode(&req.host_config.network_mode)?;
+        crate::networks::attach::check_mode(&req)?;
         let networks = self.plan_networks(&req).await?;
         let CreateRequest {
             mut config,

@@ -128,7 +128,7 @@ pub(crate) const HOST_CONFIG: &[(&str, Use)] = &[
     (
         "NetworkMode",
         Handled(
-            "default/bridge (the default bridge; loopback only with berthd --bridge none), a user network, none, host; container: refused",
+            "default/bridge (the default bridge; loopback only with berthd --bridge none), a user network, none, host, container:NAME",
         ),
     ),
     (

@@ -11,10 +11,6 @@ pub(super) fn network_mode(mode: &str) -> Result<NetworkMode> {
         // A namespace of its own (loopback up), to which its networks are attached after
         // create.
         "host" => Ok(NetworkMode::Host),
-        other if other.starts_with("container:") => Err(Error::new(
-            ErrorKind::NotImplemented,
-            format!("network mode {other:?} (--network container:NAME) is not supported yet"),
-        )),
         _ => Ok(NetworkMode::Loopback),
     }
 }

@@ -126,28 +126,39 @@ impl Engine {
         }
         let paths = self.paths(&c.id);
         let layers = self.store.layer_dirs_of(&c.image_id)?;
+        // `--network container:NAME`: its namespace, hostname and network files.
+        // A start that cannot begin is recorded like one that failed (and an `--rm`
+        // container goes), as dockerd does.
+        let joined = match self.joined_network(&c.host_config.network_mode) {
+            Ok(j) => j,
+            Err(e) => return Err(self.start_failed(entry, e).await),
+        };
+        let files = joined.as_ref().map_or(&paths, |j| &j.paths);
         let mut binds = vec![
             BindMount {
-                source: paths.hostname(),
+                source: files.hostname(),
                 destination: "/etc/hostname".into(),
                 readonly: false,
             },
             BindMount {
-                source: paths.hosts(),
+                source: files.hosts(),
                 destination: "/etc/hosts".into(),
                 readonly: false,
             },
             BindMount {
-                source: paths.resolv_conf(),
+                source: files.resolv_conf(),
                 destination: "/etc/resolv.conf".into(),
                 readonly: false,
             },
         ];
         let user = user_mounts(&c.host_config, true)?;
         binds.extend(user.binds);
+        let hostname = joined
+            .as_ref()
+            .map_or(c.config.hostname.clone(), |j| j.hostname.clone());
         let mut env = c.config.env.clone();
         if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
-            env.push(format!("HOSTNAME={}", c.config.hostname));
+            env.push(format!("HOSTNAME={hostname}"));
         }
         let stop_signal = match &c.config.stop_signal {
             Some(s) => parse_signal(s)?,
@@ -157,9 +168,17 @@ impl Engine {
         let (_, runtime) = self.runtime_for(&c.host_config.runtime)?;
         let opts = runtime_options(&c.host_config)?;
         let hc = &c.host_config;
-        let pid_ns = namespace_mode(self, &hc.pid_mode, "PidMode", "pid")?;
-        let ipc_ns = namespace_mode(self, &hc.ipc_mode, "IpcMode", "ipc")?;
-        let uts_ns = namespace_mode(self, &hc.uts_mode, "UTSMode", "uts")?;
+        let namespaces = (|| {
+            Ok::<_, Error>((
+                namespace_mode(self, &hc.pid_mode, "PidMode", "pid")?,
+                namespace_mode(self, &hc.ipc_mode, "IpcMode", "ipc")?,
+                namespace_mode(self, &hc.uts_mode, "UTSMode", "uts")?,
+            ))
+        })();
+        let (pid_ns, ipc_ns, uts_ns) = match namespaces {
+            Ok(n) => n,
+            Err(e) => return Err(self.start_failed(entry, e).await),
+        };
         // `--init` as dockerd: only in a pid namespace of its own, and without an init
         // binary the start fails with dockerd's message.
         let init = match &self.cfg.init.path {
@@ -179,7 +198,7 @@ impl Engine {
                 c.config.working_dir.clone()
             },
             user: c.config.user.clone(),
-            hostname: c.config.hostname.clone(),
+            hostname,
             tty: c.config.tty,
             open_stdin: c.config.open_stdin,
             stdin_once: c.config.stdin_once,
@@ -217,6 +236,7 @@ impl Engine {
             pid_ns,
             ipc_ns,
             uts_ns,
+            net_ns: joined.as_ref().map(|j| j.netns.clone()).unwrap_or_default(),
             devices: opts.devices,
             masked_paths: hc.masked_paths.clone(),
             readonly_paths: hc.readonly_paths.clone(),

@@ -689,15 +689,80 @@ impl Engine {
     }
 }
 
-/// Checks a network mode at create (`container:` is not supported yet).
-pub(crate) fn check_mode(mode: &str) -> Result<()> {
-    if mode.starts_with("container:") {
-        return Err(Error::new(
-            ErrorKind::NotImplemented,
-            format!("network mode {mode:?} (--network container:NAME) is not supported yet"),
+/// Checks a create's network settings against its mode, with dockerd's messages: a
+/// container that joins another's network namespace takes that one's hostname, files
+/// and ports.
+pub(crate) fn check_mode(req: &CreateRequest) -> Result<()> {
+    let hc = &req.host_config;
+    let mode = hc.network_mode.as_str();
+    if let Some(name) = mode.strip_prefix("container:") {
+        if name.is_empty() {
+            return Err(Error::invalid(format!("invalid network mode: {mode}")));
+        }
+        let conflict = |what: &str| Err(Error::invalid(format!("conflicting options: {what}")));
+        if !req.config.hostname.is_empty() {
+            return conflict("hostname and the network mode");
+        }
+        if !list(&hc.dns).is_empty()
+            || !list(&hc.dns_search).is_empty()
+            || !list(&hc.dns_options).is_empty()
+        {
+            return conflict("dns and the network mode");
+        }
+        if !list(&hc.extra_hosts).is_empty() {
+            return conflict("custom host-to-IP mapping and the network mode");
+        }
+        if hc.port_bindings.as_ref().is_some_and(|p| !p.is_empty()) || hc.publish_all_ports {
+            return conflict("port publishing and the container type network mode");
+        }
+        if req
+            .config
+            .exposed_ports
+            .as_ref()
+            .is_some_and(|p| !p.is_empty())
+        {
+            return conflict("port exposing and the container type network mode");
+        }
+    }
+    if mode == HOST
+        && (hc.port_bindings.as_ref().is_some_and(|p| !p.is_empty()) || hc.publish_all_ports)
+    {
+        // dockerd drops them with a warning; Berth does not act on them, so it says so.
+        return Err(Error::invalid(
+            "conflicting options: port publishing and the host network mode (published ports are discarded in host network mode)",
         ));
     }
     Ok(())
+}
+
+/// The container whose network namespace `--network container:NAME` joins.
+pub(crate) struct Joined {
+    pub netns: String,
+    pub hostname: String,
+    pub paths: crate::Paths,
+}
+
+impl Engine {
+    /// For `--network container:NAME`: that container's namespace, hostname and files; it
+    /// must be running (dockerd's message otherwise).
+    pub(crate) fn joined_network(&self, mode: &str) -> Result<Option<Joined>> {
+        let Some(name) = mode.strip_prefix("container:") else {
+            return Ok(None);
+        };
+        let other = self.lookup(name)?;
+        let r = other.record();
+        if !r.state.running || r.state.pid <= 0 {
+            return Err(Error::conflict(format!(
+                "cannot join network of a non running container: {}",
+                r.id
+            )));
+        }
+        Ok(Some(Joined {
+            netns: format!("/proc/{}/ns/net", r.state.pid),
+            hostname: r.config.hostname.clone(),
+            paths: self.paths(&r.id),
+        }))
+    }
 }
 
 #[cfg(test)]
