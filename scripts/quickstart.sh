@@ -45,8 +45,12 @@ if [ "${1:-}" = stop ]; then
 fi
 
 # The shim compiles seccomp filters with libseccomp (runc's library): it links against it.
-if [ ! -e /usr/include/seccomp.h ]; then
-    apt-get update -qq && apt-get install -y -qq libseccomp-dev
+# The default bridge's NAT and published ports are rules in Berth's nftables table.
+need=()
+[ -e /usr/include/seccomp.h ] || need+=(libseccomp-dev)
+command -v nft >/dev/null || need+=(nftables)
+if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq && apt-get install -y -qq "${need[@]}"
 fi
 cargo build --release --bins --locked
 mkdir -p "$B"

@@ -282,9 +282,9 @@ fn compose_up_fails_with_a_message_not_sigpipe() {
         );
         assert!(
             stderr.contains(&format!("Creating network \"{project}_default\""))
-                && stderr
-                    .trim_end()
-                    .ends_with("network driver \"macvlan\" is not supported yet: only bridge (--driver)"),
+                && stderr.trim_end().ends_with(
+                    "network driver \"macvlan\" is not supported yet: only bridge (--driver)"
+                ),
             "round {round}: {stderr}"
         );
     }

@@ -246,7 +246,12 @@ impl Networks {
         tokio::task::spawn_blocking(move || fw.init())
             .await
             .map_err(|e| Error::internal(e.to_string()))?
-            .map_err(|e| Error::internal(format!("setting up the firewall: {e}")))?;
+            .map_err(|e| {
+                Error::internal(format!(
+                    "setting up the firewall (nftables table {}): {e}; bridge networks need the nft tool (Debian: apt install nftables); berthd --bridge none runs without a default network",
+                    self.driver.firewall.table()
+                ))
+            })?;
         berth_net::link::sysctl("net/ipv4/ip_forward", "1")
             .map_err(|e| Error::internal(format!("enabling IP forwarding: {e}")))?;
         self.firewall_ready.store(true, Ordering::Release);
