@@ -50,11 +50,6 @@ fn refused_fields_name_the_field_and_the_flag_and_create_nothing() {
             ),
             (
                 true,
-                vec!["--mac-address", "02:42:ac:11:00:02"],
-                "EndpointSettings.MacAddress: a MAC address (--mac-address) is not supported yet",
-            ),
-            (
-                true,
                 vec!["--security-opt", "label=type:svirt_apache_t"],
                 "HostConfig.SecurityOpt: label (--security-opt label=type:svirt_apache_t) is not supported yet",
             ),

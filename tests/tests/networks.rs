@@ -912,3 +912,65 @@ fn container_network_mode_shares_the_namespace() {
         assert_eq!(hosts.trim(), format!("{gw}\thgw"));
     }
 }
+
+#[test]
+fn mac_address_is_the_interfaces() {
+    let Some(d) = Daemon::networked() else { return };
+    for docker in berth_e2e::clis() {
+        let mac = if docker {
+            "02:42:ac:11:aa:01"
+        } else {
+            "02:42:ac:11:aa:02"
+        };
+        let name = unique("mac");
+        d.cli(
+            docker,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &name,
+                "--mac-address",
+                mac,
+                "busybox",
+                "sleep",
+                "100",
+            ],
+        )
+        .ok();
+        let inside = d
+            .cli(
+                docker,
+                &["exec", &name, "cat", "/sys/class/net/eth0/address"],
+            )
+            .ok()
+            .stdout();
+        assert_eq!(inside.trim(), mac);
+        let shown = d
+            .cli(
+                docker,
+                &["inspect", "-f", "{{.NetworkSettings.MacAddress}}", &name],
+            )
+            .ok()
+            .stdout();
+        assert_eq!(shown.trim(), mac);
+        d.cli(docker, &["rm", "-f", &name]).ok();
+        let bad = d.cli(
+            docker,
+            &[
+                "run",
+                "--rm",
+                "--mac-address",
+                "01:00:5e:00:00:01",
+                "busybox",
+                "true",
+            ],
+        );
+        assert_ne!(bad.code(), 0);
+        assert!(
+            bad.stderr().contains("01:00:5e:00:00:01"),
+            "{}",
+            bad.stderr()
+        );
+    }
+}

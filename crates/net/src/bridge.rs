@@ -109,6 +109,8 @@ pub struct EndpointSpec {
     /// No default route through this network (a second network of the container: its
     /// first one keeps the default route).
     pub no_default_route: bool,
+    /// `--mac-address`; else Docker's `02:42` and the IPv4 address.
+    pub mac: Option<[u8; 6]>,
 }
 
 /// A container's endpoint on a network, as the engine records it (and `inspect` shows).
@@ -240,10 +242,10 @@ impl<L: Netlink, N: Nft + 'static> BridgeDriver<L, N> {
                     .map(|p| p.gateway)
             })
             .collect();
-        let mac = match ip4 {
+        let mac = spec.mac.unwrap_or(match ip4 {
             IpAddr::V4(v4) => mac_for_ip(v4),
             IpAddr::V6(_) => [0x02, 0x42, 0, 0, 0, 0],
-        };
+        });
         let attachment = Attachment {
             netns: spec.netns.clone(),
             bridge: net.bridge.clone(),

@@ -95,7 +95,10 @@ pub(crate) const CONFIG: &[(&str, Use)] = &[
         "NetworkDisabled",
         Handled("no network: a namespace with loopback only, as --network none"),
     ),
-    ("MacAddress", refused("a MAC address", "--mac-address")),
+    (
+        "MacAddress",
+        Handled("the MAC address of the container's interface on its network"),
+    ),
     (
         "OnBuild",
         Metadata("instructions for a later build on an image committed from the container"),
@@ -292,7 +295,10 @@ pub(crate) const ENDPOINT: &[(&str, Use)] = &[
         Handled("--ip/--ip6 on user networks (LinkLocalIPs refused)"),
     ),
     ("Links", refused("container links", "--link")),
-    ("MacAddress", refused("a MAC address", "--mac-address")),
+    (
+        "MacAddress",
+        Handled("the MAC address of the container's interface on its network"),
+    ),
     (
         "Aliases",
         Handled("names in the embedded DNS of user networks"),
@@ -575,10 +581,6 @@ mod tests {
             (
                 r#"{"Image":"b","Volumes":{"/data":{}}}"#,
                 "Config.Volumes: anonymous volumes (-v /data) are not supported yet",
-            ),
-            (
-                r#"{"Image":"b","NetworkingConfig":{"EndpointsConfig":{"default":{"MacAddress":"02:42:ac:11:00:09"}}}}"#,
-                "EndpointSettings.MacAddress: a MAC address (--mac-address) is not supported yet",
             ),
             (
                 r#"{"Image":"b","NetworkingConfig":{"EndpointsConfig":{"n1":{"IPAMConfig":{"LinkLocalIPs":["169.254.1.1"]}}}}}"#,

@@ -582,6 +582,10 @@ impl Engine {
         if let Some(ep) = &req.endpoint_config {
             crate::containers::fields::check_endpoint(ep)?;
             att.aliases = ep.aliases.clone().unwrap_or_default();
+            if !ep.mac_address.is_empty() {
+                super::attach::parse_mac(&ep.mac_address)?;
+                att.mac = Some(ep.mac_address.clone());
+            }
             if let Some(ipam) = &ep.ipam_config {
                 for (s, slot) in [
                     (&ipam.ipv4_address, &mut att.ipv4),
@@ -614,6 +618,11 @@ impl Engine {
                 ipv4: att.ipv4,
                 ipv6: att.ipv6,
                 ports: BTreeMap::new(),
+                mac: att
+                    .mac
+                    .as_deref()
+                    .map(super::attach::parse_mac)
+                    .transpose()?,
                 // The default route stays with the network that has it.
                 no_default_route: c.networks.values().any(|a| a.endpoint.is_some()),
             };

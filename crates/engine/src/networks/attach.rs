@@ -34,6 +34,9 @@ pub struct NetAttachment {
     pub ipv4: Option<IpAddr>,
     #[serde(default)]
     pub ipv6: Option<IpAddr>,
+    /// `--mac-address`.
+    #[serde(default)]
+    pub mac: Option<String>,
     /// While running.
     #[serde(default)]
     pub endpoint: Option<Endpoint>,
@@ -45,6 +48,28 @@ pub struct NetAttachment {
 /// The file in a container's bundle that lists its endpoints while it runs: read at
 /// daemon start to hold their addresses and ports again.
 const ENDPOINTS_FILE: &str = "network.json";
+
+/// A MAC address as `--mac-address` takes it (`02:42:ac:11:00:02`), with dockerd's
+/// message.
+pub(crate) fn parse_mac(s: &str) -> Result<[u8; 6]> {
+    let bad = || Error::invalid(format!("invalid MAC address: {s}"));
+    let parts: Vec<&str> = s.split([':', '-']).collect();
+    if parts.len() != 6 {
+        return Err(bad());
+    }
+    let mut mac = [0u8; 6];
+    for (m, p) in mac.iter_mut().zip(&parts) {
+        if p.len() != 2 {
+            return Err(bad());
+        }
+        *m = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+    }
+    if mac[0] & 1 == 1 {
+        // A multicast address cannot be an interface's.
+        return Err(bad());
+    }
+    Ok(mac)
+}
 
 /// Whether a network mode names a network of its own (not `host`, `none`, `container:`).
 pub(crate) fn is_network_name(mode: &str) -> bool {
@@ -257,6 +282,10 @@ impl Engine {
             };
             if let Some(ep) = ep {
                 att.aliases = ep.aliases.clone().unwrap_or_default();
+                if !ep.mac_address.is_empty() {
+                    parse_mac(&ep.mac_address)?;
+                    att.mac = Some(ep.mac_address.clone());
+                }
                 if let Some(ipam) = &ep.ipam_config {
                     let parse = |s: &str| -> Result<Option<IpAddr>> {
                         if s.is_empty() {
@@ -281,6 +310,11 @@ impl Engine {
                         "user specified IP address is supported on user defined networks only",
                     ));
                 }
+            }
+            // The container-wide `MacAddress` of API < 1.44 is the mode's network's.
+            if key == primary && att.mac.is_none() && !req.config.mac_address.is_empty() {
+                parse_mac(&req.config.mac_address)?;
+                att.mac = Some(req.config.mac_address.clone());
             }
             out.insert(name, att);
         }
@@ -324,6 +358,7 @@ impl Engine {
                     ifname: format!("eth{i}"),
                     ipv4: att.ipv4,
                     ipv6: att.ipv6,
+                    mac: att.mac.as_deref().map(parse_mac).transpose()?,
                     ports: if i == 0 {
                         ports.clone()
                     } else {
