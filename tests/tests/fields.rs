@@ -35,11 +35,6 @@ fn refused_fields_name_the_field_and_the_flag_and_create_nothing() {
         cases.extend([
             (
                 true,
-                vec!["--link", "other:db"],
-                "HostConfig.Links: container links (--link) is not supported yet",
-            ),
-            (
-                true,
                 vec!["--volumes-from", "other"],
                 "HostConfig.VolumesFrom: volumes of another container (--volumes-from) is not supported yet",
             ),
@@ -71,12 +66,12 @@ fn refused_fields_name_the_field_and_the_flag_and_create_nothing() {
     }
 
     // The raw API: a 501 with the message, for what the SDKs send.
-    let body = r#"{"Image":"busybox","Cmd":["true"],"HostConfig":{"Links":["other:db"]}}"#;
+    let body = r#"{"Image":"busybox","Cmd":["true"],"HostConfig":{"VolumesFrom":["other"]}}"#;
     let out = d.raw("POST", "/v1.50/containers/create", body).unwrap();
     assert!(out.starts_with("HTTP/1.1 501"), "{out}");
     assert!(
         out.contains(
-            r#"{"message":"HostConfig.Links: container links (--link) is not supported yet"}"#
+            r#"{"message":"HostConfig.VolumesFrom: volumes of another container (--volumes-from) is not supported yet"}"#
         ),
         "{out}"
     );

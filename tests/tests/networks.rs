@@ -974,3 +974,91 @@ fn mac_address_is_the_interfaces() {
         );
     }
 }
+
+#[test]
+fn legacy_links_give_hosts_entries_and_variables() {
+    let Some(d) = Daemon::networked() else { return };
+    for docker in berth_e2e::clis() {
+        let db = unique("db");
+        d.cli(
+            docker,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &db,
+                "--expose",
+                "5432",
+                "-e",
+                "SECRET=s3",
+                "busybox",
+                "sleep",
+                "100",
+            ],
+        )
+        .ok();
+        let ip = d
+            .cli(
+                docker,
+                &["inspect", "-f", "{{.NetworkSettings.IPAddress}}", &db],
+            )
+            .ok()
+            .stdout();
+        let ip = ip.trim().to_string();
+        let link = format!("{db}:pg-main");
+        let out = d
+            .cli(
+                docker,
+                &["run", "--rm", "--name", &unique("app"), "--link", &link, "busybox", "sh", "-c",
+                  "grep pg-main /etc/hosts; env | grep ^PG_MAIN_ | sort; ping -c1 -W2 pg-main >/dev/null && echo reached"],
+            )
+            .ok()
+            .stdout();
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[0].starts_with(&format!("{ip}\tpg-main "))
+                && lines[0].ends_with(&format!(" {db}")),
+            "{out}"
+        );
+        assert!(
+            lines.contains(&format!("PG_MAIN_PORT=tcp://{ip}:5432").as_str()),
+            "{out}"
+        );
+        assert!(
+            lines.contains(&format!("PG_MAIN_PORT_5432_TCP_ADDR={ip}").as_str()),
+            "{out}"
+        );
+        assert!(lines.contains(&"PG_MAIN_ENV_SECRET=s3"), "{out}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("PG_MAIN_NAME=/") && l.ends_with("/pg-main")),
+            "{out}"
+        );
+        assert_eq!(lines.last(), Some(&"reached"), "{out}");
+        // Unknown at create, stopped at start: dockerd's messages.
+        let unknown = d.cli(
+            docker,
+            &["create", "--link", "no-such-ctr:x", "busybox", "true"],
+        );
+        assert_ne!(unknown.code(), 0);
+        assert!(
+            unknown
+                .stderr()
+                .contains("could not get container for no-such-ctr"),
+            "{}",
+            unknown.stderr()
+        );
+        d.cli(docker, &["stop", "-t", "1", &db]).ok();
+        let stopped = d.cli(docker, &["run", "--rm", "--link", &link, "busybox", "true"]);
+        assert_ne!(stopped.code(), 0);
+        assert!(
+            stopped
+                .stderr()
+                .contains("Cannot link to a non running container"),
+            "{}",
+            stopped.stderr()
+        );
+        d.cli(docker, &["rm", &db]).ok();
+    }
+}

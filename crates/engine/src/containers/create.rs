@@ -185,6 +185,7 @@ impl Engine {
         fields::check_create(&req)?;
         crate::networks::attach::check_mode(&req)?;
         let networks = self.plan_networks(&req).await?;
+        self.check_links(&req.host_config)?;
         let CreateRequest {
             mut config,
             mut host_config,

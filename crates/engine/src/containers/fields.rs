@@ -164,7 +164,10 @@ pub(crate) const HOST_CONFIG: &[(&str, Use)] = &[
         Handled("IPC namespace: private, shareable, host, container:"),
     ),
     ("Cgroup", refused("the cgroup of another container", "")),
-    ("Links", refused("container links", "--link")),
+    (
+        "Links",
+        Handled("legacy links: /etc/hosts entries, and on the default bridge Docker's variables"),
+    ),
     (
         "OomScoreAdj",
         refused("the OOM score adjustment", "--oom-score-adj"),
@@ -294,7 +297,10 @@ pub(crate) const ENDPOINT: &[(&str, Use)] = &[
         "IPAMConfig",
         Handled("--ip/--ip6 on user networks (LinkLocalIPs refused)"),
     ),
-    ("Links", refused("container links", "--link")),
+    (
+        "Links",
+        refused("per-network links", "--link with network connect"),
+    ),
     (
         "MacAddress",
         Handled("the MAC address of the container's interface on its network"),
@@ -570,10 +576,6 @@ mod tests {
     #[test]
     fn refused_fields_name_the_field_and_the_flag() {
         let cases = [
-            (
-                r#"{"Image":"b","HostConfig":{"Links":["db:db"]}}"#,
-                "HostConfig.Links: container links (--link) is not supported yet",
-            ),
             (
                 r#"{"Image":"b","HostConfig":{"UsernsMode":"private"}}"#,
                 "HostConfig.UsernsMode: user namespaces (--userns) is not supported yet",

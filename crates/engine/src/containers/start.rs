@@ -160,6 +160,17 @@ impl Engine {
         if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
             env.push(format!("HOSTNAME={hostname}"));
         }
+        // Legacy links' variables, under the container's own (which win).
+        let links = match self.links(&c) {
+            Ok(l) => l,
+            Err(e) => return Err(self.start_failed(entry, e).await),
+        };
+        for var in links.iter().flat_map(|l| &l.env) {
+            let key = var.split('=').next().unwrap_or(var);
+            if !env.iter().any(|e| e.split('=').next() == Some(key)) {
+                env.push(var.clone());
+            }
+        }
         let stop_signal = match &c.config.stop_signal {
             Some(s) => parse_signal(s)?,
             None => libc::SIGTERM,

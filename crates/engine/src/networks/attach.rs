@@ -187,13 +187,85 @@ fn port_in_use(name: &str, endpoint_id: &str, m: &PortMap, e: &std::io::Error) -
 }
 
 /// `/etc/hosts` of a container with address `ip`.
-fn hosts_text(c: &Container, ip: Option<IpAddr>, host_gateway: Option<IpAddr>) -> Result<String> {
-    let extra = crate::containers::create::extra_host_lines(&c.host_config, host_gateway)?;
+fn hosts_text(
+    c: &Container,
+    ip: Option<IpAddr>,
+    host_gateway: Option<IpAddr>,
+    links: &[Link],
+) -> Result<String> {
+    let mut extra = crate::containers::create::extra_host_lines(&c.host_config, host_gateway)?;
+    // Legacy links: `IP alias hostname [name]`, as dockerd writes them.
+    for l in links {
+        extra.push_str(&format!("{}\t{} {}", l.ip, l.alias, l.hostname));
+        if l.alias != l.name {
+            extra.push_str(&format!(" {}", l.name));
+        }
+        extra.push('\n');
+    }
     let own = match ip {
         Some(ip) => format!("{ip}\t{}\n", c.config.hostname),
         None => format!("127.0.1.1\t{}\n", c.config.hostname),
     };
     Ok(format!("{}{extra}{own}", crate::containers::create::HOSTS))
+}
+
+/// A `--link NAME[:ALIAS]` as found at start: the linked container and its address on a
+/// network both are on.
+pub(crate) struct Link {
+    pub alias: String,
+    /// The linked container's name.
+    pub name: String,
+    pub hostname: String,
+    pub ip: IpAddr,
+    /// On the default bridge: Docker's environment variables of a legacy link.
+    pub env: Vec<String>,
+}
+
+/// `NAME[:ALIAS]` (or dockerd's `/NAME:/PARENT/ALIAS`) as (name, alias).
+pub(crate) fn parse_link(entry: &str) -> Result<(String, String)> {
+    let (name, alias) = entry.split_once(':').unwrap_or((entry, entry));
+    let name = name.trim_start_matches('/');
+    let alias = alias.rsplit('/').next().unwrap_or(alias);
+    if name.is_empty() || alias.is_empty() {
+        return Err(Error::invalid(format!("invalid link: {entry:?}")));
+    }
+    Ok((name.to_string(), alias.to_string()))
+}
+
+/// Docker's environment of a legacy link (`ALIAS_NAME`, `ALIAS_PORT...`, `ALIAS_ENV_...`).
+fn link_env(parent: &str, alias: &str, ip: IpAddr, child: &Container) -> Vec<String> {
+    let prefix = alias.to_uppercase().replace('-', "_");
+    let mut env = vec![format!("{prefix}_NAME=/{parent}/{alias}")];
+    let mut ports: Vec<(u16, String)> = child
+        .config
+        .exposed_ports
+        .iter()
+        .flatten()
+        .filter_map(|(k, _)| {
+            let (p, proto) = k.split_once('/').unwrap_or((k.as_str(), "tcp"));
+            Some((p.parse().ok()?, proto.to_string()))
+        })
+        .collect();
+    ports.sort();
+    if let Some((p, proto)) = ports.first() {
+        env.push(format!("{prefix}_PORT={proto}://{ip}:{p}"));
+    }
+    for (p, proto) in &ports {
+        let key = format!("{prefix}_PORT_{p}_{}", proto.to_uppercase());
+        env.push(format!("{key}={proto}://{ip}:{p}"));
+        env.push(format!("{key}_ADDR={ip}"));
+        env.push(format!("{key}_PORT={p}"));
+        env.push(format!("{key}_PROTO={proto}"));
+    }
+    for kv in &child.config.env {
+        if let Some((k, v)) = kv.split_once('=')
+            && k != "HOME"
+            && k != "PATH"
+        {
+            env.push(format!("{prefix}_ENV_{k}={v}"));
+        }
+    }
+    env
 }
 
 /// `/etc/resolv.conf` of a container: on a user network the embedded DNS (with the user's
@@ -221,6 +293,67 @@ fn rewrite(path: &Path, text: &str) -> Result<()> {
 }
 
 impl Engine {
+    /// `--link`s of a container being started: each linked container must be running and
+    /// on a network this one is on (dockerd's messages).
+    pub(crate) fn links(&self, c: &Container) -> Result<Vec<Link>> {
+        let mut out = Vec::new();
+        for entry in list(&c.host_config.links) {
+            let (name, alias) = parse_link(entry)?;
+            let child = self.lookup(&name)?;
+            let r = child.record();
+            if !r.state.running {
+                return Err(Error::conflict(format!(
+                    "Cannot link to a non running container: /{} AS /{}/{alias}",
+                    r.name, c.name
+                )));
+            }
+            let shared = r
+                .networks
+                .iter()
+                .filter(|(n, _)| c.networks.contains_key(*n))
+                .find_map(|(n, a)| Some((n, a.endpoint.as_ref()?.ipv4?.addr())));
+            let Some((net, ip)) = shared else {
+                return Err(Error::invalid(format!(
+                    "Cannot link to /{}, as it does not belong to the default network",
+                    r.name
+                )));
+            };
+            let env = if net == BRIDGE {
+                link_env(&c.name, &alias, ip, &r)
+            } else {
+                Vec::new()
+            };
+            out.push(Link {
+                alias,
+                name: r.name.clone(),
+                hostname: r.config.hostname.clone(),
+                ip,
+                env,
+            });
+        }
+        Ok(out)
+    }
+
+    /// `--link`s checked at create: each names a container (dockerd's 400, not a 404,
+    /// which the docker CLI would take for a missing image).
+    pub(crate) fn check_links(&self, hc: &HostConfig) -> Result<()> {
+        for entry in list(&hc.links) {
+            let (name, _) = parse_link(entry)?;
+            if let Err(e) = self.lookup(&name) {
+                return Err(Error::invalid(format!(
+                    "could not get container for {name}: {}",
+                    e.message
+                )));
+            }
+            if !is_network_name(&hc.network_mode) {
+                return Err(Error::invalid(
+                    "conflicting options: container type network can't be used with links. This would result in undefined behavior",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The networks a new container joins (`HostConfig.NetworkMode` and
     /// `NetworkingConfig.EndpointsConfig`), checked as dockerd checks them.
     pub(crate) async fn plan_networks(
@@ -414,12 +547,21 @@ impl Engine {
             self.networks.names.add(&ep.network_id, &names, &ips);
         }
         let host_gateway = self.host_gateway().await;
+        let links = match self.links(&c) {
+            Ok(l) => l,
+            Err(e) => {
+                self.forget_names(&done.iter().map(|(_, ep, _)| ep.clone()).collect::<Vec<_>>());
+                self.release_endpoints(done.into_iter().map(|(_, ep, _)| ep).collect())
+                    .await;
+                return Err(e);
+            }
+        };
         let files = (|| -> Result<()> {
             let paths = self.paths(&c.id);
             let own = done
                 .first()
                 .and_then(|(_, ep, _)| ep.ipv4.map(|n| n.addr()));
-            rewrite(&paths.hosts(), &hosts_text(&c, own, host_gateway)?)?;
+            rewrite(&paths.hosts(), &hosts_text(&c, own, host_gateway, &links)?)?;
             rewrite(
                 &paths.resolv_conf(),
                 &resolv_text(&c.host_config, !user_nets.is_empty())?,
