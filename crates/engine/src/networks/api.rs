@@ -367,6 +367,12 @@ impl Engine {
         })
     }
 
+    /// Every network record, as now.
+    async fn network_records(&self) -> Vec<NetworkRecord> {
+        let state = self.networks.state.lock().await;
+        state.nets.values().cloned().collect()
+    }
+
     /// The containers with an endpoint on a network (running ones: dockerd's active
     /// endpoints): (container id, name, attachment). Stopped containers that name it do
     /// not hold it (as with dockerd, they fail to start once it is removed).
@@ -397,15 +403,7 @@ impl Engine {
             filters,
             &["driver", "id", "label", "name", "scope", "type", "dangling"],
         )?;
-        let records: Vec<NetworkRecord> = self
-            .networks
-            .state
-            .lock()
-            .await
-            .nets
-            .values()
-            .cloned()
-            .collect();
+        let records = self.network_records().await;
         let mut out = Vec::new();
         for r in records {
             if !self.network_matches(&r, filters)? {
@@ -495,15 +493,7 @@ impl Engine {
             .and_then(|v| v.first())
             .map(|v| parse_until(v))
             .transpose()?;
-        let records: Vec<NetworkRecord> = self
-            .networks
-            .state
-            .lock()
-            .await
-            .nets
-            .values()
-            .cloned()
-            .collect();
+        let records = self.network_records().await;
         let mut deleted = Vec::new();
         for r in records {
             if r.predefined() || !self.attached(&r.id).is_empty() {
@@ -636,16 +626,7 @@ impl Engine {
                     .map_err(net_error)?
             };
             if r.name != BRIDGE {
-                let short = &c.id[..12];
-                let mut names: Vec<&str> = vec![c.name.as_str(), short];
-                names.extend(att.aliases.iter().map(String::as_str));
-                let ips: Vec<IpAddr> = ep
-                    .ipv4
-                    .iter()
-                    .chain(ep.ipv6.iter())
-                    .map(|n| n.addr())
-                    .collect();
-                self.networks.names.add(&r.id, &names, &ips);
+                self.add_names(&c, &att.aliases, &ep);
                 self.networks.scope_dns(&c.id, &r.id, true);
             }
             att.endpoint = Some(ep);

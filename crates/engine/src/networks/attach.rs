@@ -49,6 +49,15 @@ pub struct NetAttachment {
 /// daemon start to hold their addresses and ports again.
 const ENDPOINTS_FILE: &str = "network.json";
 
+/// An endpoint's addresses (IPv4, then IPv6).
+pub(crate) fn endpoint_ips(ep: &Endpoint) -> Vec<IpAddr> {
+    ep.ipv4
+        .iter()
+        .chain(ep.ipv6.iter())
+        .map(|n| n.addr())
+        .collect()
+}
+
 /// A MAC address as `--mac-address` takes it (`02:42:ac:11:00:02`), with dockerd's
 /// message.
 pub(crate) fn parse_mac(s: &str) -> Result<[u8; 6]> {
@@ -531,20 +540,11 @@ impl Engine {
                 .filter_map(|(_, ep, _)| state.nets.get(&ep.network_id).map(|r| r.id.clone()))
                 .collect()
         };
-        let short = c.id[..12].to_string();
         for (name, ep, _) in &done {
             if name == BRIDGE {
                 continue;
             }
-            let mut names: Vec<&str> = vec![c.name.as_str(), short.as_str()];
-            names.extend(c.networks[name].aliases.iter().map(String::as_str));
-            let ips: Vec<IpAddr> = ep
-                .ipv4
-                .iter()
-                .chain(ep.ipv6.iter())
-                .map(|n| n.addr())
-                .collect();
-            self.networks.names.add(&ep.network_id, &names, &ips);
+            self.add_names(&c, &c.networks[name].aliases, ep);
         }
         let host_gateway = self.host_gateway().await;
         let links = match self.links(&c) {
@@ -661,15 +661,21 @@ impl Engine {
         .map_err(|e| Error::internal(format!("starting the embedded DNS: {e}")))
     }
 
+    /// A container's names on an endpoint's network, for the embedded DNS: its name, its
+    /// short id and its aliases.
+    pub(crate) fn add_names(&self, c: &Container, aliases: &[String], ep: &Endpoint) {
+        let mut names: Vec<&str> = vec![c.name.as_str(), &c.id[..12]];
+        names.extend(aliases.iter().map(String::as_str));
+        self.networks
+            .names
+            .add(&ep.network_id, &names, &endpoint_ips(ep));
+    }
+
     fn forget_names(&self, eps: &[Endpoint]) {
         for ep in eps {
-            let ips: Vec<IpAddr> = ep
-                .ipv4
-                .iter()
-                .chain(ep.ipv6.iter())
-                .map(|n| n.addr())
-                .collect();
-            self.networks.names.remove(&ep.network_id, &ips);
+            self.networks
+                .names
+                .remove(&ep.network_id, &endpoint_ips(ep));
         }
     }
 
@@ -822,15 +828,7 @@ impl Engine {
                 }
             }
             if name != BRIDGE {
-                let mut names: Vec<&str> = vec![c.name.as_str(), &c.id[..12]];
-                names.extend(c.networks[name].aliases.iter().map(String::as_str));
-                let ips: Vec<IpAddr> = ep
-                    .ipv4
-                    .iter()
-                    .chain(ep.ipv6.iter())
-                    .map(|n| n.addr())
-                    .collect();
-                self.networks.names.add(&ep.network_id, &names, &ips);
+                self.add_names(&c, &c.networks[name].aliases, ep);
                 user_nets.push(ep.network_id.clone());
             }
         }
