@@ -285,7 +285,10 @@ impl<L: Netlink, N: Nft + 'static> BridgeDriver<L, N> {
             }
         };
         let (id, maps) = (spec.container_id.clone(), published.maps.clone());
-        if let Err(e) = self.fw(move |fw| fw.publish(&id, &maps)).await {
+        // No ports, no firewall change (each is an `nft` run, several milliseconds).
+        if !maps.is_empty()
+            && let Err(e) = self.fw(move |fw| fw.publish(&id, &maps)).await
+        {
             release_ports(ports, &published);
             let _ = self.netlink.delete_link(&attachment.host_ifname).await;
             release_ips(ipam);
@@ -315,7 +318,9 @@ impl<L: Netlink, N: Nft + 'static> BridgeDriver<L, N> {
         ep: &Endpoint,
     ) -> Result<(), BridgeError> {
         let (id, maps) = (ep.container_id.clone(), ep.maps.clone());
-        self.fw(move |fw| fw.unpublish(&id, &maps)).await?;
+        if !maps.is_empty() {
+            self.fw(move |fw| fw.unpublish(&id, &maps)).await?;
+        }
         release_ports(
             ports,
             &Published {
@@ -378,6 +383,37 @@ mod tests {
             bridge: bridge_name(id),
             ..Default::default()
         }
+    }
+
+    #[tokio::test]
+    async fn no_ports_no_firewall_change() {
+        let d = driver();
+        let (mut ipam, mut ports) = (Ipam::default(), PortAllocator::default());
+        let net = d
+            .create(&mut ipam, &spec("89abcdef01234567"))
+            .await
+            .expect("create");
+        let before = d.firewall.nft().scripts.lock().expect("scripts").len();
+        let ep = d
+            .connect(
+                &mut ipam,
+                &mut ports,
+                &net,
+                &EndpointSpec {
+                    container_id: "c2".into(),
+                    netns: "/proc/1/ns/net".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("connect");
+        d.disconnect(&mut ipam, &mut ports, &ep)
+            .await
+            .expect("disconnect");
+        assert_eq!(
+            d.firewall.nft().scripts.lock().expect("scripts").len(),
+            before
+        );
     }
 
     #[tokio::test]
