@@ -77,11 +77,24 @@ impl Network {
     }
 }
 
-/// 16 hex digits that differ for each (container, network) pair, for the host veth's
-/// name (FNV-1a: a container on two networks gets two names).
+/// 16 hex digits that differ for each attach of a (container, network) pair, for the
+/// host veth's name (FNV-1a: a container on two networks gets two names).
 fn endpoint_key(container_id: &str, network_id: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // And a nonce: an attach right after an exit must not meet the veth of the last run,
+    // which the kernel may still be deleting.
+    static NONCE: AtomicU64 = AtomicU64::new(0);
+    let nonce = NONCE.fetch_add(1, Ordering::Relaxed)
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in container_id.bytes().chain([0]).chain(network_id.bytes()) {
+    for b in container_id
+        .bytes()
+        .chain([0])
+        .chain(network_id.bytes())
+        .chain(nonce.to_le_bytes())
+    {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -317,6 +330,31 @@ impl<L: Netlink, N: Nft + 'static> BridgeDriver<L, N> {
         ports: &mut PortAllocator,
         ep: &Endpoint,
     ) -> Result<(), BridgeError> {
+        self.release_with(ipam, ports, ep, true).await
+    }
+
+    /// [`BridgeDriver::disconnect`] of a container that exited, but the veth: it goes with
+    /// the container's namespace (the kernel deletes both ends when it cleans the
+    /// namespace up), and deleting it here would wait for that (some 20 ms of RCU
+    /// grace periods) on the exit's path. The caller may delete it later, off that path
+    /// (`delete_link`, a no-op once it is gone); each attach names its veth anew, so a
+    /// quick restart does not meet the old one.
+    pub async fn release(
+        &self,
+        ipam: &mut Ipam,
+        ports: &mut PortAllocator,
+        ep: &Endpoint,
+    ) -> Result<(), BridgeError> {
+        self.release_with(ipam, ports, ep, false).await
+    }
+
+    async fn release_with(
+        &self,
+        ipam: &mut Ipam,
+        ports: &mut PortAllocator,
+        ep: &Endpoint,
+        delete_link: bool,
+    ) -> Result<(), BridgeError> {
         let (id, maps) = (ep.container_id.clone(), ep.maps.clone());
         if !maps.is_empty() {
             self.fw(move |fw| fw.unpublish(&id, &maps)).await?;
@@ -328,7 +366,9 @@ impl<L: Netlink, N: Nft + 'static> BridgeDriver<L, N> {
                 maps: Vec::new(),
             },
         );
-        self.netlink.delete_link(&ep.host_ifname).await?;
+        if delete_link {
+            self.netlink.delete_link(&ep.host_ifname).await?;
+        }
         let mut res = Ok(());
         for ip in ep.ipv4.iter().chain(ep.ipv6.iter()) {
             if let Err(e) = ipam.release(&ep.network_id, ip.addr()) {

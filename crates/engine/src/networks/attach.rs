@@ -14,6 +14,7 @@ use berth_models::{CreateRequest, HostConfig, list};
 use berth_net::bridge::{Endpoint, EndpointSpec};
 use berth_net::dns::{self, Resolver};
 use berth_net::firewall::PortMap;
+use berth_net::link::Netlink as _;
 use berth_net::ports::{PortBinding, Proto};
 use serde::{Deserialize, Serialize};
 
@@ -724,8 +725,10 @@ impl Engine {
         }
     }
 
-    /// Detach a container that exited (or whose start failed) from its networks.
-    pub(crate) async fn detach_networks(&self, entry: &Arc<Entry>) {
+    /// Detach a container that exited (or whose start failed) from its networks: all but
+    /// the veths at once (see `BridgeDriver::release`), the veths in the background, in
+    /// case something else holds the namespace.
+    pub(crate) async fn detach_networks(self: &Arc<Self>, entry: &Arc<Entry>) {
         let (id, eps, events) = {
             let mut r = entry.record();
             let mut eps = Vec::new();
@@ -744,7 +747,29 @@ impl Engine {
             return;
         }
         self.forget_names(&eps);
-        self.release_endpoints(eps).await;
+        let links: Vec<String> = eps.iter().map(|e| e.host_ifname.clone()).collect();
+        {
+            let mut state = self.networks.state.lock().await;
+            let state = &mut *state;
+            for ep in &eps {
+                if let Err(e) = self
+                    .networks
+                    .driver
+                    .release(&mut state.ipam, &mut state.ports, ep)
+                    .await
+                {
+                    tracing::warn!(container = ep.container_id, "detaching from a network: {e}");
+                }
+            }
+        }
+        let engine = Arc::clone(self);
+        tokio::spawn(async move {
+            for l in links {
+                if let Err(e) = engine.networks.driver.netlink.delete_link(&l).await {
+                    tracing::debug!("deleting {l}: {e}");
+                }
+            }
+        });
         let _ = std::fs::remove_file(self.paths(&id).bundle.join(ENDPOINTS_FILE));
         for (net_id, name) in events {
             self.network_event("disconnect", &net_id, &name, &id);
@@ -850,7 +875,7 @@ impl Engine {
 
     /// Containers that are not running but still hold endpoints (an exit recorded by a
     /// daemon that did not live to detach it): detached now.
-    pub(crate) async fn detach_stopped(&self) {
+    pub(crate) async fn detach_stopped(self: &Arc<Self>) {
         let entries: Vec<Arc<Entry>> = lock(&self.containers).values().cloned().collect();
         for entry in entries {
             let stale = {
