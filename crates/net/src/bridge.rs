@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::firewall::{Firewall, FirewallError, NetworkRules, Nft};
 use crate::ipam::{Ipam, IpamError, Pool, PoolRequest};
 use crate::link::{Attachment, BridgeConfig, LinkError, Netlink, mac_for_ip, veth_name};
-use crate::ports::{PortAllocator, PortBinding, PublishError, Published, ephemeral_range, publish};
+use crate::ports::{
+    PortAllocator, PortBinding, Proto, PublishError, Published, ephemeral_range, publish,
+};
 
 /// A step of a network operation failed (and what it had done was undone).
 #[derive(Debug, thiserror::Error)]
@@ -379,22 +381,39 @@ impl<L: Netlink, N: Nft + 'static> BridgeDriver<L, N> {
     }
 }
 
-fn release_ports(ports: &mut PortAllocator, p: &Published) {
-    for (key, list) in &p.bindings {
-        let proto = match key.rsplit('/').next() {
-            Some("udp") => crate::ports::Proto::Udp,
-            Some("sctp") => crate::ports::Proto::Sctp,
-            _ => crate::ports::Proto::Tcp,
-        };
-        for b in list {
+/// The host ports a set of bindings holds, as the allocator keys them: (address, `""`
+/// for every address; protocol; port).
+fn held_ports(
+    bindings: &BTreeMap<String, Vec<PortBinding>>,
+) -> impl Iterator<Item = (&str, Proto, u16)> {
+    bindings.iter().flat_map(|(key, list)| {
+        let proto = key
+            .split_once('/')
+            .and_then(|(_, p)| Proto::parse(p))
+            .unwrap_or(Proto::Tcp);
+        list.iter().filter_map(move |b| {
             let ip = if b.host_ip == "0.0.0.0" {
                 ""
             } else {
                 b.host_ip.as_str()
             };
-            if let Ok(port) = b.host_port.parse() {
-                ports.release(ip, proto, port);
-            }
+            Some((ip, proto, b.host_port.parse().ok()?))
+        })
+    })
+}
+
+fn release_ports(ports: &mut PortAllocator, p: &Published) {
+    for (ip, proto, port) in held_ports(&p.bindings) {
+        ports.release(ip, proto, port);
+    }
+}
+
+impl Endpoint {
+    /// Takes this endpoint's host ports in `ports` again (daemon start, the endpoint of
+    /// a container still running); a port already held is left as it is.
+    pub fn hold_ports(&self, ports: &mut PortAllocator) {
+        for (ip, proto, port) in held_ports(&self.ports) {
+            let _ = ports.allocate(ip, proto, &port.to_string(), (0, 0));
         }
     }
 }

@@ -350,7 +350,8 @@ impl Engine {
             map.insert(id.clone(), entry.clone());
             entry
         };
-        let host_gateway = self.host_gateway().await;
+        let extra_hosts = list(&entry.record().host_config.extra_hosts).to_vec();
+        let host_gateway = self.host_gateway(&extra_hosts).await;
         let result = (|| -> Result<()> {
             let c = entry.record().clone();
             for d in [paths.upper(), paths.work()] {

@@ -277,7 +277,7 @@ impl Engine {
         // first instruction.
         if !c.networks.is_empty() {
             let attached = match shim.state().await {
-                Ok(st) => self.attach_networks(entry, st.pid).await,
+                Ok(st) => self.attach_networks(entry, st.pid, &links).await,
                 Err(e) => Err(e.into()),
             };
             if let Err(e) = attached {

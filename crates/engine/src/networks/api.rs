@@ -657,16 +657,14 @@ impl Engine {
     /// `POST /networks/{id}/disconnect`.
     pub async fn network_disconnect(&self, key: &str, req: NetworkDisconnectRequest) -> Result<()> {
         let r = self.networks.state.lock().await.find(key)?.clone();
-        let entry = match self.lookup(&req.container) {
-            Ok(e) => e,
-            Err(e) if req.force => return Err(e),
-            Err(e) => return Err(e),
-        };
+        // `Force` changes nothing here: Berth has no endpoint left by a container that is
+        // gone, which is what it forces out in dockerd.
+        let entry = self.lookup(&req.container)?;
         let _op = entry.op.lock().await;
-        let (id, name, att) = {
+        let (id, att) = {
             let rec = entry.record();
             match rec.networks.get(&r.name) {
-                Some(a) => (rec.id.clone(), rec.name.clone(), a.clone()),
+                Some(a) => (rec.id.clone(), a.clone()),
                 None => {
                     return Err(Error::new(
                         ErrorKind::Forbidden,
@@ -678,7 +676,6 @@ impl Engine {
                 }
             }
         };
-        let _ = name;
         let saved = {
             let mut rec = entry.record();
             rec.networks.remove(&r.name);

@@ -94,16 +94,21 @@ pub(crate) fn mode_network(mode: &str) -> &str {
     }
 }
 
+/// `80` as `80/tcp`: a port key with its protocol.
+fn port_key(key: &str) -> String {
+    if key.contains('/') {
+        key.to_string()
+    } else {
+        format!("{key}/tcp")
+    }
+}
+
 /// The container's published ports: `PortBindings`, and with `-P` every exposed port
 /// without a binding on a host port of the daemon's choice.
 fn port_bindings(c: &Container) -> BTreeMap<String, Vec<PortBinding>> {
     let mut out: BTreeMap<String, Vec<PortBinding>> = BTreeMap::new();
     for (key, list) in c.host_config.port_bindings.iter().flatten() {
-        let key = if key.contains('/') {
-            key.clone()
-        } else {
-            format!("{key}/tcp")
-        };
+        let key = port_key(key);
         for b in list.iter().flatten() {
             out.entry(key.clone()).or_default().push(PortBinding {
                 host_ip: b.host_ip.clone(),
@@ -114,12 +119,7 @@ fn port_bindings(c: &Container) -> BTreeMap<String, Vec<PortBinding>> {
     }
     if c.host_config.publish_all_ports {
         for key in c.config.exposed_ports.iter().flatten().map(|(k, _)| k) {
-            let key = if key.contains('/') {
-                key.clone()
-            } else {
-                format!("{key}/tcp")
-            };
-            let list = out.entry(key).or_default();
+            let list = out.entry(port_key(key)).or_default();
             if list.is_empty() {
                 list.push(PortBinding {
                     host_ip: String::new(),
@@ -297,6 +297,17 @@ fn resolv_text(hc: &HostConfig, embedded: bool) -> Result<String> {
     crate::containers::create::resolv_conf(hc, &berth_net::files::resolv_conf_bridge(&host, false))
 }
 
+/// The bundle's `network.json`: a running container's endpoints by network name.
+fn write_endpoints<'a>(
+    paths: &crate::Paths,
+    eps: impl Iterator<Item = (&'a String, &'a Endpoint)>,
+) -> Result<()> {
+    let eps: BTreeMap<&String, &Endpoint> = eps.collect();
+    let json = serde_json::to_vec(&eps).map_err(|e| Error::internal(e.to_string()))?;
+    std::fs::write(paths.bundle.join(ENDPOINTS_FILE), json)
+        .map_err(|e| Error::io("writing the endpoints", e))
+}
+
 /// Write a file that is bind-mounted into the container in place (same inode).
 fn rewrite(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).map_err(|e| Error::io(&format!("writing {}", path.display()), e))
@@ -471,6 +482,7 @@ impl Engine {
         self: &Arc<Self>,
         entry: &Arc<Entry>,
         pid: i32,
+        links: &[Link],
     ) -> Result<()> {
         let c = entry.record().clone();
         if c.networks.is_empty() {
@@ -528,49 +540,31 @@ impl Engine {
             Ok(())
         }
         .await;
+        let eps: Vec<Endpoint> = done.iter().map(|(_, ep, _)| ep.clone()).collect();
         if let Err(e) = res {
-            self.release_endpoints(done.into_iter().map(|(_, ep, _)| ep).collect())
-                .await;
+            self.release_endpoints(&eps, true).await;
             return Err(e);
         }
         // The names on user networks, and the embedded DNS in the container's namespace.
-        let user_nets: Vec<String> = {
-            let state = self.networks.state.lock().await;
-            done.iter()
-                .filter(|(name, _, _)| name != BRIDGE)
-                .filter_map(|(_, ep, _)| state.nets.get(&ep.network_id).map(|r| r.id.clone()))
-                .collect()
-        };
+        let mut user_nets = Vec::new();
         for (name, ep, _) in &done {
-            if name == BRIDGE {
-                continue;
+            if name != BRIDGE {
+                self.add_names(&c, &c.networks[name].aliases, ep);
+                user_nets.push(ep.network_id.clone());
             }
-            self.add_names(&c, &c.networks[name].aliases, ep);
         }
-        let host_gateway = self.host_gateway().await;
-        let links = match self.links(&c) {
-            Ok(l) => l,
-            Err(e) => {
-                self.forget_names(&done.iter().map(|(_, ep, _)| ep.clone()).collect::<Vec<_>>());
-                self.release_endpoints(done.into_iter().map(|(_, ep, _)| ep).collect())
-                    .await;
-                return Err(e);
-            }
-        };
+        let host_gateway = self.host_gateway(list(&c.host_config.extra_hosts)).await;
         let files = (|| -> Result<()> {
             let paths = self.paths(&c.id);
             let own = done
                 .first()
                 .and_then(|(_, ep, _)| ep.ipv4.map(|n| n.addr()));
-            rewrite(&paths.hosts(), &hosts_text(&c, own, host_gateway, &links)?)?;
+            rewrite(&paths.hosts(), &hosts_text(&c, own, host_gateway, links)?)?;
             rewrite(
                 &paths.resolv_conf(),
                 &resolv_text(&c.host_config, !user_nets.is_empty())?,
             )?;
-            let eps: BTreeMap<&String, &Endpoint> = done.iter().map(|(n, ep, _)| (n, ep)).collect();
-            let json = serde_json::to_vec(&eps).map_err(|e| Error::internal(e.to_string()))?;
-            std::fs::write(paths.bundle.join(ENDPOINTS_FILE), json)
-                .map_err(|e| Error::io("writing the endpoints", e))
+            write_endpoints(&paths, done.iter().map(|(n, ep, _)| (n, ep)))
         })();
         let dns = match files {
             Ok(()) if !user_nets.is_empty() => {
@@ -587,9 +581,8 @@ impl Engine {
         match dns {
             Ok(d) => held.dns = d,
             Err(e) => {
-                self.forget_names(&done.iter().map(|(_, ep, _)| ep.clone()).collect::<Vec<_>>());
-                self.release_endpoints(done.into_iter().map(|(_, ep, _)| ep).collect())
-                    .await;
+                self.forget_names(&eps);
+                self.release_endpoints(&eps, true).await;
                 return Err(e);
             }
         }
@@ -612,8 +605,12 @@ impl Engine {
         Ok(())
     }
 
-    /// `host-gateway` of `--add-host`: the default bridge's gateway.
-    pub(crate) async fn host_gateway(&self) -> Option<IpAddr> {
+    /// `host-gateway` of `--add-host`: the default bridge's gateway (looked up only for
+    /// a container that asks for it).
+    pub(crate) async fn host_gateway(&self, extra_hosts: &[String]) -> Option<IpAddr> {
+        if !extra_hosts.iter().any(|h| h.ends_with("host-gateway")) {
+            return None;
+        }
         let state = self.networks.state.lock().await;
         state
             .nets
@@ -681,16 +678,21 @@ impl Engine {
     }
 
     /// Give endpoints back: rules, host ports, veths, addresses (each exactly once).
-    async fn release_endpoints(&self, eps: Vec<Endpoint>) {
+    /// `delete_links` false: the veths are left to go with the container's namespace (see
+    /// `BridgeDriver::release`).
+    async fn release_endpoints(&self, eps: &[Endpoint], delete_links: bool) {
         let mut state = self.networks.state.lock().await;
         let state = &mut *state;
+        let driver = &self.networks.driver;
         for ep in eps {
-            if let Err(e) = self
-                .networks
-                .driver
-                .disconnect(&mut state.ipam, &mut state.ports, &ep)
-                .await
-            {
+            let res = if delete_links {
+                driver
+                    .disconnect(&mut state.ipam, &mut state.ports, ep)
+                    .await
+            } else {
+                driver.release(&mut state.ipam, &mut state.ports, ep).await
+            };
+            if let Err(e) = res {
                 tracing::warn!(container = ep.container_id, "detaching from a network: {e}");
             }
         }
@@ -700,28 +702,19 @@ impl Engine {
     pub(crate) async fn detach_one(&self, id: &str, ep: Endpoint) {
         self.networks.scope_dns(id, &ep.network_id, false);
         self.forget_names(std::slice::from_ref(&ep));
-        self.release_endpoints(vec![ep]).await;
+        self.release_endpoints(std::slice::from_ref(&ep), true)
+            .await;
     }
 
     /// Rewrite the bundle's list of a running container's endpoints.
     pub(crate) fn write_endpoints_file(&self, entry: &Arc<Entry>) {
-        let (id, eps) = {
-            let r = entry.record();
-            let eps: BTreeMap<String, Endpoint> = r
-                .networks
-                .iter()
-                .filter_map(|(n, a)| a.endpoint.clone().map(|e| (n.clone(), e)))
-                .collect();
-            (r.id.clone(), eps)
-        };
-        let file = self.paths(&id).bundle.join(ENDPOINTS_FILE);
-        match serde_json::to_vec(&eps) {
-            Ok(json) => {
-                if let Err(e) = std::fs::write(&file, json) {
-                    tracing::warn!(id, "writing {}: {e}", file.display());
-                }
-            }
-            Err(e) => tracing::warn!(id, "encoding the endpoints: {e}"),
+        let r = entry.record().clone();
+        let eps = r
+            .networks
+            .iter()
+            .filter_map(|(n, a)| a.endpoint.as_ref().map(|e| (n, e)));
+        if let Err(e) = write_endpoints(&self.paths(&r.id), eps) {
+            tracing::warn!(id = r.id, "{}", e.message);
         }
     }
 
@@ -748,20 +741,7 @@ impl Engine {
         }
         self.forget_names(&eps);
         let links: Vec<String> = eps.iter().map(|e| e.host_ifname.clone()).collect();
-        {
-            let mut state = self.networks.state.lock().await;
-            let state = &mut *state;
-            for ep in &eps {
-                if let Err(e) = self
-                    .networks
-                    .driver
-                    .release(&mut state.ipam, &mut state.ports, ep)
-                    .await
-                {
-                    tracing::warn!(container = ep.container_id, "detaching from a network: {e}");
-                }
-            }
-        }
+        self.release_endpoints(&eps, false).await;
         let engine = Arc::clone(self);
         tokio::spawn(async move {
             for l in links {
@@ -803,21 +783,7 @@ impl Engine {
                         tracing::warn!(id, "holding {} again: {e}", ip.addr());
                     }
                 }
-                for (key, list) in &ep.ports {
-                    let proto = match key.rsplit('/').next() {
-                        Some("udp") => Proto::Udp,
-                        Some("sctp") => Proto::Sctp,
-                        _ => Proto::Tcp,
-                    };
-                    for b in list {
-                        let ip = if b.host_ip == "0.0.0.0" {
-                            ""
-                        } else {
-                            b.host_ip.as_str()
-                        };
-                        let _ = state.ports.allocate(ip, proto, &b.host_port, (0, 0));
-                    }
-                }
+                ep.hold_ports(&mut state.ports);
                 if let Some(att) = r.networks.get_mut(&name) {
                     if att.endpoint_id.is_empty() {
                         att.endpoint_id = crate::containers::random_id().unwrap_or_default();
