@@ -19,24 +19,17 @@ fn refused_fields_name_the_field_and_the_flag_and_create_nothing() {
         return;
     };
     let name = unique("refused");
-    let mut cases: Vec<(bool, Vec<&str>, &str)> = vec![
-        (
-            false,
-            vec!["--security-opt", "apparmor=docker-default"],
-            "HostConfig.SecurityOpt: apparmor (--security-opt apparmor=docker-default) is not supported yet",
-        ),
-        (
-            false,
-            vec!["-v", "/data"],
-            "Config.Volumes: anonymous volumes (-v /data) are not supported yet",
-        ),
-    ];
+    let mut cases: Vec<(bool, Vec<&str>, &str)> = vec![(
+        false,
+        vec!["--security-opt", "apparmor=docker-default"],
+        "HostConfig.SecurityOpt: apparmor (--security-opt apparmor=docker-default) is not supported yet",
+    )];
     if have_docker_cli() {
         cases.extend([
             (
                 true,
-                vec!["--volumes-from", "other"],
-                "HostConfig.VolumesFrom: volumes of another container (--volumes-from) is not supported yet",
+                vec!["--storage-opt", "size=1G"],
+                "HostConfig.StorageOpt: storage driver options (--storage-opt) is not supported yet",
             ),
             (
                 true,
@@ -50,8 +43,8 @@ fn refused_fields_name_the_field_and_the_flag_and_create_nothing() {
             ),
             (
                 true,
-                vec!["-v", "/data"],
-                "Config.Volumes: anonymous volumes (-v /data) are not supported yet",
+                vec!["--mount", "type=bind,src=/tmp,dst=/x,bind-propagation=rshared"],
+                "bind propagation \"rshared\" (--mount bind-propagation) is not supported yet",
             ),
         ]);
     }
@@ -66,12 +59,12 @@ fn refused_fields_name_the_field_and_the_flag_and_create_nothing() {
     }
 
     // The raw API: a 501 with the message, for what the SDKs send.
-    let body = r#"{"Image":"busybox","Cmd":["true"],"HostConfig":{"VolumesFrom":["other"]}}"#;
+    let body = r#"{"Image":"busybox","Cmd":["true"],"HostConfig":{"StorageOpt":{"size":"1G"}}}"#;
     let out = d.raw("POST", "/v1.50/containers/create", body).unwrap();
     assert!(out.starts_with("HTTP/1.1 501"), "{out}");
     assert!(
         out.contains(
-            r#"{"message":"HostConfig.VolumesFrom: volumes of another container (--volumes-from) is not supported yet"}"#
+            r#"{"message":"HostConfig.StorageOpt: storage driver options (--storage-opt) is not supported yet"}"#
         ),
         "{out}"
     );

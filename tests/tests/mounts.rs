@@ -80,13 +80,16 @@ fn tmpfs_and_mount_flags_like_docker() {
         )
         .ok();
         let listed = d.cli(docker, &["inspect", "-f", "{{json .Mounts}}", &c]);
-        let listed: serde_json::Value = serde_json::from_str(listed.stdout().trim()).unwrap();
+        // In no particular order (dockerd's comes from a map): by destination here.
+        let mut listed: Vec<serde_json::Value> =
+            serde_json::from_str(listed.stdout().trim()).unwrap();
+        listed.sort_by_key(|m| m["Destination"].as_str().unwrap_or("").to_string());
         assert_eq!(
-            listed,
+            serde_json::Value::from(listed),
             serde_json::json!([
-                {"Type": "bind", "Source": hp, "Destination": "/v", "Mode": "ro", "RW": false, "Propagation": "rprivate"},
-                {"Type": "tmpfs", "Source": "", "Destination": "/m", "Mode": "", "RW": true, "Propagation": ""},
                 {"Type": "bind", "Source": hp, "Destination": "/b", "Mode": "", "RW": false, "Propagation": "rprivate"},
+                {"Type": "tmpfs", "Source": "", "Destination": "/m", "Mode": "", "RW": true, "Propagation": ""},
+                {"Type": "bind", "Source": hp, "Destination": "/v", "Mode": "ro", "RW": false, "Propagation": "rprivate"},
             ]),
             "docker={docker}"
         );
@@ -94,8 +97,8 @@ fn tmpfs_and_mount_flags_like_docker() {
 
         for (args, message) in [
             (
-                &["--mount", "type=volume,src=vv,dst=/x"][..],
-                "named volumes are not supported yet",
+                &["-v", "vv:/x:rshared"][..],
+                "bind propagation \"rshared\" (-v) is not supported yet",
             ),
             (
                 &["--mount", "type=bind,src=/nonexistent-berth,dst=/x"],

@@ -533,10 +533,10 @@ async fn remove(
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<StatusCode> {
-    // `v` (remove anonymous volumes) has nothing to act on: Berth refuses anonymous
-    // volumes at create, so a container has none.
     crate::refuse_params(&q, &[("link", "removing a link (docker rm --link)")])?;
-    engine.remove(&id, truthy(q.get("force"))).await?;
+    engine
+        .remove(&id, truthy(q.get("force")), truthy(q.get("v")))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

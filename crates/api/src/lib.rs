@@ -23,6 +23,7 @@ pub mod plugins;
 pub mod swarm;
 pub mod system;
 pub mod version;
+pub mod volumes;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -62,6 +63,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .merge(swarm::routes())
         .merge(plugins::routes())
         .merge(networks::routes())
+        .merge(volumes::routes())
         .fallback(page_not_found)
         // dockerd answers a known path with another method as an unknown path, not 405.
         .method_not_allowed_fallback(page_not_found)
@@ -125,6 +127,7 @@ fn check_body_type(req: &Request) -> ApiResult<()> {
         ["containers", "create"] | ["commit"] => true,
         ["containers", _, "update" | "exec"] | ["exec", _, "start"] => true,
         ["networks", "create"] | ["networks", _, "connect" | "disconnect"] => true,
+        ["volumes", "create"] => true,
         ["containers", _, "start"] => {
             // A JSON object that is not empty has at least 7 bytes (dockerd's test).
             if body_length(req).is_none_or(|n| n > 7) {

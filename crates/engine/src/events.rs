@@ -91,7 +91,13 @@ impl Event {
                         None => self.attributes.contains_key(w),
                     },
                     "scope" => w == "local",
-                    // Berth has no daemon, network, volume, plugin, node, service, secret
+                    "volume" => self.typ == "volume" && self.id == *w,
+                    "network" => {
+                        self.typ == "network"
+                            && (self.id.starts_with(w.as_str())
+                                || self.attributes.get("name") == Some(w))
+                    }
+                    // Berth has no daemon, plugin, node, service, secret
                     // or config events: none match.
                     _ => false,
                 })

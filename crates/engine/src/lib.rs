@@ -24,6 +24,7 @@ pub mod networks;
 mod reap;
 pub mod runtimes;
 pub mod time;
+pub mod volumes;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -110,6 +111,8 @@ struct Removal {
     /// An `AutoRemove` exit came while a claim that may be given up was held: whoever
     /// gives it up removes the container.
     on_release: bool,
+    /// The removal takes the container's anonymous volumes with it (`rm -v`).
+    volumes: bool,
 }
 
 impl Entry {
@@ -202,6 +205,10 @@ pub struct Engine {
     events: events::Events,
     /// Networks, addresses, published ports, the embedded DNS.
     networks: networks::Networks,
+    /// Volumes, their drivers and who references and mounts them.
+    volumes: berth_volumes::VolumeService,
+    /// Held by a copy-up into new volumes (see `containers::mounts`).
+    copy_up_lock: tokio::sync::Mutex<()>,
 }
 
 impl Engine {
@@ -271,6 +278,10 @@ impl Engine {
         let db = db::Db::open(&cfg.data_root.join("containers.redb"))?;
         let records = db.all()?;
         let networks = networks::Networks::new(cfg.network.clone(), db.all_networks()?)?;
+        let local = berth_volumes::LocalDriver::open(&cfg.data_root)
+            .map_err(containers::volumes::volume_error)?;
+        let volumes = berth_volumes::VolumeService::new(Arc::new(local));
+        let _ = std::fs::remove_dir_all(containers::volumes::copy_up_scratch(&cfg.exec_root));
         let engine = Arc::new(Engine {
             cfg,
             store: Arc::new(store),
@@ -280,6 +291,8 @@ impl Engine {
             image_gate: tokio::sync::RwLock::new(()),
             events: events::Events::default(),
             networks,
+            volumes,
+            copy_up_lock: tokio::sync::Mutex::new(()),
         });
         {
             let mut map = lock(&engine.containers);
@@ -287,6 +300,7 @@ impl Engine {
                 map.insert(c.id.clone(), Entry::new(c));
             }
         }
+        engine.restore_volume_users();
         engine.open_networks().await?;
         engine.restore_endpoints().await;
         engine.recover().await;

@@ -1,7 +1,7 @@
 //! Serde helpers for Go's JSON habits: `null` where a value is expected, a string where a
 //! list is expected, and `omitempty`.
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// `null` (or a missing field, with `#[serde(default)]`) becomes the type's default, as Go
 /// leaves a field at its zero value when the JSON says `null`.
@@ -43,3 +43,15 @@ pub fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
 /// client sent there is dropped: the API defines no fields).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct EmptyObject {}
+
+/// Write an empty map as `null`, as dockerd writes a volume's `Labels` and `Options`.
+pub fn null_if_empty<S: serde::Serializer, K: Serialize, V: Serialize>(
+    m: &std::collections::BTreeMap<K, V>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    if m.is_empty() {
+        s.serialize_none()
+    } else {
+        m.serialize(s)
+    }
+}

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::serde_util::nullable;
+use crate::serde_util::{null_if_empty, nullable};
 
 /// A volume, in dockerd's field order.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -19,11 +19,19 @@ pub struct Volume {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub created_at: String,
     pub driver: String,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        serialize_with = "null_if_empty"
+    )]
     pub labels: BTreeMap<String, String>,
     pub mountpoint: String,
     pub name: String,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        serialize_with = "null_if_empty"
+    )]
     pub options: BTreeMap<String, String>,
     /// `local` or `global`.
     pub scope: String,

@@ -7,8 +7,8 @@ pub enum Error {
     /// `get NAME: no such volume` (404).
     #[error("{op} {name}: no such volume")]
     NotFound { op: &'static str, name: String },
-    /// `remove NAME: volume is in use - [ID ID]` (409).
-    #[error("{op} {name}: volume is in use - [{}]", users.join(" "))]
+    /// `remove NAME: volume is in use - [ID, ID]` (409).
+    #[error("{op} {name}: volume is in use - [{}]", users.join(", "))]
     InUse {
         op: &'static str,
         name: String,
@@ -145,7 +145,7 @@ mod tests {
                     name: "v1".into(),
                     users: vec!["aa".into(), "bb".into()],
                 },
-                "remove v1: volume is in use - [aa bb]",
+                "remove v1: volume is in use - [aa, bb]",
                 409,
             ),
             (

@@ -149,7 +149,7 @@ pub fn remove_refused_while_in_use(make: &Factory) {
         let e = d.remove("vol-u", force).expect_err("in use");
         assert!(matches!(e, Error::InUse { .. }));
         assert_eq!(e.status(), 409);
-        assert_eq!(e.to_string(), "remove vol-u: volume is in use - [c1 c2]");
+        assert_eq!(e.to_string(), "remove vol-u: volume is in use - [c1, c2]");
     }
     d.unmount("vol-u", "c1").expect("unmount c1");
     assert_eq!(

@@ -6,7 +6,7 @@ use berth_models::{ContainerState, CreateRequest, CreateResponse, list};
 
 use super::fields;
 use super::limits::{normalize_resources, validate_resources};
-use super::mounts::user_mounts;
+use super::mounts::check_mounts;
 use super::spec::{network_mode, runtime_options, security_opts};
 use super::start::validate_restart_policy;
 use super::{parse_signal, random_id};
@@ -201,7 +201,7 @@ impl Engine {
                 "can't create 'AutoRemove' container with restart policy",
             ));
         }
-        user_mounts(&host_config, true)?;
+        check_mounts(&host_config)?;
         security_opts(list(&host_config.security_opt))?;
         runtime_options(&host_config)?;
         let (runtime, _) = self.runtime_for(&host_config.runtime)?;
@@ -285,8 +285,14 @@ impl Engine {
                     .or_insert_with(|| serde_json::Value::Object(Default::default()));
             }
         }
-        if config.volumes.is_none() {
-            config.volumes = ic.volumes.clone();
+        // And its volumes (an empty `Volumes: {}`, as the docker CLI sends, keeps them).
+        if let Some(image_volumes) = &ic.volumes {
+            let volumes = config.volumes.get_or_insert_with(Default::default);
+            for k in image_volumes.keys() {
+                volumes
+                    .entry(k.clone())
+                    .or_insert_with(|| serde_json::Value::Object(Default::default()));
+            }
         }
         if let Some(sig) = &config.stop_signal {
             parse_signal(sig)?;
@@ -305,6 +311,7 @@ impl Engine {
             .filter(|n| !n.is_empty())
             .map(names::validate)
             .transpose()?;
+        let mounts = self.resolve_mounts(&id, &config, &host_config)?;
         let c = Container {
             id: id.clone(),
             name: String::new(),
@@ -318,10 +325,12 @@ impl Engine {
             restart_count: 0,
             manually_stopped: false,
             networks,
+            mounts: Some(mounts),
         };
 
         let paths = self.paths(&id);
-        let entry = {
+        let mounts = c.mount_list();
+        let registered = 'registered: {
             // Pick or check the name and register the container in one step, so two
             // creates cannot take the same name.
             let mut map = lock(&self.containers);
@@ -330,7 +339,7 @@ impl Engine {
                 Some(n) => {
                     if let Some(other) = taken(&n) {
                         let other_id = other.record().id.clone();
-                        return Err(Error::conflict(format!(
+                        break 'registered Err(Error::conflict(format!(
                             "Conflict. The container name \"/{n}\" is already in use by container \"{other_id}\". You have to remove (or rename) that container to be able to reuse that name."
                         )));
                     }
@@ -348,7 +357,14 @@ impl Engine {
             c.name = name;
             let entry = Entry::new(c);
             map.insert(id.clone(), entry.clone());
-            entry
+            Ok(entry)
+        };
+        let entry = match registered {
+            Ok(e) => e,
+            Err(e) => {
+                self.release_volumes(&id, &mounts, true);
+                return Err(e);
+            }
         };
         let extra_hosts = list(&entry.record().host_config.extra_hosts).to_vec();
         let host_gateway = self.host_gateway(&extra_hosts).await;
@@ -388,6 +404,7 @@ impl Engine {
         })();
         if let Err(e) = result {
             lock(&self.containers).remove(&id);
+            self.release_volumes(&id, &mounts, true);
             self.drop_execs(&id);
             let _ = std::fs::remove_dir_all(&paths.dir);
             return Err(e);

@@ -13,7 +13,7 @@
 //! (from another API version) are refused too when set. A unit test walks the swagger's
 //! properties and fails on any the table does not classify.
 
-use berth_models::{CreateRequest, EndpointSettings, list};
+use berth_models::{CreateRequest, EndpointSettings};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -86,7 +86,7 @@ pub(crate) const CONFIG: &[(&str, Use)] = &[
     (
         "Volumes",
         Handled(
-            "destinations of binds, mounts and tmpfs (compose and the SDK list them); anonymous volumes (-v /path) refused",
+            "anonymous volumes (-v /path, an image's VOLUME) where no bind, volume or tmpfs is mounted",
         ),
     ),
     ("WorkingDir", Handled("the process's working directory")),
@@ -116,7 +116,9 @@ pub(crate) const CONFIG: &[(&str, Use)] = &[
 pub(crate) const HOST_CONFIG: &[(&str, Use)] = &[
     (
         "Binds",
-        Handled("bind mounts (host paths; named volumes refused)"),
+        Handled(
+            "binds of host paths (missing directories made) and named volumes, with ro/rw/nocopy (z/Z: no SELinux here; other propagation refused)",
+        ),
     ),
     (
         "ContainerIDFile",
@@ -140,12 +142,20 @@ pub(crate) const HOST_CONFIG: &[(&str, Use)] = &[
     ),
     ("RestartPolicy", Handled("restart policies")),
     ("AutoRemove", Handled("--rm")),
-    ("VolumeDriver", refused("volume drivers", "--volume-driver")),
+    (
+        "VolumeDriver",
+        Handled("the driver of volumes the container creates (local; others: plugin not found)"),
+    ),
     (
         "VolumesFrom",
-        refused("volumes of another container", "--volumes-from"),
+        Handled("the binds and volumes of other containers, ro/rw"),
     ),
-    ("Mounts", Handled("bind and tmpfs mounts (volumes refused)")),
+    (
+        "Mounts",
+        Handled(
+            "bind, volume and tmpfs mounts (propagation other than rprivate, subpaths refused)",
+        ),
+    ),
     ("ConsoleSize", Handled("the pty's first size")),
     ("Annotations", refused("OCI annotations", "--annotation")),
     ("CapAdd", Handled("capabilities")),
@@ -438,7 +448,7 @@ pub(crate) fn check_create(req: &CreateRequest) -> Result<()> {
         }
         check_endpoint(endpoint)?;
     }
-    anonymous_volumes(req)
+    Ok(())
 }
 
 pub(crate) fn check_endpoint(endpoint: &EndpointSettings) -> Result<()> {
@@ -451,31 +461,6 @@ pub(crate) fn check_endpoint(endpoint: &EndpointSettings) -> Result<()> {
         ));
     }
     check_section("EndpointSettings", ENDPOINT, &as_map(endpoint)?)
-}
-
-/// `Config.Volumes` of a request lists mount points; one that no bind, mount or tmpfs
-/// covers asks for an anonymous volume (`-v /path`).
-fn anonymous_volumes(req: &CreateRequest) -> Result<()> {
-    let hc = &req.host_config;
-    let clean = |t: &str| super::mounts::clean_target(t);
-    let mut covered: Vec<String> = list(&hc.binds)
-        .iter()
-        .filter_map(|b| b.split(':').nth(1))
-        .map(clean)
-        .collect();
-    covered.extend(hc.mounts.iter().flatten().map(|m| clean(&m.target)));
-    covered.extend(hc.tmpfs.iter().flatten().map(|(t, _)| clean(t)));
-    for path in req.config.volumes.iter().flatten().map(|(p, _)| p) {
-        if !covered.contains(&clean(path)) {
-            return Err(Error::new(
-                ErrorKind::NotImplemented,
-                format!(
-                    "Config.Volumes: anonymous volumes (-v {path}) are not supported yet: bind a host path (-v /host/dir:{path}) or use --tmpfs {path}"
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -581,10 +566,6 @@ mod tests {
                 "HostConfig.UsernsMode: user namespaces (--userns) is not supported yet",
             ),
             (
-                r#"{"Image":"b","Volumes":{"/data":{}}}"#,
-                "Config.Volumes: anonymous volumes (-v /data) are not supported yet",
-            ),
-            (
                 r#"{"Image":"b","NetworkingConfig":{"EndpointsConfig":{"n1":{"IPAMConfig":{"LinkLocalIPs":["169.254.1.1"]}}}}}"#,
                 "LinkLocalIPs: link-local addresses (--link-local-ip) is not supported yet",
             ),
@@ -608,6 +589,7 @@ mod tests {
         for body in [
             r#"{"Image":"b","HostConfig":{"UsernsMode":"host","Isolation":"default"}}"#,
             r#"{"Image":"b","Volumes":{"/data":{},"/t/":{}},"HostConfig":{"Binds":["/tmp:/data:ro"],"Tmpfs":{"/t":""}}}"#,
+            r#"{"Image":"b","Volumes":{"/anon":{}},"HostConfig":{"VolumesFrom":["c:ro"],"VolumeDriver":"local"}}"#,
             r#"{"Image":"b","HostConfig":{"NetworkMode":"host"},"NetworkingConfig":{"EndpointsConfig":{"host":{}}}}"#,
         ] {
             check_create(&create(body)).expect(body);

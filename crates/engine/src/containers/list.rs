@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use berth_models::{ContainerPruneResponse, list};
+use berth_models::ContainerPruneResponse;
 
 use crate::containers::record::Container;
 use crate::filters::{Filters, labels_match, parse_until};
@@ -49,10 +49,13 @@ pub(super) fn ps_filters_match(r: &Container, filters: &Filters) -> bool {
                         name == v || (!a.network_id.is_empty() && a.network_id.starts_with(v))
                     })
             }),
+            // dockerd's: a mount's volume name or its destination.
             "volume" => any(&|v| {
-                list(&r.host_config.binds)
-                    .iter()
-                    .any(|b| b.split(':').take(2).any(|part| part == v))
+                r.mount_list().iter().any(|m| {
+                    m.point.name == v
+                        || m.point.destination == v
+                        || (!m.is_volume() && m.point.source == v)
+                })
             }),
             "publish" => any(&|v| {
                 crate::networks::view::ports(r)
@@ -129,7 +132,7 @@ impl Engine {
                     .await
                     .unwrap_or(0);
             // One that was started meanwhile is refused by remove and left alone.
-            match self.remove(&id, false).await {
+            match self.remove(&id, false, false).await {
                 Ok(()) => {
                     reclaimed += size;
                     deleted.push(id);

@@ -25,6 +25,7 @@ mod remove;
 mod resources;
 pub(crate) mod spec;
 pub(crate) mod start;
+pub(crate) mod volumes;
 
 use crate::{Error, Result};
 

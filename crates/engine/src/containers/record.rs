@@ -11,6 +11,7 @@ use berth_models::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::containers::mounts::ContainerMount;
 use crate::time;
 
 /// Everything Berth keeps about one container.
@@ -35,6 +36,10 @@ pub struct Container {
     /// The networks it is on, by name (none with `--network host|none|container:`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub networks: BTreeMap<String, crate::networks::NetAttachment>,
+    /// Its binds and volumes, resolved at create (`None` in records of Berth versions
+    /// that did not keep them: their binds are read from `host_config`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mounts: Option<Vec<ContainerMount>>,
 }
 
 /// Suffix of a removed container's directory until it is deleted.
@@ -173,11 +178,21 @@ impl Container {
         }
     }
 
-    /// Docker's `Mounts` list: binds and `--mount`s.
+    /// Its binds and volumes.
+    pub(crate) fn mount_list(&self) -> Vec<ContainerMount> {
+        match &self.mounts {
+            Some(m) => m.clone(),
+            None => crate::containers::mounts::legacy_mounts(&self.host_config),
+        }
+    }
+
+    /// Docker's `Mounts` list: binds, volumes and `--mount type=tmpfs`.
     fn mounts(&self) -> Vec<MountPoint> {
-        crate::containers::mounts::user_mounts(&self.host_config, false)
-            .map(|m| m.listed)
-            .unwrap_or_default()
+        let mut out: Vec<MountPoint> = self.mount_list().into_iter().map(|m| m.point).collect();
+        if let Ok((_, tmpfs)) = crate::containers::mounts::tmpfs_mounts(&self.host_config) {
+            out.extend(tmpfs);
+        }
+        out
     }
 
     /// The networks it is on, by name: the default network is `bridge` (a network
@@ -325,6 +340,7 @@ mod tests {
             restart_count: 0,
             manually_stopped: false,
             networks: BTreeMap::new(),
+            mounts: None,
         }
     }
 

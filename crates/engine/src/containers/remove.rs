@@ -11,7 +11,8 @@ use crate::{Engine, Entry, Error, Result, lock, names};
 impl Engine {
     /// `DELETE /containers/{id}`. One removal at a time: while one is under way, others
     /// get Docker's 409 (and a 404 once it is done), so exactly one caller removed it.
-    pub async fn remove(self: &Arc<Self>, key: &str, force: bool) -> Result<()> {
+    /// `volumes` (`rm -v`): its anonymous volumes go with it.
+    pub async fn remove(self: &Arc<Self>, key: &str, force: bool, volumes: bool) -> Result<()> {
         let entry = self.lookup(key)?;
         if !entry.claim_removal() {
             if entry.progress.borrow().removed {
@@ -21,6 +22,7 @@ impl Engine {
                 "removal of container {key} is already in progress"
             )));
         }
+        lock(&entry.removal).volumes = volumes;
         let result = self.remove_claimed(&entry, force).await;
         if result.is_err() && entry.release_removal() {
             // It exited to be removed (AutoRemove) while this removal held the claim.
@@ -133,7 +135,16 @@ impl Engine {
             p.removed = true;
             p.running = false;
         });
-        let image_id = entry.record().image_id.clone();
+        let (image_id, mounts, auto_remove) = {
+            let r = entry.record();
+            (
+                r.image_id.clone(),
+                r.mount_list(),
+                r.host_config.auto_remove,
+            )
+        };
+        let anonymous_too = auto_remove || lock(&entry.removal).volumes;
+        self.release_volumes(&id, &mounts, anonymous_too);
         self.release_image(&image_id).await;
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use berth_models::{ContainerState, ZERO_TIME, list};
 use berth_runtime::{BindMount, ContainerSpec, ExitStatus, NetworkMode, ShimClient};
 
-use super::mounts::user_mounts;
+use super::mounts::tmpfs_mounts;
 use super::spec::{console_size, namespace_mode, network_mode, runtime_options, security_opts};
 use super::{SHIM_LOST, parse_signal};
 use crate::containers::record::Container;
@@ -134,7 +134,7 @@ impl Engine {
             Err(e) => return Err(self.start_failed(entry, e).await),
         };
         let files = joined.as_ref().map_or(&paths, |j| &j.paths);
-        let mut binds = vec![
+        let binds = vec![
             BindMount {
                 source: files.hostname(),
                 destination: "/etc/hostname".into(),
@@ -151,8 +151,7 @@ impl Engine {
                 readonly: false,
             },
         ];
-        let user = user_mounts(&c.host_config, true)?;
-        binds.extend(user.binds);
+        let (tmpfs, _) = tmpfs_mounts(&c.host_config)?;
         let hostname = joined
             .as_ref()
             .map_or(c.config.hostname.clone(), |j| j.hostname.clone());
@@ -197,7 +196,7 @@ impl Engine {
             Ok(path) => Some(path.clone()),
             Err(e) => return Err(self.start_failed(entry, Error::internal(e.clone())).await),
         };
-        let spec = ContainerSpec {
+        let mut spec = ContainerSpec {
             id: c.id.clone(),
             args: std::iter::once(c.path.clone())
                 .chain(c.args.clone())
@@ -217,7 +216,7 @@ impl Engine {
             upper_dir: paths.upper(),
             work_dir: paths.work(),
             binds,
-            tmpfs: user.tmpfs,
+            tmpfs,
             log_path: c.log_file(&paths).unwrap_or_default(),
             cgroup_path: format!("/{}/{}", self.cfg.cgroup_parent, c.id),
             // `NetworkDisabled`: no network, as `--network none`.
@@ -265,7 +264,15 @@ impl Engine {
             Err(e) => return Err(Error::io("clearing the old bundle", e)),
         }
         std::fs::create_dir_all(&paths.bundle).map_err(|e| Error::io("creating the bundle", e))?;
-        berth_runtime::write_bundle(&paths.bundle, &spec)?;
+        // Its volumes, last before the bundle: from here every failure unmounts them.
+        match self.mount_volumes(&c, &spec.layers).await {
+            Ok(b) => spec.binds.extend(b),
+            Err(e) => return Err(self.start_failed(entry, e).await),
+        }
+        if let Err(e) = berth_runtime::write_bundle(&paths.bundle, &spec) {
+            self.unmount_volumes(entry);
+            return Err(e.into());
+        }
         fault::point("start.bundle");
 
         let shim = match berth_runtime::spawn_shim(&self.cfg.shim_binary, &paths.bundle).await {
@@ -340,6 +347,7 @@ impl Engine {
     /// 126/127/128) and remove it when it was to be removed on exit.
     pub(super) async fn start_failed(self: &Arc<Self>, entry: &Arc<Entry>, err: Error) -> Error {
         self.detach_networks(entry).await;
+        self.unmount_volumes(entry);
         let code = if err.message.contains("permission denied") {
             126
         } else if err.message.contains("executable file not found")
@@ -407,6 +415,7 @@ impl Engine {
 
     pub(super) async fn exited(self: &Arc<Self>, entry: &Arc<Entry>, status: ExitStatus) {
         self.detach_networks(entry).await;
+        self.unmount_volumes(entry);
         let (auto_remove, restart, unsaved) = {
             let mut r = entry.record();
             let ran = time::since(&r.state.started_at);

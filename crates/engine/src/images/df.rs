@@ -58,7 +58,7 @@ impl Engine {
             layers_size: layers_size as i64,
             images: image_rows,
             containers: rows,
-            volumes: Vec::new(),
+            volumes: self.volume_usage().await?,
             // No builder yet, so no cache: empty, as `POST /build/prune` answers.
             build_cache: Some(Vec::new()),
             builder_size: None,
