@@ -470,9 +470,10 @@ fn commit_keeps_opaque_dirs_and_hard_links() {
     let text = out.stdout();
     let mut got: Vec<&str> = text.lines().collect();
     got.sort();
-    // dockerd 20.10 (overlay2) on the same container, sorted; its "A /data" is the
-    // image's VOLUME, which Berth does not create yet.
+    // dockerd 20.10 (overlay2) on the same container, sorted; "A /data" is the mount
+    // point of the image's VOLUME.
     let mut want = vec![
+        "A /data",
         "C /opt",
         "C /opt/keep",
         "A /opt/keep/new",

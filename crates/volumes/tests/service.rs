@@ -283,7 +283,7 @@ fn references_of_stopped_containers_keep_a_volume_in_use() {
     s.mount("vol-r", "c1").unwrap();
     s.reference(&anon.name, "c1").unwrap();
     let e = s.remove("vol-r", true).unwrap_err();
-    assert_eq!(e.to_string(), "remove vol-r: volume is in use - [c1 c9]");
+    assert_eq!(e.to_string(), "remove vol-r: volume is in use - [c1, c9]");
     assert_eq!(e.status(), 409);
     assert!(names(s.list(&Filters::of(&[("dangling", "true")])).unwrap()).is_empty());
     assert!(

@@ -273,8 +273,9 @@ impl Engine {
         })?;
         let (tx, rx) = mpsc::channel(16);
         let progress = entry.progress.subscribe();
+        let log = crate::containers::logs::OpenLog::open(&path);
         tokio::spawn(crate::containers::logs::stream(
-            path, opts, tty, progress, tx,
+            path, log, opts, tty, progress, tx,
         ));
         Ok((rx, tty))
     }

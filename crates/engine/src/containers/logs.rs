@@ -382,9 +382,26 @@ fn query_escape(s: &str) -> String {
     out
 }
 
-/// The rotated files of the log at `path`, oldest first, read whole (gzipped ones
-/// decompressed).
-fn read_rotated(path: &Path) -> Vec<u8> {
+/// The log at `path` opened now, with its rotated files (oldest first, each marked when
+/// gzipped): a container removed right after the request (as the docker SDK's `run(...,
+/// remove=True)` does) takes its files away, and open files still read whole.
+pub(crate) struct OpenLog {
+    rotated: Vec<(std::fs::File, bool)>,
+    current: Option<std::fs::File>,
+}
+
+impl OpenLog {
+    pub(crate) fn open(path: &Path) -> Self {
+        Self {
+            rotated: open_rotated(path),
+            current: std::fs::File::open(path).ok(),
+        }
+    }
+}
+
+/// The rotated files of the log at `path`, oldest first; while a rotated file is being
+/// compressed both may exist, and the plain one is whole.
+fn open_rotated(path: &Path) -> Vec<(std::fs::File, bool)> {
     let mut numbers: Vec<u32> = Vec::new();
     let (Some(dir), Some(base)) = (path.parent(), path.file_name()) else {
         return Vec::new();
@@ -403,37 +420,49 @@ fn read_rotated(path: &Path) -> Vec<u8> {
         }
     }
     numbers.sort_unstable_by(|a, b| b.cmp(a));
+    numbers
+        .into_iter()
+        .filter_map(|n| {
+            std::fs::File::open(rotated_name(path, n, false))
+                .map(|f| (f, false))
+                .or_else(|_| std::fs::File::open(rotated_name(path, n, true)).map(|f| (f, true)))
+                .ok()
+        })
+        .collect()
+}
+
+/// The rotated files read whole, gzipped ones decompressed.
+fn read_rotated(files: Vec<(std::fs::File, bool)>) -> Vec<u8> {
     let mut out = Vec::new();
-    for n in numbers {
-        // While a rotated file is being compressed both may exist: the plain one is whole.
-        if let Ok(mut f) = std::fs::File::open(rotated_name(path, n, false)) {
-            let _ = f.read_to_end(&mut out);
-        } else if let Ok(f) = std::fs::File::open(rotated_name(path, n, true)) {
+    for (mut f, gz) in files {
+        if gz {
             let _ = flate2::read::GzDecoder::new(f).read_to_end(&mut out);
+        } else {
+            let _ = f.read_to_end(&mut out);
         }
     }
     out
 }
 
-/// Stream the log at `path` into `tx`; with `follow`, keep reading what is appended until the
-/// container stops running (seen through `progress`) and the file is drained.
+/// Stream the log at `path` (opened as `log`) into `tx`; with `follow`, keep reading what is
+/// appended until the container stops running (seen through `progress`) and the file is
+/// drained.
 pub(crate) async fn stream(
     path: PathBuf,
+    log: OpenLog,
     opts: LogOptions,
     tty: bool,
     mut progress: watch::Receiver<Progress>,
     tx: mpsc::Sender<Bytes>,
 ) {
-    let rotated = {
-        let path = path.clone();
-        tokio::task::spawn_blocking(move || read_rotated(&path))
-            .await
-            .unwrap_or_default()
+    let OpenLog { rotated, current } = log;
+    let rotated = tokio::task::spawn_blocking(move || read_rotated(rotated))
+        .await
+        .unwrap_or_default();
+    let Some(file) = current else {
+        return;
     };
-    let mut file = match tokio::fs::File::open(&path).await {
-        Ok(f) => f,
-        Err(_) => return,
-    };
+    let mut file = tokio::fs::File::from_std(file);
     let mut buf = rotated;
     let rotated_len = buf.len();
     if file.read_to_end(&mut buf).await.is_err() {
@@ -474,7 +503,9 @@ pub(crate) async fn stream(
         }
         offset += chunk.len() as u64;
         // Rotated away (renamed: what was written before is all in our file, read to its
-        // end above) or truncated in place (one file kept): go on from the new start.
+        // end above) or truncated in place (one file kept): go on from the new start. Gone
+        // (the container removed): what was read is sent, and that is the end.
+        let mut gone = false;
         match (tokio::fs::metadata(&path).await, file.metadata().await) {
             (Ok(now), Ok(ours)) => {
                 use std::os::unix::fs::MetadataExt;
@@ -484,14 +515,14 @@ pub(crate) async fn stream(
                     chunk.extend_from_slice(&rest);
                     match tokio::fs::File::open(&path).await {
                         Ok(f) => file = f,
-                        Err(_) => return,
+                        Err(_) => gone = true,
                     }
                     offset = 0;
                 } else if now.len() < offset {
                     offset = 0;
                 }
             }
-            _ => return,
+            _ => gone = true,
         }
         pending.extend_from_slice(&chunk);
         if let Some(end) = pending.iter().rposition(|&b| b == b'\n') {
@@ -507,7 +538,7 @@ pub(crate) async fn stream(
                 return;
             }
         }
-        if !running && chunk.is_empty() {
+        if gone || (!running && chunk.is_empty()) {
             return;
         }
         tokio::select! {
@@ -576,9 +607,41 @@ mod tests {
             tail: Some(2),
             ..Default::default()
         };
-        stream(path, opts, true, prx, tx).await;
+        let log = OpenLog::open(&path);
+        stream(path, log, opts, true, prx, tx).await;
         let got = rx.recv().await.expect("data");
         assert_eq!(&got[..], b"l3\nl4\n");
         assert!(rx.recv().await.is_none());
+    }
+
+    /// The docker SDK's `run(..., remove=True)` asks for the log, waits and removes the
+    /// container before it reads the answer: a log opened at the request still reads whole,
+    /// rotated files included, following or not.
+    #[tokio::test]
+    async fn a_log_removed_after_the_request_still_reads_whole() {
+        for follow in [false, true] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("log");
+            let line = |t: &str| {
+                format!(
+                    "{{\"log\":\"{t}\\n\",\"stream\":\"stdout\",\"time\":\"2026-11-22T22:44:12Z\"}}\n"
+                )
+            };
+            std::fs::write(rotated_name(&path, 1, false), line("old")).expect("write");
+            std::fs::write(&path, line("new")).expect("write");
+            let log = OpenLog::open(&path);
+            std::fs::remove_dir_all(dir.path()).expect("remove");
+            let (_ptx, prx) = watch::channel(Progress::default());
+            let (tx, mut rx) = mpsc::channel(4);
+            let opts = LogOptions {
+                stdout: true,
+                follow,
+                ..Default::default()
+            };
+            stream(path, log, opts, true, prx, tx).await;
+            let got = rx.recv().await.expect("data");
+            assert_eq!(&got[..], b"old\nnew\n");
+            assert!(rx.recv().await.is_none());
+        }
     }
 }
