@@ -47,9 +47,15 @@ pub struct CreateOpts {
     /// Username or UID (format: <name|uid>[:<group|gid>]).
     #[arg(short = 'u', long)]
     pub user: Option<String>,
-    /// Bind mount a volume (src:dst[:ro]).
+    /// Bind mount a volume (NAME|SRC:DST[:OPTIONS], or DST alone for an anonymous one).
     #[arg(short = 'v', long = "volume")]
     pub volumes: Vec<String>,
+    /// Mount volumes from the specified container(s) (NAME[:ro|rw]).
+    #[arg(long = "volumes-from")]
+    pub volumes_from: Vec<String>,
+    /// Optional volume driver for the container.
+    #[arg(long = "volume-driver")]
+    pub volume_driver: Option<String>,
     /// Logging driver for the container (json-file, local, none).
     #[arg(long = "log-driver")]
     pub log_driver: Option<String>,
@@ -59,7 +65,8 @@ pub struct CreateOpts {
     /// Mount a tmpfs directory (PATH[:OPTIONS], e.g. /run:size=64m).
     #[arg(long)]
     pub tmpfs: Vec<String>,
-    /// Attach a filesystem mount (type=bind|tmpfs,source=SRC,target=DST[,readonly]
+    /// Attach a filesystem mount (type=volume|bind|tmpfs,source=SRC,target=DST[,readonly]
+    /// [,volume-nocopy][,volume-label=K=V][,volume-driver=D][,volume-opt=K=V]
     /// [,tmpfs-size=N][,tmpfs-mode=OCTAL]).
     #[arg(long)]
     pub mount: Vec<String>,
@@ -297,7 +304,8 @@ fn security_opts(opts: &[String]) -> Result<Vec<String>, Exit> {
 }
 
 /// One `--mount` as the docker CLI reads it (comma-separated `key=value`; `readonly`
-/// alone means true).
+/// alone means true), with its checks and messages. Options the daemon does not act on
+/// (`volume-subpath`, non-recursive binds...) are sent and refused there, by name.
 fn mount_spec(spec: &str) -> Result<Mount, Exit> {
     let bad = |why: String| {
         fail(
@@ -309,6 +317,8 @@ fn mount_spec(spec: &str) -> Result<Mount, Exit> {
         r#type: "volume".into(),
         ..Mount::default()
     };
+    let mut recursive: Option<String> = None;
+    let mut non_recursive = false;
     for field in spec.split(',').filter(|f| !f.is_empty()) {
         let (key, value) = match field.split_once('=') {
             Some((k, v)) => (k.to_ascii_lowercase(), Some(v)),
@@ -323,13 +333,54 @@ fn mount_spec(spec: &str) -> Result<Mount, Exit> {
             v.map(str::to_string)
                 .ok_or_else(|| bad(format!("invalid field '{field}' must be a key=value pair")))
         };
+        // `volume-label=k=v` and `volume-opt=k=v`: a value without `=` is a key with an
+        // empty value, as the docker CLI reads it.
+        let pair = |v: Option<&str>| {
+            need(v).map(|v| match v.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (v, String::new()),
+            })
+        };
         match key.as_str() {
             "type" => m.r#type = need(value)?,
             "source" | "src" => m.source = need(value)?,
             "target" | "destination" | "dst" => m.target = need(value)?,
             "readonly" | "ro" => m.read_only = truth(value)?,
+            "consistency" => m.consistency = need(value)?,
             "bind-propagation" => {
                 m.bind_options.get_or_insert_default().propagation = need(value)?;
+            }
+            "bind-nonrecursive" => {
+                non_recursive = truth(value)?;
+                m.bind_options.get_or_insert_default();
+            }
+            "bind-recursive" => {
+                let v = need(value)?;
+                if !["enabled", "disabled", "writable", "readonly"].contains(&v.as_str()) {
+                    return Err(bad(format!(
+                        "invalid value for {key}: {v} (must be \"enabled\", \"disabled\", \"writable\", or \"readonly\")"
+                    )));
+                }
+                recursive = Some(v);
+                m.bind_options.get_or_insert_default();
+            }
+            "volume-subpath" => m.volume_options.get_or_insert_default().subpath = need(value)?,
+            "volume-nocopy" => m.volume_options.get_or_insert_default().no_copy = truth(value)?,
+            "volume-label" => {
+                let (k, v) = pair(value)?;
+                let o = m.volume_options.get_or_insert_default();
+                o.labels.get_or_insert_default().insert(k, v);
+            }
+            "volume-driver" => {
+                let name = need(value)?;
+                let o = m.volume_options.get_or_insert_default();
+                o.driver_config.get_or_insert_default().name = name;
+            }
+            "volume-opt" => {
+                let (k, v) = pair(value)?;
+                let o = m.volume_options.get_or_insert_default();
+                let d = o.driver_config.get_or_insert_default();
+                d.options.get_or_insert_default().insert(k, v);
             }
             "tmpfs-size" => {
                 let n = parse_bytes(&need(value)?).map_err(bad)?;
@@ -345,9 +396,47 @@ fn mount_spec(spec: &str) -> Result<Mount, Exit> {
                     .get_or_insert_with(TmpfsOptions::default)
                     .mode = mode;
             }
-            "consistency" => m.consistency = need(value)?,
             _ => return Err(bad(format!("unexpected key '{key}' in '{field}'"))),
         }
+    }
+    if m.target.is_empty() {
+        return Err(bad("target is required".into()));
+    }
+    for (set, kind) in [
+        (m.bind_options.is_some(), "bind"),
+        (m.volume_options.is_some(), "volume"),
+        (m.tmpfs_options.is_some(), "tmpfs"),
+    ] {
+        if set && m.r#type != kind {
+            return Err(bad(format!(
+                "cannot mix '{kind}-*' options with mount type '{}'",
+                m.r#type
+            )));
+        }
+    }
+    if let Some(o) = m.bind_options.as_mut() {
+        match recursive.as_deref() {
+            Some("disabled") => o.non_recursive = true,
+            Some(r @ ("writable" | "readonly")) => {
+                if !m.read_only {
+                    return Err(bad(format!(
+                        "option 'bind-recursive={r}' requires 'readonly' to be specified in conjunction"
+                    )));
+                }
+                if r == "writable" {
+                    o.read_only_non_recursive = true;
+                } else {
+                    if o.propagation != "rprivate" {
+                        return Err(bad(
+                            "option 'bind-recursive=readonly' requires 'bind-propagation=rprivate' to be specified in conjunction".into(),
+                        ));
+                    }
+                    o.read_only_force_recursive = true;
+                }
+            }
+            _ => {}
+        }
+        o.non_recursive |= non_recursive;
     }
     Ok(m)
 }
@@ -475,6 +564,8 @@ fn host_config(o: &CreateOpts) -> Result<HostConfig, Exit> {
                 .cloned()
                 .collect::<Vec<_>>(),
         ),
+        volumes_from: some(&o.volumes_from),
+        volume_driver: o.volume_driver.clone().unwrap_or_default(),
         log_config,
         restart_policy: o.restart.as_deref().map(restart_policy).unwrap_or_default(),
         auto_remove: o.rm,
@@ -712,6 +803,49 @@ mod tests {
         assert_eq!(h.dns, Some(vec![]));
     }
 
+    /// `--mount` volume and bind options, `--volumes-from` and `--volume-driver` reach the
+    /// request as the docker CLI sends them.
+    #[test]
+    fn volume_flags() {
+        let r = request(&[
+            "--mount",
+            "dst=/a,src=v1,volume-nocopy,volume-label=k=v,volume-label=bare,volume-driver=local,volume-opt=o=x",
+            "--mount",
+            "type=bind,src=/h,dst=/b,readonly,bind-recursive=writable",
+            "--volumes-from",
+            "other:ro",
+            "--volume-driver",
+            "local",
+            "-v",
+            "named:/n:ro",
+            "-v",
+            "/anon",
+            "busybox",
+        ])
+        .unwrap();
+        let (c, h) = (&r.config, &r.host_config);
+        let m = h.mounts.as_ref().unwrap();
+        assert_eq!(
+            (m[0].r#type.as_str(), m[0].source.as_str()),
+            ("volume", "v1")
+        );
+        let o = m[0].volume_options.as_ref().unwrap();
+        assert!(o.no_copy);
+        let labels = o.labels.as_ref().unwrap();
+        assert_eq!((labels["k"].as_str(), labels["bare"].as_str()), ("v", ""));
+        let d = o.driver_config.as_ref().unwrap();
+        assert_eq!(
+            (d.name.as_str(), d.options.as_ref().unwrap()["o"].as_str()),
+            ("local", "x")
+        );
+        let b = m[1].bind_options.as_ref().unwrap();
+        assert!(m[1].read_only && b.read_only_non_recursive && !b.non_recursive);
+        assert_eq!(h.volumes_from.as_deref().unwrap(), ["other:ro"]);
+        assert_eq!(h.volume_driver, "local");
+        assert_eq!(h.binds.as_deref().unwrap(), ["named:/n:ro"]);
+        assert!(c.volumes.as_ref().unwrap().contains_key("/anon"));
+    }
+
     #[test]
     fn bad_flags_are_refused() {
         for (args, message) in [
@@ -729,9 +863,50 @@ mod tests {
             ),
             (&["--log-opt", "x", "busybox"], "invalid log opt"),
             (&["-m", "lots", "busybox"], "invalid size"),
+            (&["--gpus", "all", "busybox"], "unknown flag: --gpus"),
             (
-                &["--volumes-from", "x", "busybox"],
-                "unknown flag: --volumes-from",
+                &[
+                    "--mount",
+                    "type=bind,src=/a,dst=/b,volume-nocopy",
+                    "busybox",
+                ],
+                "cannot mix 'volume-*' options with mount type 'bind'",
+            ),
+            (
+                &[
+                    "--mount",
+                    "type=volume,dst=/b,bind-propagation=rprivate",
+                    "busybox",
+                ],
+                "cannot mix 'bind-*' options with mount type 'volume'",
+            ),
+            (
+                &["--mount", "type=volume,src=x", "busybox"],
+                "target is required",
+            ),
+            (
+                &["--mount", "dst=/b,volume-nocopy=maybe", "busybox"],
+                "invalid value for volume-nocopy: maybe",
+            ),
+            (
+                &["--mount", "dst=/b,volume-label", "busybox"],
+                "invalid field 'volume-label' must be a key=value pair",
+            ),
+            (
+                &[
+                    "--mount",
+                    "type=bind,src=/a,dst=/b,bind-recursive=readonly",
+                    "busybox",
+                ],
+                "option 'bind-recursive=readonly' requires 'readonly' to be specified in conjunction",
+            ),
+            (
+                &[
+                    "--mount",
+                    "type=bind,src=/a,dst=/b,bind-recursive=foo",
+                    "busybox",
+                ],
+                "invalid value for bind-recursive: foo",
             ),
             (&["-Z", "busybox"], "unknown shorthand flag: 'Z' in -Z"),
             (
