@@ -643,6 +643,8 @@ fn volume_events_filters_and_disk_usage() {
     let df = d.docker_or_berth(&["system", "df", "-v"]).ok().stdout();
     let row = df.lines().find(|l| l.starts_with(&vol)).unwrap_or_default();
     assert_eq!(row.split_whitespace().nth(1), Some("1"), "{df}");
+    // dockerd sends `create` at each use and at each create of an existing volume.
+    d.docker_or_berth(&["volume", "create", &vol]).ok();
     d.berth(&["rm", &c]).ok();
     d.berth(&["volume", "rm", &vol]).ok();
     let until = berth_e2e::now_unix();
@@ -661,7 +663,7 @@ fn volume_events_filters_and_disk_usage() {
         .ok()
         .stdout();
     let lines: Vec<&str> = events.lines().collect();
-    assert_eq!(lines.len(), 4, "{events}");
+    assert_eq!(lines.len(), 5, "{events}");
     assert_eq!(lines[0], format!("create {vol} {{\"driver\":\"local\"}}"));
     assert!(lines[1].starts_with(&format!("mount {vol} ")), "{events}");
     for attr in [
@@ -673,5 +675,74 @@ fn volume_events_filters_and_disk_usage() {
         assert!(lines[1].contains(attr), "{attr}: {events}");
     }
     assert!(lines[2].starts_with(&format!("unmount {vol} ")), "{events}");
-    assert_eq!(lines[3], format!("destroy {vol} {{\"driver\":\"local\"}}"));
+    assert_eq!(lines[3], format!("create {vol} {{\"driver\":\"local\"}}"));
+    assert_eq!(lines[4], format!("destroy {vol} {{\"driver\":\"local\"}}"));
+}
+
+/// `docker cp` into a stopped container lands in its volumes (mounted for the copy, as
+/// dockerd does), where the container then reads it; writes into a read-only mount or a
+/// read-only root are refused with dockerd's messages, running or stopped.
+#[test]
+fn docker_cp_reaches_a_containers_volumes() {
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f");
+    std::fs::write(&file, "copied\n").unwrap();
+    let file = file.to_str().unwrap();
+    for docker in berth_e2e::clis() {
+        let (vol, ro, c) = (unique("cpv-"), unique("cpro-"), unique("cpc-"));
+        let (rw_spec, ro_spec) = (format!("{vol}:/data"), format!("{ro}:/ro:ro"));
+        let create = [
+            "create",
+            "--name",
+            &c,
+            "--read-only",
+            "-v",
+            &rw_spec,
+            "-v",
+            &ro_spec,
+            "busybox",
+            "cat",
+            "/data/f",
+        ];
+        d.cli(docker, &create).ok();
+        d.cli(docker, &["cp", file, &format!("{c}:/data/")]).ok();
+        let out = d.cli(docker, &["cp", file, &format!("{c}:/ro/")]);
+        assert_ne!(out.code(), 0);
+        assert!(
+            out.stderr().contains("mounted volume is marked read-only"),
+            "docker={docker}: {}",
+            out.stderr()
+        );
+        let out = d.cli(docker, &["cp", file, &format!("{c}:/")]);
+        assert_ne!(out.code(), 0);
+        assert!(
+            out.stderr()
+                .contains("container rootfs is marked read-only"),
+            "docker={docker}: {}",
+            out.stderr()
+        );
+        // Read back from the stopped container's volume, then by the container itself.
+        let out = d.cli(docker, &["cp", &format!("{c}:/data/f"), "-"]);
+        assert!(out.ok().stdout().contains("copied\n"), "docker={docker}");
+        let out = d.cli(docker, &["start", "-a", &c]);
+        assert_eq!(out.ok().stdout(), "copied\n", "docker={docker}");
+        // Running: the read-only mount is refused too.
+        let r = unique("cpr-");
+        let run = [
+            "run", "-d", "--name", &r, "-v", &ro_spec, "busybox", "sleep", "100",
+        ];
+        d.cli(docker, &run).ok();
+        let out = d.cli(docker, &["cp", file, &format!("{r}:/ro/")]);
+        assert!(
+            out.stderr().contains("mounted volume is marked read-only"),
+            "docker={docker}: {}",
+            out.stderr()
+        );
+        d.cli(docker, &["cp", file, &format!("{r}:/tmp/")]).ok();
+        d.cli(docker, &["rm", "-f", &r, &c]).ok();
+        d.cli(docker, &["volume", "rm", &vol, &ro]).ok();
+    }
 }

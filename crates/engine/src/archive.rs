@@ -9,7 +9,11 @@
 //! helper, so a container that stops meanwhile is still read (or, if it is gone before
 //! the open, read as a stopped one); a stopped one's overlay is mounted in the
 //! helper's own mount namespace, which goes away with the helper, while the container's
-//! operation lock keeps it from being started or removed meanwhile. The tar work itself is
+//! operation lock keeps it from being started or removed meanwhile; its volumes are
+//! mounted for the copy (as dockerd mounts them, with their events; a new one filled from
+//! the image first) and bound there with its binds, so that what is copied in lands
+//! where the container will see it. Writes into a read-only mount, or into a read-only
+//! root outside the mounts, are refused with dockerd's messages. The tar work itself is
 //! the archive crate's: `get` writes with [`berth_archive::Writer`] (names as Docker names
 //! them), `put` extracts with [`berth_archive::extract`] (its rules for hostile archives,
 //! plain `.wh.` files, owners per `copyUIDGID`).
@@ -35,6 +39,8 @@ pub const HELPER_ARG: &str = "__archive";
 /// Helper exit codes besides 0 (done) and 1 (failed, message on stderr).
 const EXIT_NOT_FOUND: i32 = 2;
 const EXIT_NOT_DIR: i32 = 3;
+const EXIT_VOLUME_READ_ONLY: i32 = 4;
+const EXIT_ROOT_READ_ONLY: i32 = 5;
 
 /// What the archive API reports of a path (`X-Docker-Container-Path-Stat`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +78,8 @@ struct Helper {
     _op: Option<tokio::sync::OwnedMutexGuard<()>>,
     /// The mount point directory of a stopped container's overlay.
     scratch: Option<PathBuf>,
+    /// A stopped container's volumes, mounted for the copy.
+    _volumes: Option<VolumesForCopy>,
 }
 
 impl Drop for Helper {
@@ -81,6 +89,19 @@ impl Drop for Helper {
         if let Some(s) = &self.scratch {
             let _ = std::fs::remove_dir_all(s);
         }
+    }
+}
+
+/// A stopped container's volumes mounted for a copy, unmounted (with dockerd's events)
+/// when it is dropped.
+struct VolumesForCopy {
+    engine: Arc<Engine>,
+    container: crate::containers::record::Container,
+}
+
+impl Drop for VolumesForCopy {
+    fn drop(&mut self) {
+        self.engine.unmount_container_volumes(&self.container);
     }
 }
 
@@ -104,6 +125,13 @@ impl Helper {
                 self.path, self.container
             ))),
             Some(EXIT_NOT_DIR) => Err(Error::internal("extraction point is not a directory")),
+            // dockerd's errors: the first a bad parameter, the second a plain error.
+            Some(EXIT_VOLUME_READ_ONLY) => {
+                Err(Error::invalid("mounted volume is marked read-only"))
+            }
+            Some(EXIT_ROOT_READ_ONLY) => {
+                Err(Error::internal("container rootfs is marked read-only"))
+            }
             _ if err.is_empty() => Err(Error::internal(format!("archive helper: {status}"))),
             _ => Err(Error::internal(err.to_string())),
         }
@@ -200,13 +228,14 @@ impl Engine {
         }
         let entry = self.lookup(key)?;
         let op_lock = entry.op.clone().lock_owned().await;
-        let (mut running, pid, id, image_id) = {
+        let (mut running, pid, id, image_id, record) = {
             let r = entry.record();
             (
                 r.state.running,
                 r.state.pid,
                 r.id.clone(),
                 r.image_id.clone(),
+                r.clone(),
             )
         };
         // A running container's root, held open from here: if the container stops
@@ -231,7 +260,19 @@ impl Engine {
         // The running binary itself, even when an upgrade replaced the file meanwhile.
         let mut cmd = Command::new("/proc/self/exe");
         cmd.arg(HELPER_ARG).arg(op).arg(path).args(flags);
-        let (op_lock, scratch) = if let Some(root) = &root {
+        if record.host_config.readonly_rootfs {
+            cmd.arg("--read-only-root");
+        }
+        let mode = |rw: bool| if rw { "rw" } else { "ro" };
+        let (op_lock, scratch, volumes) = if let Some(root) = &root {
+            // Running: its mounts are in its root already; the helper checks their modes.
+            for m in record.mount_list() {
+                let p = &m.point;
+                cmd.arg("--mount")
+                    .arg(crate::containers::mounts::clean_target(&p.destination))
+                    .arg(mode(p.rw))
+                    .arg("");
+            }
             let fd = root.as_raw_fd();
             cmd.arg("--root-fd").arg(fd.to_string());
             // SAFETY: between fork and exec the closure only calls fcntl(2), which is
@@ -246,7 +287,7 @@ impl Engine {
                     Ok(())
                 });
             }
-            (None, None)
+            (None, None, None)
         } else {
             debug_assert!(!running);
             let paths = self.paths(&id);
@@ -263,10 +304,28 @@ impl Engine {
                 .arg(paths.work())
                 .arg("--scratch")
                 .arg(&scratch);
-            for l in self.store.layer_dirs_of(&image_id)? {
+            let layers = self.store.layer_dirs_of(&image_id)?;
+            for l in &layers {
                 cmd.arg("--lower").arg(l);
             }
-            (Some(op_lock), Some(scratch))
+            let binds = match self.mount_volumes(&record, &layers).await {
+                Ok(b) => b,
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&scratch);
+                    return Err(e);
+                }
+            };
+            let held = VolumesForCopy {
+                engine: self.clone(),
+                container: record,
+            };
+            for b in binds {
+                cmd.arg("--mount")
+                    .arg(&b.destination)
+                    .arg(mode(!b.readonly))
+                    .arg(&b.source);
+            }
+            (Some(op_lock), Some(scratch), Some(held))
         };
         let stdin = if op == "put" {
             Stdio::piped()
@@ -288,6 +347,7 @@ impl Engine {
             path: path.to_string(),
             _op: op_lock,
             scratch,
+            _volumes: volumes,
         })
     }
 
@@ -383,6 +443,9 @@ fn helper(args: &[String]) -> HelperResult<()> {
     let mut root_fd = None;
     let (mut upper, mut work, mut scratch) = (None, None, None);
     let mut lowers = Vec::new();
+    // (destination, writable, source: empty when already mounted in a running root)
+    let mut mounts: Vec<(String, bool, PathBuf)> = Vec::new();
+    let mut read_only_root = false;
     // What `docker cp` writes into a container: `.wh.` names are plain files, everything
     // is root's unless `copyUIDGID`; device nodes are made (the container's device cgroup
     // decides who opens them).
@@ -406,6 +469,11 @@ fn helper(args: &[String]) -> HelperResult<()> {
             "--work" => work = Some(PathBuf::from(value()?)),
             "--scratch" => scratch = Some(PathBuf::from(value()?)),
             "--lower" => lowers.push(PathBuf::from(value()?)),
+            "--mount" => {
+                let (dst, mode, src) = (value()?, value()?, value()?);
+                mounts.push((dst, mode == "rw", PathBuf::from(src)));
+            }
+            "--read-only-root" => read_only_root = true,
             "--copy-uid-gid" => opts.owners = berth_archive::Owners::FromArchive,
             "--no-overwrite-dir-non-dir" => opts.no_overwrite_dir_non_dir = true,
             other => return Err(failed(format!("unknown flag {other}"))),
@@ -420,6 +488,14 @@ fn helper(args: &[String]) -> HelperResult<()> {
         }
         _ => return Err(failed("no container root given")),
     };
+    // A stopped container's volumes and binds, parents first, in the helper's namespace.
+    mounts.sort_by_key(|(dst, ..)| dst.matches('/').count());
+    for (dst, rw, src) in &mounts {
+        if !src.as_os_str().is_empty() {
+            berth_runtime::linux::mount::bind_in_root(&root, src, Path::new(dst), !rw)
+                .map_err(failed)?;
+        }
+    }
     berth_runtime::linux::mount::chroot_into(&root).map_err(failed)?;
 
     let req = Request::new(path);
@@ -449,12 +525,37 @@ fn helper(args: &[String]) -> HelperResult<()> {
             if !stat.is_dir() {
                 return Err((EXIT_NOT_DIR, "extraction point is not a directory".into()));
             }
+            // dockerd's check on the resolved path: the innermost mount that holds it.
+            let inner = mounts
+                .iter()
+                .filter(|(dst, ..)| within(&resolved, Path::new(dst)))
+                .max_by_key(|(dst, ..)| dst.len());
+            match inner {
+                Some((_, false, _)) => {
+                    return Err((
+                        EXIT_VOLUME_READ_ONLY,
+                        "mounted volume is marked read-only".into(),
+                    ));
+                }
+                None if read_only_root => {
+                    return Err((
+                        EXIT_ROOT_READ_ONLY,
+                        "container rootfs is marked read-only".into(),
+                    ));
+                }
+                _ => {}
+            }
             berth_archive::extract(std::io::stdin().lock(), &resolved, &opts)
                 .map(drop)
                 .map_err(failed)
         }
         other => Err(failed(format!("unknown operation {other}"))),
     }
+}
+
+/// Whether `path` is `dir` or below it.
+fn within(path: &Path, dir: &Path) -> bool {
+    path.starts_with(dir)
 }
 
 fn not_found_or_failed(e: std::io::Error) -> (i32, String) {

@@ -117,6 +117,8 @@ impl Engine {
                     &req.driver
                 };
                 if v.driver == driver {
+                    // dockerd's event for a create of an existing volume too.
+                    self.volume_event("create", &v.name, &v.driver, &[]);
                     return Ok(model(v));
                 }
             }

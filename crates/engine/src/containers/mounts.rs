@@ -455,7 +455,7 @@ pub(super) fn bind_mount(
 }
 
 /// A mount target without trailing or doubled slashes.
-pub(super) fn clean_target(t: &str) -> String {
+pub(crate) fn clean_target(t: &str) -> String {
     let parts: Vec<&str> = t.split('/').filter(|p| !p.is_empty()).collect();
     format!("/{}", parts.join("/"))
 }

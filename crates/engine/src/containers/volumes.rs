@@ -234,8 +234,9 @@ impl Engine {
         Ok(out)
     }
 
-    /// The volume `name` (created when missing, with an event, as dockerd creates a
-    /// volume on first use), or a new anonymous one when `name` is empty.
+    /// The volume `name` (created when missing, as dockerd creates a volume on first use),
+    /// or a new anonymous one when `name` is empty; a `create` event either way, as
+    /// dockerd sends one at each container create that names a volume.
     fn volume_for_container(
         &self,
         name: &str,
@@ -245,7 +246,10 @@ impl Engine {
     ) -> Result<berth_volumes::Volume> {
         if !name.is_empty() {
             match self.volumes.get(name) {
-                Ok(v) => return Ok(v),
+                Ok(v) => {
+                    self.volume_event("create", &v.name, &v.driver, &[]);
+                    return Ok(v);
+                }
                 Err(berth_volumes::Error::NotFound { .. }) => {}
                 Err(e) => return Err(volume_error(e)),
             }
@@ -288,7 +292,7 @@ impl Engine {
     /// At start: the binds of the container's mounts (its volumes mounted for it, each
     /// new, empty one filled first with what the image has there; missing `-v` sources
     /// made). On an error, what was mounted is unmounted again.
-    pub(super) async fn mount_volumes(
+    pub(crate) async fn mount_volumes(
         &self,
         c: &Container,
         layers: &[PathBuf],
@@ -397,6 +401,12 @@ impl Engine {
     /// At every exit (and a failed start): the container's volumes are no longer its.
     pub(super) fn unmount_volumes(&self, entry: &Arc<Entry>) {
         let c = entry.record().clone();
+        self.unmount_container_volumes(&c);
+    }
+
+    /// Container `c`'s volumes unmounted, with events (also after a `docker cp` of a
+    /// stopped container, which mounts them).
+    pub(crate) fn unmount_container_volumes(&self, c: &Container) {
         self.unmount_list(&c.id, &c.mount_list(), true);
     }
 

@@ -256,6 +256,21 @@ pub fn mount_entry(
     Ok(())
 }
 
+/// A recursive bind of `source` at `dest` resolved inside `root` (as [`in_root`]), its
+/// mount point made, read-only when asked: a stopped container's volumes and binds as
+/// `docker cp`'s helper sees them.
+pub fn bind_in_root(root: &Path, source: &Path, dest: &Path, readonly: bool) -> crate::Result<()> {
+    let target = in_root(root, dest)?;
+    create_mount_point(source, &target)?;
+    let bind = MsFlags::MS_BIND | MsFlags::MS_REC;
+    do_mount(Some(source), &target, None, bind, None)?;
+    if readonly {
+        let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+        do_mount(None, &target, None, ro, None)?;
+    }
+    Ok(())
+}
+
 /// Create the mount point for a bind of `source`: a directory, or an empty file.
 fn create_mount_point(source: &Path, dest: &Path) -> crate::Result<()> {
     let meta = std::fs::metadata(source)
