@@ -34,7 +34,8 @@ use commands::port::PortArgs;
 use commands::ps::PsArgs;
 use commands::run::{AttachArgs, RunArgs, StartArgs};
 use commands::stats::StatsArgs;
-use commands::system::FormatArgs;
+use commands::system::{DfArgs, FormatArgs};
+use commands::volume as vol;
 use commands::{commit, container, cp, create, events, exec, image, inspect, logs, port, ps};
 use commands::{run, stats, system};
 use exit::CmdResult;
@@ -144,6 +145,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: NetworkCmd,
     },
+    /// Manage volumes.
+    Volume {
+        #[command(subcommand)]
+        cmd: VolumeCmd,
+    },
     /// Manage Berth.
     System {
         #[command(subcommand)]
@@ -205,9 +211,34 @@ enum NetworkCmd {
 }
 
 #[derive(Subcommand, Debug)]
+enum VolumeCmd {
+    /// Create a volume.
+    Create(Box<vol::CreateArgs>),
+    /// Display detailed information on one or more volumes.
+    Inspect(vol::InspectArgs),
+    /// List volumes.
+    #[command(alias = "list")]
+    Ls(vol::LsArgs),
+    /// Remove unused local volumes.
+    Prune(vol::PruneArgs),
+    /// Remove one or more volumes.
+    #[command(alias = "remove")]
+    Rm(vol::RmArgs),
+    /// Update a volume (cluster volumes only: refused, Berth has no swarm).
+    #[command(hide = true)]
+    Update(vol::UpdateArgs),
+    /// Write a volume's content to a tar archive (streamed to STDOUT by default).
+    Export(vol::ExportArgs),
+    /// Fill a new or empty volume from a tar archive (STDIN by default).
+    Import(vol::ImportArgs),
+    /// Create a volume with a copy of another's content.
+    Clone(vol::CloneArgs),
+}
+
+#[derive(Subcommand, Debug)]
 enum SystemCmd {
     /// Show disk usage.
-    Df,
+    Df(DfArgs),
     /// Display system-wide information.
     Info(FormatArgs),
     /// Remove unused data: stopped containers and dangling (with -a, unused) images.
@@ -314,6 +345,17 @@ async fn dispatch(cli: Cli) -> CmdResult {
             NetworkCmd::Prune(a) => net::prune(c, a).await,
             NetworkCmd::Rm(a) => net::rm(c, a).await,
         },
+        Cmd::Volume { cmd } => match cmd {
+            VolumeCmd::Create(a) => vol::create(c, *a).await,
+            VolumeCmd::Inspect(a) => vol::inspect(c, a).await,
+            VolumeCmd::Ls(a) => vol::ls(c, a).await,
+            VolumeCmd::Prune(a) => vol::prune(c, a).await,
+            VolumeCmd::Rm(a) => vol::rm(c, a).await,
+            VolumeCmd::Update(a) => vol::update(a),
+            VolumeCmd::Export(a) => vol::export(c, a).await,
+            VolumeCmd::Import(a) => vol::import(c, a).await,
+            VolumeCmd::Clone(a) => vol::clone(c, a).await,
+        },
         Cmd::Update(a) => container::update(c, a).await,
         Cmd::Resize(a) => container::resize(c, a).await,
         Cmd::Cp(a)
@@ -386,7 +428,9 @@ async fn dispatch(cli: Cli) -> CmdResult {
         | Cmd::System {
             cmd: SystemCmd::Info(a),
         } => system::info(c, a).await,
-        Cmd::System { cmd: SystemCmd::Df } => system::df(c).await,
+        Cmd::System {
+            cmd: SystemCmd::Df(a),
+        } => system::df(c, a).await,
         Cmd::System {
             cmd: SystemCmd::Prune(a),
         } => system::prune(c, a).await,

@@ -185,6 +185,19 @@ impl Client {
         decode(&answer)
     }
 
+    /// A request with `body` (and its `headers`); decode the JSON answer.
+    pub(crate) async fn send_for<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Body,
+        headers: &[(&str, &str)],
+    ) -> Result<T> {
+        let resp = self.send(method, path, body, headers).await?;
+        let answer = ByteStream::new(resp.into_body()).collect().await?;
+        decode(&answer)
+    }
+
     /// `POST` with `Upgrade: tcp` and take over the connection (attach, exec start).
     pub(crate) async fn hijack(&self, path: &str, body: Option<Vec<u8>>) -> Result<Hijacked> {
         let resp = self

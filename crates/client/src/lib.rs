@@ -10,7 +10,8 @@
 //! - Endpoints by domain: `container.rs` (create, start, attach, wait, logs, archive...),
 //!   `exec.rs`, `image.rs` (list, inspect, load, save, import, commit...), `network.rs`
 //!   (create, list, inspect, remove, prune, connect, disconnect), `system.rs` (version,
-//!   info, df, events).
+//!   info, df, events), `volume.rs` (create, list, inspect, remove, prune, and Berth's
+//!   export, import and clone).
 //! - Streams ([`stream`]): [`ByteStream`] for raw bodies, [`JsonStream`] for JSON lines,
 //!   [`Hijacked`] connections for attach and exec, [`Demux`] for their frames.
 //! - Errors ([`Error`]): a daemon's `{"message"}` answer is [`Error::Api`] with its status.
@@ -29,6 +30,7 @@ pub mod stream;
 mod system;
 #[cfg(test)]
 mod testserver;
+mod volume;
 
 pub use berth_models as models;
 pub use container::{

@@ -100,6 +100,11 @@ impl Filters {
         self.0.is_empty()
     }
 
+    /// Whether `key` has a value.
+    pub fn has(&self, key: &str) -> bool {
+        self.0.contains_key(key)
+    }
+
     pub fn to_json(&self) -> String {
         let map: BTreeMap<&str, BTreeMap<&str, bool>> = self
             .0
@@ -136,6 +141,7 @@ mod tests {
             f.to_json(),
             r#"{"dangling":{"true":true},"label":{"a=b":true}}"#
         );
+        assert!(f.has("label") && !f.has("all"));
         assert_eq!(Query::new("/x").filters(&Filters::new()).build(), "/x");
     }
 }

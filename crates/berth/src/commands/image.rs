@@ -10,7 +10,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::container::PruneArgs;
-use super::{ListFlags, confirmed, filters, print_rows, short_id};
+use super::{Aside, ListFlags, confirmed, filters, print_rows, short_id};
 use crate::exit::{CmdResult, Exit, fail};
 use crate::format::table;
 use crate::stream::is_tty;
@@ -107,7 +107,7 @@ pub struct ImportArgs {
 /// row per tag.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct Row {
+pub(super) struct Row {
     containers: String,
     created_at: String,
     created_since: String,
@@ -123,7 +123,7 @@ struct Row {
 }
 
 impl Row {
-    fn titles() -> Row {
+    pub(super) fn titles() -> Row {
         Row {
             containers: "CONTAINERS".into(),
             created_at: "CREATED AT".into(),
@@ -140,7 +140,7 @@ impl Row {
     }
 
     /// One row per tag of `v` (one `<none>` row without).
-    fn of(v: &ImageSummary, no_trunc: bool, now: i64) -> Vec<Row> {
+    pub(super) fn of(v: &ImageSummary, no_trunc: bool, now: i64) -> Vec<Row> {
         let n_a = |n: i64, show: fn(i64) -> String| if n >= 0 { show(n) } else { "N/A".into() };
         let digest = v
             .repo_digests
@@ -157,10 +157,14 @@ impl Row {
             digest,
             id: short_id(&v.id, no_trunc),
             repository: "<none>".into(),
-            shared_size: n_a(v.shared_size, human_size),
+            shared_size: n_a(v.shared_size, human_size_precise),
             size: human_size(v.size),
             tag: "<none>".into(),
-            unique_size: "N/A".into(),
+            unique_size: if v.size >= 0 && v.shared_size >= 0 {
+                human_size_precise(v.size - v.shared_size)
+            } else {
+                "N/A".into()
+            },
             virtual_size: human_size_precise(v.size),
         };
         let tags: Vec<&String> = v
@@ -423,30 +427,15 @@ pub async fn save(c: &Client, a: SaveArgs) -> CmdResult {
         out.flush()?;
         return Ok(0);
     };
-    let target = std::path::Path::new(&path);
-    let dir = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "save".into());
-    let tmp = dir.join(format!(".{name}.berth-save-{}", std::process::id()));
     let failed = |e: std::io::Error| fail(1, format!("failed to save image: {e}"));
-    let result: Result<(), Exit> = async {
-        let mut f = std::fs::File::create(&tmp).map_err(failed)?;
-        while let Some(chunk) = body.next().await? {
-            f.write_all(&chunk).map_err(failed)?;
-        }
-        f.sync_all().map_err(failed)?;
-        std::fs::rename(&tmp, target).map_err(failed)
+    let aside = Aside::new(std::path::Path::new(&path));
+    let mut f = std::fs::File::create(aside.path()).map_err(failed)?;
+    while let Some(chunk) = body.next().await? {
+        f.write_all(&chunk).map_err(failed)?;
     }
-    .await;
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map(|()| 0)
+    f.sync_all().map_err(failed)?;
+    aside.keep().map_err(failed)?;
+    Ok(0)
 }
 
 /// `berth import [-c CHANGE]... [-m MESSAGE] FILE|- [REPOSITORY[:TAG]]`.

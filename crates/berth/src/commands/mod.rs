@@ -9,13 +9,14 @@
 //! - [`ps`], [`stats`], [`logs`], [`exec`], [`cp`], [`inspect`], [`events`];
 //! - [`port`]: `port`, and the PORTS column of `ps`;
 //! - [`network`]: `network create|ls|inspect|rm|prune|connect|disconnect`;
+//! - [`volume`]: `volume create|ls|inspect|rm|prune`, and Berth's `export|import|clone`;
 //! - [`commit`]: `commit`, `diff`, `export` (a container's filesystem);
 //! - [`image`]: `images`, `rmi`, `tag`, `history`, `image prune`, `load`, `save`, `import`;
 //! - [`system`]: `version`, `info`, `system df`, `system prune`.
 //!
 //! Helpers shared by several commands are here: [`each`] for commands that take several
 //! names, [`ListFlags`] and [`print_rows`] for list commands, [`filters`] for `--filter`
-//! flags, [`confirmed`] for prunes, [`short_id`].
+//! flags, [`confirmed`] for prunes, [`short_id`], [`Aside`] for tars written to a file.
 
 pub mod commit;
 pub mod container;
@@ -33,8 +34,10 @@ pub mod ps;
 pub mod run;
 pub mod stats;
 pub mod system;
+pub mod volume;
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use berth_client::{Error as ClientError, Filters};
 use clap::Args;
@@ -131,6 +134,53 @@ pub fn confirmed(force: bool, warning: &str) -> bool {
         return false;
     }
     matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+/// A file written aside (`.NAME.berth-PID` in the target's directory) and renamed over
+/// its target once complete (`save -o`, `volume export -o`): a failed write leaves no
+/// partial file under the name. Removed when dropped before [`Aside::keep`].
+pub struct Aside {
+    tmp: PathBuf,
+    target: PathBuf,
+    kept: bool,
+}
+
+impl Aside {
+    pub fn new(target: &Path) -> Aside {
+        let dir = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Aside {
+            tmp: dir.join(format!(".{name}.berth-{}", std::process::id())),
+            target: target.to_path_buf(),
+            kept: false,
+        }
+    }
+
+    /// Where to write.
+    pub fn path(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Rename what was written over the target.
+    pub fn keep(mut self) -> std::io::Result<()> {
+        std::fs::rename(&self.tmp, &self.target)?;
+        self.kept = true;
+        Ok(())
+    }
+}
+
+impl Drop for Aside {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// A container or image id as the docker CLI shows it: 12 hex digits, or whole.

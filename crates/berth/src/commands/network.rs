@@ -184,7 +184,7 @@ pub struct DisconnectArgs {
 }
 
 /// `KEY=VALUE` flags as docker's `MapOpts` reads them (`KEY` alone: empty; last wins).
-fn map_opts(flags: &[String]) -> BTreeMap<String, String> {
+pub(super) fn map_opts(flags: &[String]) -> BTreeMap<String, String> {
     flags
         .iter()
         .map(|kv| {
@@ -195,7 +195,7 @@ fn map_opts(flags: &[String]) -> BTreeMap<String, String> {
 }
 
 /// `--label`s, checked as docker's `ValidateLabel` checks them.
-fn labels(flags: &[String]) -> Result<BTreeMap<String, String>, Exit> {
+pub(super) fn labels(flags: &[String]) -> Result<BTreeMap<String, String>, Exit> {
     for l in flags {
         let key = l.split_once('=').map_or(l.as_str(), |(k, _)| k);
         let key = key.trim_start_matches([' ', '\t']);

@@ -30,7 +30,7 @@ pub struct PsArgs {
 /// The docker CLI's container fields for `--format` (alphabetical, as its `{{json .}}`).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct Row {
+pub(super) struct Row {
     command: String,
     created_at: String,
     #[serde(rename = "ID")]
@@ -51,7 +51,7 @@ struct Row {
 
 impl Row {
     /// The column titles of a `table` format.
-    fn titles() -> Row {
+    pub(super) fn titles() -> Row {
         Row {
             command: "COMMAND".into(),
             created_at: "CREATED AT".into(),
@@ -71,7 +71,7 @@ impl Row {
         }
     }
 
-    fn new(v: ContainerSummary, no_trunc: bool, now: i64) -> Row {
+    pub(super) fn new(v: ContainerSummary, no_trunc: bool, now: i64) -> Row {
         let labels: Vec<String> = v.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let mounts: Vec<String> = v
             .mounts
