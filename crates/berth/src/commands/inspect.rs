@@ -61,6 +61,19 @@ pub trait Inspected {
     fn render(&self, t: &Template) -> Result<String, String>;
 }
 
+/// One typed answer with its bytes as they came (networks, volumes).
+pub struct Typed<T>(pub T, pub Bytes);
+
+impl<T: serde::Serialize> Inspected for Typed<T> {
+    fn raw(&self) -> &[u8] {
+        &self.1
+    }
+
+    fn render(&self, t: &Template) -> Result<String, String> {
+        t.render(&self.0)
+    }
+}
+
 impl Inspected for Found {
     fn raw(&self) -> &[u8] {
         match self {

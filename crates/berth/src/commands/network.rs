@@ -10,14 +10,13 @@ use berth_client::models::{
     ConfigReference, EndpointIpamConfig, EndpointSettings, Ipam, IpamConfig, Network,
     NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
 };
-use bytes::Bytes;
 use clap::Args;
 use serde::Serialize;
 
-use super::inspect::{Inspected, inspect_template, print_inspected};
+use super::inspect::{Typed, inspect_template, print_inspected};
 use super::{confirmed, filters, print_rows, short_id};
 use crate::exit::{CmdResult, Exit, fail};
-use crate::format::{Template, natural_cmp};
+use crate::format::natural_cmp;
 use crate::units::go_time_rfc3339;
 
 /// A Go boolean flag's value (`strconv.ParseBool`): `--internal`, `--internal=false`.
@@ -451,19 +450,6 @@ pub async fn ls(c: &Client, a: LsArgs) -> CmdResult {
     print_rows(Some(&format), &format, &Row::titles(), &rows)
 }
 
-/// A network as `network inspect` prints it.
-struct Found(Network, Bytes);
-
-impl Inspected for Found {
-    fn raw(&self) -> &[u8] {
-        &self.1
-    }
-
-    fn render(&self, t: &Template) -> Result<String, String> {
-        t.render(&self.0)
-    }
-}
-
 /// `berth network inspect [-f FORMAT] [-v] NETWORK...`: what was found, then the
 /// daemon's errors for the rest (exit 1).
 pub async fn inspect(c: &Client, a: InspectArgs) -> CmdResult {
@@ -472,7 +458,7 @@ pub async fn inspect(c: &Client, a: InspectArgs) -> CmdResult {
     let mut errors = Vec::new();
     for name in &a.names {
         match c.network_inspect_with_raw(name, a.verbose).await {
-            Ok((n, raw)) => found.push(Found(n, raw)),
+            Ok((n, raw)) => found.push(Typed(n, raw)),
             Err(e) => errors.push(e.to_string()),
         }
     }

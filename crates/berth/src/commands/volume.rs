@@ -4,15 +4,14 @@
 
 use berth_client::models::{Volume, VolumeCreateOptions};
 use berth_client::{Client, reader_body};
-use bytes::Bytes;
 use clap::Args;
 use serde::Serialize;
 
-use super::inspect::{Inspected, inspect_template, print_inspected};
+use super::inspect::{Typed, inspect_template, print_inspected};
 use super::network::{labels, map_opts};
 use super::{Aside, confirmed, each, filters, print_rows};
 use crate::exit::{CmdResult, Exit, fail};
-use crate::format::{Template, natural_cmp};
+use crate::format::natural_cmp;
 use crate::stream::is_tty;
 use crate::units::human_size_precise;
 
@@ -296,19 +295,6 @@ pub async fn ls(c: &Client, a: LsArgs) -> CmdResult {
     print_rows(Some(&format), &format, &Row::titles(), &rows)
 }
 
-/// A volume as `volume inspect` prints it.
-struct Found(Volume, Bytes);
-
-impl Inspected for Found {
-    fn raw(&self) -> &[u8] {
-        &self.1
-    }
-
-    fn render(&self, t: &Template) -> Result<String, String> {
-        t.render(&self.0)
-    }
-}
-
 /// `berth volume inspect [-f FORMAT] VOLUME...`: what was found, then the daemon's
 /// errors for the rest (exit 1).
 pub async fn inspect(c: &Client, a: InspectArgs) -> CmdResult {
@@ -317,7 +303,7 @@ pub async fn inspect(c: &Client, a: InspectArgs) -> CmdResult {
     let mut errors = Vec::new();
     for name in &a.names {
         match c.volume_inspect_with_raw(name).await {
-            Ok((v, raw)) => found.push(Found(v, raw)),
+            Ok((v, raw)) => found.push(Typed(v, raw)),
             Err(e) => errors.push(e.to_string()),
         }
     }
