@@ -179,8 +179,7 @@ impl Client {
     /// `DELETE /containers/{id}`; `volumes` removes its anonymous volumes.
     pub async fn container_remove(&self, id: &str, force: bool, volumes: bool) -> Result<()> {
         let url = path(id, "").flag("force", force).flag("v", volumes).build();
-        self.stream(Method::DELETE, &url).await?.collect().await?;
-        Ok(())
+        self.delete(&url).await
     }
 
     /// `POST /containers/{id}/wait`: returns once the daemon has taken the wait, so that

@@ -162,6 +162,12 @@ impl Client {
         Ok(())
     }
 
+    /// `DELETE`, the answer dropped.
+    pub(crate) async fn delete(&self, path: &str) -> Result<()> {
+        self.stream(Method::DELETE, path).await?.collect().await?;
+        Ok(())
+    }
+
     /// `POST` without a body and decode the JSON answer.
     pub(crate) async fn post_for<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         let body = self.stream(Method::POST, path).await?.collect().await?;

@@ -5,7 +5,6 @@ use berth_models::{
     NetworkDisconnectRequest, NetworkPruneResponse,
 };
 use bytes::Bytes;
-use hyper::Method;
 
 use crate::Client;
 use crate::error::Result;
@@ -63,11 +62,7 @@ impl Client {
 
     /// `DELETE /networks/{id}`.
     pub async fn network_remove(&self, id: &str) -> Result<()> {
-        self.stream(Method::DELETE, &path(id, "").build())
-            .await?
-            .collect()
-            .await?;
-        Ok(())
+        self.delete(&path(id, "").build()).await
     }
 
     /// `POST /networks/prune`: the networks removed.

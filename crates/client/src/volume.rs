@@ -48,11 +48,7 @@ impl Client {
         if force {
             url = url.str("force", "1");
         }
-        self.stream(Method::DELETE, &url.build())
-            .await?
-            .collect()
-            .await?;
-        Ok(())
+        self.delete(&url.build()).await
     }
 
     /// `POST /volumes/prune`: the volumes removed and the space they took. From API 1.42
