@@ -161,6 +161,22 @@ fn update_changes_limits_of_a_running_container() {
         "100663296"
     );
     assert_eq!(read("pids/pids.max", "pids.max"), "20");
+    // What an update cannot change is refused by name, and nothing of it applies.
+    if have_docker_cli() {
+        let refused = d.docker(&["update", "--memory", "128m", "--cpu-rt-period", "1000", &c]);
+        assert_ne!(refused.code(), 0);
+        assert!(
+            refused.stderr().contains(
+                "UpdateConfig.CpuRealtimePeriod: realtime CPU scheduling (--cpu-rt-period) is not supported yet"
+            ),
+            "{}",
+            refused.stderr()
+        );
+        assert_eq!(
+            read("memory/memory.limit_in_bytes", "memory.max"),
+            "100663296"
+        );
+    }
     if v2 {
         assert_eq!(read("", "cpu.max"), "50000 100000");
     } else {

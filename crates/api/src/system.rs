@@ -199,17 +199,10 @@ fn sysctl_on(name: &str) -> bool {
 /// Filesystem": `extfs` for ext2/3/4), from the mount table.
 fn backing_fs(mountinfo: &str, path: &std::path::Path) -> String {
     let mut best: Option<(usize, &str)> = None;
-    for line in mountinfo.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let (Some(mountpoint), Some(fstype)) = (pre.split(' ').nth(4), post.split(' ').next())
-        else {
-            continue;
-        };
-        let mountpoint = unescape_mountinfo(mountpoint);
-        if path.starts_with(&mountpoint) && best.is_none_or(|(len, _)| mountpoint.len() >= len) {
-            best = Some((mountpoint.len(), fstype));
+    for m in berth_runtime::linux::mountinfo::parse(mountinfo) {
+        let len = m.mount_point.as_os_str().len();
+        if path.starts_with(&m.mount_point) && best.is_none_or(|(l, _)| len >= l) {
+            best = Some((len, m.fstype));
         }
     }
     match best.map_or("unknown", |(_, t)| t) {
@@ -218,26 +211,6 @@ fn backing_fs(mountinfo: &str, path: &std::path::Path) -> String {
         "nfs4" => "nfs".into(),
         other => other.into(),
     }
-}
-
-/// Mount points in /proc/self/mountinfo escape space, tab, newline and backslash as `\ooo`.
-fn unescape_mountinfo(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The log drivers Berth writes (`--log-driver`), as `Plugins.Log` lists them: like

@@ -491,6 +491,9 @@ pub struct ContainerUpdate {
     pub resources: Resources,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<RestartPolicy>,
+    /// Fields this version of Berth does not know: refused when set, never read.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// Answer of `POST /containers/{id}/update`.

@@ -74,6 +74,11 @@ pub struct ContainerSpec {
     /// (the CLI sends the file's content); None for Docker's default.
     #[serde(default)]
     pub seccomp_profile: Option<String>,
+    /// The seccomp filter of config.json, compiled by the daemon (once per profile and
+    /// capability set, see [`write_bundle`]), so that the shim does not compile it at each
+    /// start. Set by `write_bundle`; None: the shim compiles config.json's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_bpf: Option<crate::linux::seccomp::Packed>,
     /// `--runtime`: the OCI runtime binary that creates the container (runc, crun...);
     /// None for Berth's own.
     #[serde(default)]
@@ -393,11 +398,18 @@ pub const INIT_PATH: &str = "/sbin/docker-init";
 
 /// Write `<dir>/config.json` (OCI runtime spec) and `<dir>/berth.json` for `spec`.
 /// `dir` must exist. Files are written to a temp name and renamed.
+/// berth.json carries config.json's seccomp filter compiled, from a cache of this process
+/// keyed by what the filter is made of (the profile and the capabilities).
 pub fn write_bundle(dir: &Path, spec: &ContainerSpec) -> crate::Result<()> {
-    let oci = oci_spec(spec)?;
+    let (oci, key) = oci_spec_keyed(spec)?;
     let config = serde_json::to_vec_pretty(&oci)
         .map_err(|e| crate::Error::Invalid(format!("serializing config.json: {e}")))?;
-    let berth = serde_json::to_vec_pretty(spec)
+    let seccomp = oci.linux().as_ref().and_then(|l| l.seccomp().as_ref());
+    let mut spec = std::borrow::Cow::Borrowed(spec);
+    if let (Some(s), Some(key)) = (seccomp, key) {
+        spec.to_mut().seccomp_bpf = Some(crate::linux::seccomp::compile_cached(key, s)?);
+    }
+    let berth = serde_json::to_vec_pretty(&*spec)
         .map_err(|e| crate::Error::Invalid(format!("serializing berth.json: {e}")))?;
     crate::fsutil::write_atomic(&dir.join(CONFIG_FILE), &config, false)?;
     crate::fsutil::write_atomic(&dir.join(BERTH_FILE), &berth, false)?;
@@ -451,13 +463,26 @@ fn host_nofile_hard() -> u64 {
 
 /// The OCI runtime spec for `spec`, close to what Docker hands runc.
 pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
+    Ok(oci_spec_keyed(spec)?.0)
+}
+
+/// [`oci_spec`], and what its seccomp filter is made of (the profile, or none for Docker's
+/// default, and the capabilities): the same key, the same filter.
+fn oci_spec_keyed(spec: &ContainerSpec) -> crate::Result<(Spec, Option<String>)> {
     let cap_names = capability_set(spec)?;
-    let seccomp = if spec.privileged || spec.seccomp_unconfined {
-        None
+    let key = format!(
+        "{}\0{}",
+        spec.seccomp_profile.as_deref().unwrap_or(""),
+        cap_names.join(",")
+    );
+    let (seccomp, key) = if spec.privileged || spec.seccomp_unconfined {
+        (None, None)
     } else if let Some(profile) = &spec.seccomp_profile {
-        Some(crate::seccomp_profile::to_oci(profile, &cap_names)?)
+        let oci = crate::seccomp_profile::to_oci(profile, &cap_names)?;
+        (Some(oci), Some(key))
     } else {
-        Some(crate::linux::seccomp::default_profile(&cap_names)?)
+        let oci = crate::linux::seccomp::default_profile(&cap_names)?;
+        (Some(oci), Some(key))
     };
     let caps: Capabilities = cap_names
         .iter()
@@ -782,186 +807,8 @@ pub fn oci_spec(spec: &ContainerSpec) -> crate::Result<Spec> {
         .linux(linux)
         .build()
         .map_err(invalid)
+        .map(|oci| (oci, key))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample() -> ContainerSpec {
-        ContainerSpec {
-            id: "ab".repeat(32),
-            args: vec!["sh".into(), "-c".into(), "true".into()],
-            env: vec!["PATH=/bin".into()],
-            cwd: String::new(),
-            user: "daemon".into(),
-            hostname: "abababababab".into(),
-            tty: true,
-            layers: vec!["/l/0".into(), "/l/1".into()],
-            binds: vec![BindMount {
-                source: "/tmp/hosts".into(),
-                destination: "/etc/hosts".into(),
-                readonly: true,
-            }],
-            cgroup_path: "/berth/abc".into(),
-            memory: 8 << 20,
-            pids_limit: 100,
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn bundle_round_trips_with_docker_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let spec = sample();
-        write_bundle(dir.path(), &spec).unwrap();
-        let (oci, berth) = read_bundle(dir.path()).unwrap();
-        assert_eq!(berth, spec);
-        let oci2 = Spec::load(dir.path().join(CONFIG_FILE)).unwrap();
-        assert_eq!(oci, oci2);
-
-        let p = oci.process().as_ref().unwrap();
-        assert_eq!(p.args().as_ref().unwrap(), &spec.args);
-        assert_eq!(p.cwd(), Path::new("/"));
-        assert_eq!(p.terminal(), Some(true));
-        let caps = p.capabilities().as_ref().unwrap();
-        for set in [caps.bounding(), caps.effective(), caps.permitted()] {
-            let set = set.as_ref().unwrap();
-            assert_eq!(set.len(), 14);
-            assert!(set.contains(&Capability::NetBindService));
-            assert!(!set.contains(&Capability::SysAdmin));
-        }
-        let nofile = p.rlimits().as_ref().unwrap()[0];
-        assert_eq!(nofile.typ(), PosixRlimitType::RlimitNofile);
-        assert!(nofile.hard() <= 1_048_576 && nofile.hard() == nofile.soft());
-        assert_eq!(oci.hostname().as_deref(), Some("abababababab"));
-
-        let mounts = oci.mounts().as_ref().unwrap();
-        let dests: Vec<_> = mounts
-            .iter()
-            .map(|m| m.destination().to_str().unwrap())
-            .collect();
-        assert_eq!(
-            dests,
-            [
-                "/proc",
-                "/dev",
-                "/dev/pts",
-                "/sys",
-                "/sys/fs/cgroup",
-                "/dev/mqueue",
-                "/dev/shm",
-                "/etc/hosts"
-            ]
-        );
-        let bind = &mounts[7];
-        assert_eq!(bind.typ().as_deref(), Some("bind"));
-        assert!(bind.options().as_ref().unwrap().contains(&"ro".to_string()));
-
-        // User mounts go parents first, tmpfs with Docker's defaults before the user's.
-        let mut spec = sample();
-        spec.binds.push(BindMount {
-            source: "/srv".into(),
-            destination: "/data/in".into(),
-            readonly: false,
-        });
-        spec.tmpfs.push(TmpfsMount {
-            destination: "/data".into(),
-            options: vec!["size=1m".into(), "exec".into()],
-        });
-        write_bundle(dir.path(), &spec).unwrap();
-        let (oci, _) = read_bundle(dir.path()).unwrap();
-        let mounts = oci.mounts().as_ref().unwrap();
-        let tail: Vec<_> = mounts[7..]
-            .iter()
-            .map(|m| m.destination().to_str().unwrap())
-            .collect();
-        assert_eq!(tail, ["/data", "/etc/hosts", "/data/in"]);
-        assert_eq!(
-            mounts[7].options().as_ref().unwrap(),
-            &["nosuid", "nodev", "noexec", "size=1m", "exec"]
-        );
-
-        let linux = oci.linux().as_ref().unwrap();
-        let ns: Vec<_> = linux
-            .namespaces()
-            .as_ref()
-            .unwrap()
-            .iter()
-            .map(|n| n.typ())
-            .collect();
-        assert_eq!(ns.len(), 6);
-        assert!(ns.contains(&LinuxNamespaceType::Network));
-        assert!(ns.contains(&LinuxNamespaceType::Cgroup));
-        assert_eq!(
-            linux.cgroups_path().as_deref(),
-            Some(Path::new("/berth/abc"))
-        );
-        let res = linux.resources().as_ref().unwrap();
-        assert_eq!(res.memory().as_ref().unwrap().limit(), Some(8 << 20));
-        assert_eq!(res.pids().as_ref().unwrap().limit(), 100);
-        assert_eq!(linux.masked_paths().as_ref().unwrap().len(), 10);
-        assert!(
-            linux
-                .readonly_paths()
-                .as_ref()
-                .unwrap()
-                .contains(&"/proc/sys".to_string())
-        );
-        assert_eq!(linux.devices().as_ref().unwrap().len(), 6);
-        // No temp files left behind.
-        let mut names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        assert_eq!(names, ["berth.json", "config.json"]);
-    }
-
-    #[test]
-    fn init_runs_docker_init_bound_read_only() {
-        let mut spec = sample();
-        spec.init = Some("/usr/bin/tini-static".into());
-        let oci = oci_spec(&spec).unwrap();
-        let args = oci.process().as_ref().unwrap().args().clone().unwrap();
-        assert_eq!(args, ["/sbin/docker-init", "--", "sh", "-c", "true"]);
-        let m = oci
-            .mounts()
-            .as_ref()
-            .unwrap()
-            .iter()
-            .find(|m| m.destination() == Path::new(INIT_PATH))
-            .unwrap();
-        assert_eq!(
-            m.source().as_deref(),
-            Some(Path::new("/usr/bin/tini-static"))
-        );
-        assert_eq!(m.options().as_ref().unwrap(), &["bind", "ro"]);
-
-        // As Docker: no init in another pid namespace (the host's, a container's).
-        spec.pid_ns = "host".into();
-        let oci = oci_spec(&spec).unwrap();
-        assert_eq!(
-            oci.process().as_ref().unwrap().args().as_ref(),
-            Some(&spec.args)
-        );
-        let mounts = oci.mounts().as_ref().unwrap();
-        assert!(
-            !mounts
-                .iter()
-                .any(|m| m.destination() == Path::new(INIT_PATH))
-        );
-    }
-
-    #[test]
-    fn host_network_has_no_net_namespace() {
-        let mut spec = sample();
-        spec.network = NetworkMode::Host;
-        spec.memory = 0;
-        let oci = oci_spec(&spec).unwrap();
-        let linux = oci.linux().as_ref().unwrap();
-        let ns = linux.namespaces().as_ref().unwrap();
-        assert!(!ns.iter().any(|n| n.typ() == LinuxNamespaceType::Network));
-        assert!(linux.resources().as_ref().unwrap().memory().is_none());
-    }
-}
+mod tests;

@@ -328,34 +328,13 @@ fn go_errno(e: nix::errno::Errno) -> String {
     }
 }
 
-/// The mount points of this mount namespace (`/proc/self/mountinfo`'s fifth field,
-/// unescaped).
+/// The mount points of this mount namespace.
 fn mount_points() -> Result<Vec<PathBuf>> {
-    let s = std::fs::read_to_string("/proc/self/mountinfo")
+    let text = std::fs::read_to_string("/proc/self/mountinfo")
         .map_err(|e| Error::io("reading /proc/self/mountinfo", e))?;
-    Ok(s.lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|m| PathBuf::from(std::ffi::OsString::from(unescape_octal(m))))
+    Ok(berth_runtime::linux::mountinfo::parse(&text)
+        .map(|m| m.mount_point)
         .collect())
-}
-
-fn unescape_octal(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Driver for LocalDriver {
@@ -599,6 +578,5 @@ mod tests {
             "no such file or directory"
         );
         assert_eq!(go_errno(nix::errno::Errno::ENODEV), "no such device");
-        assert_eq!(unescape_octal("/a\\040b"), "/a b");
     }
 }

@@ -188,6 +188,7 @@ pub async fn update(c: &Client, a: UpdateArgs) -> CmdResult {
     let update = ContainerUpdate {
         resources: a.resources.resources(1)?,
         restart_policy: a.restart.as_deref().map(restart_policy),
+        ..Default::default()
     };
     let update = &update;
     each(&a.containers, 1, |n| async move {

@@ -13,7 +13,7 @@
 //! (from another API version) are refused too when set. A unit test walks the swagger's
 //! properties and fails on any the table does not classify.
 
-use berth_models::{CreateRequest, EndpointSettings};
+use berth_models::{ContainerUpdate, CreateRequest, EndpointSettings};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -354,6 +354,95 @@ impl Use {
     }
 }
 
+/// `POST /containers/{id}/update` (`UpdateConfig`: the `Resources` and the
+/// restart policy): what `docker update` changes on an existing container. A field of
+/// `Resources` not listed here is refused as [`HOST_CONFIG`] refuses it at create.
+pub(crate) const UPDATE: &[(&str, Use)] = &[
+    (
+        "RestartPolicy",
+        Handled("the record (checked as at create)"),
+    ),
+    (
+        "Memory",
+        Handled("the record and a running container's cgroup"),
+    ),
+    (
+        "MemorySwap",
+        Handled("the record and a running container's cgroup"),
+    ),
+    (
+        "MemoryReservation",
+        Handled("the record and a running container's cgroup"),
+    ),
+    (
+        "CpuShares",
+        Handled("the record and a running container's cgroup"),
+    ),
+    (
+        "CpuQuota",
+        Handled("the record and a running container's cgroup"),
+    ),
+    (
+        "CpuPeriod",
+        Handled("the record and a running container's cgroup"),
+    ),
+    (
+        "NanoCpus",
+        Handled("the record and a running container's cgroup"),
+    ),
+    (
+        "CpusetCpus",
+        Handled("the record and a running container's cgroup"),
+    ),
+    (
+        "CpusetMems",
+        Handled("the record and a running container's cgroup"),
+    ),
+    (
+        "BlkioWeight",
+        Handled("the record and a running container's cgroup"),
+    ),
+    (
+        "OomKillDisable",
+        Handled("the record and a running container's cgroup"),
+    ),
+    (
+        "PidsLimit",
+        Handled(
+            "the record and a running container's cgroup (removing it while it runs is refused)",
+        ),
+    ),
+    (
+        "Devices",
+        refused("changing the devices of an existing container", "--device"),
+    ),
+    (
+        "Ulimits",
+        refused("changing the rlimits of an existing container", "--ulimit"),
+    ),
+    (
+        "Init",
+        refused(
+            "changing the init process of an existing container",
+            "--init",
+        ),
+    ),
+    (
+        "IOMaximumIOps",
+        refused("IO limits (Windows)", "--io-maxiops"),
+    ),
+    (
+        "IOMaximumBandwidth",
+        refused("IO limits (Windows)", "--io-maxbandwidth"),
+    ),
+];
+
+/// How an update treats `name`: [`UPDATE`]'s entry, else [`HOST_CONFIG`]'s refusal.
+fn update_use(name: &str) -> Option<Use> {
+    let find = |table: &[(&str, Use)]| table.iter().find(|(n, _)| *n == name).map(|(_, u)| *u);
+    find(UPDATE).or_else(|| find(HOST_CONFIG).filter(|u| matches!(u, Use::Refused { .. })))
+}
+
 /// Whether a JSON value is its type's empty value (Go's zero, a nil or empty list or map).
 fn is_empty(v: &Value) -> bool {
     match v {
@@ -376,11 +465,24 @@ fn as_map<T: Serialize>(v: &T) -> Result<Map<String, Value>> {
 
 /// Refuse what `table` says is refused and the section sets, and what it does not know.
 fn check_section(section: &str, table: &[(&str, Use)], fields: &Map<String, Value>) -> Result<()> {
+    check_fields(
+        section,
+        |name| table.iter().find(|(n, _)| *n == name).map(|(_, u)| *u),
+        fields,
+    )
+}
+
+/// Refuse what `lookup` says is refused and `fields` sets, and what it does not know.
+fn check_fields(
+    section: &str,
+    lookup: impl Fn(&str) -> Option<Use>,
+    fields: &Map<String, Value>,
+) -> Result<()> {
     for (name, value) in fields {
         if is_empty(value) {
             continue;
         }
-        match table.iter().find(|(n, _)| n == name).map(|(_, u)| u) {
+        match lookup(name) {
             Some(Use::Handled(_) | Use::Metadata(_)) => {}
             Some(Use::Refused {
                 what,
@@ -461,6 +563,12 @@ pub(crate) fn check_endpoint(endpoint: &EndpointSettings) -> Result<()> {
         ));
     }
     check_section("EndpointSettings", ENDPOINT, &as_map(endpoint)?)
+}
+
+/// Check an update against [`UPDATE`]: 501 for a field Berth does not change on an
+/// existing container, 400 for one it does not know.
+pub(crate) fn check_update(req: &ContainerUpdate) -> Result<()> {
+    check_fields("UpdateConfig", update_use, &as_map(req)?)
 }
 
 #[cfg(test)]
@@ -544,6 +652,49 @@ mod tests {
             ["EndpointsConfig"]
         );
         assert!(missing.is_empty(), "not in the field table: {missing:?}");
+    }
+
+    #[test]
+    fn every_property_of_an_update_is_classified() {
+        let doc = std::fs::read_to_string(SWAGGER).expect("the Engine API description");
+        // The body of `POST /containers/{id}/update`: `Resources` and `RestartPolicy`.
+        let mut props = all_properties(&doc, "Resources");
+        assert!(props.len() > 20, "{props:?}");
+        props.push("RestartPolicy".into());
+        let missing: Vec<_> = props.iter().filter(|p| update_use(p).is_none()).collect();
+        assert!(
+            missing.is_empty(),
+            "not classified for updates: {missing:?}"
+        );
+        for (n, _) in UPDATE {
+            assert!(props.iter().any(|p| p == n), "{n} is not in the swagger");
+        }
+    }
+
+    fn update(body: &str) -> Result<()> {
+        check_update(&serde_json::from_str(body).expect("an update request"))
+    }
+
+    #[test]
+    fn updates_refuse_what_they_do_not_change() {
+        // The docker CLI 28's `docker update --memory 64m --restart always`: zeroed fields pass.
+        let cli = r#"{"BlkioWeight":0,"CpuShares":0,"Memory":67108864,"NanoCpus":0,"CgroupParent":"","BlkioWeightDevice":null,"BlkioDeviceReadBps":null,"BlkioDeviceWriteBps":null,"BlkioDeviceReadIOps":null,"BlkioDeviceWriteIOps":null,"CpuPeriod":0,"CpuQuota":0,"CpuRealtimePeriod":0,"CpuRealtimeRuntime":0,"CpusetCpus":"","CpusetMems":"","Devices":null,"DeviceCgroupRules":null,"DeviceRequests":null,"MemoryReservation":0,"MemorySwap":0,"MemorySwappiness":null,"OomKillDisable":null,"PidsLimit":null,"Ulimits":null,"CpuCount":0,"CpuPercent":0,"IOMaximumIOps":0,"IOMaximumBandwidth":0,"RestartPolicy":{"Name":"always","MaximumRetryCount":0}}"#;
+        update(cli).expect("the docker CLI's update");
+        let err = update(r#"{"CpuRealtimePeriod":1000}"#).expect_err("refused");
+        assert_eq!(err.kind, ErrorKind::NotImplemented);
+        assert_eq!(
+            err.message,
+            "UpdateConfig.CpuRealtimePeriod: realtime CPU scheduling (--cpu-rt-period) is not supported yet"
+        );
+        let err =
+            update(r#"{"Ulimits":[{"Name":"nofile","Soft":1,"Hard":2}]}"#).expect_err("refused");
+        assert!(err.message.contains("--ulimit"), "{}", err.message);
+        let err = update(r#"{"KernelMemory":1}"#).expect_err("unknown");
+        assert_eq!(err.kind, ErrorKind::InvalidArgument);
+        assert_eq!(
+            err.message,
+            "UpdateConfig.KernelMemory is not a field of this API version: Berth does not act on it"
+        );
     }
 
     fn create(body: &str) -> CreateRequest {

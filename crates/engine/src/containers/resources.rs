@@ -120,29 +120,7 @@ impl Engine {
     ) -> Result<berth_models::UpdateResponse> {
         let u = &req.resources;
         // What `docker update` cannot change on a Berth container: refused, not ignored.
-        let unsupported = [
-            ("CgroupParent", !u.cgroup_parent.is_empty()),
-            ("BlkioWeightDevice", u.blkio_weight_device.is_some()),
-            ("BlkioDeviceReadBps", u.blkio_device_read_bps.is_some()),
-            ("BlkioDeviceWriteBps", u.blkio_device_write_bps.is_some()),
-            ("BlkioDeviceReadIOps", u.blkio_device_read_iops.is_some()),
-            ("BlkioDeviceWriteIOps", u.blkio_device_write_iops.is_some()),
-            ("CpuRealtimePeriod", u.cpu_realtime_period != 0),
-            ("CpuRealtimeRuntime", u.cpu_realtime_runtime != 0),
-            ("Devices", u.devices.is_some()),
-            ("DeviceCgroupRules", u.device_cgroup_rules.is_some()),
-            ("DeviceRequests", u.device_requests.is_some()),
-            ("KernelMemoryTCP", u.kernel_memory_tcp != 0),
-            ("MemorySwappiness", u.memory_swappiness.is_some()),
-            ("Ulimits", u.ulimits.is_some()),
-            ("CpuCount", u.cpu_count != 0),
-            ("CpuPercent", u.cpu_percent != 0),
-            ("IOMaximumIOps", u.io_maximum_iops != 0),
-            ("IOMaximumBandwidth", u.io_maximum_bandwidth != 0),
-        ];
-        if let Some((field, _)) = unsupported.iter().find(|(_, set)| *set) {
-            return Err(Error::invalid(format!("updating {field} is not supported")));
-        }
+        crate::containers::fields::check_update(&req)?;
         let entry = self.lookup(key)?;
         // One update (or start, stop, removal) of the container at a time: the record and
         // the cgroup say the same.

@@ -251,6 +251,8 @@ impl Engine {
             masked_paths: hc.masked_paths.clone(),
             readonly_paths: hc.readonly_paths.clone(),
             log: crate::containers::logs::log_spec(&hc.log_config, &c)?,
+            // Compiled by write_bundle.
+            seccomp_bpf: None,
         };
         // Nothing of an earlier run may be left beside the new one: a shim that still
         // watches a process (one whose start failed half-way, whose daemon died), or

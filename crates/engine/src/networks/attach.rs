@@ -6,18 +6,17 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use berth_models::{CreateRequest, HostConfig, list};
 use berth_net::bridge::{Endpoint, EndpointSpec};
 use berth_net::dns::{self, Resolver};
-use berth_net::firewall::PortMap;
 use berth_net::link::Netlink as _;
-use berth_net::ports::{PortBinding, Proto};
 use serde::{Deserialize, Serialize};
 
+use super::files::{Link, hosts_text, parse_link, resolv_text, rewrite};
+use super::ports::{hold_port, port_bindings, port_in_use};
 use super::{BRIDGE, HOST, Held, NONE, net_error};
 use crate::containers::record::Container;
 use crate::{Engine, Entry, Error, ErrorKind, Result, lock};
@@ -94,209 +93,6 @@ pub(crate) fn mode_network(mode: &str) -> &str {
     }
 }
 
-/// `80` as `80/tcp`: a port key with its protocol.
-fn port_key(key: &str) -> String {
-    if key.contains('/') {
-        key.to_string()
-    } else {
-        format!("{key}/tcp")
-    }
-}
-
-/// The container's published ports: `PortBindings`, and with `-P` every exposed port
-/// without a binding on a host port of the daemon's choice.
-fn port_bindings(c: &Container) -> BTreeMap<String, Vec<PortBinding>> {
-    let mut out: BTreeMap<String, Vec<PortBinding>> = BTreeMap::new();
-    for (key, list) in c.host_config.port_bindings.iter().flatten() {
-        let key = port_key(key);
-        for b in list.iter().flatten() {
-            out.entry(key.clone()).or_default().push(PortBinding {
-                host_ip: b.host_ip.clone(),
-                host_port: b.host_port.clone(),
-            });
-        }
-        out.entry(key).or_default();
-    }
-    if c.host_config.publish_all_ports {
-        for key in c.config.exposed_ports.iter().flatten().map(|(k, _)| k) {
-            let list = out.entry(port_key(key)).or_default();
-            if list.is_empty() {
-                list.push(PortBinding {
-                    host_ip: String::new(),
-                    host_port: String::new(),
-                });
-            }
-        }
-    }
-    out.retain(|_, l| !l.is_empty());
-    out
-}
-
-/// Reserves a host port the way dockerd's port mapper does, so that nothing else on the
-/// host binds it while it is published (and a port something already holds is refused):
-/// a socket bound to it, not listening (connections are DNATed before they reach it).
-fn hold_port(m: &PortMap) -> std::io::Result<Option<OwnedFd>> {
-    use nix::sys::socket::{
-        AddressFamily, SockFlag, SockType, SockaddrIn, SockaddrIn6, bind, setsockopt, socket,
-        sockopt,
-    };
-    use std::os::fd::AsRawFd;
-    let ty = match m.proto {
-        Proto::Tcp => SockType::Stream,
-        Proto::Udp => SockType::Datagram,
-        Proto::Sctp => return Ok(None),
-    };
-    let ip = m.host_ip.unwrap_or(match m.container_ip {
-        IpAddr::V4(_) => IpAddr::from([0u8; 4]),
-        IpAddr::V6(_) => IpAddr::from([0u16; 8]),
-    });
-    let addr = SocketAddr::new(ip, m.host_port);
-    let fd = match addr {
-        SocketAddr::V4(a) => {
-            let fd = socket(AddressFamily::Inet, ty, SockFlag::SOCK_CLOEXEC, None)?;
-            bind(fd.as_raw_fd(), &SockaddrIn::from(a))?;
-            fd
-        }
-        SocketAddr::V6(a) => {
-            let fd = socket(AddressFamily::Inet6, ty, SockFlag::SOCK_CLOEXEC, None)?;
-            setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
-            bind(fd.as_raw_fd(), &SockaddrIn6::from(a))?;
-            fd
-        }
-    };
-    Ok(Some(fd))
-}
-
-/// Docker's message for a host port something else holds.
-fn port_in_use(name: &str, endpoint_id: &str, m: &PortMap, e: &std::io::Error) -> Error {
-    let family = if m.container_ip.is_ipv4() { "4" } else { "6" };
-    let ip = m.host_ip.map_or_else(
-        || {
-            if m.container_ip.is_ipv4() {
-                "0.0.0.0".to_string()
-            } else {
-                "[::]".to_string()
-            }
-        },
-        |ip| match ip {
-            IpAddr::V6(v6) => format!("[{v6}]"),
-            v4 => v4.to_string(),
-        },
-    );
-    let what = if e.kind() == std::io::ErrorKind::AddrInUse {
-        "address already in use".to_string()
-    } else {
-        e.to_string()
-    };
-    Error::internal(format!(
-        "driver failed programming external connectivity on endpoint {name} ({endpoint_id}): \
-         Error starting userland proxy: listen {}{family} {ip}:{}: bind: {what}",
-        m.proto.as_str(),
-        m.host_port
-    ))
-}
-
-/// `/etc/hosts` of a container with address `ip`.
-fn hosts_text(
-    c: &Container,
-    ip: Option<IpAddr>,
-    host_gateway: Option<IpAddr>,
-    links: &[Link],
-) -> Result<String> {
-    let mut extra = crate::containers::create::extra_host_lines(&c.host_config, host_gateway)?;
-    // Legacy links: `IP alias hostname [name]`, as dockerd writes them.
-    for l in links {
-        extra.push_str(&format!("{}\t{} {}", l.ip, l.alias, l.hostname));
-        if l.alias != l.name {
-            extra.push_str(&format!(" {}", l.name));
-        }
-        extra.push('\n');
-    }
-    let own = match ip {
-        Some(ip) => format!("{ip}\t{}\n", c.config.hostname),
-        None => format!("127.0.1.1\t{}\n", c.config.hostname),
-    };
-    Ok(format!("{}{extra}{own}", crate::containers::create::HOSTS))
-}
-
-/// A `--link NAME[:ALIAS]` as found at start: the linked container and its address on a
-/// network both are on.
-pub(crate) struct Link {
-    pub alias: String,
-    /// The linked container's name.
-    pub name: String,
-    pub hostname: String,
-    pub ip: IpAddr,
-    /// On the default bridge: Docker's environment variables of a legacy link.
-    pub env: Vec<String>,
-}
-
-/// `NAME[:ALIAS]` (or dockerd's `/NAME:/PARENT/ALIAS`) as (name, alias).
-pub(crate) fn parse_link(entry: &str) -> Result<(String, String)> {
-    let (name, alias) = entry.split_once(':').unwrap_or((entry, entry));
-    let name = name.trim_start_matches('/');
-    let alias = alias.rsplit('/').next().unwrap_or(alias);
-    if name.is_empty() || alias.is_empty() {
-        return Err(Error::invalid(format!("invalid link: {entry:?}")));
-    }
-    Ok((name.to_string(), alias.to_string()))
-}
-
-/// Docker's environment of a legacy link (`ALIAS_NAME`, `ALIAS_PORT...`, `ALIAS_ENV_...`).
-fn link_env(parent: &str, alias: &str, ip: IpAddr, child: &Container) -> Vec<String> {
-    let prefix = alias.to_uppercase().replace('-', "_");
-    let mut env = vec![format!("{prefix}_NAME=/{parent}/{alias}")];
-    let mut ports: Vec<(u16, String)> = child
-        .config
-        .exposed_ports
-        .iter()
-        .flatten()
-        .filter_map(|(k, _)| {
-            let (p, proto) = k.split_once('/').unwrap_or((k.as_str(), "tcp"));
-            Some((p.parse().ok()?, proto.to_string()))
-        })
-        .collect();
-    ports.sort();
-    if let Some((p, proto)) = ports.first() {
-        env.push(format!("{prefix}_PORT={proto}://{ip}:{p}"));
-    }
-    for (p, proto) in &ports {
-        let key = format!("{prefix}_PORT_{p}_{}", proto.to_uppercase());
-        env.push(format!("{key}={proto}://{ip}:{p}"));
-        env.push(format!("{key}_ADDR={ip}"));
-        env.push(format!("{key}_PORT={p}"));
-        env.push(format!("{key}_PROTO={proto}"));
-    }
-    for kv in &child.config.env {
-        if let Some((k, v)) = kv.split_once('=')
-            && k != "HOME"
-            && k != "PATH"
-        {
-            env.push(format!("{prefix}_ENV_{k}={v}"));
-        }
-    }
-    env
-}
-
-/// `/etc/resolv.conf` of a container: on a user network the embedded DNS (with the user's
-/// search domains and options), else the host's with loopback resolvers replaced; the
-/// user's `--dns*` over either.
-fn resolv_text(hc: &HostConfig, embedded: bool) -> Result<String> {
-    let host = berth_net::files::ResolvConf::parse(
-        &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
-    );
-    if embedded {
-        let mut hc = hc.clone();
-        // The user's servers are the embedded DNS's upstream, as dockerd does.
-        hc.dns = None;
-        return crate::containers::create::resolv_conf(
-            &hc,
-            &berth_net::files::resolv_conf_embedded(&host),
-        );
-    }
-    crate::containers::create::resolv_conf(hc, &berth_net::files::resolv_conf_bridge(&host, false))
-}
-
 /// The bundle's `network.json`: a running container's endpoints by network name.
 fn write_endpoints<'a>(
     paths: &crate::Paths,
@@ -308,53 +104,7 @@ fn write_endpoints<'a>(
         .map_err(|e| Error::io("writing the endpoints", e))
 }
 
-/// Write a file that is bind-mounted into the container in place (same inode).
-fn rewrite(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| Error::io(&format!("writing {}", path.display()), e))
-}
-
 impl Engine {
-    /// `--link`s of a container being started: each linked container must be running and
-    /// on a network this one is on (dockerd's messages).
-    pub(crate) fn links(&self, c: &Container) -> Result<Vec<Link>> {
-        let mut out = Vec::new();
-        for entry in list(&c.host_config.links) {
-            let (name, alias) = parse_link(entry)?;
-            let child = self.lookup(&name)?;
-            let r = child.record();
-            if !r.state.running {
-                return Err(Error::conflict(format!(
-                    "Cannot link to a non running container: /{} AS /{}/{alias}",
-                    r.name, c.name
-                )));
-            }
-            let shared = r
-                .networks
-                .iter()
-                .filter(|(n, _)| c.networks.contains_key(*n))
-                .find_map(|(n, a)| Some((n, a.endpoint.as_ref()?.ipv4?.addr())));
-            let Some((net, ip)) = shared else {
-                return Err(Error::invalid(format!(
-                    "Cannot link to /{}, as it does not belong to the default network",
-                    r.name
-                )));
-            };
-            let env = if net == BRIDGE {
-                link_env(&c.name, &alias, ip, &r)
-            } else {
-                Vec::new()
-            };
-            out.push(Link {
-                alias,
-                name: r.name.clone(),
-                hostname: r.config.hostname.clone(),
-                ip,
-                env,
-            });
-        }
-        Ok(out)
-    }
-
     /// `--link`s checked at create: each names a container (dockerd's 400, not a 404,
     /// which the docker CLI would take for a missing image).
     pub(crate) fn check_links(&self, hc: &HostConfig) -> Result<()> {
@@ -928,66 +678,5 @@ impl Engine {
             hostname: r.config.hostname.clone(),
             paths: self.paths(&r.id),
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn container(hc: serde_json::Value, config: serde_json::Value) -> Container {
-        let mut c: Container = serde_json::from_value(serde_json::json!({
-            "id": "a".repeat(64), "name": "c", "created": "", "path": "sh", "args": [],
-            "config": config, "host_config": hc, "image_id": "", "state": {},
-            "restart_count": 0
-        }))
-        .expect("container");
-        c.host_config.network_mode = "default".into();
-        c
-    }
-
-    #[test]
-    fn published_ports_from_bindings_and_publish_all() {
-        let c = container(
-            serde_json::json!({"PortBindings": {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]},
-                               "PublishAllPorts": true}),
-            serde_json::json!({"ExposedPorts": {"80/tcp": {}, "53/udp": {}}}),
-        );
-        let p = port_bindings(&c);
-        assert_eq!(p["80/tcp"].len(), 1);
-        assert_eq!(p["80/tcp"][0].host_port, "8080");
-        assert_eq!(p["53/udp"][0].host_port, "");
-        let c = container(
-            serde_json::json!({"PortBindings": {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}}),
-            serde_json::json!({"ExposedPorts": {"80/tcp": {}, "53/udp": {}}}),
-        );
-        assert!(!port_bindings(&c).contains_key("53/udp"));
-    }
-
-    #[test]
-    fn a_held_port_is_refused_with_dockers_message() {
-        let first = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = first.local_addr().expect("addr").port();
-        let m = PortMap {
-            host_ip: Some("127.0.0.1".parse().expect("ip")),
-            proto: Proto::Tcp,
-            host_port: port,
-            container_ip: "10.0.0.2".parse().expect("ip"),
-            container_port: 80,
-        };
-        let e = hold_port(&m).expect_err("in use");
-        let msg = port_in_use("web", "e1", &m, &e).message;
-        assert!(
-            msg.ends_with(&format!(
-                "listen tcp4 127.0.0.1:{port}: bind: address already in use"
-            )),
-            "{msg}"
-        );
-        drop(first);
-        let held = hold_port(&m).expect("free").expect("fd");
-        // Held: nothing else binds it, and nothing listens on it.
-        assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_err());
-        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
-        drop(held);
     }
 }

@@ -19,6 +19,8 @@
 
 mod api;
 pub(crate) mod attach;
+mod files;
+mod ports;
 pub(crate) mod view;
 
 use std::collections::{BTreeMap, HashMap};

@@ -4,6 +4,7 @@
 pub mod caps;
 pub mod cgroups;
 pub mod mount;
+pub mod mountinfo;
 pub mod net;
 pub mod procs;
 pub mod pty;

@@ -426,6 +426,80 @@ impl Filter {
     }
 }
 
+/// A compiled filter as the daemon hands it to the shim (in berth.json): each instruction
+/// packed in one number (code, jt, jf, k from the high bits down).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Packed {
+    pub flags: libc::c_ulong,
+    pub prog: Vec<u64>,
+}
+
+impl Filter {
+    /// The filter as berth.json carries it.
+    pub fn pack(&self) -> Packed {
+        let prog = self
+            .prog
+            .iter()
+            .map(|i| {
+                (u64::from(i.code) << 48)
+                    | (u64::from(i.jt) << 40)
+                    | (u64::from(i.jf) << 32)
+                    | u64::from(i.k)
+            })
+            .collect();
+        Packed {
+            flags: self.flags,
+            prog,
+        }
+    }
+
+    /// A filter [`Filter::pack`] packed.
+    pub fn unpack(p: &Packed) -> crate::Result<Filter> {
+        if p.prog.is_empty() || p.prog.len() > MAX_INSNS {
+            return Err(invalid(format!(
+                "a packed filter of {} instructions",
+                p.prog.len()
+            )));
+        }
+        let prog = p
+            .prog
+            .iter()
+            .map(|&i| libc::sock_filter {
+                code: (i >> 48) as u16,
+                jt: (i >> 40) as u8,
+                jf: (i >> 32) as u8,
+                k: i as u32,
+            })
+            .collect();
+        Ok(Filter {
+            prog,
+            flags: p.flags,
+        })
+    }
+}
+
+/// `s` compiled for this machine, packed: once per `key` (what `s` is made of) in this
+/// process; the daemon starts most containers with a handful of profiles.
+pub fn compile_cached(key: String, s: &LinuxSeccomp) -> crate::Result<Packed> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    /// More profiles than that at once is unusual: the cache starts over.
+    const MAX: usize = 64;
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Packed>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let lock = || cache.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(p) = lock().get(&key) {
+        return Ok(Packed::clone(p));
+    }
+    let packed = Filter::new(s)?.pack();
+    let mut map = lock();
+    if map.len() >= MAX {
+        map.clear();
+    }
+    map.insert(key, Arc::new(packed.clone()));
+    Ok(packed)
+}
+
 /// Set no_new_privs: execve can no longer grant privileges (setuid bits, file caps).
 pub fn no_new_privs() -> crate::Result<()> {
     // SAFETY: plain prctl with integer arguments.
@@ -580,6 +654,39 @@ mod tests {
 
     fn profile(json: &str) -> LinuxSeccomp {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn packed_filters_round_trip_and_are_compiled_once_per_key() {
+        let s = default_profile(&[]).unwrap();
+        let f = Filter::new(&s).unwrap();
+        let packed = f.pack();
+        let back = Filter::unpack(&packed).unwrap();
+        let insns = |f: &Filter| -> Vec<(u16, u8, u8, u32)> {
+            f.prog.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect()
+        };
+        assert_eq!(insns(&back), insns(&f));
+        assert_eq!(back.flags, f.flags);
+        let json = serde_json::to_string(&packed).unwrap();
+        assert_eq!(serde_json::from_str::<Packed>(&json).unwrap(), packed);
+        assert!(
+            Filter::unpack(&Packed {
+                flags: 0,
+                prog: vec![]
+            })
+            .is_err()
+        );
+
+        let key = format!("test {:?}", std::thread::current().id());
+        assert_eq!(compile_cached(key.clone(), &s).unwrap(), packed);
+        // The same key answers from the cache; another key compiles its own profile.
+        let other = profile(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#,
+        );
+        assert_eq!(compile_cached(key.clone(), &other).unwrap(), packed);
+        let own = compile_cached(format!("{key} other"), &other).unwrap();
+        assert_ne!(own, packed);
+        assert_eq!(own, Filter::new(&other).unwrap().pack());
     }
 
     #[test]

@@ -285,13 +285,19 @@ fn sigchld_fd() -> crate::Result<SignalFd> {
         .map_err(|e| nix_err("signalfd", e))
 }
 
-/// config.json's seccomp filter, compiled.
-fn seccomp_filter(oci: &Spec) -> crate::Result<Option<crate::linux::seccomp::Filter>> {
-    oci.linux()
-        .as_ref()
-        .and_then(|l| l.seccomp().as_ref())
-        .map(crate::linux::seccomp::Filter::new)
-        .transpose()
+/// config.json's seccomp filter, compiled: as the daemon compiled it into berth.json, else
+/// here.
+fn seccomp_filter(
+    oci: &Spec,
+    berth: &ContainerSpec,
+) -> crate::Result<Option<crate::linux::seccomp::Filter>> {
+    let Some(s) = oci.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
+        return Ok(None);
+    };
+    match &berth.seccomp_bpf {
+        Some(p) => crate::linux::seccomp::Filter::unpack(p).map(Some),
+        None => crate::linux::seccomp::Filter::new(s).map(Some),
+    }
 }
 
 /// Create the container: returns once its init is blocked waiting for `start`.
@@ -316,7 +322,7 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
     };
     let (sync_r, sync_w) = pipe()?;
     let (report_r, report_w) = pipe()?;
-    let seccomp = seccomp_filter(oci)?;
+    let seccomp = seccomp_filter(oci, berth)?;
 
     // The pid namespace applies to children: create it (or join another container's)
     // before forking the init.
@@ -468,7 +474,7 @@ fn create_with_runtime(
     drop(report_w);
     // For execs (the runtime installs the init's).
     let seccomp = if !berth.privileged && !berth.seccomp_unconfined {
-        seccomp_filter(&oci).map_err(fail)?
+        seccomp_filter(&oci, berth).map_err(fail)?
     } else {
         None
     };

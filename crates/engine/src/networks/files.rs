@@ -1,0 +1,160 @@
+//! The files a container's networks give it: `/etc/hosts` (with legacy links),
+//! `/etc/resolv.conf`, and the `--link`s found at start.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use berth_models::{HostConfig, list};
+
+use super::BRIDGE;
+use crate::containers::record::Container;
+use crate::{Engine, Error, Result};
+
+/// `/etc/hosts` of a container with address `ip`.
+pub(super) fn hosts_text(
+    c: &Container,
+    ip: Option<IpAddr>,
+    host_gateway: Option<IpAddr>,
+    links: &[Link],
+) -> Result<String> {
+    let mut extra = crate::containers::create::extra_host_lines(&c.host_config, host_gateway)?;
+    // Legacy links: `IP alias hostname [name]`, as dockerd writes them.
+    for l in links {
+        extra.push_str(&format!("{}\t{} {}", l.ip, l.alias, l.hostname));
+        if l.alias != l.name {
+            extra.push_str(&format!(" {}", l.name));
+        }
+        extra.push('\n');
+    }
+    let own = match ip {
+        Some(ip) => format!("{ip}\t{}\n", c.config.hostname),
+        None => format!("127.0.1.1\t{}\n", c.config.hostname),
+    };
+    Ok(format!("{}{extra}{own}", crate::containers::create::HOSTS))
+}
+
+/// A `--link NAME[:ALIAS]` as found at start: the linked container and its address on a
+/// network both are on.
+pub(crate) struct Link {
+    pub alias: String,
+    /// The linked container's name.
+    pub name: String,
+    pub hostname: String,
+    pub ip: IpAddr,
+    /// On the default bridge: Docker's environment variables of a legacy link.
+    pub env: Vec<String>,
+}
+
+/// `NAME[:ALIAS]` (or dockerd's `/NAME:/PARENT/ALIAS`) as (name, alias).
+pub(crate) fn parse_link(entry: &str) -> Result<(String, String)> {
+    let (name, alias) = entry.split_once(':').unwrap_or((entry, entry));
+    let name = name.trim_start_matches('/');
+    let alias = alias.rsplit('/').next().unwrap_or(alias);
+    if name.is_empty() || alias.is_empty() {
+        return Err(Error::invalid(format!("invalid link: {entry:?}")));
+    }
+    Ok((name.to_string(), alias.to_string()))
+}
+
+/// Docker's environment of a legacy link (`ALIAS_NAME`, `ALIAS_PORT...`, `ALIAS_ENV_...`).
+fn link_env(parent: &str, alias: &str, ip: IpAddr, child: &Container) -> Vec<String> {
+    let prefix = alias.to_uppercase().replace('-', "_");
+    let mut env = vec![format!("{prefix}_NAME=/{parent}/{alias}")];
+    let mut ports: Vec<(u16, String)> = child
+        .config
+        .exposed_ports
+        .iter()
+        .flatten()
+        .filter_map(|(k, _)| {
+            let (p, proto) = k.split_once('/').unwrap_or((k.as_str(), "tcp"));
+            Some((p.parse().ok()?, proto.to_string()))
+        })
+        .collect();
+    ports.sort();
+    if let Some((p, proto)) = ports.first() {
+        env.push(format!("{prefix}_PORT={proto}://{ip}:{p}"));
+    }
+    for (p, proto) in &ports {
+        let key = format!("{prefix}_PORT_{p}_{}", proto.to_uppercase());
+        env.push(format!("{key}={proto}://{ip}:{p}"));
+        env.push(format!("{key}_ADDR={ip}"));
+        env.push(format!("{key}_PORT={p}"));
+        env.push(format!("{key}_PROTO={proto}"));
+    }
+    for kv in &child.config.env {
+        if let Some((k, v)) = kv.split_once('=')
+            && k != "HOME"
+            && k != "PATH"
+        {
+            env.push(format!("{prefix}_ENV_{k}={v}"));
+        }
+    }
+    env
+}
+
+/// `/etc/resolv.conf` of a container: on a user network the embedded DNS (with the user's
+/// search domains and options), else the host's with loopback resolvers replaced; the
+/// user's `--dns*` over either.
+pub(super) fn resolv_text(hc: &HostConfig, embedded: bool) -> Result<String> {
+    let host = berth_net::files::ResolvConf::parse(
+        &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+    );
+    if embedded {
+        let mut hc = hc.clone();
+        // The user's servers are the embedded DNS's upstream, as dockerd does.
+        hc.dns = None;
+        return crate::containers::create::resolv_conf(
+            &hc,
+            &berth_net::files::resolv_conf_embedded(&host),
+        );
+    }
+    crate::containers::create::resolv_conf(hc, &berth_net::files::resolv_conf_bridge(&host, false))
+}
+
+/// Write a file that is bind-mounted into the container in place (same inode).
+pub(super) fn rewrite(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| Error::io(&format!("writing {}", path.display()), e))
+}
+
+impl Engine {
+    /// `--link`s of a container being started: each linked container must be running and
+    /// on a network this one is on (dockerd's messages).
+    pub(crate) fn links(&self, c: &Container) -> Result<Vec<Link>> {
+        let mut out = Vec::new();
+        for entry in list(&c.host_config.links) {
+            let (name, alias) = parse_link(entry)?;
+            let child = self.lookup(&name)?;
+            let r = child.record();
+            if !r.state.running {
+                return Err(Error::conflict(format!(
+                    "Cannot link to a non running container: /{} AS /{}/{alias}",
+                    r.name, c.name
+                )));
+            }
+            let shared = r
+                .networks
+                .iter()
+                .filter(|(n, _)| c.networks.contains_key(*n))
+                .find_map(|(n, a)| Some((n, a.endpoint.as_ref()?.ipv4?.addr())));
+            let Some((net, ip)) = shared else {
+                return Err(Error::invalid(format!(
+                    "Cannot link to /{}, as it does not belong to the default network",
+                    r.name
+                )));
+            };
+            let env = if net == BRIDGE {
+                link_env(&c.name, &alias, ip, &r)
+            } else {
+                Vec::new()
+            };
+            out.push(Link {
+                alias,
+                name: r.name.clone(),
+                hostname: r.config.hostname.clone(),
+                ip,
+                env,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,81 @@
+//! `/proc/self/mountinfo`: the mount table of this mount namespace, one parser for the
+//! daemon's readers (the cgroup layout, the local volume driver's mounts, `info`'s backing
+//! file system).
+
+use std::path::PathBuf;
+
+/// One line of the table: `ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE
+/// SOURCE SUPER_OPTIONS` (proc(5)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount<'a> {
+    /// Where it is mounted, unescaped.
+    pub mount_point: PathBuf,
+    pub fstype: &'a str,
+    pub source: &'a str,
+    /// The file system's own options (`rw,cpuset` for a cgroup v1 hierarchy).
+    pub super_options: &'a str,
+}
+
+/// The mounts `text` (the content of a mountinfo file) lists; malformed lines are skipped.
+pub fn parse(text: &str) -> impl Iterator<Item = Mount<'_>> {
+    text.lines().filter_map(|line| {
+        let (pre, post) = line.split_once(" - ")?;
+        let mount_point = pre.split(' ').nth(4)?;
+        let mut post = post.split(' ');
+        Some(Mount {
+            mount_point: PathBuf::from(std::ffi::OsString::from(unescape(mount_point))),
+            fstype: post.next()?,
+            source: post.next().unwrap_or(""),
+            super_options: post.next().unwrap_or(""),
+        })
+    })
+}
+
+/// This process's mount table.
+pub fn read() -> crate::Result<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| crate::Error::io("reading /proc/self/mountinfo", e))
+}
+
+/// Mountinfo escapes space, tab, newline and backslash as `\ooo` (octal).
+pub fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_become_mounts() {
+        let text = "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro\n\
+                    bogus line\n\
+                    40 22 0:35 / /var/lib/my\\040root rw - tmpfs tmpfs rw,size=64k\n";
+        let mounts: Vec<_> = parse(text).collect();
+        assert_eq!(mounts.len(), 2);
+        assert_eq!(mounts[0].mount_point, PathBuf::from("/"));
+        assert_eq!(
+            (mounts[0].fstype, mounts[0].source, mounts[0].super_options),
+            ("ext4", "/dev/sda1", "rw,errors=remount-ro")
+        );
+        assert_eq!(mounts[1].mount_point, PathBuf::from("/var/lib/my root"));
+        assert_eq!(unescape("/a\\040b\\134c"), "/a b\\c");
+        assert_eq!(unescape("/a\\04"), "/a\\04");
+        assert!(parse(&read().unwrap()).any(|m| m.mount_point == std::path::Path::new("/")));
+    }
+}
