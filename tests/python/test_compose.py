@@ -1,8 +1,8 @@
 """docker-compose 1.29 (the Python one, `docker-compose`) against the daemon at
 DOCKER_HOST: a two-service project on the host network through up, ps, logs, exec, stop,
-start and down, each checked through the SDK too (state, labels, config).
-
-The services use `network_mode: host` until Berth has the default bridge network."""
+start and down, each checked through the SDK too (state, labels, config); and a project
+with its own network and a named volume that two services share (name resolution on the
+project network, copy-up, labels, `down -v`)."""
 
 import os
 import shutil
@@ -31,6 +31,29 @@ services:
     network_mode: host
     environment:
       - GREETING=hi there
+"""
+
+
+NETWORKED_FILE = """\
+version: "3.7"
+services:
+  web:
+    image: busybox
+    command: sh -c 'echo from-the-volume > /srv/index.html; exec httpd -f -p 80 -h /srv'
+    volumes:
+      - data:/srv
+  client:
+    image: busybox
+    depends_on: [web]
+    command: >-
+      sh -c 'for i in $$(seq 100); do wget -qO- http://web/index.html && break; sleep 0.1; done;
+      cat /shared/index.html; touch /shared/x 2>/dev/null || echo read-only'
+    volumes:
+      - data:/shared:ro
+volumes:
+  data:
+    labels:
+      berth.test.volume: shared
 """
 
 
@@ -64,7 +87,7 @@ def compose(tmp_path, client):
     try:
         yield run
     finally:
-        down = [exe, "--ansi", "never", "-p", project, "down", "-t", "0"]
+        down = [exe, "--ansi", "never", "-p", project, "down", "-v", "-t", "0"]
         subprocess.run(down, cwd=tmp_path, capture_output=True, timeout=120)
         label = "com.docker.compose.project=" + project
         for c in client.containers.list(all=True, filters={"label": label}):
@@ -156,3 +179,40 @@ def test_compose_project_lifecycle(client, compose):
     compose("down", "-t", "1")
     assert containers() == {}
     assert compose("ps", "-q").stdout.split() == []
+
+
+def test_compose_project_network_and_volume(client, compose):
+    p = compose.project
+    (compose.dir / "docker-compose.yml").write_text(NETWORKED_FILE)
+    compose("up", "-d")
+    client_c = "{}_client_1".format(p)
+    poll("client exits", lambda: client.containers.get(client_c).status == "exited", secs=60)
+    # By name on the project network, then the same file through the shared volume,
+    # mounted read-only there.
+    out = client.containers.get(client_c).logs().decode()
+    assert out == "from-the-volume\nfrom-the-volume\nread-only\n", out
+
+    net = client.networks.get(p + "_default")
+    assert net.attrs["Driver"] == "bridge"
+    assert net.attrs["Labels"]["com.docker.compose.project"] == p
+    vol = client.volumes.get(p + "_data")
+    assert vol.attrs["Labels"]["com.docker.compose.project"] == p
+    assert vol.attrs["Labels"]["com.docker.compose.volume"] == "data"
+    assert vol.attrs["Labels"]["berth.test.volume"] == "shared"
+    web = client.containers.get(p + "_web_1").attrs
+    assert [(m["Type"], m["Name"], m["Destination"], m["RW"]) for m in web["Mounts"]] == [
+        ("volume", p + "_data", "/srv", True)
+    ]
+
+    # A second up keeps the volume and its content.
+    compose("up", "-d", "--force-recreate", "web")
+    r = client.containers.run("busybox", "cat /v/index.html", volumes={p + "_data": {"bind": "/v"}}, remove=True)
+    assert r == b"from-the-volume\n"
+
+    # down -v removes the containers, the network and the volume.
+    compose("down", "-v", "-t", "0")
+    assert client.containers.list(all=True, filters={"label": "com.docker.compose.project=" + p}) == []
+    with pytest.raises(docker.errors.NotFound):
+        client.volumes.get(p + "_data")
+    with pytest.raises(docker.errors.NotFound):
+        client.networks.get(p + "_default")

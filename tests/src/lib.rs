@@ -209,6 +209,12 @@ impl Daemon {
         format!("10.{}.{}.0/24", self.net_octet, 128 + n % 100)
     }
 
+    /// An IPv6 subnet of this daemon's own, beside [`Daemon::subnet`]`(n)`:
+    /// `fd00:b:<net_octet>:<128 + n>::/64` (hex).
+    pub fn subnet6(&self, n: u8) -> String {
+        format!("fd00:b:{:x}:{:x}::/64", self.net_octet, 128 + n % 100)
+    }
+
     fn unstarted(extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::Builder::new()
             .prefix("berth-e2e.")

@@ -601,8 +601,24 @@ fn published_ports_survive_a_daemon_restart_and_kill() {
     d.kill9();
     // While the daemon is down.
     assert!(http_get(lo, port).is_some(), "port lost with the daemon");
+    // What a crash could leave: the port of a container that is gone.
+    let stale_port = free_port();
+    let stale = "a".repeat(64);
+    let added = Command::new("nft")
+        .arg(format!(
+            "add element inet {} ports4any {{ tcp . {stale_port} comment \"ctr={stale}\" : 10.{}.131.99 . 80 }}",
+            d.fw_table, d.net_octet
+        ))
+        .status()
+        .unwrap();
+    assert!(added.success());
+    assert!(nft_table(&d).contains(&stale));
     d.restart();
     assert!(http_get(lo, port).is_some(), "port lost at restart");
+    // Swept at start; the live container's port kept.
+    let table = nft_table(&d);
+    assert!(!table.contains(&stale), "{table}");
+    assert!(table.contains(&format!("tcp . {port}")), "{table}");
     // Names still answer on the network, the port is still held.
     let out = d
         .docker_or_berth(&[
@@ -1060,5 +1076,156 @@ fn legacy_links_give_hosts_entries_and_variables() {
             stopped.stderr()
         );
         d.cli(docker, &["rm", &db]).ok();
+    }
+}
+
+#[test]
+fn aux_addresses_and_ipv6_on_a_user_network() {
+    let Some(d) = Daemon::networked() else { return };
+    for docker in berth_e2e::clis() {
+        let n = if docker { 41 } else { 42 };
+        let (v4, v6) = (d.subnet(n), d.subnet6(n));
+        let prefix = v4.trim_end_matches("0/24").to_string();
+        let net = unique("v6");
+        d.cli(
+            docker,
+            &[
+                "network",
+                "create",
+                "--subnet",
+                &v4,
+                "--aux-address",
+                &format!("router={prefix}2"),
+                "--ipv6",
+                "--subnet",
+                &v6,
+                &net,
+            ],
+        )
+        .ok();
+        let cfg = d
+            .cli(
+                docker,
+                &["network", "inspect", "-f", "{{json .IPAM.Config}}", &net],
+            )
+            .ok()
+            .stdout();
+        assert!(
+            cfg.contains(&format!(r#""AuxiliaryAddresses":{{"router":"{prefix}2"}}"#)),
+            "{cfg}"
+        );
+        // The auxiliary address is no container's.
+        let taken = d.cli(
+            docker,
+            &[
+                "run",
+                "--rm",
+                "--network",
+                &net,
+                "--ip",
+                &format!("{prefix}2"),
+                "busybox",
+                "true",
+            ],
+        );
+        assert_ne!(taken.code(), 0);
+        assert!(
+            taken.stderr().contains("Address already in use"),
+            "{}",
+            taken.stderr()
+        );
+        let srv = unique("v6srv");
+        d.cli(
+            docker,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &srv,
+                "--network",
+                &net,
+                "busybox",
+                "httpd",
+                "-f",
+                "-p",
+                "80",
+                "-h",
+                "/etc",
+            ],
+        )
+        .ok();
+        let addrs = d
+            .cli(
+                docker,
+                &[
+                    "inspect",
+                    "-f",
+                    "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{.GlobalIPv6Address}} {{.IPv6Gateway}}{{end}}",
+                    &srv,
+                ],
+            )
+            .ok()
+            .stdout();
+        let addrs: Vec<&str> = addrs.split_whitespace().collect();
+        // .1 is the gateway and .2 the router: the server gets .3.
+        assert_eq!(addrs[0], format!("{prefix}3"), "{addrs:?}");
+        let v6_prefix = v6.trim_end_matches(":/64");
+        assert!(addrs[1].starts_with(v6_prefix), "{addrs:?} in {v6}");
+        assert!(addrs[2].starts_with(v6_prefix), "{addrs:?} in {v6}");
+        let hostname = d
+            .cli(docker, &["exec", &srv, "cat", "/etc/hostname"])
+            .ok()
+            .stdout();
+        // Another container reaches it over IPv6, by address and through the embedded
+        // DNS's AAAA answer, and has its own IPv6 default route.
+        let probe = format!(
+            "for i in $(seq 50); do wget -qO- http://[{ip6}]/hostname && break; sleep 0.1; done; \
+             nslookup -type=aaaa {srv} | grep -c {ip6}; ip -6 route show default | cut -d' ' -f1-3",
+            ip6 = addrs[1],
+        );
+        let out = d
+            .cli(
+                docker,
+                &[
+                    "run",
+                    "--rm",
+                    "--network",
+                    &net,
+                    "busybox",
+                    "sh",
+                    "-c",
+                    &probe,
+                ],
+            )
+            .ok()
+            .stdout();
+        assert_eq!(
+            out,
+            format!("{hostname}1\ndefault via {}\n", addrs[2]),
+            "{out}"
+        );
+        d.cli(docker, &["rm", "-f", &srv]).ok();
+        d.cli(docker, &["network", "rm", &net]).ok();
+        // A bad auxiliary address: dockerd's message, nothing created.
+        let bad = d.cli(
+            docker,
+            &[
+                "network",
+                "create",
+                "--subnet",
+                &v4,
+                "--aux-address",
+                "x=192.0.2.1",
+                &net,
+            ],
+        );
+        assert_ne!(bad.code(), 0);
+        assert!(
+            bad.stderr()
+                .contains("no matching subnet for aux-address 192.0.2.1"),
+            "{}",
+            bad.stderr()
+        );
+        assert_ne!(d.cli(docker, &["network", "inspect", &net]).code(), 0);
     }
 }

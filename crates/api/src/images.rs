@@ -185,9 +185,25 @@ fn split_suffix<'a>(rest: &'a str, suffixes: &[&'a str]) -> (&'a str, Option<&'a
     (rest, None)
 }
 
+/// docker-compose 1.x (the Python one) negotiates the newest API version and then reads
+/// the image's `ContainerConfig`, which API 1.45 removed: it fails to recreate a service
+/// against dockerd 25+ (`KeyError: 'ContainerConfig'`). Berth answers it as API 1.44 did.
+fn inspect_version(version: ApiVersion, headers: &axum::http::HeaderMap) -> ApiVersion {
+    let compose_v1 = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ua| ua.starts_with("docker-compose/1."));
+    if compose_v1 {
+        version.min(ApiVersion(1, 44))
+    } else {
+        version
+    }
+}
+
 async fn by_name_get(
     State(engine): State<AppState>,
     Extension(version): Extension<ApiVersion>,
+    headers: axum::http::HeaderMap,
     Path(rest): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
@@ -200,7 +216,9 @@ async fn by_name_get(
     )?;
     match split_suffix(&rest, &["json", "history", "get"]) {
         (name, Some("json")) => {
-            let inspect = engine.image_inspect(name)?.versioned(version);
+            let inspect = engine
+                .image_inspect(name)?
+                .versioned(inspect_version(version, &headers));
             Ok(Json(inspect).into_response())
         }
         (name, Some("history")) => Ok(Json(engine.image_history(name)?).into_response()),
@@ -259,6 +277,25 @@ async fn by_name_delete(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compose_v1_gets_the_image_inspect_of_api_1_44() {
+        let mut h = axum::http::HeaderMap::new();
+        assert_eq!(inspect_version(ApiVersion(1, 50), &h), ApiVersion(1, 50));
+        h.insert(
+            axum::http::header::USER_AGENT,
+            "docker-compose/1.29.2 docker-py/5.0.3 Linux/6.1"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(inspect_version(ApiVersion(1, 50), &h), ApiVersion(1, 44));
+        assert_eq!(inspect_version(ApiVersion(1, 41), &h), ApiVersion(1, 41));
+        h.insert(
+            axum::http::header::USER_AGENT,
+            "Docker-Client/28.2.2 (linux)".parse().unwrap(),
+        );
+        assert_eq!(inspect_version(ApiVersion(1, 50), &h), ApiVersion(1, 50));
+    }
 
     #[test]
     fn names_with_slashes_split_from_suffix() {

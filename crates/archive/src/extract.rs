@@ -423,7 +423,13 @@ pub fn extract(input: impl Read, dest: &Path, opts: &Options) -> Result<Extracte
         if opts.no_overwrite_dir_non_dir {
             refuse_dir_non_dir(pfd, &name_c, is_dir, &path)?;
         }
-        remove_existing(pfd, &name_c, is_dir, &mut root)?;
+        let regular = matches!(
+            kind,
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
+        );
+        if !regular {
+            remove_existing(pfd, &name_c, is_dir, &mut root)?;
+        }
         let chown = |fd: BorrowedFd<'_>, n: &CStr| -> Result<()> {
             match owner {
                 Some((uid, gid)) => sys::lchown_at(fd, n, uid, gid).map_err(io_err("chown")),
@@ -432,8 +438,16 @@ pub fn extract(input: impl Read, dest: &Path, opts: &Options) -> Result<Extracte
         };
         match kind {
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                let fd = sys::create_file_at(pfd, &name_c, 0o600)
-                    .map_err(io_err(format!("creating {}", what())))?;
+                // Created with O_EXCL: what is there already is removed first (and only
+                // then looked at: most archives land in a new or empty directory).
+                let fd = match sys::create_file_at(pfd, &name_c, 0o600) {
+                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                        remove_existing(pfd, &name_c, false, &mut root)?;
+                        sys::create_file_at(pfd, &name_c, 0o600)
+                    }
+                    r => r,
+                }
+                .map_err(io_err(format!("creating {}", what())))?;
                 let mut file = std::fs::File::from(fd);
                 let n = copy_data(
                     &mut entry,
@@ -453,8 +467,8 @@ pub fn extract(input: impl Read, dest: &Path, opts: &Options) -> Result<Extracte
                 set_xattrs(&mut entry, file.as_fd(), opts.xattrs)?;
                 file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
                     .map_err(io_err(format!("chmod {}", what())))?;
+                sys::set_mtime_fd(file.as_fd(), mtime).map_err(io_err("setting mtime"))?;
                 drop(file);
-                sys::set_mtime_at(pfd, &name_c, mtime).map_err(io_err("setting mtime"))?;
             }
             EntryType::Directory => {
                 if sys::stat_at(pfd, &name_c)

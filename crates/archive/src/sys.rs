@@ -263,6 +263,18 @@ pub fn set_mtime_at(dir: BorrowedFd<'_>, name: &CStr, secs: i64) -> io::Result<(
     Ok(())
 }
 
+/// Set the access and modification times of an open file to `secs`.
+pub fn set_mtime_fd(fd: BorrowedFd<'_>, secs: i64) -> io::Result<()> {
+    let t = libc::timespec {
+        tv_sec: secs as libc::time_t,
+        tv_nsec: 0,
+    };
+    let times = [t, t];
+    // SAFETY: valid fd and a two-element timespec array.
+    cvt(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) })?;
+    Ok(())
+}
+
 /// Set an extended attribute on an open file or directory.
 pub fn fsetxattr(fd: BorrowedFd<'_>, name: &CStr, value: &[u8]) -> io::Result<()> {
     // SAFETY: valid fd, name and value buffer.

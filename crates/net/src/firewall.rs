@@ -382,6 +382,25 @@ pub fn unpublish_script(
     Ok(s)
 }
 
+/// The maps of published ports.
+const PORT_MAPS: [&str; 4] = ["ports4", "ports4any", "ports6", "ports6any"];
+
+/// Every published port replaced by `published` (container id, its ports): one script,
+/// so one transaction, in which the ports of the containers listed never go away.
+pub fn republish_script(
+    t: &str,
+    published: &[(String, Vec<PortMap>)],
+) -> Result<String, FirewallError> {
+    let mut s = String::new();
+    for map in PORT_MAPS {
+        let _ = writeln!(s, "flush map {t} {map}");
+    }
+    for (id, ports) in published {
+        s.push_str(&publish_script(t, id, ports)?);
+    }
+    Ok(s)
+}
+
 /// Berth's firewall over an [`Nft`].
 pub struct Firewall<N: Nft> {
     nft: N,
@@ -449,6 +468,12 @@ impl<N: Nft> Firewall<N> {
         }
         self.nft
             .apply(&unpublish_script(&self.table, container, ports)?)
+    }
+
+    /// Replaces every published port with `published` (see [`republish_script`]): at
+    /// daemon start, what a crash left for containers that are gone goes.
+    pub fn republish(&self, published: &[(String, Vec<PortMap>)]) -> Result<(), FirewallError> {
+        self.nft.apply(&republish_script(&self.table, published)?)
     }
 
     /// The containers that have published ports in the table (for recovery: those of
@@ -609,6 +634,15 @@ add element inet berth ports6any { tcp . 8080 comment \"ctr=abc123\" : fd00::2 .
         assert!(
             un.ends_with("delete element inet berth ports4any { tcp . 8080 }\n"),
             "{un}"
+        );
+        // A sweep: every map emptied, then the live ports, in one script.
+        let re =
+            republish_script(TABLE, &[("abc123".into(), ports[..1].to_vec())]).expect("script");
+        assert_eq!(
+            re,
+            "flush map inet berth ports4\nflush map inet berth ports4any\nflush map inet berth ports6\nflush map inet berth ports6any\n"
+                .to_string()
+                + &publish_script(TABLE, "abc123", &ports[..1]).expect("script")
         );
         let mixed = PortMap {
             host_ip: Some("127.0.0.1".parse().expect("ip")),

@@ -43,6 +43,12 @@ pub enum IpamError {
     NotAllocated(IpAddr),
     #[error("invalid default address pool: {0}")]
     BadPool(String),
+    #[error("auxiliary address: ({key}:{ip}) must belong to the master pool: {subnet}")]
+    AuxOutside {
+        key: String,
+        ip: IpAddr,
+        subnet: IpNet,
+    },
 }
 
 /// A pool as the user asks for it (`docker network create --subnet --ip-range --gateway`).
@@ -51,6 +57,8 @@ pub struct PoolRequest {
     pub subnet: Option<IpNet>,
     pub ip_range: Option<IpNet>,
     pub gateway: Option<IpAddr>,
+    /// `--aux-address NAME=IP`: addresses of the subnet no container gets (needs a subnet).
+    pub aux: BTreeMap<String, IpAddr>,
 }
 
 /// One subnet of a network and the addresses taken in it.
@@ -65,6 +73,9 @@ pub struct Pool {
     /// The last address handed out: allocation goes on after it (serially, as dockerd),
     /// so a just-released address is not reused at once.
     pub last: Option<IpAddr>,
+    /// Auxiliary addresses (`--aux-address`), by name: held for good, never handed out.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aux: BTreeMap<String, IpAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,12 +204,22 @@ impl Ipam {
                 Some(g) => return Err(IpamError::GatewayOutside(g)),
                 None => nth(&subnet, 1),
             };
+            if let Some((key, ip)) = req.aux.iter().find(|(_, ip)| !subnet.contains(*ip)) {
+                return Err(IpamError::AuxOutside {
+                    key: key.clone(),
+                    ip: *ip,
+                    subnet,
+                });
+            }
+            let mut allocated = BTreeSet::from([gateway]);
+            allocated.extend(req.aux.values().copied());
             let pool = Pool {
                 subnet,
                 range,
                 gateway,
-                allocated: BTreeSet::from([gateway]),
+                allocated,
                 last: None,
+                aux: req.aux.clone(),
             };
             // Reserve it in the staging copy so a second request of this call sees it.
             staged
@@ -217,14 +238,16 @@ impl Ipam {
         Ok(pools)
     }
 
-    /// Puts back a recorded network's pools at daemon start, with only their gateways
-    /// allocated (the caller allocates its running containers' addresses again): no
+    /// Puts back a recorded network's pools at daemon start, with only their gateways (and
+    /// auxiliary addresses) allocated (the caller allocates its running containers' addresses again): no
     /// overlap check against the host's routes, which now hold the network's own bridge.
     pub fn restore_network(&mut self, id: &str, name: &str, pools: &[Pool]) {
         let pools = pools
             .iter()
             .map(|p| Pool {
-                allocated: BTreeSet::from([p.gateway]),
+                allocated: std::iter::once(p.gateway)
+                    .chain(p.aux.values().copied())
+                    .collect(),
                 last: None,
                 ..p.clone()
             })
@@ -300,7 +323,9 @@ impl Ipam {
         let pool = net
             .pools
             .iter_mut()
-            .find(|p| p.subnet.contains(&ip) && p.gateway != ip)
+            .find(|p| {
+                p.subnet.contains(&ip) && p.gateway != ip && !p.aux.values().any(|a| *a == ip)
+            })
             .ok_or(IpamError::NotAllocated(ip))?;
         if pool.allocated.remove(&ip) {
             Ok(())
@@ -414,6 +439,47 @@ mod tests {
             ipam.add_network("c", "c", &[req("10.232.0.0/16")], &[])
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn auxiliary_addresses_are_never_handed_out() {
+        let mut ipam = Ipam::default();
+        let aux = BTreeMap::from([("router".to_string(), ip("10.233.0.2"))]);
+        let request = PoolRequest {
+            aux: aux.clone(),
+            ..req("10.233.0.0/29")
+        };
+        let pools = ipam
+            .add_network("a", "a", std::slice::from_ref(&request), &[])
+            .expect("a");
+        assert_eq!(pools[0].aux, aux);
+        // .1 is the gateway, .2 the router: containers get .3 on.
+        assert_eq!(ipam.allocate("a", None, false), Ok(ip("10.233.0.3")));
+        assert_eq!(
+            ipam.allocate("a", Some(ip("10.233.0.2")), false),
+            Err(IpamError::InUse)
+        );
+        assert_eq!(
+            ipam.release("a", ip("10.233.0.2")),
+            Err(IpamError::NotAllocated(ip("10.233.0.2")))
+        );
+        // Still held after a restart.
+        let mut again = Ipam::default();
+        again.restore_network("a", "a", &pools);
+        assert_eq!(again.allocate("a", None, false), Ok(ip("10.233.0.3")));
+        // Outside the subnet: dockerd's message, nothing created.
+        let bad = PoolRequest {
+            aux: BTreeMap::from([("x".to_string(), ip("10.9.0.1"))]),
+            ..req("10.234.0.0/24")
+        };
+        let err = ipam
+            .add_network("b", "b", &[bad], &[])
+            .expect_err("outside");
+        assert_eq!(
+            err.to_string(),
+            "auxiliary address: (x:10.9.0.1) must belong to the master pool: 10.234.0.0/24"
+        );
+        assert!(ipam.pools("b").is_none());
     }
 
     #[test]

@@ -252,12 +252,6 @@ impl Engine {
                 return refuse("IPAM options (--ipam-opt)");
             }
             for c in ipam.config.iter().flatten() {
-                if c.auxiliary_addresses
-                    .as_ref()
-                    .is_some_and(|a| !a.is_empty())
-                {
-                    return refuse("auxiliary addresses (--aux-address)");
-                }
                 let subnet = (!c.subnet.is_empty())
                     .then(|| parse_net("subnet", &c.subnet))
                     .transpose()?;
@@ -271,9 +265,17 @@ impl Engine {
                             .map_err(|_| Error::invalid(format!("invalid gateway: {}", c.gateway)))
                     })
                     .transpose()?;
-                if (ip_range.is_some() || gateway.is_some()) && subnet.is_none() {
+                let mut aux = BTreeMap::new();
+                for (k, v) in c.auxiliary_addresses.iter().flatten() {
+                    let ip = v.parse::<IpAddr>().map_err(|_| {
+                        Error::invalid(format!("invalid auxiliary address {k}={v}"))
+                    })?;
+                    aux.insert(k.clone(), ip);
+                }
+                if (ip_range.is_some() || gateway.is_some() || !aux.is_empty()) && subnet.is_none()
+                {
                     return Err(Error::invalid(
-                        "an ip-range or a gateway needs a subnet (--subnet)",
+                        "an ip-range, a gateway or an auxiliary address needs a subnet (--subnet)",
                     ));
                 }
                 let mut shown = BTreeMap::new();
@@ -291,6 +293,7 @@ impl Engine {
                     subnet,
                     ip_range,
                     gateway,
+                    aux,
                 });
             }
         }

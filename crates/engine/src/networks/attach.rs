@@ -602,6 +602,53 @@ impl Engine {
                 self.detach_networks(&entry).await;
             }
         }
+        self.sweep_published().await;
+    }
+
+    /// Published ports in the firewall of containers that no longer hold them (a container
+    /// removed while the daemon was down, a crash between the firewall and the record):
+    /// the table is brought back to the running containers' ports, in one transaction.
+    async fn sweep_published(&self) {
+        use std::sync::atomic::Ordering;
+        if !self.networks.firewall_ready.load(Ordering::Acquire) {
+            return;
+        }
+        let published: Vec<(String, Vec<berth_net::firewall::PortMap>)> = lock(&self.containers)
+            .values()
+            .filter_map(|e| {
+                let r = e.record();
+                let maps: Vec<_> = r
+                    .networks
+                    .values()
+                    .filter_map(|a| a.endpoint.as_ref())
+                    .flat_map(|ep| ep.maps.iter().cloned())
+                    .collect();
+                (r.state.running && !maps.is_empty()).then(|| (r.id.clone(), maps))
+            })
+            .collect();
+        let fw = self.networks.driver.firewall.clone();
+        let swept = tokio::task::spawn_blocking(move || {
+            let live: std::collections::BTreeSet<&String> =
+                published.iter().map(|(id, _)| id).collect();
+            let stale: Vec<String> = fw
+                .published_containers()?
+                .into_iter()
+                .filter(|id| !live.contains(id))
+                .collect();
+            if !stale.is_empty() {
+                fw.republish(&published)?;
+            }
+            Ok::<_, berth_net::firewall::FirewallError>(stale)
+        })
+        .await;
+        match swept {
+            Ok(Ok(stale)) if !stale.is_empty() => {
+                tracing::info!("unpublished the ports of containers that are gone: {stale:?}")
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("sweeping published ports: {e}"),
+            Err(e) => tracing::warn!("sweeping published ports: {e}"),
+        }
     }
 }
 

@@ -182,9 +182,13 @@ pub(crate) fn net_error(e: berth_net::bridge::BridgeError) -> Error {
     use berth_net::ports::PortAllocError as P;
     use berth_net::ports::PublishError as Pu;
     match &e {
-        B::Ipam(I::PoolOverlap | I::GatewayOutside(_) | I::RangeOutside(_) | I::NotInSubnet(_)) => {
-            Error::new(ErrorKind::Forbidden, e.to_string())
-        }
+        B::Ipam(
+            I::PoolOverlap
+            | I::GatewayOutside(_)
+            | I::RangeOutside(_)
+            | I::NotInSubnet(_)
+            | I::AuxOutside { .. },
+        ) => Error::new(ErrorKind::Forbidden, e.to_string()),
         B::Ipam(I::InUse) => Error::conflict(e.to_string()),
         B::Ipam(I::NoNetwork(_)) => Error::not_found(e.to_string()),
         B::Publish(Pu::Alloc(P::Allocated { .. })) => Error::conflict(e.to_string()),
@@ -343,6 +347,7 @@ pub(crate) fn bip_pools(bip: Option<IpNet>) -> Vec<PoolRequest> {
             subnet: Some(b.trunc()),
             ip_range: None,
             gateway: (b.addr() != b.network()).then_some(b.addr()),
+            ..Default::default()
         }],
         None => Vec::new(),
     }

@@ -27,7 +27,12 @@ pub(crate) fn network(
                     p.range.to_string()
                 },
                 gateway: p.gateway.to_string(),
-                auxiliary_addresses: None,
+                auxiliary_addresses: (!p.aux.is_empty()).then(|| {
+                    p.aux
+                        .iter()
+                        .map(|(k, ip)| (k.clone(), ip.to_string()))
+                        .collect()
+                }),
             })
             .collect(),
         None => Vec::new(),
