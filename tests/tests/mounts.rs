@@ -177,3 +177,144 @@ fn mount_destinations_resolve_symlinks_inside_the_container() {
     }
     d.berth(&["rmi", &image]).ok();
 }
+
+/// Unmounts (lazily) what a test mounted on the host, failures included.
+struct HostMounts(Vec<std::path::PathBuf>);
+
+impl Drop for HostMounts {
+    fn drop(&mut self) {
+        for p in self.0.iter().rev() {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(p)
+                .status();
+        }
+    }
+}
+
+fn host_mount_tmpfs(at: &std::path::Path, mounts: &mut HostMounts) {
+    std::fs::create_dir_all(at).unwrap();
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "tmpfs"])
+        .arg(at)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    mounts.0.push(at.to_path_buf());
+}
+
+#[test]
+fn slave_binds_see_the_mounts_the_host_makes_later() {
+    let Some(d) = Daemon::with_busybox() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let mut mounts = HostMounts(Vec::new());
+    // The source: a shared mount of the test's own (the host's / may be private).
+    host_mount_tmpfs(&src, &mut mounts);
+    let shared = std::process::Command::new("mount")
+        .arg("--make-shared")
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(shared.success());
+    let src_s = src.to_str().unwrap();
+    for docker in berth_e2e::clis() {
+        let (slave, private) = (unique("slave"), unique("priv"));
+        d.cli(
+            docker,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &slave,
+                "--mount",
+                &format!("type=bind,src={src_s},dst=/h,bind-propagation=rslave"),
+                "busybox",
+                "sleep",
+                "1000",
+            ],
+        )
+        .ok();
+        d.cli(
+            docker,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &private,
+                "-v",
+                &format!("{src_s}:/h"),
+                "busybox",
+                "sleep",
+                "1000",
+            ],
+        )
+        .ok();
+        let props = d
+            .cli(
+                docker,
+                &[
+                    "inspect",
+                    "-f",
+                    "{{range .Mounts}}{{.Propagation}}{{end}}",
+                    &slave,
+                    &private,
+                ],
+            )
+            .ok()
+            .stdout();
+        assert_eq!(props, "rslave\nrprivate\n");
+        // A mount the host makes below the source after the start.
+        let sub = src.join(format!("sub{docker}"));
+        host_mount_tmpfs(&sub, &mut mounts);
+        std::fs::write(sub.join("marker"), "from the host's new mount\n").unwrap();
+        let path = format!("/h/sub{docker}/marker");
+        let seen = d.cli(docker, &["exec", &slave, "cat", &path]);
+        seen.ok();
+        assert_eq!(seen.stdout(), "from the host's new mount\n");
+        // The rprivate bind has the directory, not what is mounted on it.
+        assert_ne!(d.cli(docker, &["exec", &private, "cat", &path]).code(), 0);
+        d.cli(docker, &["rm", "-f", &slave, &private]).ok();
+    }
+    // A slave bind of a path on a private mount: dockerd's message, no container left
+    // running.
+    let private_dir = dir.path().join("plain");
+    std::fs::create_dir_all(&private_dir).unwrap();
+    let refused = d.docker_or_berth(&[
+        "run",
+        "--rm",
+        "--mount",
+        &format!(
+            "type=bind,src={},dst=/h,bind-propagation=slave",
+            private_dir.display()
+        ),
+        "busybox",
+        "true",
+    ]);
+    assert_ne!(refused.code(), 0);
+    assert!(
+        refused
+            .stderr()
+            .contains("but it is not a shared or slave mount"),
+        "{}",
+        refused.stderr()
+    );
+    // Shared propagation is refused by name.
+    let shared = d.docker_or_berth(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{src_s}:/h:rshared"),
+        "busybox",
+        "true",
+    ]);
+    assert_ne!(shared.code(), 0);
+    assert!(
+        shared.stderr().contains("bind propagation \"rshared\""),
+        "{}",
+        shared.stderr()
+    );
+    drop(mounts);
+}

@@ -198,14 +198,8 @@ fn sysctl_on(name: &str) -> bool {
 /// The file system `path` is on, named as Docker's graph drivers name it ("Backing
 /// Filesystem": `extfs` for ext2/3/4), from the mount table.
 fn backing_fs(mountinfo: &str, path: &std::path::Path) -> String {
-    let mut best: Option<(usize, &str)> = None;
-    for m in berth_runtime::linux::mountinfo::parse(mountinfo) {
-        let len = m.mount_point.as_os_str().len();
-        if path.starts_with(&m.mount_point) && best.is_none_or(|(l, _)| len >= l) {
-            best = Some((len, m.fstype));
-        }
-    }
-    match best.map_or("unknown", |(_, t)| t) {
+    let best = berth_runtime::linux::mountinfo::mount_of(mountinfo, path);
+    match best.as_ref().map_or("unknown", |m| m.fstype) {
         "ext2" | "ext3" | "ext4" => "extfs".into(),
         "overlay" => "overlayfs".into(),
         "nfs4" => "nfs".into(),

@@ -201,7 +201,7 @@ fn main() -> Result<()> {
     // `docker cp`'s helper: berthd run again by itself, before any thread exists.
     let argv: Vec<String> = std::env::args().collect();
     if argv.get(1).map(String::as_str) == Some(berth_engine::archive::HELPER_ARG) {
-        std::process::exit(berth_engine::archive::helper_main(&argv[2..]));
+        std::process::exit(berth_engine::archive::helper::helper_main(&argv[2..]));
     }
     let args = Args::parse();
     tracing_subscriber::fmt()

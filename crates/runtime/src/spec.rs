@@ -311,6 +311,9 @@ pub struct BindMount {
     pub source: PathBuf,
     pub destination: String,
     pub readonly: bool,
+    /// `private`, `rprivate` (also when empty: Docker's default), `slave` or `rslave`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub propagation: String,
 }
 
 /// A tmpfs mounted into the container: `nosuid,nodev,noexec` (Docker's defaults) and then
@@ -635,11 +638,21 @@ fn oci_spec_keyed(spec: &ContainerSpec) -> crate::Result<(Spec, Option<String>)>
     for b in &spec.binds {
         let source = b.source.to_string_lossy();
         let rw = if b.readonly { "ro" } else { "rw" };
+        let propagation = match b.propagation.as_str() {
+            "" => "rprivate",
+            p @ ("private" | "rprivate" | "slave" | "rslave") => p,
+            p => {
+                return Err(crate::Error::Invalid(format!(
+                    "bind propagation {p:?} of {} is not supported",
+                    b.destination
+                )));
+            }
+        };
         user.push(mount(
             &b.destination,
             "bind",
             &source,
-            &["rbind", rw, "rprivate"],
+            &["rbind", rw, propagation],
         )?);
     }
     for t in &spec.tmpfs {
@@ -767,6 +780,15 @@ fn oci_spec_keyed(spec: &ContainerSpec) -> crate::Result<(Spec, Option<String>)>
     let mut linux = LinuxBuilder::default();
     if let Some(s) = seccomp {
         linux = linux.seccomp(s);
+    }
+    // A slave bind needs the container's mounts to stay slaves of the host's (as dockerd
+    // asks runc for): its root is then rslave instead of rprivate.
+    if spec
+        .binds
+        .iter()
+        .any(|b| matches!(b.propagation.as_str(), "slave" | "rslave"))
+    {
+        linux = linux.rootfs_propagation("rslave");
     }
     let linux = linux
         .namespaces(namespaces)

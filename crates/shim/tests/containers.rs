@@ -508,11 +508,13 @@ async fn binds_and_readonly_paths() {
             source: file,
             destination: "/etc/berth-test".into(),
             readonly: true,
+            propagation: String::new(),
         },
         berth_runtime::BindMount {
             source: data,
             destination: "/data".into(),
             readonly: false,
+            propagation: String::new(),
         },
     ];
     let (out, err, code) = run(&f).await;

@@ -53,6 +53,8 @@ pub(super) enum Wanted {
         readonly: bool,
         mode: String,
         create_source: bool,
+        /// `rprivate` (Docker's default), `private`, `rslave` or `slave`.
+        propagation: String,
     },
     Volume {
         /// Empty: a new anonymous volume.
@@ -90,15 +92,35 @@ pub(super) fn not_absolute(typ: &str, path: &str) -> Error {
     )
 }
 
-/// Mount propagation Berth applies: every bind is `rprivate`, as Docker's default.
+/// Mount propagation Berth applies: `rprivate` (Docker's default), `private`, `rslave`
+/// and `slave` (mounts the host makes below the source reach the container); shared
+/// propagation is refused by name.
 fn check_propagation(p: &str, flag: &str) -> Result<()> {
-    if matches!(p, "" | "private" | "rprivate") {
+    if matches!(p, "" | "private" | "rprivate" | "slave" | "rslave") {
         return Ok(());
     }
     Err(Error::new(
         ErrorKind::NotImplemented,
-        format!("bind propagation {p:?} ({flag}) is not supported yet: binds are rprivate"),
+        format!(
+            "bind propagation {p:?} ({flag}) is not supported yet: binds are rprivate, private, rslave or slave"
+        ),
     ))
+}
+
+/// A slave bind needs its source on a shared or slave mount of the host, else nothing
+/// would ever propagate (dockerd's check and message).
+pub(crate) fn check_slave_source(source: &std::path::Path) -> Result<()> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| Error::io("reading /proc/self/mountinfo", e))?;
+    let real = std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf());
+    match berth_runtime::linux::mountinfo::mount_of(&text, &real) {
+        Some(m) if m.is_shared() || m.is_slave() => Ok(()),
+        m => Err(Error::internal(format!(
+            "path {} is mounted on {} but it is not a shared or slave mount",
+            source.display(),
+            m.map_or_else(|| "/".into(), |m| m.mount_point.display().to_string())
+        ))),
+    }
 }
 
 /// Whether the host enforces SELinux labels (`z`/`Z` relabel then, which Berth does not do).
@@ -195,12 +217,17 @@ fn parse_bind(spec: &str) -> Result<Wanted> {
             labels: BTreeMap::new(),
         });
     }
+    let propagation = modes
+        .split(',')
+        .find(|m| m.ends_with("private") || m.ends_with("slave") || m.ends_with("shared"))
+        .unwrap_or("rprivate");
     Ok(Wanted::Bind {
         source: source.into(),
         target: target.into(),
         readonly,
         mode: modes.into(),
         create_source: true,
+        propagation: propagation.into(),
     })
 }
 
@@ -280,6 +307,11 @@ fn parse_mount(m: &Mount, check_sources: bool) -> Result<Option<Wanted>> {
                 readonly: m.read_only,
                 mode: String::new(),
                 create_source: opts.create_mountpoint,
+                propagation: if opts.propagation.is_empty() {
+                    "rprivate".into()
+                } else {
+                    opts.propagation.clone()
+                },
             }))
         }
         _ => {
@@ -425,7 +457,15 @@ pub(crate) fn legacy_mounts(hc: &HostConfig) -> Vec<ContainerMount> {
                 readonly,
                 mode,
                 create_source,
-            } => Some(bind_mount(source, target, readonly, mode, create_source)),
+                propagation,
+            } => Some(bind_mount(
+                source,
+                target,
+                readonly,
+                mode,
+                create_source,
+                propagation,
+            )),
             Wanted::Volume { .. } => None,
         })
         .collect()
@@ -437,6 +477,7 @@ pub(super) fn bind_mount(
     readonly: bool,
     mode: String,
     create_source: bool,
+    propagation: String,
 ) -> ContainerMount {
     ContainerMount {
         point: MountPoint {
@@ -445,7 +486,7 @@ pub(super) fn bind_mount(
             destination: target,
             mode,
             rw: !readonly,
-            propagation: "rprivate".into(),
+            propagation,
             ..Default::default()
         },
         copy: false,
@@ -487,6 +528,7 @@ mod tests {
                 readonly: true,
                 mode: "ro".into(),
                 create_source: true,
+                propagation: "rprivate".into(),
             }
         );
         let Wanted::Volume {

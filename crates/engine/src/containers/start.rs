@@ -139,16 +139,19 @@ impl Engine {
                 source: files.hostname(),
                 destination: "/etc/hostname".into(),
                 readonly: false,
+                propagation: String::new(),
             },
             BindMount {
                 source: files.hosts(),
                 destination: "/etc/hosts".into(),
                 readonly: false,
+                propagation: String::new(),
             },
             BindMount {
                 source: files.resolv_conf(),
                 destination: "/etc/resolv.conf".into(),
                 readonly: false,
+                propagation: String::new(),
             },
         ];
         let (tmpfs, _) = tmpfs_mounts(&c.host_config)?;

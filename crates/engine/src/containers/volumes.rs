@@ -168,7 +168,8 @@ impl Engine {
                         readonly,
                         mode,
                         create_source,
-                    } => bind_mount(source, target, readonly, mode, create_source),
+                        propagation,
+                    } => bind_mount(source, target, readonly, mode, create_source, propagation),
                     Wanted::Volume {
                         name,
                         target,
@@ -322,12 +323,16 @@ impl Engine {
                             Error::io(&format!("creating bind source {}", source.display()), e)
                         })?;
                     }
+                    if matches!(p.propagation.as_str(), "slave" | "rslave") {
+                        crate::containers::mounts::check_slave_source(&source)?;
+                    }
                     source
                 };
                 binds.push(BindMount {
                     source,
                     destination: clean_target(&p.destination),
                     readonly: !p.rw,
+                    propagation: p.propagation.clone(),
                 });
             }
             Ok(())

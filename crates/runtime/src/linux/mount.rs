@@ -170,13 +170,18 @@ fn mkdir_all(path: &Path, mode: u32) -> crate::Result<()> {
 
 /// Make every mount private so nothing we do propagates to the host.
 pub fn make_root_private() -> crate::Result<()> {
-    do_mount(
-        None,
-        Path::new("/"),
-        None,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None,
-    )
+    make_root_propagation(None)
+}
+
+/// Set the propagation of every mount from config.json's `linux.rootfsPropagation`:
+/// private unless it says `rslave`/`slave` (then mounts the host makes below a shared or
+/// slave mount still reach the container; nothing goes the other way).
+pub fn make_root_propagation(propagation: Option<&str>) -> crate::Result<()> {
+    let flags = match propagation {
+        Some("slave" | "rslave") => MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        _ => MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+    };
+    do_mount(None, Path::new("/"), None, flags, None)
 }
 
 /// Mount the overlay for the root filesystem. `layers` are bottom-most first; `empty_lower`

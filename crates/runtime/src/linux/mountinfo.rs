@@ -10,6 +10,8 @@ use std::path::PathBuf;
 pub struct Mount<'a> {
     /// Where it is mounted, unescaped.
     pub mount_point: PathBuf,
+    /// The optional fields: propagation (`shared:N`, `master:N`, `unbindable`).
+    pub optional: &'a str,
     pub fstype: &'a str,
     pub source: &'a str,
     /// The file system's own options (`rw,cpuset` for a cgroup v1 hierarchy).
@@ -21,14 +23,45 @@ pub fn parse(text: &str) -> impl Iterator<Item = Mount<'_>> {
     text.lines().filter_map(|line| {
         let (pre, post) = line.split_once(" - ")?;
         let mount_point = pre.split(' ').nth(4)?;
+        // After the sixth field (the mount options), up to the separator.
+        let optional = pre.splitn(7, ' ').nth(6).unwrap_or("");
         let mut post = post.split(' ');
         Some(Mount {
             mount_point: PathBuf::from(std::ffi::OsString::from(unescape(mount_point))),
+            optional,
             fstype: post.next()?,
             source: post.next().unwrap_or(""),
             super_options: post.next().unwrap_or(""),
         })
     })
+}
+
+/// The mount `path` is on: the last listed whose mount point is the longest prefix of it.
+pub fn mount_of<'a>(text: &'a str, path: &std::path::Path) -> Option<Mount<'a>> {
+    let mut best: Option<Mount<'a>> = None;
+    for m in parse(text) {
+        let len = m.mount_point.as_os_str().len();
+        if path.starts_with(&m.mount_point)
+            && best
+                .as_ref()
+                .is_none_or(|b| len >= b.mount_point.as_os_str().len())
+        {
+            best = Some(m);
+        }
+    }
+    best
+}
+
+impl Mount<'_> {
+    /// Mounts below it propagate to peers (`shared:N`).
+    pub fn is_shared(&self) -> bool {
+        self.optional.split(' ').any(|f| f.starts_with("shared:"))
+    }
+
+    /// It receives mounts from a master (`master:N`).
+    pub fn is_slave(&self) -> bool {
+        self.optional.split(' ').any(|f| f.starts_with("master:"))
+    }
 }
 
 /// This process's mount table.
@@ -74,6 +107,14 @@ mod tests {
             ("ext4", "/dev/sda1", "rw,errors=remount-ro")
         );
         assert_eq!(mounts[1].mount_point, PathBuf::from("/var/lib/my root"));
+        assert!(mounts[0].is_shared() && !mounts[0].is_slave());
+        assert!(!mounts[1].is_shared() && !mounts[1].is_slave());
+        let on = mount_of(text, std::path::Path::new("/var/lib/my root/x")).unwrap();
+        assert_eq!(on.fstype, "tmpfs");
+        assert_eq!(
+            mount_of(text, std::path::Path::new("/srv")).unwrap().fstype,
+            "ext4"
+        );
         assert_eq!(unescape("/a\\040b\\134c"), "/a b\\c");
         assert_eq!(unescape("/a\\04"), "/a\\04");
         assert!(parse(&read().unwrap()).any(|m| m.mount_point == std::path::Path::new("/")));

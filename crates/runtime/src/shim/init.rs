@@ -181,7 +181,8 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
     nix::sched::unshare(flags).map_err(|e| fail(nix_err("unshare", e)))?;
 
     // Root filesystem.
-    mount::make_root_private().map_err(fail)?;
+    mount::make_root_propagation(linux.and_then(|l| l.rootfs_propagation().as_deref()))
+        .map_err(fail)?;
     let rootfs = a.bundle.join("rootfs");
     mount::mount_overlay(
         &a.berth.layers,

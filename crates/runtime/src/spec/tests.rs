@@ -14,6 +14,7 @@ fn sample() -> ContainerSpec {
             source: "/tmp/hosts".into(),
             destination: "/etc/hosts".into(),
             readonly: true,
+            propagation: String::new(),
         }],
         cgroup_path: "/berth/abc".into(),
         memory: 8 << 20,
@@ -87,6 +88,7 @@ fn bundle_round_trips_with_docker_defaults() {
         source: "/srv".into(),
         destination: "/data/in".into(),
         readonly: false,
+        propagation: String::new(),
     });
     spec.tmpfs.push(TmpfsMount {
         destination: "/data".into(),

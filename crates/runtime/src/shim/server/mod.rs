@@ -37,6 +37,9 @@ const MAX_STDIN_BUF: usize = 64 * 1024;
 const MAX_REQUEST: usize = 64 * 1024;
 /// How long output is drained after the init died.
 const DRAIN_GRACE: Duration = Duration::from_secs(1);
+/// How long requests that arrive as the process exits are waited for (see
+/// `answer_late_requests`).
+const LATE_REQUEST_GRACE: Duration = Duration::from_millis(100);
 
 /// What [`super::create`] hands over.
 pub struct Parts {
@@ -549,6 +552,52 @@ impl Shim {
         }
     }
 
+    /// Requests that came in as the process exited (connections accepted, or still
+    /// queued on the listener, whose request is not read yet) are read and answered with
+    /// what is known now (a `wait` gets the exit), for a short while, rather than closed
+    /// unread, which the client would see as a reset connection.
+    fn answer_late_requests(&mut self) {
+        self.accept();
+        let deadline = Instant::now() + LATE_REQUEST_GRACE;
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let pending: Vec<usize> = (0..self.conns.len())
+                .filter(|&i| {
+                    let c = &self.conns[i];
+                    matches!(c.phase, Phase::Request) && !c.dead && !c.read_closed
+                })
+                .collect();
+            let left = deadline.saturating_duration_since(Instant::now());
+            if pending.is_empty() || left.is_zero() {
+                return;
+            }
+            let mut fds: Vec<libc::pollfd> = pending
+                .iter()
+                .map(|&i| libc::pollfd {
+                    fd: self.conns[i].stream.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
+            // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs for the call.
+            let n = unsafe {
+                libc::poll(
+                    fds.as_mut_ptr(),
+                    fds.len() as libc::nfds_t,
+                    left.as_millis().max(1) as i32,
+                )
+            };
+            if n <= 0 {
+                return;
+            }
+            for (&i, fd) in pending.iter().zip(&fds) {
+                if fd.revents != 0 {
+                    self.conn_event(i, fd.revents, &mut buf);
+                }
+            }
+        }
+    }
+
     /// The init is gone and output drained: record, clean up, answer, exit.
     fn finish(&mut self) {
         for s in [Stream::Stdout, Stream::Stderr] {
@@ -575,6 +624,7 @@ impl Shim {
         }
         self.p.cgroup.remove();
         let _ = std::fs::remove_file(self.p.bundle.join(crate::client::SOCKET_FILE));
+        self.answer_late_requests();
         for c in &mut self.conns {
             match c.phase {
                 Phase::Waiting => {
