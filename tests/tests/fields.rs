@@ -43,8 +43,8 @@ fn refused_fields_name_the_field_and_the_flag_and_create_nothing() {
             ),
             (
                 true,
-                vec!["--mount", "type=bind,src=/tmp,dst=/x,bind-propagation=rshared"],
-                "bind propagation \"rshared\" (--mount bind-propagation) is not supported yet",
+                vec!["--mount", "type=volume,src=fieldsv,dst=/x,volume-subpath=a"],
+                "Mounts.VolumeOptions.Subpath (--mount volume-subpath) is not supported yet",
             ),
         ]);
     }

@@ -311,7 +311,8 @@ pub struct BindMount {
     pub source: PathBuf,
     pub destination: String,
     pub readonly: bool,
-    /// `private`, `rprivate` (also when empty: Docker's default), `slave` or `rslave`.
+    /// `private`, `rprivate` (also when empty: Docker's default), `slave`, `rslave`,
+    /// `shared` or `rshared`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub propagation: String,
 }
@@ -640,7 +641,7 @@ fn oci_spec_keyed(spec: &ContainerSpec) -> crate::Result<(Spec, Option<String>)>
         let rw = if b.readonly { "ro" } else { "rw" };
         let propagation = match b.propagation.as_str() {
             "" => "rprivate",
-            p @ ("private" | "rprivate" | "slave" | "rslave") => p,
+            p @ ("private" | "rprivate" | "slave" | "rslave" | "shared" | "rshared") => p,
             p => {
                 return Err(crate::Error::Invalid(format!(
                     "bind propagation {p:?} of {} is not supported",
@@ -781,13 +782,17 @@ fn oci_spec_keyed(spec: &ContainerSpec) -> crate::Result<(Spec, Option<String>)>
     if let Some(s) = seccomp {
         linux = linux.seccomp(s);
     }
-    // A slave bind needs the container's mounts to stay slaves of the host's (as dockerd
-    // asks runc for): its root is then rslave instead of rprivate.
-    if spec
-        .binds
-        .iter()
-        .any(|b| matches!(b.propagation.as_str(), "slave" | "rslave"))
-    {
+    // A slave or shared bind needs the container's mounts to stay slaves or peers of the
+    // host's (as dockerd asks runc for): its root is then rslave or rshared instead of
+    // rprivate.
+    let wants = |kinds: [&str; 2]| {
+        spec.binds
+            .iter()
+            .any(|b| kinds.contains(&b.propagation.as_str()))
+    };
+    if wants(["shared", "rshared"]) {
+        linux = linux.rootfs_propagation("rshared");
+    } else if wants(["slave", "rslave"]) {
         linux = linux.rootfs_propagation("rslave");
     }
     let linux = linux

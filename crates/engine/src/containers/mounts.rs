@@ -92,35 +92,43 @@ pub(super) fn not_absolute(typ: &str, path: &str) -> Error {
     )
 }
 
-/// Mount propagation Berth applies: `rprivate` (Docker's default), `private`, `rslave`
-/// and `slave` (mounts the host makes below the source reach the container); shared
-/// propagation is refused by name.
-fn check_propagation(p: &str, flag: &str) -> Result<()> {
-    if matches!(p, "" | "private" | "rprivate" | "slave" | "rslave") {
+/// Mount propagation Berth applies: `rprivate` (Docker's default), `private`, `rslave`,
+/// `slave` (mounts the host makes below the source reach the container), `rshared` and
+/// `shared` (and the container's reach the host).
+fn check_propagation(p: &str) -> Result<()> {
+    if matches!(
+        p,
+        "" | "private" | "rprivate" | "slave" | "rslave" | "shared" | "rshared"
+    ) {
         return Ok(());
     }
-    Err(Error::new(
-        ErrorKind::NotImplemented,
-        format!(
-            "bind propagation {p:?} ({flag}) is not supported yet: binds are rprivate, private, rslave or slave"
-        ),
-    ))
+    Err(bad_config("bind", format!("invalid propagation mode: {p}")))
 }
 
-/// A slave bind needs its source on a shared or slave mount of the host, else nothing
-/// would ever propagate (dockerd's check and message).
-pub(crate) fn check_slave_source(source: &std::path::Path) -> Result<()> {
+/// A slave bind needs its source on a shared or slave mount of the host, a shared bind on
+/// a shared one, else nothing would ever propagate (dockerd's checks and messages).
+pub(crate) fn check_propagation_source(source: &std::path::Path, propagation: &str) -> Result<()> {
+    let shared = match propagation {
+        "shared" | "rshared" => true,
+        "slave" | "rslave" => false,
+        _ => return Ok(()),
+    };
     let text = std::fs::read_to_string("/proc/self/mountinfo")
         .map_err(|e| Error::io("reading /proc/self/mountinfo", e))?;
     let real = std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf());
-    match berth_runtime::linux::mountinfo::mount_of(&text, &real) {
-        Some(m) if m.is_shared() || m.is_slave() => Ok(()),
-        m => Err(Error::internal(format!(
-            "path {} is mounted on {} but it is not a shared or slave mount",
-            source.display(),
-            m.map_or_else(|| "/".into(), |m| m.mount_point.display().to_string())
-        ))),
+    let m = berth_runtime::linux::mountinfo::mount_of(&text, &real);
+    let ok = m
+        .as_ref()
+        .is_some_and(|m| m.is_shared() || (!shared && m.is_slave()));
+    if ok {
+        return Ok(());
     }
+    let on = m.map_or_else(|| "/".into(), |m| m.mount_point.display().to_string());
+    let kind = if shared { "shared" } else { "shared or slave" };
+    Err(Error::internal(format!(
+        "path {} is mounted on {on} but it is not a {kind} mount",
+        source.display()
+    )))
 }
 
 /// Whether the host enforces SELinux labels (`z`/`Z` relabel then, which Berth does not do).
@@ -151,7 +159,13 @@ fn parse_modes(spec: &str, modes: &str, volume: bool) -> Result<(bool, bool)> {
             }
             "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => {
                 prop += 1;
-                check_propagation(m, "-v")?;
+                if volume {
+                    // As dockerd: propagation is a bind's.
+                    return Err(Error::invalid(format!(
+                        "invalid volume specification: '{spec}': {}",
+                        bad_config("volume", "field BindOptions must not be specified").message
+                    )));
+                }
             }
             "nocopy" => {
                 copy += 1;
@@ -274,7 +288,7 @@ fn parse_mount(m: &Mount, check_sources: bool) -> Result<Option<Wanted>> {
                 return Err(not_absolute(typ, source));
             }
             let opts = m.bind_options.clone().unwrap_or_default();
-            check_propagation(&opts.propagation, "--mount bind-propagation")?;
+            check_propagation(&opts.propagation)?;
             for (set, field, flag) in [
                 (opts.non_recursive, "NonRecursive", "bind-nonrecursive"),
                 (

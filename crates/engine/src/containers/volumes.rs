@@ -323,9 +323,7 @@ impl Engine {
                             Error::io(&format!("creating bind source {}", source.display()), e)
                         })?;
                     }
-                    if matches!(p.propagation.as_str(), "slave" | "rslave") {
-                        crate::containers::mounts::check_slave_source(&source)?;
-                    }
+                    crate::containers::mounts::check_propagation_source(&source, &p.propagation)?;
                     source
                 };
                 binds.push(BindMount {

@@ -175,13 +175,34 @@ pub fn make_root_private() -> crate::Result<()> {
 
 /// Set the propagation of every mount from config.json's `linux.rootfsPropagation`:
 /// private unless it says `rslave`/`slave` (then mounts the host makes below a shared or
-/// slave mount still reach the container; nothing goes the other way).
+/// slave mount still reach the container; nothing goes the other way) or
+/// `rshared`/`shared` (both ways, for the binds that ask for it: see
+/// [`make_parent_private`]).
 pub fn make_root_propagation(propagation: Option<&str>) -> crate::Result<()> {
     let flags = match propagation {
         Some("slave" | "rslave") => MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        Some("shared" | "rshared") => MsFlags::MS_REC | MsFlags::MS_SHARED,
         _ => MsFlags::MS_REC | MsFlags::MS_PRIVATE,
     };
     do_mount(None, Path::new("/"), None, flags, None)
+}
+
+/// Make the mount that holds `path` private in this namespace when it is shared (as runc
+/// does with a shared root): what is mounted at `path` then neither propagates to the
+/// host nor stops `pivot_root`.
+pub fn make_parent_private(path: &Path) -> crate::Result<()> {
+    let text = crate::linux::mountinfo::read()?;
+    let parent = path.parent().unwrap_or(path);
+    match crate::linux::mountinfo::mount_of(&text, parent) {
+        Some(m) if m.is_shared() => do_mount(
+            None,
+            &m.mount_point.clone(),
+            None,
+            MsFlags::MS_PRIVATE,
+            None,
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// Mount the overlay for the root filesystem. `layers` are bottom-most first; `empty_lower`
@@ -414,8 +435,25 @@ pub fn bind_console(rootfs: &Path, source: &Path) -> crate::Result<()> {
 
 /// Make `rootfs` the root: pivot_root(".", ".") then detach the old root stacked on it.
 pub fn pivot_root(rootfs: &Path) -> crate::Result<()> {
+    let old_root = nix::fcntl::open(
+        "/",
+        nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| nix_err("opening the old root", e))?;
     nix::unistd::chdir(rootfs).map_err(|e| nix_err(format!("chdir {}", rootfs.display()), e))?;
     nix::unistd::pivot_root(".", ".").map_err(|e| nix_err("pivot_root", e))?;
+    // In the old root, stacked on the new one: made a slave first, so that with shared
+    // mounts (a shared bind) its detach does not propagate to the host's own mounts, and
+    // only then detached (runc does the same).
+    nix::unistd::fchdir(&old_root).map_err(|e| nix_err("fchdir to the old root", e))?;
+    do_mount(
+        None,
+        Path::new("."),
+        None,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None,
+    )?;
     umount2(".", MntFlags::MNT_DETACH).map_err(|e| nix_err("detaching old root", e))?;
     nix::unistd::chdir("/").map_err(|e| nix_err("chdir /", e))
 }

@@ -181,9 +181,12 @@ fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
     nix::sched::unshare(flags).map_err(|e| fail(nix_err("unshare", e)))?;
 
     // Root filesystem.
-    mount::make_root_propagation(linux.and_then(|l| l.rootfs_propagation().as_deref()))
-        .map_err(fail)?;
+    let propagation = linux.and_then(|l| l.rootfs_propagation().as_deref());
+    mount::make_root_propagation(propagation).map_err(fail)?;
     let rootfs = a.bundle.join("rootfs");
+    if matches!(propagation, Some("shared" | "rshared")) {
+        mount::make_parent_private(&rootfs).map_err(fail)?;
+    }
     mount::mount_overlay(
         &a.berth.layers,
         &a.bundle.join("empty-lower"),
