@@ -290,6 +290,31 @@ fn slave_and_shared_binds_propagate_mounts() {
         assert_ne!(d.cli(docker, &["exec", &private, "cat", &path]).code(), 0);
         d.cli(docker, &["rm", "-f", &slave, &private]).ok();
     }
+    // A non-recursive bind has the directory below, not what the host mounted on it.
+    for docker in berth_e2e::clis() {
+        let cat = |mount: &str| {
+            d.cli(
+                docker,
+                &[
+                    "run",
+                    "--rm",
+                    "--mount",
+                    mount,
+                    "busybox",
+                    "cat",
+                    "/h/subfalse/marker",
+                ],
+            )
+        };
+        let recursive = cat(&format!("type=bind,src={src_s},dst=/h"));
+        recursive.ok();
+        assert_eq!(recursive.stdout(), "from the host's new mount\n");
+        let flat = cat(&format!(
+            "type=bind,src={src_s},dst=/h,bind-recursive=disabled"
+        ));
+        assert_ne!(flat.code(), 0, "{}", flat.stdout());
+        assert!(flat.stderr().contains("No such file"), "{}", flat.stderr());
+    }
     // A slave bind of a path on a private mount: dockerd's message, no container left
     // running.
     let private_dir = dir.path().join("plain");

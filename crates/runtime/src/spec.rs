@@ -315,6 +315,10 @@ pub struct BindMount {
     /// `shared` or `rshared`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub propagation: String,
+    /// Only the source's own mount, not what is mounted below it (Docker's
+    /// `bind-recursive=disabled`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub non_recursive: bool,
 }
 
 /// A tmpfs mounted into the container: `nosuid,nodev,noexec` (Docker's defaults) and then
@@ -649,11 +653,12 @@ fn oci_spec_keyed(spec: &ContainerSpec) -> crate::Result<(Spec, Option<String>)>
                 )));
             }
         };
+        let bind = if b.non_recursive { "bind" } else { "rbind" };
         user.push(mount(
             &b.destination,
             "bind",
             &source,
-            &["rbind", rw, propagation],
+            &[bind, rw, propagation],
         )?);
     }
     for t in &spec.tmpfs {

@@ -509,12 +509,14 @@ async fn binds_and_readonly_paths() {
             destination: "/etc/berth-test".into(),
             readonly: true,
             propagation: String::new(),
+            non_recursive: false,
         },
         berth_runtime::BindMount {
             source: data,
             destination: "/data".into(),
             readonly: false,
             propagation: String::new(),
+            non_recursive: false,
         },
     ];
     let (out, err, code) = run(&f).await;

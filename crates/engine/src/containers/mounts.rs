@@ -36,6 +36,9 @@ pub struct ContainerMount {
     /// (`--mount` refuses a missing source instead).
     #[serde(default)]
     pub create_source: bool,
+    /// A bind without what is mounted below its source (`--mount bind-recursive=disabled`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub non_recursive: bool,
 }
 
 impl ContainerMount {
@@ -53,8 +56,11 @@ pub(super) enum Wanted {
         readonly: bool,
         mode: String,
         create_source: bool,
-        /// `rprivate` (Docker's default), `private`, `rslave` or `slave`.
+        /// `rprivate` (Docker's default), `private`, `rslave`, `slave`, `rshared` or
+        /// `shared`.
         propagation: String,
+        /// Without what is mounted below the source (`bind-recursive=disabled`).
+        non_recursive: bool,
     },
     Volume {
         /// Empty: a new anonymous volume.
@@ -242,6 +248,7 @@ fn parse_bind(spec: &str) -> Result<Wanted> {
         mode: modes.into(),
         create_source: true,
         propagation: propagation.into(),
+        non_recursive: false,
     })
 }
 
@@ -290,7 +297,6 @@ fn parse_mount(m: &Mount, check_sources: bool) -> Result<Option<Wanted>> {
             let opts = m.bind_options.clone().unwrap_or_default();
             check_propagation(&opts.propagation)?;
             for (set, field, flag) in [
-                (opts.non_recursive, "NonRecursive", "bind-nonrecursive"),
                 (
                     opts.read_only_non_recursive,
                     "ReadOnlyNonRecursive",
@@ -326,6 +332,7 @@ fn parse_mount(m: &Mount, check_sources: bool) -> Result<Option<Wanted>> {
                 } else {
                     opts.propagation.clone()
                 },
+                non_recursive: opts.non_recursive,
             }))
         }
         _ => {
@@ -472,6 +479,7 @@ pub(crate) fn legacy_mounts(hc: &HostConfig) -> Vec<ContainerMount> {
                 mode,
                 create_source,
                 propagation,
+                non_recursive,
             } => Some(bind_mount(
                 source,
                 target,
@@ -479,6 +487,7 @@ pub(crate) fn legacy_mounts(hc: &HostConfig) -> Vec<ContainerMount> {
                 mode,
                 create_source,
                 propagation,
+                non_recursive,
             )),
             Wanted::Volume { .. } => None,
         })
@@ -492,6 +501,7 @@ pub(super) fn bind_mount(
     mode: String,
     create_source: bool,
     propagation: String,
+    non_recursive: bool,
 ) -> ContainerMount {
     ContainerMount {
         point: MountPoint {
@@ -506,6 +516,7 @@ pub(super) fn bind_mount(
         copy: false,
         anonymous: false,
         create_source,
+        non_recursive,
     }
 }
 
@@ -543,6 +554,7 @@ mod tests {
                 mode: "ro".into(),
                 create_source: true,
                 propagation: "rprivate".into(),
+                non_recursive: false,
             }
         );
         let Wanted::Volume {

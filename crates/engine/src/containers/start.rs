@@ -140,18 +140,21 @@ impl Engine {
                 destination: "/etc/hostname".into(),
                 readonly: false,
                 propagation: String::new(),
+                non_recursive: false,
             },
             BindMount {
                 source: files.hosts(),
                 destination: "/etc/hosts".into(),
                 readonly: false,
                 propagation: String::new(),
+                non_recursive: false,
             },
             BindMount {
                 source: files.resolv_conf(),
                 destination: "/etc/resolv.conf".into(),
                 readonly: false,
                 propagation: String::new(),
+                non_recursive: false,
             },
         ];
         let (tmpfs, _) = tmpfs_mounts(&c.host_config)?;

@@ -169,7 +169,16 @@ impl Engine {
                         mode,
                         create_source,
                         propagation,
-                    } => bind_mount(source, target, readonly, mode, create_source, propagation),
+                        non_recursive,
+                    } => bind_mount(
+                        source,
+                        target,
+                        readonly,
+                        mode,
+                        create_source,
+                        propagation,
+                        non_recursive,
+                    ),
                     Wanted::Volume {
                         name,
                         target,
@@ -206,6 +215,7 @@ impl Engine {
                             copy: !nocopy,
                             anonymous,
                             create_source: false,
+                            non_recursive: false,
                         };
                         // Pushed before the reference, so a failure removes a new
                         // anonymous volume all the same.
@@ -331,6 +341,7 @@ impl Engine {
                     destination: clean_target(&p.destination),
                     readonly: !p.rw,
                     propagation: p.propagation.clone(),
+                    non_recursive: m.non_recursive,
                 });
             }
             Ok(())

@@ -15,6 +15,7 @@ fn sample() -> ContainerSpec {
             destination: "/etc/hosts".into(),
             readonly: true,
             propagation: String::new(),
+            non_recursive: false,
         }],
         cgroup_path: "/berth/abc".into(),
         memory: 8 << 20,
@@ -89,6 +90,7 @@ fn bundle_round_trips_with_docker_defaults() {
         destination: "/data/in".into(),
         readonly: false,
         propagation: String::new(),
+        non_recursive: false,
     });
     spec.tmpfs.push(TmpfsMount {
         destination: "/data".into(),
