@@ -585,10 +585,15 @@ mod tests {
             msg("vol:/"),
             "invalid specification: destination can't be '/'"
         );
+        // Propagation is a bind's (dockerd's message for a volume).
         assert_eq!(
-            parse_bind("vol:/x:shared").unwrap_err().kind,
-            ErrorKind::NotImplemented
+            msg("vol:/x:shared"),
+            "invalid volume specification: 'vol:/x:shared': invalid mount config for type \"volume\": field BindOptions must not be specified"
         );
+        let Ok(Wanted::Bind { propagation, .. }) = parse_bind("/tmp:/x:ro,rslave") else {
+            panic!("a bind");
+        };
+        assert_eq!(propagation, "rslave");
     }
 
     #[test]
