@@ -2,7 +2,7 @@
 DOCKER_HOST: a two-service project on the host network through up, ps, logs, exec, stop,
 start and down, each checked through the SDK too (state, labels, config); and a project
 with its own network and a named volume that two services share (name resolution on the
-project network, copy-up, labels, `down -v`)."""
+project network and through `links:`, copy-up, labels, `down -v`)."""
 
 import os
 import shutil
@@ -45,8 +45,10 @@ services:
   client:
     image: busybox
     depends_on: [web]
+    links:
+      - "web:webalias"
     command: >-
-      sh -c 'for i in $$(seq 100); do wget -qO- http://web/index.html && break; sleep 0.1; done;
+      sh -c 'for i in $$(seq 100); do wget -qO- http://webalias/index.html && break; sleep 0.1; done;
       cat /shared/index.html; touch /shared/x 2>/dev/null || echo read-only'
     volumes:
       - data:/shared:ro
@@ -187,8 +189,9 @@ def test_compose_project_network_and_volume(client, compose):
     compose("up", "-d")
     client_c = "{}_client_1".format(p)
     poll("client exits", lambda: client.containers.get(client_c).status == "exited", secs=60)
-    # By name on the project network, then the same file through the shared volume,
-    # mounted read-only there.
+    # Through the link's alias on the project network (compose sends it as the
+    # endpoint's Links), then the same file through the shared volume, mounted
+    # read-only there.
     out = client.containers.get(client_c).logs().decode()
     assert out == "from-the-volume\nfrom-the-volume\nread-only\n", out
 
@@ -203,6 +206,10 @@ def test_compose_project_network_and_volume(client, compose):
     assert [(m["Type"], m["Name"], m["Destination"], m["RW"]) for m in web["Mounts"]] == [
         ("volume", p + "_data", "/srv", True)
     ]
+
+    # A one-off container of the service gets the links too.
+    r = compose("run", "--rm", "client", "sh", "-c", "grep -c webalias /etc/hosts")
+    assert r.stdout.strip().endswith("1"), r.stdout
 
     # A second up keeps the volume and its content.
     compose("up", "-d", "--force-recreate", "web")

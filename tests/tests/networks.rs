@@ -1052,6 +1052,51 @@ fn legacy_links_give_hosts_entries_and_variables() {
             "{out}"
         );
         assert_eq!(lines.last(), Some(&"reached"), "{out}");
+        // Per-network links (`network connect --link`, compose's `links:`) on a user
+        // network: hosts entries from the start.
+        let net = unique("lnk");
+        let subnet = d.subnet(if docker { 51 } else { 52 });
+        d.cli(docker, &["network", "create", "--subnet", &subnet, &net])
+            .ok();
+        d.cli(docker, &["network", "connect", &net, &db]).ok();
+        let app = unique("app");
+        d.cli(
+            docker,
+            &[
+                "create",
+                "--name",
+                &app,
+                "busybox",
+                "sh",
+                "-c",
+                "grep -c pg-net /etc/hosts; ping -c1 -W2 pg-net >/dev/null && echo reached",
+            ],
+        )
+        .ok();
+        let linked = format!("{db}:pg-net");
+        d.cli(
+            docker,
+            &["network", "connect", "--link", &linked, &net, &app],
+        )
+        .ok();
+        let shown = d
+            .cli(
+                docker,
+                &[
+                    "inspect",
+                    "-f",
+                    &format!("{{{{json (index .NetworkSettings.Networks \"{net}\").Links}}}}"),
+                    &app,
+                ],
+            )
+            .ok()
+            .stdout();
+        assert_eq!(shown.trim(), format!("[\"{linked}\"]"));
+        let out = d.cli(docker, &["start", "-a", &app]).ok().stdout();
+        assert_eq!(out, "1\nreached\n");
+        d.cli(docker, &["rm", &app]).ok();
+        d.cli(docker, &["network", "disconnect", &net, &db]).ok();
+        d.cli(docker, &["network", "rm", &net]).ok();
         // Unknown at create, stopped at start: dockerd's messages.
         let unknown = d.cli(
             docker,

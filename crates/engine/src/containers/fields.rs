@@ -309,7 +309,9 @@ pub(crate) const ENDPOINT: &[(&str, Use)] = &[
     ),
     (
         "Links",
-        refused("per-network links", "--link with network connect"),
+        Handled(
+            "as --link: hosts entries for the linked containers from the next start (refused when connecting a running container)",
+        ),
     ),
     (
         "MacAddress",

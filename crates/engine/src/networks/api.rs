@@ -575,6 +575,13 @@ impl Engine {
         if let Some(ep) = &req.endpoint_config {
             crate::containers::fields::check_endpoint(ep)?;
             att.aliases = ep.aliases.clone().unwrap_or_default();
+            att.links = self.checked_links(berth_models::list(&ep.links))?;
+            if c.state.running && !att.links.is_empty() {
+                return Err(Error::new(
+                    ErrorKind::NotImplemented,
+                    "EndpointSettings.Links: links on connecting a running container (--link with network connect) is not supported yet: connect it before it starts",
+                ));
+            }
             if !ep.mac_address.is_empty() {
                 super::attach::parse_mac(&ep.mac_address)?;
                 att.mac = Some(ep.mac_address.clone());

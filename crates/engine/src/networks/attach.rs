@@ -43,6 +43,10 @@ pub struct NetAttachment {
     /// Docker's endpoint id of the current run.
     #[serde(default)]
     pub endpoint_id: String,
+    /// The endpoint's links (`NAME[:ALIAS]`, `EndpointSettings.Links`, which
+    /// docker-compose 1.x sends for a service's `links:`): as `--link`, from the next start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
 }
 
 /// The file in a container's bundle that lists its endpoints while it runs: read at
@@ -105,6 +109,20 @@ fn write_endpoints<'a>(
 }
 
 impl Engine {
+    /// An endpoint's links checked as `--link`s are: each names a container.
+    pub(crate) fn checked_links(&self, links: &[String]) -> Result<Vec<String>> {
+        for entry in links {
+            let (name, _) = parse_link(entry)?;
+            if let Err(e) = self.lookup(&name) {
+                return Err(Error::invalid(format!(
+                    "could not get container for {name}: {}",
+                    e.message
+                )));
+            }
+        }
+        Ok(links.to_vec())
+    }
+
     /// `--link`s checked at create: each names a container (dockerd's 400, not a 404,
     /// which the docker CLI would take for a missing image).
     pub(crate) fn check_links(&self, hc: &HostConfig) -> Result<()> {
@@ -186,6 +204,7 @@ impl Engine {
             };
             if let Some(ep) = ep {
                 att.aliases = ep.aliases.clone().unwrap_or_default();
+                att.links = self.checked_links(list(&ep.links))?;
                 if !ep.mac_address.is_empty() {
                     parse_mac(&ep.mac_address)?;
                     att.mac = Some(ep.mac_address.clone());

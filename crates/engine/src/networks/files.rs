@@ -120,9 +120,13 @@ impl Engine {
     /// `--link`s of a container being started: each linked container must be running and
     /// on a network this one is on (dockerd's messages).
     pub(crate) fn links(&self, c: &Container) -> Result<Vec<Link>> {
-        let mut out = Vec::new();
-        for entry in list(&c.host_config.links) {
+        let mut out: Vec<Link> = Vec::new();
+        let endpoint_links = c.networks.values().flat_map(|a| a.links.iter());
+        for entry in list(&c.host_config.links).iter().chain(endpoint_links) {
             let (name, alias) = parse_link(entry)?;
+            if out.iter().any(|l| l.alias == alias) {
+                continue;
+            }
             let child = self.lookup(&name)?;
             let r = child.record();
             if !r.state.running {

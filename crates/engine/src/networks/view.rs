@@ -77,6 +77,7 @@ pub(crate) fn endpoint(c: &Container, name: &str, att: &NetAttachment) -> Endpoi
     let mut e = EndpointSettings {
         network_id: att.network_id.clone(),
         aliases: (!att.aliases.is_empty()).then(|| att.aliases.clone()),
+        links: (!att.links.is_empty()).then(|| att.links.clone()),
         ipam_config: (att.ipv4.is_some() || att.ipv6.is_some()).then(|| EndpointIpamConfig {
             ipv4_address: att.ipv4.map(|i| i.to_string()).unwrap_or_default(),
             ipv6_address: att.ipv6.map(|i| i.to_string()).unwrap_or_default(),
