@@ -705,4 +705,4 @@ pub async fn create_cmd(c: &Client, o: CreateOpts) -> CmdResult {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -47,21 +47,46 @@ impl ContainerMount {
     }
 }
 
+/// A bind asked for by `-v /host:/dst` or `--mount type=bind`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct BindWanted {
+    pub source: String,
+    pub target: String,
+    pub readonly: bool,
+    pub mode: String,
+    pub create_source: bool,
+    /// `rprivate` (Docker's default), `private`, `rslave`, `slave`, `rshared` or
+    /// `shared`.
+    pub propagation: String,
+    /// Without what is mounted below the source (`bind-recursive=disabled`).
+    pub non_recursive: bool,
+}
+
+impl BindWanted {
+    /// The bind as the container records it.
+    pub(super) fn into_mount(self) -> ContainerMount {
+        ContainerMount {
+            point: MountPoint {
+                r#type: "bind".into(),
+                source: self.source,
+                destination: self.target,
+                mode: self.mode,
+                rw: !self.readonly,
+                propagation: self.propagation,
+                ..Default::default()
+            },
+            copy: false,
+            anonymous: false,
+            create_source: self.create_source,
+            non_recursive: self.non_recursive,
+        }
+    }
+}
+
 /// A mount asked for by `-v` or `--mount`, before its volume is found or made.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Wanted {
-    Bind {
-        source: String,
-        target: String,
-        readonly: bool,
-        mode: String,
-        create_source: bool,
-        /// `rprivate` (Docker's default), `private`, `rslave`, `slave`, `rshared` or
-        /// `shared`.
-        propagation: String,
-        /// Without what is mounted below the source (`bind-recursive=disabled`).
-        non_recursive: bool,
-    },
+    Bind(BindWanted),
     Volume {
         /// Empty: a new anonymous volume.
         name: String,
@@ -78,7 +103,7 @@ pub(super) enum Wanted {
 impl Wanted {
     pub(super) fn target(&self) -> &str {
         match self {
-            Wanted::Bind { target, .. } | Wanted::Volume { target, .. } => target,
+            Wanted::Bind(BindWanted { target, .. }) | Wanted::Volume { target, .. } => target,
         }
     }
 }
@@ -241,7 +266,7 @@ fn parse_bind(spec: &str) -> Result<Wanted> {
         .split(',')
         .find(|m| m.ends_with("private") || m.ends_with("slave") || m.ends_with("shared"))
         .unwrap_or("rprivate");
-    Ok(Wanted::Bind {
+    Ok(Wanted::Bind(BindWanted {
         source: source.into(),
         target: target.into(),
         readonly,
@@ -249,7 +274,7 @@ fn parse_bind(spec: &str) -> Result<Wanted> {
         create_source: true,
         propagation: propagation.into(),
         non_recursive: false,
-    })
+    }))
 }
 
 /// One `HostConfig.Mounts` entry of type bind or volume (tmpfs: `None`, see
@@ -321,7 +346,7 @@ fn parse_mount(m: &Mount, check_sources: bool) -> Result<Option<Wanted>> {
                     format!("bind source path does not exist: {source}"),
                 ));
             }
-            Ok(Some(Wanted::Bind {
+            Ok(Some(Wanted::Bind(BindWanted {
                 source: source.into(),
                 target: target.into(),
                 readonly: m.read_only,
@@ -333,7 +358,7 @@ fn parse_mount(m: &Mount, check_sources: bool) -> Result<Option<Wanted>> {
                     opts.propagation.clone()
                 },
                 non_recursive: opts.non_recursive,
-            }))
+            })))
         }
         _ => {
             if m.bind_options.is_some() {
@@ -472,52 +497,10 @@ pub(crate) fn legacy_mounts(hc: &HostConfig) -> Vec<ContainerMount> {
         .unwrap_or_default()
         .into_iter()
         .filter_map(|w| match w {
-            Wanted::Bind {
-                source,
-                target,
-                readonly,
-                mode,
-                create_source,
-                propagation,
-                non_recursive,
-            } => Some(bind_mount(
-                source,
-                target,
-                readonly,
-                mode,
-                create_source,
-                propagation,
-                non_recursive,
-            )),
+            Wanted::Bind(b) => Some(b.into_mount()),
             Wanted::Volume { .. } => None,
         })
         .collect()
-}
-
-pub(super) fn bind_mount(
-    source: String,
-    target: String,
-    readonly: bool,
-    mode: String,
-    create_source: bool,
-    propagation: String,
-    non_recursive: bool,
-) -> ContainerMount {
-    ContainerMount {
-        point: MountPoint {
-            r#type: "bind".into(),
-            source,
-            destination: target,
-            mode,
-            rw: !readonly,
-            propagation,
-            ..Default::default()
-        },
-        copy: false,
-        anonymous: false,
-        create_source,
-        non_recursive,
-    }
 }
 
 /// A mount target without trailing or doubled slashes.
@@ -547,7 +530,7 @@ mod tests {
     fn binds_and_named_volumes_follow_dockers_rules() {
         assert_eq!(
             parse_bind("/tmp:/data:ro").unwrap(),
-            Wanted::Bind {
+            Wanted::Bind(BindWanted {
                 source: "/tmp".into(),
                 target: "/data".into(),
                 readonly: true,
@@ -555,7 +538,7 @@ mod tests {
                 create_source: true,
                 propagation: "rprivate".into(),
                 non_recursive: false,
-            }
+            })
         );
         let Wanted::Volume {
             name,
@@ -590,7 +573,8 @@ mod tests {
             msg("vol:/x:shared"),
             "invalid volume specification: 'vol:/x:shared': invalid mount config for type \"volume\": field BindOptions must not be specified"
         );
-        let Ok(Wanted::Bind { propagation, .. }) = parse_bind("/tmp:/x:ro,rslave") else {
+        let Ok(Wanted::Bind(BindWanted { propagation, .. })) = parse_bind("/tmp:/x:ro,rslave")
+        else {
             panic!("a bind");
         };
         assert_eq!(propagation, "rslave");

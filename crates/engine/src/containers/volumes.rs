@@ -12,8 +12,8 @@ use berth_models::{ContainerConfig, HostConfig, MountPoint, list};
 use berth_runtime::BindMount;
 
 use super::mounts::{
-    ContainerMount, Wanted, bind_mount, clean_target, not_absolute, tmpfs_mounts,
-    volumes_from_spec, wanted_mounts,
+    ContainerMount, Wanted, clean_target, not_absolute, tmpfs_mounts, volumes_from_spec,
+    wanted_mounts,
 };
 use crate::containers::record::Container;
 use crate::{Engine, Entry, Error, ErrorKind, Result, lock};
@@ -162,23 +162,7 @@ impl Engine {
         let result = (|| -> Result<()> {
             for w in wanted {
                 let m = match w {
-                    Wanted::Bind {
-                        source,
-                        target,
-                        readonly,
-                        mode,
-                        create_source,
-                        propagation,
-                        non_recursive,
-                    } => bind_mount(
-                        source,
-                        target,
-                        readonly,
-                        mode,
-                        create_source,
-                        propagation,
-                        non_recursive,
-                    ),
+                    Wanted::Bind(b) => b.into_mount(),
                     Wanted::Volume {
                         name,
                         target,

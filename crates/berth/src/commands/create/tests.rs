@@ -8,7 +8,8 @@ struct Cli {
     opts: CreateOpts,
 }
 
-fn request(args: &[&str]) -> Result<CreateRequest, Exit> {
+/// The create body of `create ARGS` (the netflags tests use it too).
+pub(crate) fn request(args: &[&str]) -> Result<CreateRequest, Exit> {
     let cli = Cli::try_parse_from(std::iter::once("create").chain(args.iter().copied()))
         .map_err(|e| fail(125, e.to_string()))?;
     create_request(&cli.opts, false)

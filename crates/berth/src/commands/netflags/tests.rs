@@ -2,27 +2,15 @@
 //! captured from it (`docker create FLAGS busybox` against a fake daemon on a Unix socket
 //! that logged each request), and its messages are quoted from the same runs.
 
-use clap::Parser;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::commands::create::{CreateOpts, create_request};
 
-#[derive(Parser)]
-#[command(disable_help_flag = true)]
-struct Cli {
-    #[command(flatten)]
-    opts: CreateOpts,
-}
-
+/// The create body of `create ARGS busybox`.
 fn request(args: &[&str]) -> Result<CreateRequest, Exit> {
-    let cli = Cli::try_parse_from(
-        std::iter::once("create")
-            .chain(args.iter().copied())
-            .chain(["busybox"]),
-    )
-    .map_err(|e| fail(125, e.to_string()))?;
-    create_request(&cli.opts, false)
+    let mut all = args.to_vec();
+    all.push("busybox");
+    crate::commands::create::tests::request(&all)
 }
 
 /// The parts of a create body the network flags fill, as JSON.
