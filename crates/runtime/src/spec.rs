@@ -5,8 +5,7 @@ use std::str::FromStr;
 
 use oci_spec::runtime::{
     BoxBuilder, Capabilities, Capability, LinuxBlockIoBuilder, LinuxBuilder,
-    LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDevice, LinuxDeviceBuilder, LinuxDeviceCgroup,
-    LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxMemoryBuilder, LinuxNamespaceBuilder,
+    LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxMemoryBuilder, LinuxNamespaceBuilder,
     LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, Mount, MountBuilder,
     PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder,
     UserBuilder,
@@ -138,76 +137,7 @@ pub struct ContainerSpec {
     pub log: crate::jsonlog::LogSpec,
 }
 
-/// A host device given to the container.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Device {
-    pub path_in_container: String,
-    /// 'c' or 'b'.
-    pub kind: char,
-    pub major: i64,
-    pub minor: i64,
-    pub file_mode: u32,
-    /// cgroup permissions, e.g. "rwm".
-    pub permissions: String,
-}
-
-/// The device cgroup rules Docker gives a container (deny everything else): mknod of
-/// anything, and read/write of the standard nodes, ptys and tun.
-fn device_rules(spec: &ContainerSpec) -> crate::Result<Vec<LinuxDeviceCgroup>> {
-    let rule = |allow: bool,
-                typ: Option<LinuxDeviceType>,
-                major: Option<i64>,
-                minor: Option<i64>,
-                access: &str| {
-        let mut b = LinuxDeviceCgroupBuilder::default()
-            .allow(allow)
-            .access(access);
-        if let Some(t) = typ {
-            b = b.typ(t);
-        }
-        if let Some(m) = major {
-            b = b.major(m);
-        }
-        if let Some(m) = minor {
-            b = b.minor(m);
-        }
-        b.build().map_err(invalid)
-    };
-    use LinuxDeviceType::{A, B, C};
-    if spec.privileged {
-        return Ok(vec![rule(true, Some(A), None, None, "rwm")?]);
-    }
-    let mut rules = vec![
-        rule(false, Some(A), None, None, "rwm")?,
-        rule(true, Some(C), None, None, "m")?,
-        rule(true, Some(B), None, None, "m")?,
-    ];
-    for (major, minor) in [
-        (1, Some(3)),
-        (1, Some(5)),
-        (1, Some(7)),
-        (1, Some(8)),
-        (1, Some(9)),
-        (5, Some(0)),
-        (5, Some(1)),
-        (5, Some(2)),
-        (136, None),
-        (10, Some(200)),
-    ] {
-        rules.push(rule(true, Some(C), Some(major), minor, "rwm")?);
-    }
-    for d in &spec.devices {
-        let t = if d.kind == 'b' { B } else { C };
-        rules.push(rule(
-            true,
-            Some(t),
-            Some(d.major),
-            Some(d.minor),
-            &d.permissions,
-        )?);
-    }
-    Ok(rules)
-}
+pub use crate::devices::Device;
 
 /// cgroup limits as Docker's run flags give them (0 or empty: not set).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -450,19 +380,6 @@ fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> crate::Result
         .map_err(invalid)
 }
 
-fn device(path: &str, major: i64, minor: i64) -> crate::Result<LinuxDevice> {
-    LinuxDeviceBuilder::default()
-        .path(path)
-        .typ(LinuxDeviceType::C)
-        .major(major)
-        .minor(minor)
-        .file_mode(0o666u32)
-        .uid(0u32)
-        .gid(0u32)
-        .build()
-        .map_err(invalid)
-}
-
 fn host_nofile_hard() -> u64 {
     nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
         .map(|(_, hard)| hard)
@@ -697,34 +614,12 @@ fn oci_spec_keyed(spec: &ContainerSpec) -> crate::Result<(Spec, Option<String>)>
         namespaces.push(ns.typ(typ).build().map_err(invalid)?);
     }
 
-    let mut devices = vec![
-        device("/dev/null", 1, 3)?,
-        device("/dev/zero", 1, 5)?,
-        device("/dev/full", 1, 7)?,
-        device("/dev/random", 1, 8)?,
-        device("/dev/urandom", 1, 9)?,
-        device("/dev/tty", 5, 0)?,
-    ];
-    for d in &spec.devices {
-        devices.push(
-            LinuxDeviceBuilder::default()
-                .path(PathBuf::from(&d.path_in_container))
-                .typ(if d.kind == 'b' {
-                    LinuxDeviceType::B
-                } else {
-                    LinuxDeviceType::C
-                })
-                .major(d.major)
-                .minor(d.minor)
-                .file_mode(d.file_mode)
-                .uid(0u32)
-                .gid(0u32)
-                .build()
-                .map_err(invalid)?,
-        );
-    }
+    let devices = crate::devices::nodes(&spec.devices)?;
 
-    let mut resources = LinuxResourcesBuilder::default().devices(device_rules(spec)?);
+    let mut resources = LinuxResourcesBuilder::default().devices(crate::devices::cgroup_rules(
+        spec.privileged,
+        &spec.devices,
+    )?);
     let r = &spec.resources;
     let mut memory = LinuxMemoryBuilder::default();
     if spec.memory > 0 {
