@@ -428,9 +428,25 @@ impl Daemon {
         }
     }
 
-    /// Start berthd again after [`Daemon::kill9`].
+    /// Start berthd again: after [`Daemon::kill9`], or stopped first (SIGTERM, as a
+    /// service manager stops it) when it runs.
     pub fn restart(&mut self) {
+        self.stop();
         self.spawn();
+    }
+
+    /// SIGTERM berthd and wait for it (killed after 5 s); nothing when it is down.
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline && matches!(c.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 
     /// `berth ARGS` against this daemon.
@@ -546,16 +562,7 @@ impl Drop for Daemon {
                 let _ = self.raw("DELETE", &format!("/networks/{id}"), "");
             }
         }
-        if let Some(mut c) = self.child.take() {
-            // SAFETY: kill has no memory-safety preconditions.
-            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline && matches!(c.try_wait(), Ok(None)) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.stop();
         // Whatever a failed test (or a killed daemon) left of its network names.
         let _ = Command::new("nft")
             .args(["delete", "table", "inet", &self.fw_table])
