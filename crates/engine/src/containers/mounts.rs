@@ -144,8 +144,7 @@ pub(crate) fn check_propagation_source(source: &std::path::Path, propagation: &s
         "slave" | "rslave" => false,
         _ => return Ok(()),
     };
-    let text = std::fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| Error::io("reading /proc/self/mountinfo", e))?;
+    let text = berth_runtime::linux::mountinfo::read()?;
     let real = std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf());
     let m = berth_runtime::linux::mountinfo::mount_of(&text, &real);
     let ok = m

@@ -194,13 +194,7 @@ pub fn make_parent_private(path: &Path) -> crate::Result<()> {
     let text = crate::linux::mountinfo::read()?;
     let parent = path.parent().unwrap_or(path);
     match crate::linux::mountinfo::mount_of(&text, parent) {
-        Some(m) if m.is_shared() => do_mount(
-            None,
-            &m.mount_point.clone(),
-            None,
-            MsFlags::MS_PRIVATE,
-            None,
-        ),
+        Some(m) if m.is_shared() => do_mount(None, &m.mount_point, None, MsFlags::MS_PRIVATE, None),
         _ => Ok(()),
     }
 }
