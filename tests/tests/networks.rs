@@ -821,6 +821,7 @@ fn network_events_and_filters() {
 #[test]
 fn container_network_mode_shares_the_namespace() {
     let Some(d) = Daemon::networked() else { return };
+    let bridge = d.bridge.clone().unwrap();
     let gw = format!("10.{}.255.1", d.net_octet);
     for docker in berth_e2e::clis() {
         let web = unique("web");
@@ -894,7 +895,35 @@ fn container_network_mode_shares_the_namespace() {
             "{}",
             ports.stderr()
         );
+        // A container still in the namespace when its owner stops loses the owner's
+        // interfaces (dockerd's behaviour): only `lo` is left, and the veth leaves the
+        // bridge.
+        let joiner = d
+            .cli(
+                docker,
+                &["run", "-d", "--network", &mode, "busybox", "sleep", "60"],
+            )
+            .ok()
+            .stdout();
+        let joiner = joiner.trim();
+        let links = |d: &Daemon| {
+            d.cli(docker, &["exec", joiner, "ls", "/sys/class/net"])
+                .ok()
+                .stdout()
+        };
+        assert!(links(&d).contains("eth0"), "{}", links(&d));
         d.cli(docker, &["stop", "-t", "1", &web]).ok();
+        assert!(
+            eventually(5, || links(&d).split_whitespace().eq(["lo"])),
+            "{}",
+            links(&d)
+        );
+        assert!(
+            eventually(5, || links_on(&bridge).is_empty()),
+            "{:?}",
+            links_on(&bridge)
+        );
+        d.cli(docker, &["rm", "-f", joiner]).ok();
         let stopped = d.cli(
             docker,
             &["run", "--rm", "--network", &mode, "busybox", "true"],

@@ -6,8 +6,14 @@
 //! An attach is one `RTM_NEWLINK` that creates the veth pair with the host end enslaved
 //! to the bridge and up, and the peer created directly in the container's namespace,
 //! already named `eth0` and carrying its MAC; then, on a netlink socket opened inside
-//! that namespace (a short-lived thread `setns`es, opens the socket, and the socket is
-//! served by the caller's tokio runtime), addresses, links up and the default routes.
+//! that namespace (a short-lived thread `setns`es and opens the socket), addresses,
+//! links up and the default routes.
+//!
+//! Every netlink socket is served by one thread of its own ([`netlink_runtime`]), not by
+//! the caller's runtime: the kernel handles a request inside the `sendmsg` that carries
+//! it, and a link change waits there for the rtnl lock (held meanwhile by, e.g., the
+//! teardown of an exited container's namespace) and for RCU grace periods, tens of
+//! milliseconds during which a daemon worker thread answered nothing.
 //! The host end is in hairpin mode: published ports are DNAT in the kernel, and a
 //! container reaching its own published port is sent back out the port it came in by.
 
@@ -127,24 +133,26 @@ impl RtNetlink {
     /// Opens a netlink socket in the current network namespace; must be called within a
     /// tokio runtime, which serves it.
     pub fn new() -> Result<RtNetlink, LinkError> {
+        let rt = netlink_runtime()?;
+        let _guard = rt.enter();
         let (conn, handle, _) = rtnetlink::new_connection().map_err(|source| LinkError::Io {
             what: "netlink socket".into(),
             source,
         })?;
-        tokio::spawn(conn);
+        rt.spawn(conn);
         Ok(RtNetlink { handle })
     }
 
-    /// A netlink socket opened inside the network namespace at `path` (served by the
-    /// current runtime): a thread enters the namespace only to open the socket.
+    /// A netlink socket opened inside the network namespace at `path`: a thread enters
+    /// the namespace only to open the socket.
     pub async fn in_netns(path: &Path) -> Result<RtNetlink, LinkError> {
-        let rt = tokio::runtime::Handle::current();
+        let rt = netlink_runtime()?;
         let (conn, handle, _) = in_netns(path, move || {
             let _guard = rt.enter();
             rtnetlink::new_connection()
         })
         .await?;
-        tokio::spawn(conn);
+        rt.spawn(conn);
         Ok(RtNetlink { handle })
     }
 
@@ -338,6 +346,36 @@ impl Netlink for RtNetlink {
         }
         res
     }
+}
+
+/// The runtime that serves every netlink socket of [`RtNetlink`]: a current-thread tokio
+/// runtime on a thread of its own (`berth-netlink`), started at first use. Requests are
+/// handed to it over channels, so callers on any runtime await their answers without
+/// making the kernel's work on them theirs.
+pub fn netlink_runtime() -> Result<&'static tokio::runtime::Handle, LinkError> {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
+    static START: Mutex<()> = Mutex::new(());
+    if let Some(h) = RUNTIME.get() {
+        return Ok(h);
+    }
+    let _once = START.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(h) = RUNTIME.get() {
+        return Ok(h);
+    }
+    let io = |source| LinkError::Io {
+        what: "netlink thread".into(),
+        source,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .map_err(io)?;
+    let handle = rt.handle().clone();
+    std::thread::Builder::new()
+        .name("berth-netlink".into())
+        .spawn(move || rt.block_on(std::future::pending::<()>()))
+        .map_err(io)?;
+    Ok(RUNTIME.get_or_init(|| handle))
 }
 
 /// Runs `f` on a new thread that has entered the network namespace at `path`, and gives

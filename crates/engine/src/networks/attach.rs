@@ -511,14 +511,21 @@ impl Engine {
         self.forget_names(&eps);
         let links: Vec<String> = eps.iter().map(|e| e.host_ifname.clone()).collect();
         self.release_endpoints(&eps, false).await;
-        let engine = Arc::clone(self);
-        tokio::spawn(async move {
-            for l in links {
-                if let Err(e) = engine.networks.driver.netlink.delete_link(&l).await {
-                    tracing::debug!("deleting {l}: {e}");
+        // The veths go with the container's namespace, which the kernel tears down once
+        // its last process is gone; deleting them here as well would only wait for the
+        // rtnl lock that teardown holds. Only a namespace that containers joined
+        // (`--network container:`) outlives the container: those lose its interfaces, as
+        // with dockerd.
+        if self.netns_joined(&id) {
+            let engine = Arc::clone(self);
+            tokio::spawn(async move {
+                for l in links {
+                    if let Err(e) = engine.networks.driver.netlink.delete_link(&l).await {
+                        tracing::debug!("deleting {l}: {e}");
+                    }
                 }
-            }
-        });
+            });
+        }
         let _ = std::fs::remove_file(self.paths(&id).bundle.join(ENDPOINTS_FILE));
         for (net_id, name) in events {
             self.network_event("disconnect", &net_id, &name, &id);
@@ -725,6 +732,22 @@ pub(crate) struct Joined {
 }
 
 impl Engine {
+    /// Whether a running container shares the network namespace of container `id`
+    /// (`--network container:` naming it).
+    fn netns_joined(&self, id: &str) -> bool {
+        let joiners: Vec<String> = lock(&self.containers)
+            .values()
+            .filter_map(|e| {
+                let r = e.record();
+                let name = r.host_config.network_mode.strip_prefix("container:")?;
+                (r.state.running && r.id != id).then(|| name.to_string())
+            })
+            .collect();
+        joiners
+            .iter()
+            .any(|name| self.lookup(name).is_ok_and(|e| e.record().id == id))
+    }
+
     /// For `--network container:NAME`: that container's namespace, hostname and files; it
     /// must be running (dockerd's message otherwise).
     pub(crate) fn joined_network(&self, mode: &str) -> Result<Option<Joined>> {
