@@ -1082,7 +1082,8 @@ fn legacy_links_give_hosts_entries_and_variables() {
         );
         assert_eq!(lines.last(), Some(&"reached"), "{out}");
         // Per-network links (`network connect --link`, compose's `links:`) on a user
-        // network: hosts entries from the start.
+        // network: from the next start, names the embedded DNS answers for that
+        // container only (dockerd's link aliases), no hosts entries.
         let net = unique("lnk");
         let subnet = d.subnet(if docker { 51 } else { 52 });
         d.cli(docker, &["network", "create", "--subnet", &subnet, &net])
@@ -1122,8 +1123,30 @@ fn legacy_links_give_hosts_entries_and_variables() {
             .stdout();
         assert_eq!(shown.trim(), format!("[\"{linked}\"]"));
         let out = d.cli(docker, &["start", "-a", &app]).ok().stdout();
-        assert_eq!(out, "1\nreached\n");
+        assert_eq!(out, "0\nreached\n");
         d.cli(docker, &["rm", &app]).ok();
+        let other = d
+            .cli(
+                docker,
+                &[
+                    "run",
+                    "--rm",
+                    "--network",
+                    &net,
+                    "busybox",
+                    "sh",
+                    "-c",
+                    "nslookup -type=a pg-net 127.0.0.11 >/dev/null 2>&1 && echo resolved; \
+                     nslookup -type=a \"$0\" 127.0.0.11 >/dev/null 2>&1 && echo by-name",
+                    &db,
+                ],
+            )
+            .ok()
+            .stdout();
+        assert_eq!(
+            other, "by-name\n",
+            "the alias is the linking container's only"
+        );
         d.cli(docker, &["network", "disconnect", &net, &db]).ok();
         d.cli(docker, &["network", "rm", &net]).ok();
         // Unknown at create, stopped at start: dockerd's messages.
@@ -1279,6 +1302,67 @@ fn aux_addresses_and_ipv6_on_a_user_network() {
             "{out}"
         );
         d.cli(docker, &["rm", "-f", &srv]).ok();
+        // Link-local addresses beside the network's (dockerd's /16 and /64), shown in
+        // the endpoint's IPAMConfig; anything else refused with dockerd's message.
+        let ll = unique("ll");
+        let out = d
+            .cli(
+                docker,
+                &[
+                    "run",
+                    "--name",
+                    &ll,
+                    "--network",
+                    &net,
+                    "--link-local-ip",
+                    "169.254.7.7",
+                    "--link-local-ip",
+                    "fe80::7",
+                    "busybox",
+                    "ip",
+                    "addr",
+                    "show",
+                    "eth0",
+                ],
+            )
+            .ok()
+            .stdout();
+        assert!(
+            out.contains("inet 169.254.7.7/16") && out.contains("inet6 fe80::7/64"),
+            "{out}"
+        );
+        let shown = d
+            .cli(
+                docker,
+                &[
+                    "inspect",
+                    "-f",
+                    &format!("{{{{json (index .NetworkSettings.Networks \"{net}\").IPAMConfig.LinkLocalIPs}}}}"),
+                    &ll,
+                ],
+            )
+            .ok()
+            .stdout();
+        assert_eq!(shown.trim(), r#"["169.254.7.7","fe80::7"]"#);
+        d.cli(docker, &["rm", &ll]).ok();
+        let bad = d.cli(
+            docker,
+            &[
+                "create",
+                "--network",
+                &net,
+                "--link-local-ip",
+                "10.1.1.1",
+                "busybox",
+            ],
+        );
+        assert_ne!(bad.code(), 0);
+        assert!(
+            bad.stderr()
+                .contains("invalid link local IP address: 10.1.1.1"),
+            "{}",
+            bad.stderr()
+        );
         d.cli(docker, &["network", "rm", &net]).ok();
         // A bad auxiliary address: dockerd's message, nothing created.
         let bad = d.cli(

@@ -126,6 +126,9 @@ pub struct EndpointSpec {
     pub no_default_route: bool,
     /// `--mac-address`; else Docker's `02:42` and the IPv4 address.
     pub mac: Option<[u8; 6]>,
+    /// `--link-local-ip`: more addresses on the interface, with their prefix (dockerd's
+    /// /16 and /64), outside the network's IPAM.
+    pub link_local: Vec<IpNet>,
 }
 
 /// A container's endpoint on a network, as the engine records it (and `inspect` shows).
@@ -271,7 +274,11 @@ impl<L: Netlink, N: Nft + 'static> BridgeDriver<L, N> {
                 spec.ifname.clone()
             },
             mac,
-            addresses: v4net.into_iter().chain(v6net).collect(),
+            addresses: v4net
+                .into_iter()
+                .chain(v6net)
+                .chain(spec.link_local.iter().copied())
+                .collect(),
             gateways: if spec.no_default_route {
                 Vec::new()
             } else {

@@ -305,12 +305,12 @@ pub(crate) const HOST_CONFIG: &[(&str, Use)] = &[
 pub(crate) const ENDPOINT: &[(&str, Use)] = &[
     (
         "IPAMConfig",
-        Handled("--ip/--ip6 on user networks (LinkLocalIPs refused)"),
+        Handled("--ip/--ip6 on user networks, --link-local-ip on any"),
     ),
     (
         "Links",
         Handled(
-            "as --link: hosts entries for the linked containers from the next start (refused when connecting a running container)",
+            "as --link, from the next start: legacy links on the default bridge, names the embedded DNS answers for this container on user networks (refused when connecting a running container)",
         ),
     ),
     (
@@ -556,14 +556,6 @@ pub(crate) fn check_create(req: &CreateRequest) -> Result<()> {
 }
 
 pub(crate) fn check_endpoint(endpoint: &EndpointSettings) -> Result<()> {
-    if let Some(ipam) = &endpoint.ipam_config
-        && ipam.link_local_ips.as_ref().is_some_and(|l| !l.is_empty())
-    {
-        return Err(Error::new(
-            ErrorKind::NotImplemented,
-            "EndpointSettings.IPAMConfig.LinkLocalIPs: link-local addresses (--link-local-ip) is not supported yet",
-        ));
-    }
     check_section("EndpointSettings", ENDPOINT, &as_map(endpoint)?)
 }
 
@@ -717,10 +709,6 @@ mod tests {
             (
                 r#"{"Image":"b","HostConfig":{"UsernsMode":"private"}}"#,
                 "HostConfig.UsernsMode: user namespaces (--userns) is not supported yet",
-            ),
-            (
-                r#"{"Image":"b","NetworkingConfig":{"EndpointsConfig":{"n1":{"IPAMConfig":{"LinkLocalIPs":["169.254.1.1"]}}}}}"#,
-                "LinkLocalIPs: link-local addresses (--link-local-ip) is not supported yet",
             ),
             (
                 r#"{"Image":"b","HostConfig":{"NetworkMode":"host"},"NetworkingConfig":{"EndpointsConfig":{"other":{}}}}"#,

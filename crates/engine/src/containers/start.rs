@@ -170,7 +170,7 @@ impl Engine {
             Ok(l) => l,
             Err(e) => return Err(self.start_failed(entry, e).await),
         };
-        for var in links.iter().flat_map(|l| &l.env) {
+        for var in links.legacy.iter().flat_map(|l| &l.env) {
             let key = var.split('=').next().unwrap_or(var);
             if !env.iter().any(|e| e.split('=').next() == Some(key)) {
                 env.push(var.clone());

@@ -587,17 +587,7 @@ impl Engine {
                 att.mac = Some(ep.mac_address.clone());
             }
             if let Some(ipam) = &ep.ipam_config {
-                for (s, slot) in [
-                    (&ipam.ipv4_address, &mut att.ipv4),
-                    (&ipam.ipv6_address, &mut att.ipv6),
-                ] {
-                    if !s.is_empty() {
-                        *slot = Some(
-                            s.parse()
-                                .map_err(|_| Error::invalid(format!("invalid IP address: {s}")))?,
-                        );
-                    }
-                }
+                att.set_ipam(ipam)?;
             }
         }
         if r.name == BRIDGE && (!att.aliases.is_empty() || att.ipv4.is_some()) {
@@ -625,6 +615,7 @@ impl Engine {
                     .transpose()?,
                 // The default route stays with the network that has it.
                 no_default_route: c.networks.values().any(|a| a.endpoint.is_some()),
+                link_local: att.link_local_nets(),
             };
             let ep = {
                 let mut state = self.networks.state.lock().await;

@@ -13,9 +13,10 @@ use berth_models::{CreateRequest, HostConfig, list};
 use berth_net::bridge::{Endpoint, EndpointSpec};
 use berth_net::dns::{self, Resolver};
 use berth_net::link::Netlink as _;
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use super::files::{Link, hosts_text, parse_link, resolv_text, rewrite};
+use super::files::{StartLinks, hosts_text, parse_link, resolv_text, rewrite};
 use super::ports::{hold_port, port_bindings, port_in_use};
 use super::{BRIDGE, HOST, Held, NONE, net_error};
 use crate::containers::record::Container;
@@ -37,6 +38,9 @@ pub struct NetAttachment {
     /// `--mac-address`.
     #[serde(default)]
     pub mac: Option<String>,
+    /// `--link-local-ip` (`IPAMConfig.LinkLocalIPs`), checked link-local.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link_local: Vec<IpAddr>,
     /// While running.
     #[serde(default)]
     pub endpoint: Option<Endpoint>,
@@ -47,6 +51,48 @@ pub struct NetAttachment {
     /// docker-compose 1.x sends for a service's `links:`): as `--link`, from the next start.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
+}
+
+impl NetAttachment {
+    /// `IPAMConfig`: `--ip`, `--ip6` and `--link-local-ip`, with dockerd's messages.
+    pub(crate) fn set_ipam(&mut self, ipam: &berth_models::EndpointIpamConfig) -> Result<()> {
+        let parse = |s: &str| -> Result<Option<IpAddr>> {
+            if s.is_empty() {
+                return Ok(None);
+            }
+            s.parse()
+                .map(Some)
+                .map_err(|_| Error::invalid(format!("invalid IP address: {s}")))
+        };
+        self.ipv4 = parse(&ipam.ipv4_address)?;
+        self.ipv6 = parse(&ipam.ipv6_address)?;
+        self.link_local = list(&ipam.link_local_ips)
+            .iter()
+            .map(|s| {
+                s.parse::<IpAddr>()
+                    .ok()
+                    .filter(is_link_local)
+                    .ok_or_else(|| Error::invalid(format!("invalid link local IP address: {s}")))
+            })
+            .collect::<Result<_>>()?;
+        Ok(())
+    }
+
+    /// The link-local addresses with dockerd's prefixes (/16, /64).
+    pub(crate) fn link_local_nets(&self) -> Vec<IpNet> {
+        self.link_local
+            .iter()
+            .filter_map(|ip| IpNet::new(*ip, if ip.is_ipv4() { 16 } else { 64 }).ok())
+            .collect()
+    }
+}
+
+/// 169.254.0.0/16 or fe80::/10.
+fn is_link_local(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => v6.is_unicast_link_local(),
+    }
 }
 
 /// The file in a container's bundle that lists its endpoints while it runs: read at
@@ -210,16 +256,7 @@ impl Engine {
                     att.mac = Some(ep.mac_address.clone());
                 }
                 if let Some(ipam) = &ep.ipam_config {
-                    let parse = |s: &str| -> Result<Option<IpAddr>> {
-                        if s.is_empty() {
-                            return Ok(None);
-                        }
-                        s.parse()
-                            .map(Some)
-                            .map_err(|_| Error::invalid(format!("invalid IP address: {s}")))
-                    };
-                    att.ipv4 = parse(&ipam.ipv4_address)?;
-                    att.ipv6 = parse(&ipam.ipv6_address)?;
+                    att.set_ipam(ipam)?;
                 }
             }
             if is_bridge {
@@ -251,7 +288,7 @@ impl Engine {
         self: &Arc<Self>,
         entry: &Arc<Entry>,
         pid: i32,
-        links: &[Link],
+        links: &StartLinks,
     ) -> Result<()> {
         let c = entry.record().clone();
         if c.networks.is_empty() {
@@ -289,6 +326,7 @@ impl Engine {
                         BTreeMap::new()
                     },
                     no_default_route: i > 0,
+                    link_local: att.link_local_nets(),
                 };
                 let ep = self
                     .networks
@@ -328,7 +366,10 @@ impl Engine {
             let own = done
                 .first()
                 .and_then(|(_, ep, _)| ep.ipv4.map(|n| n.addr()));
-            rewrite(&paths.hosts(), &hosts_text(&c, own, host_gateway, links)?)?;
+            rewrite(
+                &paths.hosts(),
+                &hosts_text(&c, own, host_gateway, &links.legacy)?,
+            )?;
             rewrite(
                 &paths.resolv_conf(),
                 &resolv_text(&c.host_config, !user_nets.is_empty())?,
@@ -340,7 +381,7 @@ impl Engine {
                 if let Ok(mut s) = held.scope.write() {
                     *s = user_nets.clone();
                 }
-                self.serve_dns(&netns, &c.host_config, held.scope.clone())
+                self.serve_dns(&netns, &c.host_config, held.scope.clone(), &links.aliases)
                     .await
                     .map(Some)
             }
@@ -397,6 +438,7 @@ impl Engine {
         netns: &Path,
         hc: &HostConfig,
         scope: Arc<std::sync::RwLock<Vec<String>>>,
+        aliases: &BTreeMap<String, String>,
     ) -> Result<dns::DnsServer> {
         let sockets = dns::bind_in_netns(netns, SocketAddr::from(([127, 0, 0, 11], 53)))
             .await
@@ -421,6 +463,7 @@ impl Engine {
                 table: Arc::new(super::ScopedTable {
                     table: self.networks.names.clone(),
                     scope,
+                    aliases: aliases.clone(),
                 }),
                 upstream,
             },
@@ -605,7 +648,12 @@ impl Engine {
                 *s = user_nets;
             }
             match self
-                .serve_dns(&netns, &c.host_config, held.scope.clone())
+                .serve_dns(
+                    &netns,
+                    &c.host_config,
+                    held.scope.clone(),
+                    &super::files::link_aliases(&c),
+                )
                 .await
             {
                 Ok(d) => held.dns = Some(d),

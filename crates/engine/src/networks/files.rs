@@ -1,6 +1,8 @@
 //! The files a container's networks give it: `/etc/hosts` (with legacy links),
-//! `/etc/resolv.conf`, and the `--link`s found at start.
+//! `/etc/resolv.conf`, and the `--link`s found at start (legacy ones on the default
+//! bridge, DNS aliases on user networks).
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -116,15 +118,53 @@ pub(super) fn rewrite(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).map_err(|e| Error::io(&format!("writing {}", path.display()), e))
 }
 
+/// The `--link`s of a container being started. On the default bridge they are Docker's
+/// legacy links (hosts entries and variables); on a user network, names that the embedded
+/// DNS answers for this container only (dockerd's link aliases: `ALIAS` and the linked
+/// container's name resolve to its address, looked up at each query).
+#[derive(Default)]
+pub(crate) struct StartLinks {
+    pub legacy: Vec<Link>,
+    /// Lowercased alias -> the linked container's name.
+    pub aliases: BTreeMap<String, String>,
+}
+
+/// A container's links with the network each is on: `HostConfig.Links` on its mode's
+/// network, each endpoint's own on that endpoint's.
+fn all_links(c: &Container) -> impl Iterator<Item = (&str, &String)> {
+    let primary = super::attach::mode_network(&c.host_config.network_mode);
+    let endpoint_links = c
+        .networks
+        .iter()
+        .flat_map(|(net, a)| a.links.iter().map(move |l| (net.as_str(), l)));
+    list(&c.host_config.links)
+        .iter()
+        .map(move |l| (primary, l))
+        .chain(endpoint_links)
+}
+
+/// A running container's link aliases on user networks (see [`StartLinks::aliases`]).
+pub(crate) fn link_aliases(c: &Container) -> BTreeMap<String, String> {
+    all_links(c)
+        .filter(|(net, _)| *net != BRIDGE)
+        .filter_map(|(_, entry)| parse_link(entry).ok())
+        .map(|(name, alias)| (alias.to_ascii_lowercase(), name.to_ascii_lowercase()))
+        .collect()
+}
+
 impl Engine {
-    /// `--link`s of a container being started: each linked container must be running and
-    /// on a network this one is on (dockerd's messages).
-    pub(crate) fn links(&self, c: &Container) -> Result<Vec<Link>> {
-        let mut out: Vec<Link> = Vec::new();
-        let endpoint_links = c.networks.values().flat_map(|a| a.links.iter());
-        for entry in list(&c.host_config.links).iter().chain(endpoint_links) {
+    /// `--link`s of a container being started: each legacy link's container must be
+    /// running and on the default bridge with this one (dockerd's messages).
+    pub(crate) fn links(&self, c: &Container) -> Result<StartLinks> {
+        let mut out = StartLinks::default();
+        for (net, entry) in all_links(c) {
             let (name, alias) = parse_link(entry)?;
-            if out.iter().any(|l| l.alias == alias) {
+            if net != BRIDGE {
+                out.aliases
+                    .insert(alias.to_ascii_lowercase(), name.to_ascii_lowercase());
+                continue;
+            }
+            if out.legacy.iter().any(|l| l.alias == alias) {
                 continue;
             }
             let child = self.lookup(&name)?;
@@ -135,28 +175,23 @@ impl Engine {
                     r.name, c.name
                 )));
             }
-            let shared = r
+            let ip = r
                 .networks
-                .iter()
-                .filter(|(n, _)| c.networks.contains_key(*n))
-                .find_map(|(n, a)| Some((n, a.endpoint.as_ref()?.ipv4?.addr())));
-            let Some((net, ip)) = shared else {
+                .get(BRIDGE)
+                .filter(|_| c.networks.contains_key(BRIDGE))
+                .and_then(|a| Some(a.endpoint.as_ref()?.ipv4?.addr()));
+            let Some(ip) = ip else {
                 return Err(Error::invalid(format!(
                     "Cannot link to /{}, as it does not belong to the default network",
                     r.name
                 )));
             };
-            let env = if net == BRIDGE {
-                link_env(&c.name, &alias, ip, &r)
-            } else {
-                Vec::new()
-            };
-            out.push(Link {
+            out.legacy.push(Link {
+                env: link_env(&c.name, &alias, ip, &r),
                 alias,
                 name: r.name.clone(),
                 hostname: r.config.hostname.clone(),
                 ip,
-                env,
             });
         }
         Ok(out)

@@ -148,11 +148,15 @@ pub(crate) struct Held {
 pub(crate) struct ScopedTable {
     pub table: Arc<MemoryTable>,
     pub scope: Arc<std::sync::RwLock<Vec<String>>>,
+    /// This container's link aliases on user networks: alias -> the linked container's
+    /// name, which is looked up instead.
+    pub aliases: BTreeMap<String, String>,
 }
 
 impl berth_net::dns::NameTable for ScopedTable {
     fn lookup(&self, _networks: &[String], name: &str) -> Vec<IpAddr> {
         let scope = self.scope.read().map(|s| s.clone()).unwrap_or_default();
+        let name = self.aliases.get(name).map_or(name, String::as_str);
         self.table.lookup(&scope, name)
     }
     fn reverse(&self, _networks: &[String], ip: IpAddr) -> Option<String> {

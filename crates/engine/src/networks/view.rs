@@ -78,11 +78,14 @@ pub(crate) fn endpoint(c: &Container, name: &str, att: &NetAttachment) -> Endpoi
         network_id: att.network_id.clone(),
         aliases: (!att.aliases.is_empty()).then(|| att.aliases.clone()),
         links: (!att.links.is_empty()).then(|| att.links.clone()),
-        ipam_config: (att.ipv4.is_some() || att.ipv6.is_some()).then(|| EndpointIpamConfig {
-            ipv4_address: att.ipv4.map(|i| i.to_string()).unwrap_or_default(),
-            ipv6_address: att.ipv6.map(|i| i.to_string()).unwrap_or_default(),
-            ..Default::default()
-        }),
+        ipam_config: (att.ipv4.is_some() || att.ipv6.is_some() || !att.link_local.is_empty()).then(
+            || EndpointIpamConfig {
+                ipv4_address: att.ipv4.map(|i| i.to_string()).unwrap_or_default(),
+                ipv6_address: att.ipv6.map(|i| i.to_string()).unwrap_or_default(),
+                link_local_ips: (!att.link_local.is_empty())
+                    .then(|| att.link_local.iter().map(|i| i.to_string()).collect()),
+            },
+        ),
         ..Default::default()
     };
     if name != super::BRIDGE {
