@@ -1387,3 +1387,150 @@ fn aux_addresses_and_ipv6_on_a_user_network() {
         assert_ne!(d.cli(docker, &["network", "inspect", &net]).code(), 0);
     }
 }
+
+#[test]
+fn bridge_driver_options() {
+    let Some(d) = Daemon::networked() else { return };
+    for docker in berth_e2e::clis() {
+        let n = if docker { 61 } else { 62 };
+        let net = unique("opts");
+        let id = d
+            .cli(
+                docker,
+                &[
+                    "network",
+                    "create",
+                    "--subnet",
+                    &d.subnet(n),
+                    "-o",
+                    "com.docker.network.bridge.enable_icc=false",
+                    "-o",
+                    "com.docker.network.bridge.enable_ip_masquerade=false",
+                    "-o",
+                    "com.docker.network.bridge.host_binding_ipv4=127.0.0.1",
+                    "-o",
+                    "com.docker.network.container_iface_prefix=ctr",
+                    &net,
+                ],
+            )
+            .ok()
+            .stdout();
+        let bridge = format!("br-{}", &id.trim()[..12]);
+        // Its interfaces are ctr0...; its published ports bind 127.0.0.1 unless told.
+        let port = free_port();
+        let web = unique("web");
+        d.cli(
+            docker,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &web,
+                "--network",
+                &net,
+                "-p",
+                &format!("{port}:80"),
+                "busybox",
+                "httpd",
+                "-f",
+                "-p",
+                "80",
+                "-h",
+                "/etc",
+            ],
+        )
+        .ok();
+        let shown = d.cli(docker, &["port", &web]).ok().stdout();
+        assert_eq!(shown.trim(), format!("80/tcp -> 127.0.0.1:{port}"));
+        assert!(
+            eventually(5, || http_get(IpAddr::from([127, 0, 0, 1]), port).is_some()),
+            "not served on 127.0.0.1"
+        );
+        assert_eq!(
+            http_get(host_address(), port),
+            None,
+            "served beyond 127.0.0.1"
+        );
+        let ip = d
+            .cli(
+                docker,
+                &[
+                    "inspect",
+                    "-f",
+                    &format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"),
+                    &web,
+                ],
+            )
+            .ok()
+            .stdout();
+        // No traffic between its containers; the gateway (the host) still answers.
+        let gw = d
+            .cli(
+                docker,
+                &[
+                    "network",
+                    "inspect",
+                    "-f",
+                    "{{(index .IPAM.Config 0).Gateway}}",
+                    &net,
+                ],
+            )
+            .ok()
+            .stdout();
+        let probe = format!(
+            "ls /sys/class/net | tr '\\n' ' '; echo; \
+             timeout 3 wget -qO- http://{}/hostname >/dev/null 2>&1 && echo reached || echo isolated; \
+             ping -c1 -W2 {} >/dev/null && echo gateway",
+            ip.trim(),
+            gw.trim()
+        );
+        let out = d
+            .cli(
+                docker,
+                &[
+                    "run",
+                    "--rm",
+                    "--network",
+                    &net,
+                    "busybox",
+                    "sh",
+                    "-c",
+                    &probe,
+                ],
+            )
+            .ok()
+            .stdout();
+        assert_eq!(out, "ctr0 lo \nisolated\ngateway\n", "{out}");
+        // No masquerading out of the host: only the hairpin rule in its nat chain.
+        let nat = Command::new("nft")
+            .args([
+                "list",
+                "chain",
+                "inet",
+                &d.fw_table,
+                &format!("nat-{bridge}"),
+            ])
+            .output()
+            .unwrap();
+        let nat = String::from_utf8_lossy(&nat.stdout).into_owned();
+        assert_eq!(nat.matches("masquerade").count(), 1, "{nat}");
+        assert!(nat.contains("ct status dnat masquerade"), "{nat}");
+        d.cli(docker, &["rm", "-f", &web]).ok();
+        d.cli(docker, &["network", "rm", &net]).ok();
+        // dockerd's messages for values it cannot read.
+        for (opt, message) in [
+            (
+                "com.docker.network.bridge.enable_icc=maybe",
+                "failed to parse com.docker.network.bridge.enable_icc value: maybe",
+            ),
+            (
+                "com.docker.network.bridge.host_binding_ipv4=foo",
+                "failed to parse com.docker.network.bridge.host_binding_ipv4 value: foo (nil ip)",
+            ),
+        ] {
+            let bad = d.cli(docker, &["network", "create", "-o", opt, &unique("bad")]);
+            assert_ne!(bad.code(), 0);
+            assert!(bad.stderr().contains(message), "{}", bad.stderr());
+        }
+    }
+}

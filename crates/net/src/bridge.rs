@@ -44,6 +44,27 @@ pub struct NetworkSpec {
     pub pools: Vec<PoolRequest>,
     pub internal: bool,
     pub mtu: Option<u32>,
+    pub options: BridgeOptions,
+}
+
+/// The bridge driver's `-o` options that change what it sets up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgeOptions {
+    /// `com.docker.network.bridge.enable_icc`: containers of the network reach each
+    /// other (false: each veth is an isolated bridge port).
+    pub icc: bool,
+    /// `com.docker.network.bridge.enable_ip_masquerade`: outbound traffic is
+    /// masqueraded.
+    pub masquerade: bool,
+}
+
+impl Default for BridgeOptions {
+    fn default() -> Self {
+        BridgeOptions {
+            icc: true,
+            masquerade: true,
+        }
+    }
 }
 
 /// A created network, as the engine records it.
@@ -55,6 +76,9 @@ pub struct Network {
     pub pools: Vec<Pool>,
     pub internal: bool,
     pub mtu: Option<u32>,
+    /// Absent in records of earlier versions: Docker's defaults.
+    #[serde(default)]
+    pub options: BridgeOptions,
 }
 
 impl Network {
@@ -63,6 +87,7 @@ impl Network {
             bridge: self.bridge.clone(),
             subnets: self.pools.iter().map(|p| p.subnet).collect(),
             internal: self.internal,
+            masquerade: self.options.masquerade,
         }
     }
 
@@ -137,6 +162,9 @@ pub struct Endpoint {
     pub network_id: String,
     pub container_id: String,
     pub host_ifname: String,
+    /// Its name in the container (`eth0`); empty in records of earlier versions.
+    #[serde(default)]
+    pub ifname: String,
     pub ipv4: Option<IpNet>,
     pub ipv6: Option<IpNet>,
     pub gateways: Vec<IpAddr>,
@@ -182,6 +210,7 @@ impl<L: Netlink, N: Nft + 'static> BridgeDriver<L, N> {
             pools,
             internal: spec.internal,
             mtu: spec.mtu,
+            options: spec.options,
         };
         let res = async {
             self.netlink.ensure_bridge(&net.bridge_config()).await?;
@@ -285,6 +314,7 @@ impl<L: Netlink, N: Nft + 'static> BridgeDriver<L, N> {
                 gateways.clone()
             },
             mtu: net.mtu,
+            isolated: !net.options.icc,
         };
         if let Err(e) = self.netlink.attach(&attachment).await {
             release_ips(ipam);
@@ -320,6 +350,7 @@ impl<L: Netlink, N: Nft + 'static> BridgeDriver<L, N> {
             network_id: net.id.clone(),
             container_id: spec.container_id.clone(),
             host_ifname: attachment.host_ifname,
+            ifname: attachment.ifname,
             ipv4: v4net,
             ipv6: v6net,
             gateways,

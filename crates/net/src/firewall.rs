@@ -153,6 +153,9 @@ pub struct NetworkRules {
     pub subnets: Vec<IpNet>,
     /// `--internal`: no traffic in or out except on its own bridge.
     pub internal: bool,
+    /// Masquerade traffic that leaves the host (`com.docker.network.bridge.
+    /// enable_ip_masquerade`, default true); without it only the hairpin is masqueraded.
+    pub masquerade: bool,
 }
 
 /// One published port.
@@ -263,9 +266,14 @@ pub fn network_add_script(t: &str, n: &NetworkRules) -> Result<String, FirewallE
 add rule {t} to-{br} ct state established,related accept
 add rule {t} to-{br} ct status dnat accept
 add rule {t} to-{br} drop
-add rule {t} from-{br} accept
-add rule {t} nat-{br} oifname != \"{br}\" masquerade
-add rule {t} nat-{br} oifname \"{br}\" ct status dnat masquerade"
+add rule {t} from-{br} accept"
+        );
+        if n.masquerade {
+            let _ = writeln!(s, "add rule {t} nat-{br} oifname != \"{br}\" masquerade");
+        }
+        let _ = writeln!(
+            s,
+            "add rule {t} nat-{br} oifname \"{br}\" ct status dnat masquerade"
         );
     }
     let _ = writeln!(s, "add element {t} bridges {{ \"{br}\" }}");
@@ -522,6 +530,7 @@ mod tests {
             bridge: b.into(),
             subnets: vec![s.parse().expect("net")],
             internal,
+            masquerade: true,
         }
     }
 
@@ -588,6 +597,23 @@ add element inet berth masq4 { 172.18.0.0/16 : jump nat-br-a1 }
             "an internal network has no way out"
         );
         assert!(!internal.contains("masq4"));
+        let unmasked = network_add_script(
+            TABLE,
+            &NetworkRules {
+                masquerade: false,
+                ..net("br-m", "10.6.0.0/24", false)
+            },
+        )
+        .expect("script");
+        assert!(
+            !unmasked.contains("oifname != \"br-m\" masquerade"),
+            "enable_ip_masquerade=false: nothing masqueraded out of the host"
+        );
+        assert!(
+            unmasked.contains(
+                "add rule inet berth nat-br-m oifname \"br-m\" ct status dnat masquerade"
+            )
+        );
         let rm =
             network_remove_script(TABLE, &net("br-a1", "172.18.0.0/16", false)).expect("script");
         assert!(rm.contains(

@@ -81,6 +81,10 @@ pub struct Attachment {
     /// get one in Docker; the firewall keeps the traffic in).
     pub gateways: Vec<IpAddr>,
     pub mtu: Option<u32>,
+    /// The host end is an isolated bridge port (`com.docker.network.bridge.enable_icc`
+    /// false): no traffic with the network's other containers, only with the bridge
+    /// (the host, the way out).
+    pub isolated: bool,
 }
 
 /// Docker's MAC for a container address: `02:42` then the IPv4 address' four bytes.
@@ -220,7 +224,12 @@ impl RtNetlink {
             .ok_or_else(|| LinkError::NotFound(a.host_ifname.clone()))?;
         self.handle
             .link()
-            .set_port(LinkBridgePort::new(host).hairpin(true).build())
+            .set_port(
+                LinkBridgePort::new(host)
+                    .hairpin(true)
+                    .isolated(a.isolated)
+                    .build(),
+            )
             .execute()
             .await?;
         RtNetlink::in_netns(&a.netns)
@@ -519,6 +528,7 @@ mod tests {
             addresses: vec!["10.0.0.2/24".parse().expect("net")],
             gateways: vec!["10.0.0.1".parse().expect("ip")],
             mtu: None,
+            isolated: false,
         };
         assert!(matches!(nl.attach(&a).await, Err(LinkError::NotFound(_))));
         let br = BridgeConfig {

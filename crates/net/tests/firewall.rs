@@ -103,6 +103,7 @@ async fn bridge_with_container(nl: &RtNetlink, br: &str, ctr: &Netns, third: u8)
             format!("fd{third}::1").parse().expect("ip"),
         ],
         mtu: None,
+        isolated: false,
     })
     .await
     .expect("attach");
@@ -151,18 +152,21 @@ async fn published_ports_masquerade_isolation_and_user_chain() {
             "fd80::/64".parse().expect("net"),
         ],
         internal: false,
+        masquerade: true,
     };
     fw.add_network(&rules).expect("network");
     fw.add_network(&NetworkRules {
         bridge: "br-fw2".into(),
         subnets: vec!["10.82.0.0/24".parse().expect("net")],
         internal: false,
+        masquerade: true,
     })
     .expect("network 2");
     let internal = NetworkRules {
         bridge: "br-fw3".into(),
         subnets: vec!["10.83.0.0/24".parse().expect("net")],
         internal: true,
+        masquerade: true,
     };
     fw.add_network(&internal).expect("internal network");
     let cip = "10.80.0.2".parse().expect("ip");

@@ -45,6 +45,7 @@ async fn bridge_and_veth_into_a_container_namespace() {
             "fd77::1".parse().expect("ip"),
         ],
         mtu: None,
+        isolated: false,
     };
     let t = Instant::now();
     nl.attach(&a).await.expect("attach");
@@ -105,6 +106,7 @@ async fn attach_to_a_missing_namespace_leaves_no_veth() {
         addresses: vec!["10.78.0.2/24".parse().expect("net")],
         gateways: vec![],
         mtu: None,
+        isolated: false,
     };
     assert!(nl.attach(&a).await.is_err());
     assert!(!host.try_exec(&["ip", "link", "show", "vethdead000"]));
@@ -140,6 +142,7 @@ async fn attach_timing() {
             addresses: vec![format!("10.79.0.{}/24", i + 2).parse().expect("net")],
             gateways: vec!["10.79.0.1".parse().expect("ip")],
             mtu: None,
+            isolated: false,
         };
         let t = Instant::now();
         nl.attach(&a).await.expect("attach");

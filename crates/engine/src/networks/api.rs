@@ -10,7 +10,7 @@ use berth_models::{
     Network, NetworkConnectRequest, NetworkCreateRequest, NetworkCreateResponse,
     NetworkDisconnectRequest, NetworkPruneResponse,
 };
-use berth_net::bridge::{EndpointSpec, NetworkSpec, bridge_name};
+use berth_net::bridge::{BridgeOptions, EndpointSpec, NetworkSpec, bridge_name};
 use berth_net::ipam::PoolRequest;
 use ipnet::IpNet;
 
@@ -19,9 +19,26 @@ use super::{BRIDGE, HOST, NONE, NetworkRecord, bip_pools, net_error, view};
 use crate::filters::{Filters, check_keys, labels_match, parse_until};
 use crate::{Engine, Entry, Error, ErrorKind, Result, events, lock, time};
 
-/// Options of `network create` Berth acts on (`-o`): the bridge's name and MTU.
+/// Options of `network create` Berth acts on (`-o`): the bridge's name and MTU,
+/// inter-container traffic, masquerading, the default host address of published ports
+/// and the prefix of the containers' interface names.
 const BRIDGE_NAME_OPT: &str = "com.docker.network.bridge.name";
 const MTU_OPT: &str = "com.docker.network.driver.mtu";
+const ICC_OPT: &str = "com.docker.network.bridge.enable_icc";
+const MASQUERADE_OPT: &str = "com.docker.network.bridge.enable_ip_masquerade";
+pub(crate) const HOST_BINDING_OPT: &str = "com.docker.network.bridge.host_binding_ipv4";
+pub(crate) const IFACE_PREFIX_OPT: &str = "com.docker.network.container_iface_prefix";
+
+/// A boolean option as Go's `strconv.ParseBool` reads it, with dockerd's message.
+fn parse_bool_opt(key: &str, v: &str) -> Result<bool> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(Error::invalid(format!(
+            "failed to parse {key} value: {v} (strconv.ParseBool: parsing {v:?}: invalid syntax)"
+        ))),
+    }
+}
 
 fn parse_net(what: &str, s: &str) -> Result<IpNet> {
     s.parse::<IpNet>()
@@ -127,6 +144,7 @@ impl Engine {
             pools: bip_pools(self.cfg.network.bip),
             internal: false,
             mtu: None,
+            options: BridgeOptions::default(),
         };
         self.record_bridge(spec, options, BTreeMap::new(), false, false, Vec::new())
             .await
@@ -322,6 +340,7 @@ impl Engine {
         }
         let options = req.options.clone().unwrap_or_default();
         let mut mtu = None;
+        let mut bridge_options = BridgeOptions::default();
         for (k, v) in &options {
             match k.as_str() {
                 BRIDGE_NAME_OPT => {}
@@ -330,6 +349,23 @@ impl Engine {
                         Some(v.parse::<u32>().map_err(|_| {
                             Error::invalid(format!("invalid MTU {v:?} ({MTU_OPT})"))
                         })?);
+                }
+                ICC_OPT => bridge_options.icc = parse_bool_opt(k, v)?,
+                MASQUERADE_OPT => bridge_options.masquerade = parse_bool_opt(k, v)?,
+                HOST_BINDING_OPT => {
+                    v.parse::<IpAddr>().map_err(|_| {
+                        Error::invalid(format!("failed to parse {k} value: {v} (nil ip)"))
+                    })?;
+                }
+                IFACE_PREFIX_OPT => {
+                    if v.is_empty()
+                        || v.len() > 12
+                        || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    {
+                        return Err(Error::invalid(format!(
+                            "invalid {k} value: {v:?} (up to 12 letters, digits or _)"
+                        )));
+                    }
                 }
                 other => {
                     return Err(Error::new(
@@ -354,6 +390,7 @@ impl Engine {
             pools,
             internal: req.internal,
             mtu,
+            options: bridge_options,
         };
         self.record_bridge(
             spec,
@@ -597,10 +634,17 @@ impl Engine {
         }
         if c.state.running {
             let pid = c.state.pid as i32;
-            let ifname = format!(
-                "eth{}",
-                c.networks.values().filter(|a| a.endpoint.is_some()).count()
-            );
+            let taken: Vec<String> = c
+                .networks
+                .values()
+                .filter_map(|a| a.endpoint.as_ref())
+                .enumerate()
+                .map(|(i, ep)| match ep.ifname.as_str() {
+                    "" => format!("eth{i}"),
+                    name => name.to_string(),
+                })
+                .collect();
+            let ifname = r.next_ifname(&taken);
             let spec = EndpointSpec {
                 container_id: c.id.clone(),
                 netns: PathBuf::from(format!("/proc/{pid}/ns/net")),

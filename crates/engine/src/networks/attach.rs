@@ -304,24 +304,29 @@ impl Engine {
             let primary = mode_network(&c.host_config.network_mode).to_string();
             let mut order: Vec<&String> = c.networks.keys().collect();
             order.sort_by_key(|n| **n != primary);
+            let mut ifnames: Vec<String> = Vec::new();
             for (i, name) in order.into_iter().enumerate() {
                 let att = &c.networks[name];
                 let state = &mut *state;
-                let net = state
+                let not_found = || Error::not_found(format!("network {name} not found"));
+                let record = state
                     .nets
                     .get(&att.network_id)
                     .or_else(|| state.nets.values().find(|n| n.name == *name))
-                    .and_then(|r| r.net.clone())
-                    .ok_or_else(|| Error::not_found(format!("network {name} not found")))?;
+                    .cloned()
+                    .ok_or_else(not_found)?;
+                let net = record.net.clone().ok_or_else(not_found)?;
+                let ifname = record.next_ifname(&ifnames);
+                ifnames.push(ifname.clone());
                 let spec = EndpointSpec {
                     container_id: c.id.clone(),
                     netns: netns.clone(),
-                    ifname: format!("eth{i}"),
+                    ifname,
                     ipv4: att.ipv4,
                     ipv6: att.ipv6,
                     mac: att.mac.as_deref().map(parse_mac).transpose()?,
                     ports: if i == 0 {
-                        ports.clone()
+                        record.bind_default_host(ports.clone())
                     } else {
                         BTreeMap::new()
                     },

@@ -101,6 +101,36 @@ impl NetworkRecord {
     pub fn predefined(&self) -> bool {
         matches!(self.name.as_str(), BRIDGE | HOST | NONE)
     }
+
+    /// The name of a container's interface on this network: its prefix (`eth`, or `-o
+    /// com.docker.network.container_iface_prefix`) and the lowest number that none of
+    /// the container's interfaces (`taken`) has, as dockerd names them.
+    pub fn next_ifname(&self, taken: &[String]) -> String {
+        let prefix = self
+            .options
+            .get(api::IFACE_PREFIX_OPT)
+            .map_or("eth", String::as_str);
+        (0..)
+            .map(|n| format!("{prefix}{n}"))
+            .find(|name| !taken.contains(name))
+            .unwrap_or_default()
+    }
+
+    /// Published ports without a host address get this network's `-o
+    /// com.docker.network.bridge.host_binding_ipv4`, if it has one.
+    pub fn bind_default_host(
+        &self,
+        mut ports: BTreeMap<String, Vec<berth_models::PortBinding>>,
+    ) -> BTreeMap<String, Vec<berth_models::PortBinding>> {
+        if let Some(ip) = self.options.get(api::HOST_BINDING_OPT) {
+            for b in ports.values_mut().flatten() {
+                if b.host_ip.is_empty() {
+                    b.host_ip = ip.clone();
+                }
+            }
+        }
+        ports
+    }
 }
 
 /// What the network service keeps under its lock.
