@@ -197,7 +197,8 @@ pub struct Engine {
     store: Arc<Store>,
     db: db::Db,
     containers: Mutex<BTreeMap<String, Arc<Entry>>>,
-    execs: Mutex<std::collections::HashMap<String, exec::ExecRecord>>,
+    /// The exec instances.
+    execs: exec::ExecTable,
     /// Held shared by container create (image lookup to record), exclusively by image
     /// removal and prune, so an image is not removed between the two.
     image_gate: tokio::sync::RwLock<()>,
@@ -287,7 +288,7 @@ impl Engine {
             store: Arc::new(store),
             db,
             containers: Mutex::new(BTreeMap::new()),
-            execs: Mutex::new(std::collections::HashMap::new()),
+            execs: exec::ExecTable::default(),
             image_gate: tokio::sync::RwLock::new(()),
             events: events::Events::default(),
             networks,
