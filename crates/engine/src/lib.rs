@@ -213,59 +213,6 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// The event log (`GET /events`).
-    pub fn events(&self) -> &events::Events {
-        &self.events
-    }
-
-    /// Emit a container event: attributes `image` and `name`, the container's labels, and
-    /// `extra` (e.g. `exitCode`).
-    pub(crate) fn container_event(&self, c: &Container, action: &str, extra: &[(&str, String)]) {
-        let mut attributes = c.config.labels.clone();
-        attributes.insert("image".into(), c.config.image.clone());
-        attributes.insert("name".into(), c.name.clone());
-        for (k, v) in extra {
-            attributes.insert(k.to_string(), v.clone());
-        }
-        self.events.emit(events::Event {
-            typ: "container",
-            action: action.into(),
-            id: c.id.clone(),
-            attributes,
-            time_nano: events::now_nano(),
-        });
-    }
-
-    /// Emit a container event for the container `key` names (if it still exists).
-    pub fn container_event_by_key(&self, key: &str, action: &str) {
-        if let Ok(entry) = self.lookup(key) {
-            let c = entry.record().clone();
-            self.container_event(&c, action, &[]);
-        }
-    }
-
-    /// Emit an image event: `id` is the image id, `name` the reference it concerns.
-    pub fn image_event(&self, action: &str, id: &str, name: &str) {
-        self.events.emit(events::Event {
-            typ: "image",
-            action: action.into(),
-            id: id.into(),
-            attributes: [("name".to_string(), name.to_string())].into(),
-            time_nano: events::now_nano(),
-        });
-    }
-
-    /// Emit the `prune` event of `typ` (`container`, `image`): no id, the bytes reclaimed.
-    pub(crate) fn prune_event(&self, typ: &'static str, reclaimed: u64) {
-        self.events.emit(events::Event {
-            typ,
-            action: "prune".into(),
-            id: String::new(),
-            attributes: [("reclaimed".to_string(), reclaimed.to_string())].into(),
-            time_nano: events::now_nano(),
-        });
-    }
-
     /// Open the state under `cfg`'s roots and find running containers' shims again.
     pub async fn open(cfg: Config) -> Result<Arc<Engine>> {
         for dir in [cfg.data_root.join("containers"), cfg.exec_root.clone()] {
