@@ -310,42 +310,6 @@ impl Engine {
         (map.len(), running, paused, map.len() - running - paused)
     }
 
-    /// Load an image archive (blocking work on a blocking thread).
-    pub async fn load_images(
-        &self,
-        mut input: Box<dyn std::io::Read + Send>,
-    ) -> Result<Vec<berth_store::LoadedImage>> {
-        let store = self.store.clone();
-        let loaded = tokio::task::spawn_blocking(move || store.load(&mut input))
-            .await
-            .map_err(|e| Error::internal(e.to_string()))?
-            .map_err(Error::from)?;
-        fault::point("load.stored");
-        for img in &loaded {
-            let name = img.tags.first().unwrap_or(&img.id);
-            self.image_event("load", &img.id, name);
-        }
-        Ok(loaded)
-    }
-
-    /// All images as `GET /images/json` lists them, newest first.
-    pub fn image_list(&self) -> Result<Vec<berth_models::ImageSummary>> {
-        let mut imgs = self.store.list()?;
-        imgs.sort_by(|a, b| b.config.created.cmp(&a.config.created));
-        Ok(imgs.iter().map(images::summary).collect())
-    }
-
-    /// `GET /images/{name}/json`, in the newest API version's shape.
-    pub fn image_inspect(&self, name: &str) -> Result<berth_models::ImageInspect> {
-        let img = self.store.get(name)?;
-        let mut v = images::inspect(&img);
-        if let Ok(dirs) = self.store.layer_dirs(&img) {
-            v.graph_driver.data = images::graph_data(&dirs);
-        }
-        v.parent = self.store.parent_of(&img.id)?.unwrap_or_default();
-        Ok(v)
-    }
-
     /// At daemon shutdown: Berth's firewall table goes if no container runs.
     pub async fn shutdown(&self) {
         let any_running = lock(&self.containers)
