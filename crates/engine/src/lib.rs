@@ -6,8 +6,11 @@
 //! an OCI bundle and runs `berth-shim`, which creates and watches the container and outlives
 //! the daemon. On start-up the engine finds the shims of running containers again.
 //!
-//! The API layer (`berth-api`) calls the async methods here and maps [`Error`] kinds to
-//! HTTP status codes.
+//! One module per domain, each holding its part of the engine's methods and, where it has
+//! one, the service struct that owns its state: `containers`, `images`, `exec`, `health`,
+//! `events`, `networks`, `volumes`, `archive` (`docker cp`). The API layer (`berth-api`)
+//! reaches the methods through the small backend trait each of its route groups declares,
+//! and maps [`Error`] kinds to HTTP status codes.
 
 pub mod archive;
 mod containers;
