@@ -1,29 +1,52 @@
 //! `POST /commit`, `GET /containers/{id}/changes`, `GET /containers/{id}/export`.
 
+use std::io::Write;
+use std::sync::Arc;
+
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use berth_engine::CommitOptions;
+use berth_engine::{CommitOptions, Result};
 use berth_models::{ContainerConfig, FilesystemChange, IdResponse};
 use bytes::Bytes;
 
 use crate::body::blocking_body;
-use crate::{ApiError, ApiResult, AppState, all, first, text, truthy};
+use crate::{ApiError, ApiResult, all, first, text, truthy};
 
 /// Query parameters in order, repeated keys kept (`changes`).
 type Pairs = Query<Vec<(String, String)>>;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/commit", post(commit))
-        .route("/containers/{id}/changes", get(changes))
-        .route("/containers/{id}/export", get(export))
+/// What commit, diff and export ask of the daemon (moby's `router/container`
+/// `commitBackend`, with the changes and the export).
+pub trait CommitBackend: Send + Sync + 'static {
+    /// A new image of container `container`: its id.
+    fn commit(
+        &self,
+        container: &str,
+        opts: CommitOptions,
+    ) -> impl Future<Output = Result<String>> + Send;
+    fn changes(
+        &self,
+        container: &str,
+    ) -> impl Future<Output = Result<Vec<FilesystemChange>>> + Send;
+    /// What writes the tar of container `container`'s filesystem (on a blocking thread).
+    fn export(
+        &self,
+        container: &str,
+    ) -> Result<impl FnOnce(&mut dyn Write) -> Result<()> + Send + 'static>;
 }
 
-async fn commit(
-    State(engine): State<AppState>,
+pub fn routes<B: CommitBackend>() -> Router<Arc<B>> {
+    Router::new()
+        .route("/commit", post(commit::<B>))
+        .route("/containers/{id}/changes", get(changes::<B>))
+        .route("/containers/{id}/export", get(export::<B>))
+}
+
+async fn commit<B: CommitBackend>(
+    State(backend): State<Arc<B>>,
     Query(q): Pairs,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -49,21 +72,24 @@ async fn commit(
         changes: all(&q, "changes"),
         config,
     };
-    let id = engine.commit(&container, opts).await?;
+    let id = backend.commit(&container, opts).await?;
     Ok((StatusCode::CREATED, Json(IdResponse { id })).into_response())
 }
 
-async fn changes(
-    State(engine): State<AppState>,
+async fn changes<B: CommitBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<FilesystemChange>>> {
-    Ok(Json(engine.changes(&id).await?))
+    Ok(Json(backend.changes(&id).await?))
 }
 
 /// The tar streams as it is written; an error midway ends the body abruptly, so the
 /// client sees a truncated transfer rather than a tar that looks complete.
-async fn export(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let write = engine.export(&id)?;
+async fn export<B: CommitBackend>(
+    State(backend): State<Arc<B>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let write = backend.export(&id)?;
     let body = blocking_body(format!("export of {id}"), move |w| write(w));
     Ok((
         // dockerd's type (Go's guess for a tar), the one the API description gives.

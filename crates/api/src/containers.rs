@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, Path, Query, Request, State};
@@ -16,41 +17,46 @@ use berth_models::{
 };
 
 use crate::version::ApiVersion;
-use crate::{ApiError, ApiResult, AppState, truthy};
+use crate::{ApiError, ApiResult, truthy};
 
+mod backend;
 pub(crate) mod stdio;
+
+pub use backend::ContainerBackend;
 
 type Params = Query<HashMap<String, String>>;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes<B: ContainerBackend>() -> Router<Arc<B>> {
     Router::new()
-        .route("/containers/create", post(create))
-        .route("/containers/json", get(list))
-        .route("/containers/{id}/json", get(inspect))
-        .route("/containers/{id}/start", post(start))
-        .route("/containers/{id}/stop", post(stop))
-        .route("/containers/{id}/restart", post(restart))
-        .route("/containers/{id}/kill", post(kill))
-        .route("/containers/{id}/wait", post(wait))
-        .route("/containers/{id}/attach", post(attach))
-        .route("/containers/{id}/logs", get(logs))
-        .route("/containers/{id}/resize", post(resize))
-        .route("/containers/{id}", delete(remove))
-        .route("/containers/{id}/pause", post(pause))
-        .route("/containers/{id}/update", post(update))
-        .route("/containers/{id}/unpause", post(unpause))
-        .route("/containers/{id}/top", get(top))
-        .route("/containers/{id}/stats", get(stats))
-        .route("/containers/{id}/rename", post(rename))
-        .route("/containers/prune", post(prune))
+        .route("/containers/create", post(create::<B>))
+        .route("/containers/json", get(list::<B>))
+        .route("/containers/{id}/json", get(inspect::<B>))
+        .route("/containers/{id}/start", post(start::<B>))
+        .route("/containers/{id}/stop", post(stop::<B>))
+        .route("/containers/{id}/restart", post(restart::<B>))
+        .route("/containers/{id}/kill", post(kill::<B>))
+        .route("/containers/{id}/wait", post(wait::<B>))
+        .route("/containers/{id}/attach", post(attach::<B>))
+        .route("/containers/{id}/logs", get(logs::<B>))
+        .route("/containers/{id}/resize", post(resize::<B>))
+        .route("/containers/{id}", delete(remove::<B>))
+        .route("/containers/{id}/pause", post(pause::<B>))
+        .route("/containers/{id}/update", post(update::<B>))
+        .route("/containers/{id}/unpause", post(unpause::<B>))
+        .route("/containers/{id}/top", get(top::<B>))
+        .route("/containers/{id}/stats", get(stats::<B>))
+        .route("/containers/{id}/rename", post(rename::<B>))
+        .route("/containers/prune", post(prune::<B>))
         .route(
             "/containers/{id}/archive",
-            get(archive_get).head(archive_head).put(archive_put),
+            get(archive_get::<B>)
+                .head(archive_head::<B>)
+                .put(archive_put::<B>),
         )
 }
 
-async fn create(
-    State(engine): State<AppState>,
+async fn create<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Extension(version): Extension<ApiVersion>,
     Query(q): Params,
     body: Bytes,
@@ -65,19 +71,19 @@ async fn create(
     };
     req.for_version(version);
     crate::check_platform(&q)?;
-    let resp = engine
+    let resp = backend
         .create(q.get("name").map(String::as_str), req)
         .await?;
     Ok((StatusCode::CREATED, Json(resp)).into_response())
 }
 
-async fn list(
-    State(engine): State<AppState>,
+async fn list<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Extension(version): Extension<ApiVersion>,
     Query(q): Params,
 ) -> ApiResult<Response> {
     let filters = berth_engine::filters::parse_filters(q.get("filters").map(String::as_str))?;
-    let mut rows = engine.list_filtered(truthy(q.get("all")), &filters)?;
+    let mut rows = backend.list_filtered(truthy(q.get("all")), &filters)?;
     if let Some(limit) = q
         .get("limit")
         .and_then(|l| l.parse::<i64>().ok())
@@ -86,27 +92,27 @@ async fn list(
         rows.truncate(limit as usize);
     }
     if truthy(q.get("size")) {
-        rows = engine.with_sizes(rows).await?;
+        rows = backend.with_sizes(rows).await?;
     }
     Ok(Json(rows.versioned(version)).into_response())
 }
 
-async fn inspect(
-    State(engine): State<AppState>,
+async fn inspect<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Extension(version): Extension<ApiVersion>,
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<Response> {
-    let mut v = engine.inspect(&id)?;
+    let mut v = backend.inspect(&id)?;
     if truthy(q.get("size")) {
-        v = engine.inspect_with_size(v).await?;
+        v = backend.inspect_with_size(v).await?;
     }
     Ok(Json(v.versioned(version)).into_response())
 }
 
 /// `detachKeys` is the attach's business (dockerd reads it there too, not here).
-async fn start(
-    State(engine): State<AppState>,
+async fn start<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<StatusCode> {
@@ -120,7 +126,7 @@ async fn start(
             ),
         ],
     )?;
-    engine.start(&id).await?;
+    backend.start(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -135,23 +141,23 @@ fn timeout_param(q: &HashMap<String, String>) -> ApiResult<Option<i64>> {
         .transpose()
 }
 
-async fn stop(
-    State(engine): State<AppState>,
+async fn stop<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<StatusCode> {
-    engine
+    backend
         .stop(&id, timeout_param(&q)?, q.get("signal").map(String::as_str))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn restart(
-    State(engine): State<AppState>,
+async fn restart<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<StatusCode> {
-    match engine
+    match backend
         .stop(&id, timeout_param(&q)?, q.get("signal").map(String::as_str))
         .await
     {
@@ -159,30 +165,30 @@ async fn restart(
         Err(e) if e.kind == berth_engine::ErrorKind::NotModified => {}
         Err(e) => return Err(e.into()),
     }
-    match engine.start(&id).await {
+    match backend.start(&id).await {
         Ok(()) => {}
         // Started by another request meanwhile (a concurrent restart): it runs, which is
         // what a restart answers 204 for, as dockerd does.
         Err(e) if e.kind == berth_engine::ErrorKind::NotModified => {}
         Err(e) => return Err(e.into()),
     }
-    engine.container_event_by_key(&id, "restart");
+    backend.container_event_by_key(&id, "restart");
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn kill(
-    State(engine): State<AppState>,
+async fn kill<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<StatusCode> {
-    engine
+    backend
         .kill(&id, q.get("signal").map(String::as_str))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn update(
-    State(engine): State<AppState>,
+async fn update<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -192,25 +198,31 @@ async fn update(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("invalid JSON in request body: {e}")))?
     };
-    Ok(Json(engine.update(&id, req).await?).into_response())
+    Ok(Json(backend.update(&id, req).await?).into_response())
 }
 
-async fn pause(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    engine.set_paused(&id, true).await?;
+async fn pause<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    backend.set_paused(&id, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn unpause(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    engine.set_paused(&id, false).await?;
+async fn unpause<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    backend.set_paused(&id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn top(
-    State(engine): State<AppState>,
+async fn top<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<Json<ContainerTopResponse>> {
-    let v = engine
+    let v = backend
         .top(&id, q.get("ps_args").map(String::as_str))
         .await?;
     Ok(Json(v))
@@ -219,37 +231,37 @@ async fn top(
 /// One JSON sample per second while the container runs (`stream`, the default), or one
 /// sample (`stream=false`: taken a second after a first one, so CPU deltas mean
 /// something; `one-shot=true`: at once).
-async fn stats(
-    State(engine): State<AppState>,
+async fn stats<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<Response> {
     let stream = q.get("stream").is_none_or(|v| truthy(Some(v)));
-    let first = engine.stats_sample(&id, None).await?;
+    let first = backend.stats_sample(&id, None).await?;
     if !stream {
         let v = if truthy(q.get("one-shot")) {
             first
         } else {
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            engine.stats_sample(&id, Some(&first)).await?
+            backend.stats_sample(&id, Some(&first)).await?
         };
         return Ok(Json(v).into_response());
     }
     let body = futures_util::stream::unfold(
-        (engine, id, Some(first), None::<ContainerStatsResponse>),
-        |(engine, id, next, prev)| async move {
+        (backend, id, Some(first), None::<ContainerStatsResponse>),
+        |(backend, id, next, prev)| async move {
             let sample = match next {
                 Some(s) => s,
                 None => {
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                    engine.stats_sample(&id, prev.as_ref()).await.ok()?
+                    backend.stats_sample(&id, prev.as_ref()).await.ok()?
                 }
             };
             let mut line = serde_json::to_vec(&sample).ok()?;
             line.push(b'\n');
             Some((
                 Ok::<_, Infallible>(Bytes::from(line)),
-                (engine, id, None, Some(sample)),
+                (backend, id, None, Some(sample)),
             ))
         },
     );
@@ -260,8 +272,8 @@ async fn stats(
 }
 
 /// Headers go out at once; the body follows when the condition is met.
-async fn wait(
-    State(engine): State<AppState>,
+async fn wait<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<Response> {
@@ -270,7 +282,7 @@ async fn wait(
         .map(String::as_str)
         .unwrap_or("")
         .parse()?;
-    let fut = engine.wait(&id, cond)?;
+    let fut = backend.wait(&id, cond)?;
     let body = futures_util::stream::once(async move {
         let mut v = serde_json::to_vec(&fut.await).unwrap_or_default();
         v.push(b'\n');
@@ -292,8 +304,8 @@ pub(crate) fn stream_type(version: ApiVersion, tty: bool) -> &'static str {
 /// TTY); with `stream`, the live stdio stream (parked until the container starts), ended
 /// by the detach keys (`detachKeys`) with a TTY and stdin. Without `stream` the answer
 /// ends after the logs, also without an upgrade (a plain 200 as dockerd sends it).
-async fn attach(
-    State(engine): State<AppState>,
+async fn attach<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Query(q): Params,
     Extension(version): Extension<ApiVersion>,
@@ -307,7 +319,7 @@ async fn attach(
     let stream = truthy(q.get("stream"));
     let upgrade = req.headers().contains_key(header::UPGRADE);
     let keys = q.get("detachKeys").map_or("", String::as_str);
-    let session = engine.attach_session(&id, stdin, keys)?;
+    let session = backend.attach_session(&id, stdin, keys)?;
     if stream && !upgrade {
         return Err(ApiError::bad_request(
             "attach needs a connection upgrade (Connection: Upgrade, Upgrade: tcp)",
@@ -322,7 +334,7 @@ async fn attach(
             stderr,
             ..LogOptions::default()
         };
-        let (mut rx, _) = engine.logs(&id, opts)?;
+        let (mut rx, _) = backend.logs(&id, opts)?;
         while let Some(chunk) = rx.recv().await {
             replay.push(chunk);
         }
@@ -348,7 +360,7 @@ async fn attach(
         });
         return Ok(upgraded_response(version, session.tty));
     }
-    let (rx, tty) = engine.attach(&id, stdin, stdout, stderr).await?;
+    let (rx, tty) = backend.attach(&id, stdin, stdout, stderr).await?;
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
@@ -372,7 +384,7 @@ async fn attach(
             prologue: replay,
         };
         if stdio::pump(client, shim, session).await == stdio::Ended::Detached {
-            engine.container_event_by_key(&id, "detach");
+            backend.container_event_by_key(&id, "detach");
         }
     });
     Ok(upgraded_response(version, tty))
@@ -398,8 +410,8 @@ fn time_param(q: &HashMap<String, String>, key: &str) -> i64 {
         .unwrap_or(0)
 }
 
-async fn logs(
-    State(engine): State<AppState>,
+async fn logs<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Query(q): Params,
     Extension(version): Extension<ApiVersion>,
@@ -419,7 +431,7 @@ async fn logs(
             "Bad parameters: you must choose at least one stream",
         ));
     }
-    let (rx, tty) = engine.logs(&id, opts)?;
+    let (rx, tty) = backend.logs(&id, opts)?;
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
     });
@@ -430,12 +442,12 @@ async fn logs(
         .into_response())
 }
 
-async fn resize(
-    State(engine): State<AppState>,
+async fn resize<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<StatusCode> {
-    engine
+    backend
         .resize(&id, dimension(&q, "w")?, dimension(&q, "h")?)
         .await?;
     Ok(StatusCode::OK)
@@ -450,22 +462,22 @@ pub(crate) fn dimension(q: &HashMap<String, String>, k: &str) -> ApiResult<u16> 
         .map(Option::unwrap_or_default)
 }
 
-async fn rename(
-    State(engine): State<AppState>,
+async fn rename<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<StatusCode> {
     let name = q.get("name").map_or("", String::as_str);
-    engine.rename(&id, name).await?;
+    backend.rename(&id, name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn prune(
-    State(engine): State<AppState>,
+async fn prune<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Query(q): Params,
 ) -> ApiResult<Json<ContainerPruneResponse>> {
     let filters = berth_engine::filters::parse_filters(q.get("filters").map(String::as_str))?;
-    Ok(Json(engine.prune(&filters).await?))
+    Ok(Json(backend.prune(&filters).await?))
 }
 
 /// `X-Docker-Container-Path-Stat`: the path's stat as base64 of its JSON.
@@ -482,21 +494,21 @@ fn archive_path(q: &HashMap<String, String>) -> &str {
     q.get("path").map_or("", String::as_str)
 }
 
-async fn archive_head(
-    State(engine): State<AppState>,
+async fn archive_head<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<Response> {
-    let stat = engine.archive_stat(&id, archive_path(&q)).await?;
+    let stat = backend.archive_stat(&id, archive_path(&q)).await?;
     Ok(([path_stat_header(&stat)], ()).into_response())
 }
 
-async fn archive_get(
-    State(engine): State<AppState>,
+async fn archive_get<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<Response> {
-    let (stat, body) = engine.archive_get(&id, archive_path(&q)).await?;
+    let (stat, body) = backend.archive_get(&id, archive_path(&q)).await?;
     Ok((
         [
             (
@@ -510,8 +522,8 @@ async fn archive_get(
         .into_response())
 }
 
-async fn archive_put(
-    State(engine): State<AppState>,
+async fn archive_put<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Query(q): Params,
     body: Body,
@@ -522,19 +534,19 @@ async fn archive_put(
     };
     let stream =
         futures_util::TryStreamExt::map_err(body.into_data_stream(), std::io::Error::other);
-    engine
+    backend
         .archive_put(&id, archive_path(&q), opts, stream)
         .await?;
     Ok(StatusCode::OK)
 }
 
-async fn remove(
-    State(engine): State<AppState>,
+async fn remove<B: ContainerBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<StatusCode> {
     crate::refuse_params(&q, &[("link", "removing a link (docker rm --link)")])?;
-    engine
+    backend
         .remove(&id, truthy(q.get("force")), truthy(q.get("v")))
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -2,6 +2,7 @@
 //! `GET /exec/{id}/json`, `POST /exec/{id}/resize`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, Path, Query, Request, State};
@@ -9,19 +10,46 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use berth_engine::Result;
+use berth_engine::exec::StdioSession;
 use berth_models::{ExecConfig, ExecInspect, ExecStartConfig, ForVersion, IdResponse};
 use serde::Deserialize;
+use tokio::net::UnixStream;
 
 use crate::containers::{dimension, stdio, upgraded_response};
 use crate::version::ApiVersion;
-use crate::{ApiError, ApiResult, AppState};
+use crate::{ApiError, ApiResult};
 
-pub fn routes() -> Router<AppState> {
+/// What the exec routes ask of the daemon (moby's `router/container` `execBackend`).
+pub trait ExecBackend: Send + Sync + 'static {
+    /// A new exec in container `container`: its id.
+    fn exec_create(&self, container: &str, config: ExecConfig) -> Result<String>;
+    /// The TTY size the start asked for.
+    fn exec_console_size(&self, id: &str, size: [u16; 2]);
+    /// Whether exec `id` can start, and how its stream runs (before the hijack).
+    fn exec_check(&self, id: &str) -> Result<StdioSession>;
+    /// Run exec `id`: its stdio stream unless `detach` (raw with `tty_stream`).
+    fn exec_start(
+        &self,
+        id: &str,
+        detach: bool,
+        tty_stream: bool,
+    ) -> impl Future<Output = Result<Option<UnixStream>>> + Send;
+    fn exec_inspect(&self, id: &str) -> impl Future<Output = Result<ExecInspect>> + Send;
+    fn exec_resize(
+        &self,
+        id: &str,
+        width: u16,
+        height: u16,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+pub fn routes<B: ExecBackend>() -> Router<Arc<B>> {
     Router::new()
-        .route("/containers/{id}/exec", post(create))
-        .route("/exec/{id}/start", post(start))
-        .route("/exec/{id}/json", get(inspect))
-        .route("/exec/{id}/resize", post(resize))
+        .route("/containers/{id}/exec", post(create::<B>))
+        .route("/exec/{id}/start", post(start::<B>))
+        .route("/exec/{id}/json", get(inspect::<B>))
+        .route("/exec/{id}/resize", post(resize::<B>))
 }
 
 fn parse_json<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> ApiResult<T> {
@@ -32,19 +60,19 @@ fn parse_json<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> ApiResult
         .map_err(|e| ApiError::bad_request(format!("invalid JSON in request body: {e}")))
 }
 
-async fn create(
-    State(engine): State<AppState>,
+async fn create<B: ExecBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Extension(version): Extension<ApiVersion>,
     body: Bytes,
 ) -> ApiResult<Response> {
     let config: ExecConfig = parse_json::<ExecConfig>(&body)?.versioned(version);
-    let id = engine.exec_create(&id, config)?;
+    let id = backend.exec_create(&id, config)?;
     Ok((StatusCode::CREATED, Json(IdResponse { id })).into_response())
 }
 
-async fn start(
-    State(engine): State<AppState>,
+async fn start<B: ExecBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Extension(version): Extension<ApiVersion>,
     mut req: Request,
@@ -54,20 +82,20 @@ async fn start(
         .map_err(|e| ApiError::bad_request(format!("reading request body: {e}")))?;
     let start = parse_json::<ExecStartConfig>(&body)?.versioned(version);
     if let Some(size) = start.console_size {
-        engine.exec_console_size(&id, size);
+        backend.exec_console_size(&id, size);
     }
     if start.detach {
-        engine.exec_start(&id, true, false).await?;
+        backend.exec_start(&id, true, false).await?;
         return Ok(StatusCode::OK.into_response());
     }
-    let session = engine.exec_check(&id)?;
+    let session = backend.exec_check(&id)?;
     // As dockerd: the start's `Tty` says whether the stream is raw or framed (the
     // create's says whether the process gets a pty).
     let tty = start.tty;
     let upgrade = req.headers().contains_key(header::UPGRADE);
     if !upgrade {
         // Old clients: run it and send the output as the response body.
-        let stream = engine.exec_start(&id, false, tty).await?;
+        let stream = backend.exec_start(&id, false, tty).await?;
         let stream = stream.ok_or_else(|| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exec has no stream")
         })?;
@@ -89,14 +117,14 @@ async fn start(
                 // The client hung up before the stream: the command runs all the same,
                 // as with dockerd, its output going nowhere.
                 tracing::debug!("exec upgrade failed: {e}; starting it detached");
-                if let Err(e) = engine.exec_start(&id, true, false).await {
+                if let Err(e) = backend.exec_start(&id, true, false).await {
                     tracing::debug!("exec start: {}", e.message);
                 }
                 return;
             }
         };
         let client = stdio::Client::new(upgraded);
-        match engine.exec_start(&id, false, tty).await {
+        match backend.exec_start(&id, false, tty).await {
             Ok(Some(shim)) => {
                 let session = stdio::Session {
                     detach_keys: session.detach_keys,
@@ -157,19 +185,19 @@ fn tokio_util_stream(
     })
 }
 
-async fn inspect(
-    State(engine): State<AppState>,
+async fn inspect<B: ExecBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ExecInspect>> {
-    Ok(Json(engine.exec_inspect(&id).await?))
+    Ok(Json(backend.exec_inspect(&id).await?))
 }
 
-async fn resize(
-    State(engine): State<AppState>,
+async fn resize<B: ExecBackend>(
+    State(backend): State<Arc<B>>,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<StatusCode> {
-    engine
+    backend
         .exec_resize(&id, dimension(&q, "w")?, dimension(&q, "h")?)
         .await?;
     Ok(StatusCode::OK)

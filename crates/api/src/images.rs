@@ -2,6 +2,8 @@
 //! `POST /images/create` (import with `fromSrc`; pulls are answered as not supported).
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Extension, Path, Query, State};
@@ -9,28 +11,72 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use berth_engine::Result;
+use berth_engine::filters::Filters;
 use berth_models::{
-    ForVersion, ImageDeleteResponseItem, ImagePruneResponse, ImageSummary, JsonMessage,
+    ForVersion, ImageDeleteResponseItem, ImageHistoryResponseItem, ImageInspect,
+    ImagePruneResponse, ImageSummary, JsonMessage,
 };
+use berth_store::LoadedImage;
 
 use crate::body::{blocking_body, body_reader};
-use crate::{ApiError, ApiResult, ApiVersion, AppState};
+use crate::{ApiError, ApiResult, ApiVersion};
 
-pub fn routes() -> Router<AppState> {
+/// What the image routes ask of the daemon (moby's `router/image` `Backend`).
+pub trait ImageBackend: Send + Sync + 'static {
+    fn image_list_filtered(&self, filters: &Filters, all: bool) -> Result<Vec<ImageSummary>>;
+    fn image_prune(
+        &self,
+        filters: &Filters,
+    ) -> impl Future<Output = Result<ImagePruneResponse>> + Send;
+    /// What writes the archive of `names` (on a blocking thread); errors about the names
+    /// come before it.
+    fn image_save(
+        &self,
+        names: Vec<String>,
+    ) -> impl Future<Output = Result<impl FnOnce(&mut dyn Write) -> Result<()> + Send + 'static>> + Send;
+    /// An image of the tar `input` (`import`, `fromSrc=-`): its id.
+    fn import(
+        &self,
+        input: Box<dyn Read + Send>,
+        repo: &str,
+        tag: &str,
+        message: &str,
+        changes: &[String],
+    ) -> impl Future<Output = Result<String>> + Send;
+    fn load_images(
+        &self,
+        input: Box<dyn Read + Send>,
+    ) -> impl Future<Output = Result<Vec<LoadedImage>>> + Send;
+    fn image_inspect(&self, name: &str) -> Result<ImageInspect>;
+    fn image_history(&self, name: &str) -> Result<Vec<ImageHistoryResponseItem>>;
+    /// Tag image `name` as `repo:tag`.
+    fn image_tag(&self, name: &str, repo: &str, tag: &str) -> Result<()>;
+    fn image_remove(
+        &self,
+        name: &str,
+        force: bool,
+        noprune: bool,
+    ) -> impl Future<Output = Result<Vec<ImageDeleteResponseItem>>> + Send;
+}
+
+pub fn routes<B: ImageBackend>() -> Router<Arc<B>> {
     Router::new()
-        .route("/images/json", get(list))
-        .route("/images/load", post(load))
-        .route("/images/get", get(save_many))
-        .route("/images/prune", post(prune))
-        .route("/images/create", post(create))
+        .route("/images/json", get(list::<B>))
+        .route("/images/load", post(load::<B>))
+        .route("/images/get", get(save_many::<B>))
+        .route("/images/prune", post(prune::<B>))
+        .route("/images/create", post(create::<B>))
         .route(
             "/images/{*rest}",
-            get(by_name_get).post(by_name_post).delete(by_name_delete),
+            get(by_name_get::<B>)
+                .post(by_name_post::<B>)
+                .delete(by_name_delete::<B>),
         )
 }
 
-async fn list(
-    State(engine): State<AppState>,
+async fn list<B: ImageBackend>(
+    State(backend): State<Arc<B>>,
     Extension(version): Extension<ApiVersion>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Vec<ImageSummary>>> {
@@ -44,21 +90,21 @@ async fn list(
     )?;
     let filters = berth_engine::filters::parse_filters(q.get("filters").map(String::as_str))?;
     let all = crate::truthy(q.get("all"));
-    let list = engine.image_list_filtered(&filters, all)?;
+    let list = backend.image_list_filtered(&filters, all)?;
     Ok(Json(list.versioned(version)))
 }
 
-async fn prune(
-    State(engine): State<AppState>,
+async fn prune<B: ImageBackend>(
+    State(backend): State<Arc<B>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<ImagePruneResponse>> {
     let filters = berth_engine::filters::parse_filters(q.get("filters").map(String::as_str))?;
-    Ok(Json(engine.image_prune(&filters).await?))
+    Ok(Json(backend.image_prune(&filters).await?))
 }
 
 /// `GET /images/get?names=a&names=b`.
-async fn save_many(
-    State(engine): State<AppState>,
+async fn save_many<B: ImageBackend>(
+    State(backend): State<Arc<B>>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> ApiResult<Response> {
     if q.iter().any(|(k, v)| k == "platform" && !v.is_empty()) {
@@ -73,15 +119,15 @@ async fn save_many(
         .filter(|(k, _)| k == "names")
         .map(|(_, v)| v)
         .collect();
-    save(engine, names).await
+    save(backend, names).await
 }
 
 /// Stream the archive of `names`; errors found before the first byte get a status code,
 /// later ones abort the body (the client sees a truncated transfer, never a bad archive
 /// that looks complete).
-async fn save(engine: AppState, names: Vec<String>) -> ApiResult<Response> {
-    let set = engine.image_save(names).await?;
-    let body = blocking_body("save".into(), move |w| set.write(w));
+async fn save<B: ImageBackend>(backend: Arc<B>, names: Vec<String>) -> ApiResult<Response> {
+    let set = backend.image_save(names).await?;
+    let body = blocking_body("save".into(), move |w| set(w));
     Ok(([(header::CONTENT_TYPE, "application/x-tar")], body).into_response())
 }
 
@@ -89,8 +135,8 @@ async fn save(engine: AppState, names: Vec<String>) -> ApiResult<Response> {
 /// loaded (`{"stream":"Loaded image: ..."}`) or the error (`{"errorDetail":...}`), which
 /// the docker CLI prints and the SDKs raise (Python's `ImageLoadError`). `quiet` only asks
 /// `POST /images/create`: an import with `fromSrc`, else a pull.
-async fn create(
-    State(engine): State<AppState>,
+async fn create<B: ImageBackend>(
+    State(backend): State<Arc<B>>,
     Query(q): Query<Vec<(String, String)>>,
     body: Body,
 ) -> ApiResult<Response> {
@@ -107,7 +153,7 @@ async fn create(
         ));
     }
     let reader = body_reader(body);
-    let id = engine
+    let id = backend
         .import(
             Box::new(reader),
             &crate::text(&q, "repo"),
@@ -121,8 +167,8 @@ async fn create(
 }
 
 /// dockerd to leave out progress bars, which Berth does not send.
-async fn load(
-    State(engine): State<AppState>,
+async fn load<B: ImageBackend>(
+    State(backend): State<Arc<B>>,
     Query(q): Query<HashMap<String, String>>,
     body: Body,
 ) -> Response {
@@ -131,7 +177,7 @@ async fn load(
     }
     let reader = body_reader(body);
     let mut out = String::new();
-    match engine.load_images(Box::new(reader)).await {
+    match backend.load_images(Box::new(reader)).await {
         Ok(loaded) => {
             for img in loaded {
                 let lines: Vec<String> = if img.tags.is_empty() {
@@ -200,8 +246,8 @@ fn inspect_version(version: ApiVersion, headers: &axum::http::HeaderMap) -> ApiV
     }
 }
 
-async fn by_name_get(
-    State(engine): State<AppState>,
+async fn by_name_get<B: ImageBackend>(
+    State(backend): State<Arc<B>>,
     Extension(version): Extension<ApiVersion>,
     headers: axum::http::HeaderMap,
     Path(rest): Path<String>,
@@ -216,19 +262,19 @@ async fn by_name_get(
     )?;
     match split_suffix(&rest, &["json", "history", "get"]) {
         (name, Some("json")) => {
-            let inspect = engine
+            let inspect = backend
                 .image_inspect(name)?
                 .versioned(inspect_version(version, &headers));
             Ok(Json(inspect).into_response())
         }
-        (name, Some("history")) => Ok(Json(engine.image_history(name)?).into_response()),
-        (name, Some("get")) => save(engine, vec![name.to_string()]).await,
+        (name, Some("history")) => Ok(Json(backend.image_history(name)?).into_response()),
+        (name, Some("get")) => save(backend, vec![name.to_string()]).await,
         _ => Err(ApiError::new(StatusCode::NOT_FOUND, "page not found")),
     }
 }
 
-async fn by_name_post(
-    State(engine): State<AppState>,
+async fn by_name_post<B: ImageBackend>(
+    State(backend): State<Arc<B>>,
     Path(rest): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
@@ -245,17 +291,7 @@ async fn by_name_post(
                 .filter(|t| !t.is_empty())
                 .cloned()
                 .unwrap_or_else(|| "latest".into());
-            let img = engine
-                .store()
-                .get(name)
-                .map_err(berth_engine::Error::from)?;
-            let reference = format!("{repo}:{tag}");
-            engine
-                .store()
-                .tag(&img.id, &reference)
-                .map_err(berth_engine::Error::from)?;
-            let familiar = berth_store::normalize(&reference).unwrap_or(reference);
-            engine.image_event("tag", &img.id, &familiar);
+            backend.image_tag(name, &repo, &tag)?;
             Ok(StatusCode::CREATED.into_response())
         }
         _ => Err(ApiError::new(StatusCode::NOT_FOUND, "page not found")),
@@ -263,15 +299,15 @@ async fn by_name_post(
 }
 
 /// `DELETE /images/{name}?force=&noprune=`.
-async fn by_name_delete(
-    State(engine): State<AppState>,
+async fn by_name_delete<B: ImageBackend>(
+    State(backend): State<Arc<B>>,
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Vec<ImageDeleteResponseItem>>> {
     crate::refuse_params(&q, &[("platforms", "removing one platform of an image")])?;
     let force = crate::truthy(q.get("force"));
     let noprune = crate::truthy(q.get("noprune"));
-    Ok(Json(engine.image_remove(&name, force, noprune).await?))
+    Ok(Json(backend.image_remove(&name, force, noprune).await?))
 }
 
 #[cfg(test)]

@@ -1,11 +1,14 @@
 //! The Docker Engine API over axum: routes, version negotiation, error mapping.
 //!
-//! [`router`] builds the routes over an [`Engine`]; [`serve`] accepts connections on a
-//! listener and serves each with hyper (HTTP/1.1 with upgrades, for attach). Each request's
-//! `/vX.Y` prefix is stripped and checked before routing ([`version`]); handlers live in
-//! [`system`], [`images`] and [`containers`]; what Berth does not have answers as dockerd
-//! does with it off ([`swarm`], [`plugins`]); [`error`] is the one place that picks status
-//! codes. Every request body is a [`DrainOnDrop`]: whatever the answer, the part of the body
+//! [`router`] builds the routes over an [`Engine`]; [`serve_unix`] and [`serve_tcp`] accept
+//! connections on a listener and serve each with hyper (HTTP/1.1 with upgrades, for
+//! attach). Each request's `/vX.Y` prefix is stripped and checked before routing
+//! ([`version`]). Handlers live in one module per route group ([`containers`], [`exec`],
+//! [`commit`], [`images`], [`networks`], [`volumes`], [`system`]), each generic over the
+//! small backend trait it declares (moby's router `Backend` interfaces:
+//! [`ContainerBackend`], [`ExecBackend`], ...), which the engine implements (`engine.rs`)
+//! and unit tests fake; what Berth does not have answers as dockerd does with it off
+//! ([`swarm`], [`plugins`]); [`error`] is the one place that picks status codes. Every request body is a [`DrainOnDrop`]: whatever the answer, the part of the body
 //! a handler left unread is read and dropped, so the client gets the answer and not a
 //! broken pipe.
 
@@ -15,6 +18,7 @@ mod body;
 pub mod commit;
 mod conn;
 pub mod containers;
+mod engine;
 pub mod error;
 pub mod exec;
 pub mod images;
@@ -40,30 +44,34 @@ use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming, SizeHint};
 use tower::ServiceExt;
 
+pub use commit::CommitBackend;
 pub use conn::{serve_connection, serve_tcp, serve_unix};
+pub use containers::ContainerBackend;
 pub use error::{ApiError, ApiResult};
+pub use exec::ExecBackend;
+pub use images::ImageBackend;
+pub use networks::NetworkBackend;
+pub use system::SystemBackend;
 pub use version::ApiVersion;
-
-/// Shared state of every handler.
-pub type AppState = Arc<Engine>;
+pub use volumes::VolumeBackend;
 
 /// The most a handler buffers of a request body it parses whole (JSON): dockerd sets no
 /// limit, axum's default (2 MiB) refused big but valid bodies (a create with a large
 /// environment).
 pub const BUFFERED_BODY_LIMIT: usize = 64 << 20;
 
-/// All routes (paths without the version prefix).
+/// All routes (paths without the version prefix), over the engine.
 pub fn router(engine: Arc<Engine>) -> Router {
     Router::new()
-        .merge(system::routes())
-        .merge(images::routes())
-        .merge(containers::routes())
-        .merge(exec::routes())
-        .merge(commit::routes())
+        .merge(system::routes::<Engine>())
+        .merge(images::routes::<Engine>())
+        .merge(containers::routes::<Engine>())
+        .merge(exec::routes::<Engine>())
+        .merge(commit::routes::<Engine>())
         .merge(swarm::routes())
         .merge(plugins::routes())
-        .merge(networks::routes())
-        .merge(volumes::routes())
+        .merge(networks::routes::<Engine>())
+        .merge(volumes::routes::<Engine>())
         .fallback(page_not_found)
         // dockerd answers a known path with another method as an unknown path, not 405.
         .method_not_allowed_fallback(page_not_found)

@@ -10,9 +10,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
 
-use crate::{ApiError, ApiResult, AppState};
+use crate::{ApiError, ApiResult};
 
-pub fn routes() -> Router<AppState> {
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/plugins", get(list))
         .route("/plugins/privileges", get(install))

@@ -12,7 +12,7 @@ use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 
-use crate::{ApiError, ApiResult, AppState, truthy};
+use crate::{ApiError, ApiResult, truthy};
 
 /// dockerd's answer on a node that is no swarm manager.
 pub const NOT_MANAGER: &str = "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.";
@@ -22,7 +22,7 @@ pub const NOT_IN_SWARM: &str = "This node is not part of a swarm";
 
 type Params = Query<HashMap<String, String>>;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/swarm", get(not_manager))
         .route("/swarm/init", post(init_or_join))

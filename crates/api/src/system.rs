@@ -1,25 +1,52 @@
 //! `/_ping`, `/version`, `/info` (with what the host's cgroups and mounts allow), `/system/df`,
 //! `/events`, and the prunes of what Berth does not have yet (user networks, build cache).
 
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
 use axum::extract::{Extension, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use berth_engine::Result;
+use berth_engine::events::Event;
 use berth_models::{
     BuildPruneResponse, Commit, ComponentVersion, DiskUsage, ForVersion, PlatformName, PluginsInfo,
-    SwarmInfo, SystemInfo, SystemVersion, compat,
+    Runtime, SwarmInfo, SystemInfo, SystemVersion, compat,
 };
+use tokio::sync::broadcast;
 
-use crate::{ApiVersion, AppState};
+use crate::ApiVersion;
 
-pub fn routes() -> Router<AppState> {
+/// What the system routes ask of the daemon (moby's `router/system` `Backend`).
+pub trait SystemBackend: Send + Sync + 'static {
+    fn system_df(&self) -> impl Future<Output = Result<DiskUsage>> + Send;
+    /// Containers: (total, running, paused, stopped).
+    fn counts(&self) -> (usize, usize, usize, usize);
+    fn image_count(&self) -> usize;
+    fn data_root(&self) -> &Path;
+    /// The runtimes by name, and the default one's name.
+    fn runtimes_info(&self) -> (BTreeMap<String, Runtime>, &str);
+    /// `--init`'s binary and its commit.
+    fn init_info(&self) -> (&str, &str);
+    /// The log driver of containers that name none.
+    fn default_log_driver(&self) -> &str;
+    /// The kept events at or after `since` (nanoseconds), and the ones to come.
+    fn subscribe_events(
+        &self,
+        since: Option<i128>,
+    ) -> (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>);
+}
+
+pub fn routes<B: SystemBackend>() -> Router<Arc<B>> {
     Router::new()
         .route("/_ping", get(ping).head(ping))
         .route("/version", get(version))
-        .route("/info", get(info))
-        .route("/system/df", get(df))
-        .route("/events", get(events))
+        .route("/info", get(info::<B>))
+        .route("/system/df", get(df::<B>))
+        .route("/events", get(events::<B>))
         .route("/build/prune", post(build_prune))
 }
 
@@ -28,13 +55,13 @@ async fn build_prune() -> Json<BuildPruneResponse> {
     Json(BuildPruneResponse::default())
 }
 
-async fn df(
-    State(engine): State<AppState>,
+async fn df<B: SystemBackend>(
+    State(backend): State<Arc<B>>,
     Extension(version): Extension<ApiVersion>,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> crate::ApiResult<Json<DiskUsage>> {
     crate::refuse_params(&q, &[("type", "disk usage of some object types only")])?;
-    Ok(Json(engine.system_df().await?.versioned(version)))
+    Ok(Json(backend.system_df().await?.versioned(version)))
 }
 
 async fn ping() -> Response {
@@ -191,13 +218,12 @@ fn cgroup_info() -> CgroupInfo {
 
 /// A `/proc/sys` switch is on (`1`).
 fn sysctl_on(name: &str) -> bool {
-    std::fs::read_to_string(std::path::Path::new("/proc/sys").join(name))
-        .is_ok_and(|v| v.trim() == "1")
+    std::fs::read_to_string(Path::new("/proc/sys").join(name)).is_ok_and(|v| v.trim() == "1")
 }
 
 /// The file system `path` is on, named as Docker's graph drivers name it ("Backing
 /// Filesystem": `extfs` for ext2/3/4), from the mount table.
-fn backing_fs(mountinfo: &str, path: &std::path::Path) -> String {
+fn backing_fs(mountinfo: &str, path: &Path) -> String {
     let best = berth_runtime::linux::mountinfo::mount_of(mountinfo, path);
     match best.as_ref().map_or("unknown", |m| m.fstype) {
         "ext2" | "ext3" | "ext4" => "extfs".into(),
@@ -217,24 +243,24 @@ fn listed_log_drivers() -> Vec<String> {
         .collect()
 }
 
-async fn info(
-    State(engine): State<AppState>,
+async fn info<B: SystemBackend>(
+    State(backend): State<Arc<B>>,
     Extension(version): Extension<ApiVersion>,
 ) -> Json<SystemInfo> {
     let (kernel, _, host) = uname();
-    let (total, running, paused, stopped) = engine.counts();
-    let images = engine.store().list().map(|l| l.len()).unwrap_or(0);
+    let (total, running, paused, stopped) = backend.counts();
+    let images = backend.image_count();
     let cgroups = cgroup_info();
     let (os, os_version) = os_release();
-    let data_root = engine.data_root();
+    let data_root = backend.data_root();
     let backing = backing_fs(
         &std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default(),
         &data_root
             .canonicalize()
             .unwrap_or_else(|_| data_root.to_path_buf()),
     );
-    let (runtimes, default_runtime) = engine.runtimes_info();
-    let (init_binary, init_commit) = engine.init_info();
+    let (runtimes, default_runtime) = backend.runtimes_info();
+    let (init_binary, init_commit) = backend.init_info();
     let commit = |id: &str| Commit {
         id: id.into(),
         expected: None,
@@ -273,7 +299,7 @@ async fn info(
         oom_kill_disable: cgroups.oom_kill_disable,
         n_goroutines: 0,
         system_time: berth_engine::time::now_rfc3339(),
-        logging_driver: engine.config().default_log.r#type.clone(),
+        logging_driver: backend.default_log_driver().into(),
         cgroup_driver: "cgroupfs".into(),
         cgroup_version: cgroups.version.into(),
         n_events_listener: 0,
@@ -321,12 +347,12 @@ async fn info(
 
 /// `GET /events?since=&until=&filters=`: the kept events from `since`, then live ones, as
 /// a stream of JSON objects; ends at `until` if given.
-async fn events(
-    State(engine): State<AppState>,
+async fn events<B: SystemBackend>(
+    State(backend): State<Arc<B>>,
     Extension(version): Extension<ApiVersion>,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> crate::ApiResult<Response> {
-    use berth_engine::events::{Event, now_nano, parse_time};
+    use berth_engine::events::{now_nano, parse_time};
     use tokio::sync::broadcast::error::RecvError;
     let time = |key: &str| {
         q.get(key)
@@ -337,14 +363,14 @@ async fn events(
     let (since, until) = (time("since")?, time("until")?);
     let filters = berth_engine::filters::parse_filters(q.get("filters").map(String::as_str))?;
     berth_engine::events::check_filters(&filters)?;
-    let (past, rx) = engine.events().subscribe(since);
+    let (past, rx) = backend.subscribe_events(since);
     let deadline = until.map(|u| {
         let left = u64::try_from((u - now_nano()).max(0)).unwrap_or(u64::MAX);
         tokio::time::Instant::now() + std::time::Duration::from_nanos(left)
     });
     struct Feed {
-        past: std::collections::VecDeque<std::sync::Arc<Event>>,
-        rx: tokio::sync::broadcast::Receiver<std::sync::Arc<Event>>,
+        past: std::collections::VecDeque<Arc<Event>>,
+        rx: broadcast::Receiver<Arc<Event>>,
         filters: berth_engine::filters::Filters,
         version: ApiVersion,
         until: Option<i128>,
@@ -409,7 +435,6 @@ async fn events(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     #[test]
     fn backing_fs_is_the_longest_mount_holding_the_path() {

@@ -6,8 +6,11 @@
 //! an OCI bundle and runs `berth-shim`, which creates and watches the container and outlives
 //! the daemon. On start-up the engine finds the shims of running containers again.
 //!
-//! The API layer (`berth-api`) calls the async methods here and maps [`Error`] kinds to
-//! HTTP status codes.
+//! One module per domain, each holding its part of the engine's methods and, where it has
+//! one, the service struct that owns its state: `containers`, `images`, `exec`, `health`,
+//! `events`, `networks`, `volumes`, `archive` (`docker cp`). The API layer (`berth-api`)
+//! reaches the methods through the small backend trait each of its route groups declares,
+//! and maps [`Error`] kinds to HTTP status codes.
 
 pub mod archive;
 mod containers;
@@ -197,7 +200,8 @@ pub struct Engine {
     store: Arc<Store>,
     db: db::Db,
     containers: Mutex<BTreeMap<String, Arc<Entry>>>,
-    execs: Mutex<std::collections::HashMap<String, exec::ExecRecord>>,
+    /// The exec instances.
+    execs: exec::ExecTable,
     /// Held shared by container create (image lookup to record), exclusively by image
     /// removal and prune, so an image is not removed between the two.
     image_gate: tokio::sync::RwLock<()>,
@@ -212,59 +216,6 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// The event log (`GET /events`).
-    pub fn events(&self) -> &events::Events {
-        &self.events
-    }
-
-    /// Emit a container event: attributes `image` and `name`, the container's labels, and
-    /// `extra` (e.g. `exitCode`).
-    pub(crate) fn container_event(&self, c: &Container, action: &str, extra: &[(&str, String)]) {
-        let mut attributes = c.config.labels.clone();
-        attributes.insert("image".into(), c.config.image.clone());
-        attributes.insert("name".into(), c.name.clone());
-        for (k, v) in extra {
-            attributes.insert(k.to_string(), v.clone());
-        }
-        self.events.emit(events::Event {
-            typ: "container",
-            action: action.into(),
-            id: c.id.clone(),
-            attributes,
-            time_nano: events::now_nano(),
-        });
-    }
-
-    /// Emit a container event for the container `key` names (if it still exists).
-    pub fn container_event_by_key(&self, key: &str, action: &str) {
-        if let Ok(entry) = self.lookup(key) {
-            let c = entry.record().clone();
-            self.container_event(&c, action, &[]);
-        }
-    }
-
-    /// Emit an image event: `id` is the image id, `name` the reference it concerns.
-    pub fn image_event(&self, action: &str, id: &str, name: &str) {
-        self.events.emit(events::Event {
-            typ: "image",
-            action: action.into(),
-            id: id.into(),
-            attributes: [("name".to_string(), name.to_string())].into(),
-            time_nano: events::now_nano(),
-        });
-    }
-
-    /// Emit the `prune` event of `typ` (`container`, `image`): no id, the bytes reclaimed.
-    pub(crate) fn prune_event(&self, typ: &'static str, reclaimed: u64) {
-        self.events.emit(events::Event {
-            typ,
-            action: "prune".into(),
-            id: String::new(),
-            attributes: [("reclaimed".to_string(), reclaimed.to_string())].into(),
-            time_nano: events::now_nano(),
-        });
-    }
-
     /// Open the state under `cfg`'s roots and find running containers' shims again.
     pub async fn open(cfg: Config) -> Result<Arc<Engine>> {
         for dir in [cfg.data_root.join("containers"), cfg.exec_root.clone()] {
@@ -287,7 +238,7 @@ impl Engine {
             store: Arc::new(store),
             db,
             containers: Mutex::new(BTreeMap::new()),
-            execs: Mutex::new(std::collections::HashMap::new()),
+            execs: exec::ExecTable::default(),
             image_gate: tokio::sync::RwLock::new(()),
             events: events::Events::default(),
             networks,
@@ -360,42 +311,6 @@ impl Engine {
             }
         }
         (map.len(), running, paused, map.len() - running - paused)
-    }
-
-    /// Load an image archive (blocking work on a blocking thread).
-    pub async fn load_images(
-        &self,
-        mut input: Box<dyn std::io::Read + Send>,
-    ) -> Result<Vec<berth_store::LoadedImage>> {
-        let store = self.store.clone();
-        let loaded = tokio::task::spawn_blocking(move || store.load(&mut input))
-            .await
-            .map_err(|e| Error::internal(e.to_string()))?
-            .map_err(Error::from)?;
-        fault::point("load.stored");
-        for img in &loaded {
-            let name = img.tags.first().unwrap_or(&img.id);
-            self.image_event("load", &img.id, name);
-        }
-        Ok(loaded)
-    }
-
-    /// All images as `GET /images/json` lists them, newest first.
-    pub fn image_list(&self) -> Result<Vec<berth_models::ImageSummary>> {
-        let mut imgs = self.store.list()?;
-        imgs.sort_by(|a, b| b.config.created.cmp(&a.config.created));
-        Ok(imgs.iter().map(images::summary).collect())
-    }
-
-    /// `GET /images/{name}/json`, in the newest API version's shape.
-    pub fn image_inspect(&self, name: &str) -> Result<berth_models::ImageInspect> {
-        let img = self.store.get(name)?;
-        let mut v = images::inspect(&img);
-        if let Ok(dirs) = self.store.layer_dirs(&img) {
-            v.graph_driver.data = images::graph_data(&dirs);
-        }
-        v.parent = self.store.parent_of(&img.id)?.unwrap_or_default();
-        Ok(v)
     }
 
     /// At daemon shutdown: Berth's firewall table goes if no container runs.

@@ -405,7 +405,7 @@ impl Engine {
         if let Err(e) = result {
             lock(&self.containers).remove(&id);
             self.release_volumes(&id, &mounts, true);
-            self.drop_execs(&id);
+            self.execs.drop_container(&id);
             let _ = std::fs::remove_dir_all(&paths.dir);
             return Err(e);
         }

@@ -3,58 +3,27 @@
 //! Exec instances live in memory only, as in Docker: created by `POST
 //! /containers/{id}/exec`, started once by `POST /exec/{id}/start`, inspected by `GET
 //! /exec/{id}/json` (which asks the shim for the exit code), and dropped with their
-//! container.
+//! container. Here: create, start, inspect and resize; the instances in `table.rs`
+//! (`ExecTable`); the detach keys and the checks of a stdio session, an attach's too,
+//! in `session.rs`.
+
+mod session;
+mod table;
 
 use berth_models::{ExecConfig, ExecInspect, ProcessConfig};
 use berth_runtime::{ExecProcess, ShimClient};
 use tokio::net::UnixStream;
 
-use crate::{Engine, Error, Result, lock};
+pub use session::{DEFAULT_DETACH_KEYS, StdioSession, parse_detach_keys};
+pub(crate) use table::ExecTable;
+use table::{ExecRecord, already_run};
 
-/// One exec instance.
-#[derive(Debug, Clone)]
-pub(crate) struct ExecRecord {
-    container_id: String,
-    config: ExecConfig,
-    /// `DetachKeys` parsed (empty: the default, Ctrl-P Ctrl-Q).
-    detach_keys: Vec<u8>,
-    started: bool,
-    pid: i32,
-    exit_code: Option<i32>,
-}
+use crate::{Engine, Error, Result};
 
 /// Docker's exit code for an exec whose process could not be started, whatever the
 /// reason (not found, not executable, no such working directory or user): runc's exec
 /// fails, and dockerd records 126 (unlike `run`, where a missing command is 127).
 const EXEC_FAILED: i32 = 126;
-
-/// Docker's detach keys when none are given: Ctrl-P Ctrl-Q.
-pub const DEFAULT_DETACH_KEYS: [u8; 2] = [0x10, 0x11];
-
-/// Parse a detach key sequence as Docker does (moby/term `ToBytes`): comma-separated keys,
-/// each a single character, `ctrl-@`, `ctrl-a`..`ctrl-z`, `ctrl-[`, `ctrl-\`, `ctrl-]`,
-/// `ctrl-^`, `ctrl-_` or `DEL`. `None` when a key is none of these.
-pub fn parse_detach_keys(keys: &str) -> Option<Vec<u8>> {
-    const CTRL: &[u8] = b"@abcdefghijklmnopqrstuvwxyz[\\]^_";
-    keys.split(',')
-        .map(|key| match key.as_bytes() {
-            [c] => Some(*c),
-            b"DEL" => Some(127),
-            [b'c', b't', b'r', b'l', b'-', c] => CTRL.iter().position(|x| x == c).map(|i| i as u8),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Where the detach keys apply to an exec's or attach's stream: with a TTY and stdin, as
-/// in dockerd (without a TTY, input goes through untouched).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StdioSession {
-    /// The container (attach) or the exec (its create) has a TTY.
-    pub tty: bool,
-    /// The sequence that ends the session (the process keeps running), if it applies.
-    pub detach_keys: Option<Vec<u8>>,
-}
 
 /// Later entries override earlier ones with the same key.
 fn merge_env(base: &[String], extra: &[String]) -> Vec<String> {
@@ -115,42 +84,23 @@ impl Engine {
             ),
             &[("execID", exec_id.clone())],
         );
-        lock(&self.execs).insert(
-            exec_id.clone(),
-            ExecRecord {
-                container_id: id,
-                config,
-                detach_keys,
-                started: false,
-                pid: 0,
-                exit_code: None,
-            },
-        );
+        self.execs
+            .insert(exec_id.clone(), ExecRecord::new(id, config, detach_keys));
         Ok(exec_id)
-    }
-
-    fn exec_record(&self, exec_id: &str) -> Result<ExecRecord> {
-        lock(&self.execs)
-            .get(exec_id)
-            .cloned()
-            .ok_or_else(|| Error::not_found(format!("No such exec instance: {exec_id}")))
     }
 
     /// The TTY size the exec's start asked for (`ConsoleSize` in its body).
     pub fn exec_console_size(&self, exec_id: &str, size: [u16; 2]) {
-        if let Some(r) = lock(&self.execs).get_mut(exec_id) {
-            r.config.console_size = Some(size);
-        }
+        self.execs
+            .update(exec_id, |r| r.config.console_size = Some(size));
     }
 
     /// Whether exec `exec_id` exists, is not started yet, and its container runs; returns
     /// how its stream is to be run. Called before the connection is hijacked.
     pub fn exec_check(&self, exec_id: &str) -> Result<StdioSession> {
-        let rec = self.exec_record(exec_id)?;
+        let rec = self.execs.get(exec_id)?;
         if rec.started {
-            return Err(Error::conflict(format!(
-                "Exec command {exec_id} has already run"
-            )));
+            return Err(already_run(exec_id));
         }
         let entry = self.lookup(&rec.container_id)?;
         if !entry.record().state.running {
@@ -183,19 +133,7 @@ impl Engine {
         tty_stream: bool,
     ) -> Result<Option<UnixStream>> {
         self.exec_check(exec_id)?;
-        let rec = {
-            let mut execs = lock(&self.execs);
-            let rec = execs
-                .get_mut(exec_id)
-                .ok_or_else(|| Error::not_found(format!("No such exec instance: {exec_id}")))?;
-            if rec.started {
-                return Err(Error::conflict(format!(
-                    "Exec command {exec_id} has already run"
-                )));
-            }
-            rec.started = true;
-            rec.clone()
-        };
+        let rec = self.execs.start(exec_id)?;
         let entry = self.lookup(&rec.container_id)?;
         let (env, user, cwd) = {
             let r = entry.record();
@@ -231,15 +169,12 @@ impl Engine {
         match shim.exec(exec_id, process, detach, tty_stream).await {
             Ok((pid, stream)) => {
                 crate::fault::point("exec.started");
-                if let Some(r) = lock(&self.execs).get_mut(exec_id) {
-                    r.pid = pid;
-                }
+                self.execs.update(exec_id, |r| r.pid = pid);
                 Ok((!detach).then_some(stream))
             }
             Err(e) => {
-                if let Some(r) = lock(&self.execs).get_mut(exec_id) {
-                    r.exit_code = Some(EXEC_FAILED);
-                }
+                self.execs
+                    .update(exec_id, |r| r.exit_code = Some(EXEC_FAILED));
                 match e {
                     berth_runtime::Error::Exec(m) => Err(Error::invalid(format!(
                         "OCI runtime exec failed: exec failed: unable to start container process: {m}: unknown"
@@ -261,7 +196,7 @@ impl Engine {
 
     /// `GET /exec/{id}/json`.
     pub async fn exec_inspect(&self, exec_id: &str) -> Result<ExecInspect> {
-        let mut rec = self.exec_record(exec_id)?;
+        let mut rec = self.execs.get(exec_id)?;
         let mut running = false;
         if rec.started && rec.exit_code.is_none() {
             let shim = ShimClient::new(&self.paths(&rec.container_id).bundle);
@@ -273,10 +208,8 @@ impl Engine {
                 // The container (and with it every exec) was killed.
                 Err(_) => rec.exit_code = Some(137),
             }
-            if let Some(code) = rec.exit_code
-                && let Some(r) = lock(&self.execs).get_mut(exec_id)
-            {
-                r.exit_code = Some(code);
+            if let Some(code) = rec.exit_code {
+                self.execs.update(exec_id, |r| r.exit_code = Some(code));
             }
         }
         let cmd = rec.config.cmd.clone().unwrap_or_default();
@@ -307,46 +240,11 @@ impl Engine {
 
     /// `POST /exec/{id}/resize`.
     pub async fn exec_resize(&self, exec_id: &str, width: u16, height: u16) -> Result<()> {
-        let rec = self.exec_record(exec_id)?;
+        let rec = self.execs.get(exec_id)?;
         let shim = ShimClient::new(&self.paths(&rec.container_id).bundle);
         shim.exec_resize(exec_id, width, height)
             .await
             .map_err(Error::from)
-    }
-
-    /// How an attach to container `key` runs: the detach keys (`detachKeys`, "" for the
-    /// default) end it when the container has a TTY and an open stdin the client attaches
-    /// to. Invalid keys, and a paused or restarting container, are refused with Docker's
-    /// messages.
-    pub fn attach_session(&self, key: &str, stdin: bool, keys: &str) -> Result<StdioSession> {
-        // In dockerd's order: the keys, the container, its state.
-        let keys = if keys.is_empty() {
-            DEFAULT_DETACH_KEYS.to_vec()
-        } else {
-            parse_detach_keys(keys)
-                .ok_or_else(|| Error::invalid(format!("Invalid detach keys ({keys}) provided")))?
-        };
-        let entry = self.lookup(key)?;
-        let r = entry.record();
-        if r.state.paused {
-            return Err(Error::conflict(format!(
-                "container {key} is paused, unpause the container before attach"
-            )));
-        }
-        if r.state.restarting {
-            return Err(Error::conflict(format!(
-                "container {key} is restarting, wait until the container is running"
-            )));
-        }
-        Ok(StdioSession {
-            tty: r.config.tty,
-            detach_keys: (stdin && r.config.tty && r.config.open_stdin).then_some(keys),
-        })
-    }
-
-    /// Forget the execs of a removed container.
-    pub(crate) fn drop_execs(&self, container_id: &str) {
-        lock(&self.execs).retain(|_, r| r.container_id != container_id);
     }
 }
 
@@ -359,20 +257,5 @@ mod tests {
         let base = vec!["PATH=/bin".to_string(), "A=1".to_string()];
         let extra = vec!["A=2".to_string(), "B=3".to_string()];
         assert_eq!(merge_env(&base, &extra), ["PATH=/bin", "A=2", "B=3"]);
-    }
-
-    #[test]
-    fn detach_keys_parse_as_docker() {
-        assert_eq!(parse_detach_keys("ctrl-p,ctrl-q"), Some(vec![0x10, 0x11]));
-        assert_eq!(parse_detach_keys("ctrl-@"), Some(vec![0]));
-        assert_eq!(parse_detach_keys("ctrl-a,x,DEL"), Some(vec![1, b'x', 127]));
-        assert_eq!(
-            parse_detach_keys("ctrl-[,ctrl-\\,ctrl-],ctrl-^,ctrl-_"),
-            Some(vec![27, 28, 29, 30, 31])
-        );
-        assert_eq!(parse_detach_keys("ctrl-z"), Some(vec![26]));
-        for bad in ["ctrl-P", "ctrl-", "ab", "ctrl-p,", "", "ctrl-1", "é"] {
-            assert_eq!(parse_detach_keys(bad), None, "{bad:?}");
-        }
     }
 }
