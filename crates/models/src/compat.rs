@@ -46,11 +46,11 @@
 //! (`HairpinMode`, `LinkLocalIPv6Address`...) are still sent by dockerd up to 1.50, and so
 //! by Berth.
 
-use crate::build::JsonMessage;
 use crate::container::CreateRequest;
 use crate::exec::{ExecConfig, ExecStartConfig};
 use crate::image::{ImageInspect, ImageSummary};
 use crate::inspect::{ContainerInspect, ContainerSummary};
+use crate::progress::JsonMessage;
 use crate::system::{DiskUsage, EventMessage, SystemInfo};
 use crate::version::ApiVersion;
 use crate::{ContainerConfig, ZERO_TIME};

@@ -2,13 +2,11 @@
 //! [`OciPlatform`], `GET /distribution/{name}/json`'s [`DistributionInspect`]), the
 //! credentials clients send ([`AuthConfig`], in `POST /auth` and base64url-encoded in the
 //! `X-Registry-Auth` header of pull and push), and the progress streams of pull and push
-//! ([`CreateImageInfo`], [`PushImageInfo`]: JSON messages, see [`crate::build::JsonMessage`]).
+//! ([`CreateImageInfo`], [`PushImageInfo`]: JSON messages, see [`crate::progress::JsonMessage`]).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-
-use crate::serde_util::is_zero;
 
 /// An OCI content descriptor (`application/vnd.oci.descriptor.v1+json`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -102,18 +100,8 @@ pub struct AuthResponse {
 
 /// One line of `POST /images/create` (pull, import): `{"status": "Pulling fs layer",
 /// "id": "...", "progressDetail": {...}}`.
-pub type CreateImageInfo = crate::build::JsonMessage;
+pub type CreateImageInfo = crate::progress::JsonMessage;
 
 /// One line of `POST /images/{name}/push`; the last carries `aux` with the pushed
-/// tag, digest and size ([`PushResult`]).
-pub type PushImageInfo = crate::build::JsonMessage;
-
-/// `aux` of the last line of a push.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase")]
-pub struct PushResult {
-    pub tag: String,
-    pub digest: String,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub size: i64,
-}
+/// tag, digest and size ([`crate::progress::PushResult`]).
+pub type PushImageInfo = crate::progress::JsonMessage;

@@ -16,9 +16,9 @@
 //! - [`system`]: [`SystemInfo`], [`SystemVersion`], [`DiskUsage`], [`EventMessage`].
 //! - [`network`], [`volume`]: networks and volumes; [`ports`]: the docker CLI's
 //!   `-p`/`--publish`, `--expose` and `-P` parsers, shared by the CLI and the daemon.
-//! - [`build`]: [`BuildOptions`], the build cache and [`JsonMessage`] (every progress
-//!   stream's line); [`distribution`]: OCI descriptors, [`AuthConfig`], pull and push
-//!   progress; [`compose`]: the labels of docker-compose.
+//! - [`build`]: [`BuildOptions`] and the build cache; [`progress`]: [`JsonMessage`] (every
+//!   progress stream's line); [`distribution`]: OCI descriptors, [`AuthConfig`], pull and
+//!   push progress; [`compose`]: the labels of docker-compose.
 //!
 //! What changes with the API version is in [`compat`] ([`ForVersion`]); [`version`] has
 //! [`ApiVersion`]. [`ErrorResponse`] is every error's body, [`IdResponse`] the answer of
@@ -34,6 +34,7 @@ pub mod image;
 pub mod inspect;
 pub mod network;
 pub mod ports;
+pub mod progress;
 mod serde_util;
 pub mod stats;
 pub mod system;
@@ -50,6 +51,7 @@ pub use exec::*;
 pub use image::*;
 pub use inspect::*;
 pub use network::*;
+pub use progress::*;
 pub use serde_util::EmptyObject;
 pub use stats::*;
 pub use system::*;

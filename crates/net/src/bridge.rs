@@ -171,7 +171,7 @@ pub struct Endpoint {
     pub mac: String,
     /// Chosen host ports, by `"80/tcp"`.
     pub ports: BTreeMap<String, Vec<PortBinding>>,
-    pub maps: Vec<crate::firewall::PortMap>,
+    pub maps: Vec<crate::ports::PortMap>,
 }
 
 /// The bridge driver over a [`Netlink`] and an [`Nft`].

@@ -26,14 +26,14 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::net::IpAddr;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
 use ipnet::IpNet;
 
-use crate::ports::Proto;
+use crate::ports::PortMap;
 
 /// The table's family and name.
 pub const TABLE: &str = "inet berth";
@@ -156,17 +156,6 @@ pub struct NetworkRules {
     /// Masquerade traffic that leaves the host (`com.docker.network.bridge.
     /// enable_ip_masquerade`, default true); without it only the hairpin is masqueraded.
     pub masquerade: bool,
-}
-
-/// One published port.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct PortMap {
-    /// `None`: every local address of the family.
-    pub host_ip: Option<IpAddr>,
-    pub proto: Proto,
-    pub host_port: u16,
-    pub container_ip: IpAddr,
-    pub container_port: u16,
 }
 
 fn check_name(s: &str) -> Result<&str, FirewallError> {
@@ -524,6 +513,7 @@ impl<N: Nft> Firewall<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::Proto;
 
     fn net(b: &str, s: &str, internal: bool) -> NetworkRules {
         NetworkRules {

@@ -13,6 +13,17 @@ pub use berth_models::ports::{
     PortBinding, PortSpecError, PortSpecs, Proto, parse_port_specs, publish_all,
 };
 
+/// One published port, as the firewall maps it ([`crate::firewall::Firewall::publish`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PortMap {
+    /// `None`: every local address of the family.
+    pub host_ip: Option<IpAddr>,
+    pub proto: Proto,
+    pub host_port: u16,
+    pub container_ip: IpAddr,
+    pub container_port: u16,
+}
+
 /// A port or a range (`8000-8010`) as the allocator takes it.
 fn parse_range(s: &str) -> Option<(u16, u16)> {
     berth_models::ports::parse_port_range(s).ok()
@@ -105,7 +116,7 @@ impl PortAllocator {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Published {
     pub bindings: BTreeMap<String, Vec<PortBinding>>,
-    pub maps: Vec<crate::firewall::PortMap>,
+    pub maps: Vec<PortMap>,
 }
 
 /// Why ports could not be published.
@@ -173,7 +184,7 @@ pub fn publish(
                     Some(IpAddr::V6(_)) => v6.map(IpAddr::V6).into_iter().collect(),
                 };
                 for container_ip in targets {
-                    out.maps.push(crate::firewall::PortMap {
+                    out.maps.push(PortMap {
                         host_ip,
                         proto,
                         host_port,

@@ -10,8 +10,9 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::path::Path;
 use std::time::Duration;
 
-use berth_net::firewall::{Firewall, NetworkRules, NftCli, PortMap};
+use berth_net::firewall::{Firewall, NetworkRules, NftCli};
 use berth_net::link::{Attachment, BridgeConfig, Netlink, RtNetlink, in_netns, mac_for_ip};
+use berth_net::ports::PortMap;
 use berth_net::ports::Proto;
 use common::{Netns, can_run, sh};
 

@@ -541,7 +541,7 @@ pub(crate) fn check_create(req: &CreateRequest) -> Result<()> {
         .as_ref()
         .and_then(|n| n.endpoints_config.as_ref());
     for (network, endpoint) in endpoints.into_iter().flatten() {
-        let own_network = crate::networks::attach::is_network_name(&hc.network_mode);
+        let own_network = crate::networks::is_network_name(&hc.network_mode);
         if !own_network && !endpoint_names(&hc.network_mode).contains(&network.as_str()) {
             return Err(Error::new(
                 ErrorKind::NotImplemented,

@@ -58,7 +58,7 @@ pub(super) fn ps_filters_match(r: &Container, filters: &Filters) -> bool {
                 })
             }),
             "publish" => any(&|v| {
-                crate::networks::view::ports(r)
+                r.ports()
                     .iter()
                     .any(|(k, b)| b.as_ref().is_some_and(|b| !b.is_empty()) && port_matches(v, k))
             }),

@@ -161,7 +161,7 @@ impl Container {
             image_manifest_descriptor: None,
             command,
             created: time::unix_seconds(&self.created),
-            ports: crate::networks::view::summary_ports(self),
+            ports: crate::networks::view::summary_ports(self.ports()),
             size_rw: None,
             size_root_fs: None,
             labels: self.config.labels.clone(),
@@ -195,6 +195,15 @@ impl Container {
         out
     }
 
+    /// `NetworkSettings.Ports`: while it runs, its exposed and published ports.
+    pub(crate) fn ports(&self) -> berth_models::PortMap {
+        if !self.state.running {
+            return Default::default();
+        }
+        let exposed = self.config.exposed_ports.iter().flatten().map(|(k, _)| k);
+        crate::networks::view::ports(exposed, self.networks.values())
+    }
+
     /// The networks it is on, by name: the default network is `bridge` (a network
     /// namespace with loopback only until Berth has bridge networking), `host` or `none`;
     /// with another container's network, none of its own.
@@ -206,7 +215,7 @@ impl Container {
                 .map(|(name, att)| {
                     (
                         name.clone(),
-                        crate::networks::view::endpoint(self, name, att),
+                        crate::networks::view::endpoint((&self.name, &self.id), name, att),
                     )
                 })
                 .collect();
@@ -226,7 +235,7 @@ impl Container {
     fn network_settings(&self) -> NetworkSettings {
         let networks = self.networks();
         let mut s = NetworkSettings {
-            ports: crate::networks::view::ports(self),
+            ports: self.ports(),
             ..Default::default()
         };
         if let Some(e) = networks.get("bridge") {

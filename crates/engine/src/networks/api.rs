@@ -590,7 +590,7 @@ impl Engine {
             ));
         };
         let c = entry.record().clone();
-        if !super::attach::is_network_name(&c.host_config.network_mode) {
+        if !super::is_network_name(&c.host_config.network_mode) {
             return Err(Error::new(
                 ErrorKind::Forbidden,
                 "container sharing network namespace with another container or host cannot be connected to any other network",

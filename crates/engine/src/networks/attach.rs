@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::files::{StartLinks, hosts_text, parse_link, resolv_text, rewrite};
 use super::ports::{hold_port, port_bindings, port_in_use};
-use super::{BRIDGE, HOST, Held, NONE, net_error};
+use super::{BRIDGE, HOST, Held, is_network_name, mode_network, net_error};
 use crate::containers::record::Container;
 use crate::{Engine, Entry, Error, ErrorKind, Result, lock};
 
@@ -128,19 +128,6 @@ pub(crate) fn parse_mac(s: &str) -> Result<[u8; 6]> {
         return Err(bad());
     }
     Ok(mac)
-}
-
-/// Whether a network mode names a network of its own (not `host`, `none`, `container:`).
-pub(crate) fn is_network_name(mode: &str) -> bool {
-    !matches!(mode, HOST | NONE) && !mode.starts_with("container:")
-}
-
-/// The name of the network a mode attaches to: `default` is `bridge`.
-pub(crate) fn mode_network(mode: &str) -> &str {
-    match mode {
-        "" | "default" => BRIDGE,
-        m => m,
-    }
 }
 
 /// The bundle's `network.json`: a running container's endpoints by network name.
@@ -692,7 +679,7 @@ impl Engine {
         if !self.networks.firewall_ready.load(Ordering::Acquire) {
             return;
         }
-        let published: Vec<(String, Vec<berth_net::firewall::PortMap>)> = lock(&self.containers)
+        let published: Vec<(String, Vec<berth_net::ports::PortMap>)> = lock(&self.containers)
             .values()
             .filter_map(|e| {
                 let r = e.record();

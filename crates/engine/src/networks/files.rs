@@ -132,7 +132,7 @@ pub(crate) struct StartLinks {
 /// A container's links with the network each is on: `HostConfig.Links` on its mode's
 /// network, each endpoint's own on that endpoint's.
 fn all_links(c: &Container) -> impl Iterator<Item = (&str, &String)> {
-    let primary = super::attach::mode_network(&c.host_config.network_mode);
+    let primary = super::mode_network(&c.host_config.network_mode);
     let endpoint_links = c
         .networks
         .iter()

@@ -74,6 +74,19 @@ pub(crate) const NONE: &str = "none";
 /// The default network's name.
 pub(crate) const BRIDGE: &str = "bridge";
 
+/// Whether a network mode names a network of its own (not `host`, `none`, `container:`).
+pub(crate) fn is_network_name(mode: &str) -> bool {
+    !matches!(mode, HOST | NONE) && !mode.starts_with("container:")
+}
+
+/// The name of the network a mode attaches to: `default` is `bridge`.
+pub(crate) fn mode_network(mode: &str) -> &str {
+    match mode {
+        "" | "default" => BRIDGE,
+        m => m,
+    }
+}
+
 /// A network as recorded: the driver's view and what `docker network inspect` shows.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct NetworkRecord {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::OwnedFd;
 
-use berth_net::firewall::PortMap;
+use berth_net::ports::PortMap;
 use berth_net::ports::{PortBinding, Proto};
 
 use crate::Error;

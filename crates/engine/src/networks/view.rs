@@ -7,7 +7,6 @@ use berth_models::{EndpointIpamConfig, EndpointSettings, Port, PortBinding, Port
 
 use super::NetworkRecord;
 use super::attach::NetAttachment;
-use crate::containers::record::Container;
 
 /// `GET /networks/{id}`: the record with its running containers (`containers`: id, name
 /// and attachment of each container on it).
@@ -72,8 +71,13 @@ pub(crate) fn network(
     out
 }
 
-/// A container's endpoint on one network, as inspect shows it (addresses while it runs).
-pub(crate) fn endpoint(c: &Container, name: &str, att: &NetAttachment) -> EndpointSettings {
+/// A container's endpoint on one network, as inspect shows it (addresses while it runs);
+/// `container` is its name and id.
+pub(crate) fn endpoint(
+    container: (&str, &str),
+    name: &str,
+    att: &NetAttachment,
+) -> EndpointSettings {
     let mut e = EndpointSettings {
         network_id: att.network_id.clone(),
         aliases: (!att.aliases.is_empty()).then(|| att.aliases.clone()),
@@ -89,7 +93,8 @@ pub(crate) fn endpoint(c: &Container, name: &str, att: &NetAttachment) -> Endpoi
         ..Default::default()
     };
     if name != super::BRIDGE {
-        let mut names = vec![c.name.clone(), c.id[..12].to_string()];
+        let (cname, id) = container;
+        let mut names = vec![cname.to_string(), id[..12.min(id.len())].to_string()];
         names.extend(att.aliases.iter().cloned());
         e.dns_names = Some(names);
     }
@@ -117,15 +122,15 @@ pub(crate) fn endpoint(c: &Container, name: &str, att: &NetAttachment) -> Endpoi
 
 /// `NetworkSettings.Ports` of a running container: every exposed or published port, with
 /// its host bindings (`null` for one not published).
-pub(crate) fn ports(c: &Container) -> PortMap {
+pub(crate) fn ports<'a>(
+    exposed: impl Iterator<Item = &'a String>,
+    networks: impl Iterator<Item = &'a NetAttachment>,
+) -> PortMap {
     let mut out = PortMap::new();
-    if !c.state.running {
-        return out;
-    }
-    for key in c.config.exposed_ports.iter().flatten().map(|(k, _)| k) {
+    for key in exposed {
         out.insert(key.clone(), None);
     }
-    for att in c.networks.values() {
+    for att in networks {
         let Some(ep) = &att.endpoint else { continue };
         for (key, list) in &ep.ports {
             let bindings = out
@@ -143,10 +148,10 @@ pub(crate) fn ports(c: &Container) -> PortMap {
     out
 }
 
-/// The `Ports` of `GET /containers/json`.
-pub(crate) fn summary_ports(c: &Container) -> Vec<Port> {
+/// The `Ports` of `GET /containers/json`, from [`ports`].
+pub(crate) fn summary_ports(ports: PortMap) -> Vec<Port> {
     let mut out = Vec::new();
-    for (key, bindings) in ports(c) {
+    for (key, bindings) in ports {
         let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
         let Ok(private) = port.parse::<u16>() else {
             continue;
