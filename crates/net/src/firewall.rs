@@ -349,6 +349,24 @@ pub fn publish_script(
     container: &str,
     ports: &[PortMap],
 ) -> Result<String, FirewallError> {
+    elements_script(t, container, ports, false)
+}
+
+/// Unpublishes exactly these ports (idempotent: each is added, then deleted).
+pub fn unpublish_script(
+    t: &str,
+    container: &str,
+    ports: &[PortMap],
+) -> Result<String, FirewallError> {
+    elements_script(t, container, ports, true)
+}
+
+fn elements_script(
+    t: &str,
+    container: &str,
+    ports: &[PortMap],
+    delete: bool,
+) -> Result<String, FirewallError> {
     let id = check_name(container)?;
     let mut s = String::new();
     for p in ports {
@@ -357,24 +375,9 @@ pub fn publish_script(
             s,
             "add element {t} {map} {{ {key} comment \"ctr={id}\" : {value} }}"
         );
-    }
-    Ok(s)
-}
-
-/// Unpublishes exactly these ports (idempotent).
-pub fn unpublish_script(
-    t: &str,
-    container: &str,
-    ports: &[PortMap],
-) -> Result<String, FirewallError> {
-    let id = check_name(container)?;
-    let mut s = String::new();
-    for p in ports {
-        let (map, key, value) = port_element(p)?;
-        let _ = writeln!(
-            s,
-            "add element {t} {map} {{ {key} comment \"ctr={id}\" : {value} }}\ndelete element {t} {map} {{ {key} }}"
-        );
+        if delete {
+            let _ = writeln!(s, "delete element {t} {map} {{ {key} }}");
+        }
     }
     Ok(s)
 }

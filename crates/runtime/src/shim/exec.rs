@@ -14,7 +14,7 @@ use nix::sched::CloneFlags;
 use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-use super::init::{ChildStdio, Prepared, become_user, fail, set_rlimit};
+use super::init::{ChildStdio, Prepared, become_user, fail, report_and_exit, set_rlimit};
 use crate::execpath::ExecError;
 use crate::linux::caps::CapSets;
 use crate::linux::cgroups::CgroupManager;
@@ -41,14 +41,7 @@ pub struct ExecArgs<'a> {
 pub fn run(args: ExecArgs<'_>) -> ! {
     let report = args.report.try_clone();
     let err = setup_and_exec(args);
-    if let Ok(report) = report {
-        let mut msg = Vec::with_capacity(err.message.len() + 1);
-        msg.push(b'E');
-        msg.extend_from_slice(err.message.as_bytes());
-        let _ = nix::unistd::write(&report, &msg);
-    }
-    // SAFETY: _exit is always safe; it skips the shim's atexit handlers and buffers.
-    unsafe { libc::_exit(err.code) }
+    report_and_exit(report, &err)
 }
 
 fn setup_and_exec(a: ExecArgs<'_>) -> ExecError {

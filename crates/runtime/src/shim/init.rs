@@ -85,6 +85,12 @@ pub fn run(args: InitArgs<'_>) -> ! {
         Ok(never) => match never {},
         Err(e) => e,
     };
+    report_and_exit(report, &err)
+}
+
+/// A child's end when setting up failed: `E<message>` to the shim on the report pipe,
+/// then `_exit` with the error's code (the init's and an exec's alike).
+pub(super) fn report_and_exit(report: std::io::Result<OwnedFd>, err: &ExecError) -> ! {
     if let Ok(report) = report {
         let mut msg = Vec::with_capacity(err.message.len() + 1);
         msg.push(b'E');
