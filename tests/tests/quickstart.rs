@@ -94,6 +94,10 @@ fn quickstart_stop_says_what_it_did() {
         .arg(format!("unix://{}/berthd.sock", b.path().display()))
         .arg("--cgroup-parent")
         .arg(berth_e2e::unique("berth-e2e-"))
+        // Names of its own: no default bridge (berth0 would outlive the daemon, as
+        // docker0 does) and a firewall table no other test uses.
+        .args(["--bridge", "none", "--firewall-table"])
+        .arg(berth_e2e::unique("bq"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
