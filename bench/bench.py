@@ -189,7 +189,7 @@ def stop_berth(p, sock):
         p.kill()
 
 
-def cleanup(snap, had_docker0):
+def cleanup(snap, had_bridges):
     if "berthd" in procs:
         stop_berth(procs["berthd"], BERTH_SOCK)
     p = procs.get("dockerd")
@@ -228,8 +228,10 @@ def cleanup(snap, had_docker0):
     sh(f"losetup -j {W}/fs.img | cut -d: -f1 | xargs -r -n1 losetup -d", check=False)
     for tool, rules in snap.items():
         subprocess.run([tool + "-restore"], input=rules, text=True)
-    if not had_docker0:
-        sh(["ip", "link", "del", "docker0"], check=False)
+    # Both engines leave their default bridge when they stop: remove the ones we made.
+    for bridge, had in had_bridges.items():
+        if not had:
+            sh(["ip", "link", "del", bridge], check=False)
     suffix = os.path.basename(W).split(".")[-1]
     tags = [f"berth-bench-{suffix}", f"berth-bench-bundle-{suffix}"]
     for ctl in os.listdir("/sys/fs/cgroup"):
@@ -414,7 +416,7 @@ def bundle_bench(bb, reps):
 
 def main():
     snap = iptables_snapshot()
-    had_docker0 = os.path.exists("/sys/class/net/docker0")
+    had_bridges = {b: os.path.exists(f"/sys/class/net/{b}") for b in ("docker0", "berth0")}
     results = []  # rows
     scaling = {}
     try:
@@ -663,7 +665,7 @@ def main():
             sh([DOCKER, "rm", "-f", "benchcommit"], env=env)
         row("`commit` of a container with 100 MB of changes", commits, ">= 2x faster")
     finally:
-        cleanup(snap, had_docker0)
+        cleanup(snap, had_bridges)
     write_report(results, mem, scaling, runtime_rows)
 
 
