@@ -228,6 +228,14 @@ def cleanup(snap, had_bridges):
     sh(f"losetup -j {W}/fs.img | cut -d: -f1 | xargs -r -n1 losetup -d", check=False)
     for tool, rules in snap.items():
         subprocess.run([tool + "-restore"], input=rules, text=True)
+        # Tables the snapshot did not have (dockerd made them): restoring leaves them, so
+        # empty and remove them (with iptables-nft they are nftables tables of their own).
+        family = "ip" if tool == "iptables" else "ip6"
+        for table in ("filter", "nat", "mangle", "raw"):
+            if f"*{table}\n" not in rules:
+                sh([tool, "-t", table, "-F"], check=False)
+                sh([tool, "-t", table, "-X"], check=False)
+                sh(["nft", "delete", "table", family, table], check=False)
     # Both engines leave their default bridge when they stop: remove the ones we made.
     for bridge, had in had_bridges.items():
         if not had:

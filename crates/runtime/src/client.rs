@@ -392,7 +392,9 @@ mod tests {
     #[tokio::test]
     async fn a_line_is_read_and_nothing_after_it() {
         let (mut a, mut b) = UnixStream::pair().expect("pair");
-        a.write_all(b"{\"type\":\"ok\"}\nstream bytes").await.expect("write");
+        a.write_all(b"{\"type\":\"ok\"}\nstream bytes")
+            .await
+            .expect("write");
         assert_eq!(read_line(&mut b).await.expect("line"), b"{\"type\":\"ok\"}");
         drop(a);
         let mut rest = Vec::new();
