@@ -73,6 +73,25 @@ fn link_exists(name: &str) -> bool {
         .success()
 }
 
+/// `run --rm --network NET busybox sh -c SCRIPT` through one CLI; its output.
+fn busybox_sh(d: &Daemon, docker: bool, net: &str, script: &str) -> String {
+    d.cli(
+        docker,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            net,
+            "busybox",
+            "sh",
+            "-c",
+            script,
+        ],
+    )
+    .ok()
+    .stdout()
+}
+
 fn nft_table(d: &Daemon) -> String {
     let out = Command::new("nft")
         .args(["list", "table", "inet", &d.fw_table])
@@ -376,22 +395,7 @@ fn user_networks_resolve_names_and_stay_apart() {
             "for n in {db} database {short}; do printf 'GET /hostname HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $n 80 | tail -1; done; \
              grep nameserver /etc/resolv.conf"
         );
-        let out = d
-            .cli(
-                docker,
-                &[
-                    "run",
-                    "--rm",
-                    "--network",
-                    &n1,
-                    "busybox",
-                    "sh",
-                    "-c",
-                    &script,
-                ],
-            )
-            .ok()
-            .stdout();
+        let out = busybox_sh(&d, docker, &n1, &script);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(
             lines,
@@ -530,22 +534,7 @@ fn internal_and_none_networks_have_no_way_out() {
             .ok()
             .stdout();
         assert_ne!(open.trim(), "done", "the default bridge reaches the host");
-        let out = d
-            .cli(
-                docker,
-                &[
-                    "run",
-                    "--rm",
-                    "--network",
-                    &internal,
-                    "busybox",
-                    "sh",
-                    "-c",
-                    &probe,
-                ],
-            )
-            .ok()
-            .stdout();
+        let out = busybox_sh(&d, docker, &internal, &probe);
         assert_eq!(out.trim(), "done", "an internal network reached {host}");
         let none = d
             .cli(
@@ -1280,22 +1269,7 @@ fn aux_addresses_and_ipv6_on_a_user_network() {
              nslookup -type=aaaa {srv} | grep -c {ip6}; ip -6 route show default | cut -d' ' -f1-3",
             ip6 = addrs[1],
         );
-        let out = d
-            .cli(
-                docker,
-                &[
-                    "run",
-                    "--rm",
-                    "--network",
-                    &net,
-                    "busybox",
-                    "sh",
-                    "-c",
-                    &probe,
-                ],
-            )
-            .ok()
-            .stdout();
+        let out = busybox_sh(&d, docker, &net, &probe);
         assert_eq!(
             out,
             format!("{hostname}1\ndefault via {}\n", addrs[2]),
@@ -1484,22 +1458,7 @@ fn bridge_driver_options() {
             ip.trim(),
             gw.trim()
         );
-        let out = d
-            .cli(
-                docker,
-                &[
-                    "run",
-                    "--rm",
-                    "--network",
-                    &net,
-                    "busybox",
-                    "sh",
-                    "-c",
-                    &probe,
-                ],
-            )
-            .ok()
-            .stdout();
+        let out = busybox_sh(&d, docker, &net, &probe);
         assert_eq!(out, "ctr0 lo \nisolated\ngateway\n", "{out}");
         // No masquerading out of the host: only the hairpin rule in its nat chain.
         let nat = Command::new("nft")
