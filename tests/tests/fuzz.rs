@@ -200,10 +200,15 @@ fn api_fuzz() {
             .unwrap_or_default();
         assert!(children.is_empty(), "cgroups left in {}", parent.display());
     }
+    // A removed container's files go in the background once the removal is answered.
     for dir in ["root/containers", "run/archive", "root/image/tmp"] {
-        let left: Vec<_> = std::fs::read_dir(d.dir.path().join(dir))
-            .map(|e| e.flatten().map(|e| e.file_name()).collect())
-            .unwrap_or_default();
+        let left = || -> Vec<_> {
+            std::fs::read_dir(d.dir.path().join(dir))
+                .map(|e| e.flatten().map(|e| e.file_name()).collect())
+                .unwrap_or_default()
+        };
+        eventually(10, || left().is_empty());
+        let left = left();
         assert!(left.is_empty(), "left in {dir}: {left:?}");
     }
 }

@@ -119,7 +119,9 @@ impl Engine {
             tracing::warn!("removing container record {id}: {e}");
         }
         fault::point("remove.unrecorded");
-        let _ = tokio::task::spawn_blocking(move || {
+        // The files go in the background: the container is already gone (no record, its
+        // directory renamed), and what a crash cuts short the next start deletes.
+        drop(tokio::task::spawn_blocking(move || {
             for d in [&trash, &paths.dir, &paths.bundle] {
                 if let Err(e) = std::fs::remove_dir_all(d)
                     && e.kind() != std::io::ErrorKind::NotFound
@@ -127,8 +129,7 @@ impl Engine {
                     tracing::warn!("removing {}: {e}", d.display());
                 }
             }
-        })
-        .await;
+        }));
         lock(&entry.pending).clear();
         self.container_event(&entry.record().clone(), "destroy", &[]);
         entry.progress.send_modify(|p| {
