@@ -26,7 +26,6 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;

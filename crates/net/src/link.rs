@@ -134,8 +134,8 @@ pub struct RtNetlink {
 }
 
 impl RtNetlink {
-    /// Opens a netlink socket in the current network namespace; must be called within a
-    /// tokio runtime, which serves it.
+    /// Opens a netlink socket in the current network namespace, served by the netlink
+    /// thread ([`netlink_runtime`]).
     pub fn new() -> Result<RtNetlink, LinkError> {
         let rt = netlink_runtime()?;
         let _guard = rt.enter();

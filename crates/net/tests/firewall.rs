@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use berth_net::firewall::{Firewall, NetworkRules, NftCli};
 use berth_net::link::{Attachment, BridgeConfig, Netlink, RtNetlink, in_netns, mac_for_ip};
-use berth_net::ports::PortMap;
-use berth_net::ports::Proto;
+use berth_net::ports::{PortMap, Proto};
 use common::{Netns, can_run, sh};
 
 /// A TCP server in `ns` answering each connection with the peer's address, and a UDP one

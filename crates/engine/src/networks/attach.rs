@@ -296,14 +296,20 @@ impl Engine {
                 let att = &c.networks[name];
                 let state = &mut *state;
                 let not_found = || Error::not_found(format!("network {name} not found"));
-                let record = state
-                    .nets
-                    .get(&att.network_id)
-                    .or_else(|| state.nets.values().find(|n| n.name == *name))
-                    .cloned()
-                    .ok_or_else(not_found)?;
-                let net = record.net.clone().ok_or_else(not_found)?;
-                let ifname = record.next_ifname(&ifnames);
+                let (net, ifname, published) = {
+                    let record = state
+                        .nets
+                        .get(&att.network_id)
+                        .or_else(|| state.nets.values().find(|n| n.name == *name))
+                        .ok_or_else(not_found)?;
+                    let published = if i == 0 {
+                        record.bind_default_host(ports.clone())
+                    } else {
+                        BTreeMap::new()
+                    };
+                    let net = record.net.clone().ok_or_else(not_found)?;
+                    (net, record.next_ifname(&ifnames), published)
+                };
                 ifnames.push(ifname.clone());
                 let spec = EndpointSpec {
                     container_id: c.id.clone(),
@@ -312,11 +318,7 @@ impl Engine {
                     ipv4: att.ipv4,
                     ipv6: att.ipv6,
                     mac: att.mac.as_deref().map(parse_mac).transpose()?,
-                    ports: if i == 0 {
-                        record.bind_default_host(ports.clone())
-                    } else {
-                        BTreeMap::new()
-                    },
+                    ports: published,
                     no_default_route: i > 0,
                     link_local: att.link_local_nets(),
                 };

@@ -156,14 +156,12 @@ impl Engine {
     /// `--link`s of a container being started: each legacy link's container must be
     /// running and on the default bridge with this one (dockerd's messages).
     pub(crate) fn links(&self, c: &Container) -> Result<StartLinks> {
-        let mut out = StartLinks::default();
-        for (net, entry) in all_links(c) {
+        let mut out = StartLinks {
+            legacy: Vec::new(),
+            aliases: link_aliases(c),
+        };
+        for (_, entry) in all_links(c).filter(|(net, _)| *net == BRIDGE) {
             let (name, alias) = parse_link(entry)?;
-            if net != BRIDGE {
-                out.aliases
-                    .insert(alias.to_ascii_lowercase(), name.to_ascii_lowercase());
-                continue;
-            }
             if out.legacy.iter().any(|l| l.alias == alias) {
                 continue;
             }

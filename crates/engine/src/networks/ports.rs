@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::OwnedFd;
 
-use berth_net::ports::PortMap;
-use berth_net::ports::{PortBinding, Proto};
+use berth_net::ports::{PortBinding, PortMap, Proto};
 
 use crate::Error;
 use crate::containers::record::Container;
