@@ -77,13 +77,18 @@ impl Engine {
         }
     }
 
-    /// Whether the container's process is gone: its exit recorded, or its shim says so
-    /// (or is gone itself).
+    /// Whether the container's process is gone or going: its exit recorded, its init
+    /// exiting (a freeze waits for a task in `do_exit`, which a shim has not seen exit
+    /// yet), or its shim says so (or is gone itself).
     async fn has_exited(&self, id: &str) -> bool {
         let Ok(entry) = self.lookup(id) else {
             return true;
         };
-        if !entry.record().state.running {
+        let (running, pid) = {
+            let r = entry.record();
+            (r.state.running, r.state.pid)
+        };
+        if !running || (pid > 0 && berth_runtime::linux::procs::exiting(pid as i32)) {
             return true;
         }
         let shim = berth_runtime::ShimClient::new(&self.paths(id).bundle);

@@ -114,9 +114,34 @@ pub fn parent(pid: i32) -> Option<i32> {
 }
 
 fn parse_stat_ppid(stat: &str) -> Option<i32> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    // " S ppid ...": state, then the parent.
-    rest.split_whitespace().nth(1)?.parse().ok()
+    stat_fields(stat)?.nth(1)?.parse().ok()
+}
+
+/// Whether `pid` is gone or on its way out: no such process, a zombie, or a task the
+/// kernel marked `PF_EXITING` (still in `do_exit`, e.g. tearing its namespaces down; a
+/// cgroup freeze waits for such a task and a shim has not seen its exit yet).
+pub fn exiting(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => parse_stat_exiting(&stat),
+        Err(_) => true,
+    }
+}
+
+fn parse_stat_exiting(stat: &str) -> bool {
+    const PF_EXITING: u64 = 0x4;
+    let Some(mut f) = stat_fields(stat) else {
+        return false;
+    };
+    // " S ppid pgrp session tty_nr tpgid flags ...".
+    let state = f.next().unwrap_or_default();
+    let flags: u64 = f.nth(5).and_then(|v| v.parse().ok()).unwrap_or(0);
+    matches!(state, "Z" | "X" | "x") || flags & PF_EXITING != 0
+}
+
+/// The fields of a `/proc/PID/stat` line after the command name (which may hold spaces
+/// and parentheses), from the state on.
+fn stat_fields(stat: &str) -> Option<std::str::SplitWhitespace<'_>> {
+    Some(stat[stat.rfind(')')? + 1..].split_whitespace())
 }
 
 #[cfg(test)]
@@ -128,6 +153,18 @@ mod tests {
         assert_eq!(parse_stat_ppid("42 (a) b) S 7 42 42 0"), Some(7));
         assert_eq!(parse_stat_ppid("1 (init) S 0 1 1"), Some(0));
         assert_eq!(parse_stat_ppid("garbage"), None);
+    }
+
+    #[test]
+    fn exiting_from_state_and_flags() {
+        let line = |state: &str, flags: u64| format!("9 (a) b) {state} 1 9 9 0 -1 {flags} 0 0");
+        assert!(!parse_stat_exiting(&line("S", 0x400100)));
+        assert!(!parse_stat_exiting(&line("R", 0x400000)));
+        assert!(parse_stat_exiting(&line("D", 0x400104)), "PF_EXITING");
+        assert!(parse_stat_exiting(&line("Z", 0x400000)));
+        assert!(!parse_stat_exiting("garbage"));
+        assert!(!exiting(std::process::id() as i32));
+        assert!(exiting(i32::MAX), "no such process");
     }
 
     #[test]

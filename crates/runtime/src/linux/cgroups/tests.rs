@@ -243,12 +243,19 @@ fn v2_limits_write_docker_values() {
 
 #[test]
 fn freeze_waits_for_the_kernel() {
-    // v1: a cgroup stuck FREEZING: an error after the retries, and it counts as frozen.
+    // v1: a cgroup stuck FREEZING counts as frozen; after the retries (with a moment
+    // thawed now and then), an error, and it is left thawed.
     let host = v1_host();
     let cg = Cgroup::create_on(host.clone(), &v1_layout(), "/berth/f", &Limits::default()).unwrap();
     host.on_write("freezer.state", "FROZEN", "freezer.state", "FREEZING");
-    cg.freeze(true).unwrap_err();
+    host.file("/cg/freezer/berth/f/freezer.state", "FREEZING");
     assert!(cg.is_frozen(), "FREEZING counts as frozen");
+    cg.freeze(true).unwrap_err();
+    assert!(!cg.is_frozen(), "thawed after the failure");
+    let written = host.written("/cg/freezer/berth/f/freezer.state");
+    assert_eq!(written.iter().filter(|w| *w == "FROZEN").count(), 1000);
+    assert_eq!(written.iter().filter(|w| *w == "THAWED").count(), 21);
+    assert_eq!(written.last().unwrap(), "THAWED");
     let host = v1_host();
     let cg = Cgroup::create_on(host.clone(), &v1_layout(), "/berth/f", &Limits::default()).unwrap();
     cg.freeze(true).unwrap();
@@ -273,6 +280,12 @@ fn freeze_waits_for_the_kernel() {
     cg.freeze(true).unwrap();
     assert!(cg.is_frozen());
     assert!(cg.freeze(false).is_err(), "never reported thawed");
+    // A freeze never reported: thawed again.
+    let host = v2_host();
+    let cg = Cgroup::create_on(host.clone(), &layout, "/berth/g", &Limits::default()).unwrap();
+    assert!(cg.freeze(true).is_err());
+    assert_eq!(host.written("/cg2/berth/g/cgroup.freeze"), ["1", "0"]);
+    assert!(!cg.is_frozen());
 }
 
 #[test]

@@ -196,15 +196,24 @@ impl CgroupManager for V1 {
             .ok_or_else(|| crate::Error::Invalid("no freezer cgroup on this host".into()))?;
         let state = if frozen { "FROZEN" } else { "THAWED" };
         let file = d.join("freezer.state");
-        self.write(&file, state)?;
-        for _ in 0..1000 {
+        for i in 0..1000 {
+            if frozen && i % 50 == 49 {
+                // A cgroup that stays FREEZING (processes arriving, or one busy in the
+                // kernel) freezes more readily after a moment thawed, as runc found.
+                let _ = self.write(&file, "THAWED");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            // v1 may need the write again to leave FREEZING.
+            self.write(&file, state)?;
             let now = self.host.read(&file).unwrap_or_default();
             if now.lines().any(|l| l.trim() == state) {
                 return Ok(());
             }
-            // v1 may need the write again to leave FREEZING.
-            self.write(&file, state)?;
             std::thread::sleep(Duration::from_millis(1));
+        }
+        if frozen {
+            // Never left half frozen: a task that froze meanwhile would stay stopped.
+            let _ = self.write(&file, "THAWED");
         }
         Err(crate::Error::Shim(format!("cgroup did not reach {state}")))
     }

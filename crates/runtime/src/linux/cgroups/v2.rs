@@ -155,6 +155,10 @@ impl CgroupManager for V2 {
             }
             std::thread::sleep(Duration::from_millis(1));
         }
+        if frozen {
+            // Never left half frozen: the tasks that froze meanwhile would stay stopped.
+            let _ = self.write("cgroup.freeze", "0");
+        }
         Err(crate::Error::Shim(format!("cgroup did not reach {want}")))
     }
 
