@@ -173,16 +173,19 @@ impl Entry {
 }
 
 /// Pay the kernel's wait for the cgroup migration lock in the background when a container
-/// process will soon be moved into its cgroup (create, start, exec): see
+/// process of `runtime` will soon be moved into its cgroup (create, start, exec): see
 /// [`berth_runtime::linux::cgroups::warm_migration_lock`]. At most one at a time.
-fn warm_cgroups() {
+fn warm_cgroups(engine: &Engine, runtime: &str) {
     use std::sync::atomic::{AtomicBool, Ordering};
     static BUSY: AtomicBool = AtomicBool::new(false);
+    let external = engine
+        .runtime_for(runtime)
+        .is_ok_and(|(_, path)| path.is_some());
     if BUSY.swap(true, Ordering::AcqRel) {
         return;
     }
-    tokio::task::spawn_blocking(|| {
-        if let Err(e) = berth_runtime::linux::cgroups::warm_migration_lock() {
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = berth_runtime::linux::cgroups::warm_migration_lock(external) {
             tracing::debug!("warming the cgroup migration lock: {e}");
         }
         BUSY.store(false, Ordering::Release);

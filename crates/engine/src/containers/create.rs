@@ -173,7 +173,7 @@ pub(super) fn fill_host_defaults(hc: &mut berth_models::HostConfig) -> Result<()
 impl Engine {
     /// `POST /containers/create`.
     pub async fn create(&self, name: Option<&str>, req: CreateRequest) -> Result<CreateResponse> {
-        crate::warm_cgroups();
+        crate::warm_cgroups(self, &req.host_config.runtime);
         let mut req = req;
         if req.config.image.is_empty() {
             return Err(Error::invalid("no image specified"));

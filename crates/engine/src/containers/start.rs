@@ -93,7 +93,7 @@ impl Engine {
         entry: &Arc<Entry>,
         by_policy: bool,
     ) -> Result<()> {
-        crate::warm_cgroups();
+        crate::warm_cgroups(self, &entry.record().host_config.runtime);
         let _op = entry.op.lock().await;
         {
             let mut r = entry.record();

@@ -41,7 +41,7 @@ impl Engine {
     /// `POST /containers/{id}/exec`: returns the new exec id.
     pub fn exec_create(&self, key: &str, config: ExecConfig) -> Result<String> {
         let entry = self.lookup(key)?;
-        crate::warm_cgroups();
+        crate::warm_cgroups(self, &entry.record().host_config.runtime);
         let (id, running, paused, restarting) = {
             let r = entry.record();
             let s = &r.state;

@@ -54,8 +54,7 @@ fn setup_and_exec(a: ExecArgs<'_>) -> ExecError {
 fn setup(a: &ExecArgs<'_>) -> Result<Prepared, ExecError> {
     // Dies with the shim, as the container's init does.
     crate::linux::die_with_parent().map_err(fail)?;
-    // Writing 0 moves the writer itself.
-    a.cgroup.add(0).map_err(fail)?;
+    a.cgroup.enter().map_err(fail)?;
 
     a.stdio.install()?;
 

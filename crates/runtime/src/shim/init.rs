@@ -69,8 +69,10 @@ pub struct InitArgs<'a> {
     pub oci: &'a Spec,
     pub berth: &'a ContainerSpec,
     pub layout: &'a Layout,
+    /// The container's cgroup, made before the fork: the init moves itself in first.
+    pub cgroup: &'a crate::linux::cgroups::Cgroup,
     pub stdio: InitStdio,
-    /// Shim -> init: `G` (cgroup ready), `S` (start).
+    /// Shim -> init: `S` (start).
     pub sync: OwnedFd,
     /// Init -> shim, close-on-exec.
     pub report: OwnedFd,
@@ -148,9 +150,10 @@ fn wait_byte(sync: &OwnedFd, want: u8) -> Result<(), ExecError> {
 fn setup_and_exec(a: InitArgs<'_>) -> Result<Never, ExecError> {
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     // The container dies with its shim (nothing then could watch, stop or reap it). Should
-    // the shim die before this, the reads of `sync` below see EOF and the init exits.
+    // the shim die before this, the read of `sync` below sees EOF and the init exits.
     crate::linux::die_with_parent().map_err(fail)?;
-    wait_byte(&a.sync, b'G')?;
+    // First, so that all it does and makes is in the container's cgroup.
+    a.cgroup.enter().map_err(fail)?;
 
     // stdio, session and controlling terminal (a TTY's come once the root is set up).
     if let InitStdio::Fds(stdio) = &a.stdio {

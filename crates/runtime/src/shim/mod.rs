@@ -338,8 +338,15 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
         }
         None => {}
     }
+    // Made before the fork: the init moves itself in (see `CgroupManager::enter`).
+    let cgroup = Cgroup::create(&layout, &cgroup_path, &limits)?;
     // SAFETY: single-threaded; the child only runs the init code and then execs or exits.
-    let pid = match unsafe { nix::unistd::fork() }.map_err(|e| nix_err("fork", e))? {
+    let forked = unsafe { nix::unistd::fork() };
+    let forked = forked.map_err(|e| {
+        cgroup.remove();
+        nix_err("fork", e)
+    })?;
+    let pid = match forked {
         ForkResult::Child => {
             drop(sync_w);
             drop(report_r);
@@ -350,6 +357,7 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
                 oci,
                 berth,
                 layout: &layout,
+                cgroup: &cgroup,
                 stdio: init_stdio,
                 sync: sync_r,
                 report: report_w,
@@ -362,23 +370,15 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
     drop(sync_r);
     drop(report_w);
 
-    let fail = |e: crate::Error, cg: Option<&Cgroup>| {
+    let fail = |e: crate::Error| {
         let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
         let _ = nix::sys::wait::waitpid(pid, None);
-        if let Some(cg) = cg {
-            cg.remove();
-        }
+        cgroup.remove();
         e
     };
-    let cgroup = Cgroup::create(&layout, &cgroup_path, &limits).map_err(|e| fail(e, None))?;
-    cgroup
-        .add(pid.as_raw())
-        .map_err(|e| fail(e, Some(&cgroup)))?;
-    nix::unistd::write(&sync_w, b"G")
-        .map_err(|e| fail(nix_err("releasing init", e), Some(&cgroup)))?;
 
     let sock_path = bundle.join(crate::client::SOCKET_FILE);
-    let listener = listen(bundle).map_err(|e| fail(e, Some(&cgroup)))?;
+    let listener = listen(bundle).map_err(fail)?;
 
     // The init's failure, from its report: an error, then EOF.
     let init_failed = |msg: Vec<u8>| {
@@ -389,13 +389,12 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
         } else {
             text
         };
-        fail(crate::Error::Shim(text), Some(&cgroup))
+        fail(crate::Error::Shim(text))
     };
     let shim_stdio = match (shim_stdio, console) {
         (Some(s), _) => s,
         (None, Some(sock)) => match oci_runtime::recv_fd(&sock) {
-            Ok(master) => pty_stdio(master, berth.open_stdin, berth.console_size)
-                .map_err(|e| fail(e, Some(&cgroup)))?,
+            Ok(master) => pty_stdio(master, berth.open_stdin, berth.console_size).map_err(fail)?,
             Err(_) => return Err(init_failed(read_report(&report_r, false))),
         },
         (None, None) => unreachable!("a TTY always has a console socket"),

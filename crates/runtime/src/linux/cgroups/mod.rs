@@ -151,19 +151,24 @@ pub fn detect() -> crate::Result<Layout> {
 /// Take the kernel's cgroup migration lock once, moving nothing, so that a move that
 /// follows soon does not wait.
 ///
-/// Every move of a process between cgroups (`cgroup.procs`) takes the global
+/// Every move of a process between cgroups through `cgroup.procs` takes the global
 /// `cgroup_threadgroup_rwsem` for writing. The first writer after a quiet spell waits for
-/// an RCU grace period (7-8 ms on the 2-CPU VMs we measure on, the largest single cost of
-/// starting a container there); writers during the following grace period do not.
-/// Writing our own pid into the cgroup we are already in takes the lock without moving
-/// anything, so the daemon calls this (on a blocking thread) when it knows that a shim
-/// will soon move a container's process, and pays that wait in parallel with its other
-/// work. Best effort: a cgroup we may not write to just means no head start.
-pub fn warm_migration_lock() -> crate::Result<()> {
+/// an RCU grace period (7-15 ms on the 2-CPU VMs we measure on); writers during the
+/// following grace period do not. Writing our own pid into the cgroup we are already in
+/// takes the lock without moving anything, so the daemon calls this (on a blocking
+/// thread) when it knows that a process will soon be moved, and pays that wait in
+/// parallel with its other work. On v1 Berth's own runtime moves processes through
+/// `tasks` ([`CgroupManager::enter`]), which does not take the lock: there only
+/// `external_runtime` (runc, which writes `cgroup.procs`) needs the head start. Best
+/// effort: a cgroup we may not write to just means no head start.
+pub fn warm_migration_lock(external_runtime: bool) -> crate::Result<()> {
     static LAYOUT: std::sync::OnceLock<Option<Layout>> = std::sync::OnceLock::new();
     let Some(layout) = LAYOUT.get_or_init(|| detect().ok()) else {
         return Ok(());
     };
+    if matches!(layout, Layout::V1 { .. }) && !external_runtime {
+        return Ok(());
+    }
     let own = std::fs::read_to_string("/proc/self/cgroup")
         .map_err(|e| crate::Error::io("reading /proc/self/cgroup", e))?;
     for line in own.lines() {
@@ -249,8 +254,16 @@ fn relative(cgroup_path: &str) -> &Path {
 pub trait CgroupManager: Send + Sync + std::fmt::Debug {
     /// Apply `limits` to the existing cgroup (at create, and for `docker update`).
     fn apply(&self, limits: &Limits) -> crate::Result<()>;
-    /// Move `pid` into the cgroup (every hierarchy; 0 is the caller).
-    fn add(&self, pid: i32) -> crate::Result<()>;
+    /// Move the calling process, which must have a single thread (a child the
+    /// single-threaded shim just forked), into the cgroup, in every hierarchy.
+    ///
+    /// v1 writes 0 to each `tasks` file: moving one thread of one's own, the kernel does
+    /// not take its global `cgroup_threadgroup_rwsem`, whose first writer after a quiet
+    /// spell waits for an RCU grace period (7-15 ms on the 2-CPU VMs we measure on, the
+    /// largest single cost of starting a container there, whoever writes the pid into
+    /// `cgroup.procs`). v2 writes 0 to `cgroup.procs` (its `cgroup.threads` is for
+    /// threaded cgroups only), which takes that lock.
+    fn enter(&self) -> crate::Result<()>;
     /// Host pids of the processes in the cgroup.
     fn pids(&self) -> Vec<i32>;
     /// Host pids in any of the cgroup's directories (each v1 hierarchy lists its own).

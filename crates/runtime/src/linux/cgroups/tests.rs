@@ -377,3 +377,39 @@ fn stats_read_the_counters() {
     );
     assert!(cg.oom_killed());
 }
+
+#[test]
+fn a_process_enters_by_itself() {
+    // v1: one thread moved through `tasks` in every hierarchy (the kernel's global
+    // migration lock stays untouched); never a pid into `cgroup.procs`.
+    let host = v1_host();
+    let cg = Cgroup::create_on(host.clone(), &v1_layout(), "/berth/e", &Limits::default()).unwrap();
+    cg.enter().unwrap();
+    let moves: Vec<_> = host
+        .writes()
+        .into_iter()
+        .filter(|(p, _)| p.ends_with("tasks") || p.ends_with("cgroup.procs"))
+        .collect();
+    let mut dirs: Vec<_> = moves
+        .iter()
+        .map(|(p, v)| {
+            assert!(p.ends_with("tasks") && v == "0", "{p:?} {v}");
+            p.parent().unwrap().to_path_buf()
+        })
+        .collect();
+    dirs.sort();
+    assert_eq!(dirs, {
+        let mut d = cg.paths();
+        d.sort();
+        d
+    });
+    assert_eq!(dirs.len(), 7);
+    // v2: `cgroup.procs` (threads only move alone in threaded cgroups).
+    let host = v2_host();
+    let layout = Layout::V2 {
+        mountpoint: "/cg2".into(),
+    };
+    let cg = Cgroup::create_on(host.clone(), &layout, "/berth/e", &Limits::default()).unwrap();
+    cg.enter().unwrap();
+    assert_eq!(host.written("/cg2/berth/e/cgroup.procs"), ["0"]);
+}

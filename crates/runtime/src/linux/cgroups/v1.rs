@@ -141,10 +141,9 @@ impl CgroupManager for V1 {
         Ok(())
     }
 
-    fn add(&self, pid: i32) -> crate::Result<()> {
-        let pid = pid.to_string();
+    fn enter(&self) -> crate::Result<()> {
         for (_, dir) in &self.dirs {
-            self.write(&dir.join("cgroup.procs"), &pid)?;
+            self.write(&dir.join("tasks"), "0")?;
         }
         Ok(())
     }

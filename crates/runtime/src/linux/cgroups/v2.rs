@@ -104,8 +104,8 @@ impl CgroupManager for V2 {
         Ok(())
     }
 
-    fn add(&self, pid: i32) -> crate::Result<()> {
-        self.write("cgroup.procs", &pid.to_string())
+    fn enter(&self) -> crate::Result<()> {
+        self.write("cgroup.procs", "0")
     }
 
     fn pids(&self) -> Vec<i32> {
