@@ -434,12 +434,62 @@ fn open_rotated(path: &Path) -> Vec<(std::fs::File, bool)> {
 /// The rotated files read whole, gzipped ones decompressed.
 fn read_rotated(files: Vec<(std::fs::File, bool)>) -> Vec<u8> {
     let mut out = Vec::new();
-    for (mut f, gz) in files {
-        if gz {
-            let _ = flate2::read::GzDecoder::new(f).read_to_end(&mut out);
+    for (f, gz) in files {
+        read_whole(&f, gz, &mut out);
+    }
+    out
+}
+
+/// A log file from its start, decompressed when `gz`, appended to `out` (best effort).
+fn read_whole(mut f: &std::fs::File, gz: bool, out: &mut Vec<u8>) {
+    use std::io::Seek;
+    if f.seek(std::io::SeekFrom::Start(0)).is_err() {
+        return;
+    }
+    let _ = if gz {
+        flate2::read::GzDecoder::new(f).read_to_end(out)
+    } else {
+        f.read_to_end(out)
+    };
+}
+
+/// A log file's first entry (what tells its files apart: each entry has its time in
+/// nanoseconds), empty if it has none yet.
+fn first_entry(mut f: &std::fs::File, gz: bool) -> Vec<u8> {
+    use std::io::{BufRead, Seek};
+    let mut line = Vec::new();
+    if f.seek(std::io::SeekFrom::Start(0)).is_ok() {
+        let _ = if gz {
+            std::io::BufReader::new(flate2::read::GzDecoder::new(f)).read_until(b'\n', &mut line)
         } else {
-            let _ = f.read_to_end(&mut out);
+            std::io::BufReader::new(f).read_until(b'\n', &mut line)
+        };
+    }
+    line
+}
+
+/// For a follower whose file (first entry `ours`) was rotated away: the rotated files the
+/// log went through since, read whole, oldest first, up to the one it goes on with
+/// (`next`, the log file opened after the rotation, which may itself have been rotated
+/// meanwhile). A follower that looks every 100 ms misses whole files otherwise when
+/// entries come fast. Nothing when its file is no longer there (more rotations than
+/// `max-file` keeps).
+fn missed_rotations(path: &Path, ours: &[u8], next: &std::fs::File) -> Vec<u8> {
+    let mut out = Vec::new();
+    if ours.is_empty() {
+        return out;
+    }
+    let files = open_rotated(path);
+    let Some(at) = files.iter().position(|(f, gz)| first_entry(f, *gz) == ours) else {
+        return out;
+    };
+    // Read after the list: had `next` been rotated before it, it had entries by then.
+    let next = first_entry(next, false);
+    for (f, gz) in &files[at + 1..] {
+        if !next.is_empty() && first_entry(f, *gz) == next {
+            break;
         }
+        read_whole(f, *gz, &mut out);
     }
     out
 }
@@ -514,7 +564,19 @@ pub(crate) async fn stream(
                     let _ = file.read_to_end(&mut rest).await;
                     chunk.extend_from_slice(&rest);
                     match tokio::fs::File::open(&path).await {
-                        Ok(f) => file = f,
+                        Ok(next) => {
+                            // Files it rotated through since our last look.
+                            let files = (file.try_clone().await, next.try_clone().await);
+                            if let (Ok(old), Ok(new)) = files {
+                                let (old, new) = (old.into_std().await, new.into_std().await);
+                                let p = path.clone();
+                                let missed = tokio::task::spawn_blocking(move || {
+                                    missed_rotations(&p, &first_entry(&old, false), &new)
+                                });
+                                chunk.extend_from_slice(&missed.await.unwrap_or_default());
+                            }
+                            file = next;
+                        }
                         Err(_) => gone = true,
                     }
                     offset = 0;
@@ -642,6 +704,79 @@ mod tests {
             let got = rx.recv().await.expect("data");
             assert_eq!(&got[..], b"old\nnew\n");
             assert!(rx.recv().await.is_none());
+        }
+    }
+
+    /// A follower that sleeps through two rotations (the log went through a whole file
+    /// between two looks) still gets every entry, in order: the file in between is read
+    /// from where rotation left it, plain or compressed.
+    #[tokio::test]
+    async fn a_follower_gets_the_files_it_slept_through() {
+        for gz in [false, true] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("log");
+            let line = |t: &str| {
+                format!(
+                    "{{\"log\":\"{t}\\n\",\"stream\":\"stdout\",\"time\":\"2026-11-22T22:44:12Z\"}}\n"
+                )
+            };
+            let append = |p: &Path, t: &str| {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(p)
+                    .expect("open");
+                f.write_all(line(t).as_bytes()).expect("write");
+            };
+            append(&path, "e1");
+            append(&path, "e2");
+            let (ptx, prx) = watch::channel(Progress {
+                running: true,
+                ..Progress::default()
+            });
+            let (tx, mut rx) = mpsc::channel(16);
+            let opts = LogOptions {
+                stdout: true,
+                follow: true,
+                ..Default::default()
+            };
+            let log = OpenLog::open(&path);
+            let task = tokio::spawn(stream(path.clone(), log, opts, true, prx, tx));
+            assert_eq!(&rx.recv().await.expect("data")[..], b"e1\ne2\n");
+            // Past its first look: asleep.
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            append(&path, "e3");
+            std::fs::rename(&path, rotated_name(&path, 1, false)).expect("rotate");
+            append(&path, "e4");
+            append(&path, "e5");
+            std::fs::rename(rotated_name(&path, 1, false), rotated_name(&path, 2, false))
+                .expect("rotate");
+            std::fs::rename(&path, rotated_name(&path, 1, false)).expect("rotate");
+            if gz {
+                // The one in between compressed meanwhile, as `compress=true` does.
+                let plain = rotated_name(&path, 1, false);
+                let mut enc = flate2::write::GzEncoder::new(
+                    std::fs::File::create(rotated_name(&path, 1, true)).expect("create"),
+                    flate2::Compression::fast(),
+                );
+                std::io::Write::write_all(&mut enc, &std::fs::read(&plain).expect("read"))
+                    .expect("gz");
+                enc.finish().expect("gz");
+                std::fs::remove_file(plain).expect("remove");
+            }
+            append(&path, "e6");
+            ptx.send_modify(|p| p.running = false);
+            task.await.expect("stream");
+            let mut got = Vec::new();
+            while let Some(b) = rx.recv().await {
+                got.extend_from_slice(&b);
+            }
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                "e3\ne4\ne5\ne6\n",
+                "gz: {gz}"
+            );
         }
     }
 }
