@@ -173,19 +173,22 @@ impl Entry {
 }
 
 /// Pay the kernel's wait for the cgroup migration lock in the background when a container
-/// process of `runtime` will soon be moved into its cgroup (create, start, exec): see
-/// [`berth_runtime::linux::cgroups::warm_migration_lock`]. At most one at a time.
+/// process of `runtime` will soon be moved into its cgroup (create, start, exec) and that
+/// move takes the lock: see [`berth_runtime::linux::cgroups::warm_migration_lock`]. At
+/// most one at a time; nothing at all where the move does not take it (Berth's own
+/// runtime on v1).
 fn warm_cgroups(engine: &Engine, runtime: &str) {
+    use berth_runtime::linux::cgroups;
     use std::sync::atomic::{AtomicBool, Ordering};
     static BUSY: AtomicBool = AtomicBool::new(false);
     let external = engine
         .runtime_for(runtime)
         .is_ok_and(|(_, path)| path.is_some());
-    if BUSY.swap(true, Ordering::AcqRel) {
+    if !cgroups::moves_take_migration_lock(external) || BUSY.swap(true, Ordering::AcqRel) {
         return;
     }
-    tokio::task::spawn_blocking(move || {
-        if let Err(e) = berth_runtime::linux::cgroups::warm_migration_lock(external) {
+    tokio::task::spawn_blocking(|| {
+        if let Err(e) = cgroups::warm_migration_lock() {
             tracing::debug!("warming the cgroup migration lock: {e}");
         }
         BUSY.store(false, Ordering::Release);

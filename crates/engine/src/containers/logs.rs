@@ -494,6 +494,19 @@ fn missed_rotations(path: &Path, ours: &[u8], next: &std::fs::File) -> Vec<u8> {
     out
 }
 
+/// [`missed_rotations`] between a follower's file `ours` and `next`, read on a blocking
+/// thread.
+async fn missed_since(path: &Path, ours: &tokio::fs::File, next: &tokio::fs::File) -> Vec<u8> {
+    let (Ok(ours), Ok(next)) = (ours.try_clone().await, next.try_clone().await) else {
+        return Vec::new();
+    };
+    let (ours, next) = (ours.into_std().await, next.into_std().await);
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || missed_rotations(&path, &first_entry(&ours, false), &next))
+        .await
+        .unwrap_or_default()
+}
+
 /// Stream the log at `path` (opened as `log`) into `tx`; with `follow`, keep reading what is
 /// appended until the container stops running (seen through `progress`) and the file is
 /// drained.
@@ -565,16 +578,7 @@ pub(crate) async fn stream(
                     chunk.extend_from_slice(&rest);
                     match tokio::fs::File::open(&path).await {
                         Ok(next) => {
-                            // Files it rotated through since our last look.
-                            let files = (file.try_clone().await, next.try_clone().await);
-                            if let (Ok(old), Ok(new)) = files {
-                                let (old, new) = (old.into_std().await, new.into_std().await);
-                                let p = path.clone();
-                                let missed = tokio::task::spawn_blocking(move || {
-                                    missed_rotations(&p, &first_entry(&old, false), &new)
-                                });
-                                chunk.extend_from_slice(&missed.await.unwrap_or_default());
-                            }
+                            chunk.extend_from_slice(&missed_since(&path, &file, &next).await);
                             file = next;
                         }
                         Err(_) => gone = true,

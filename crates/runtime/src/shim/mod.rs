@@ -341,8 +341,7 @@ fn create(bundle: &Path, oci: &Spec, berth: &ContainerSpec) -> crate::Result<ser
     // Made before the fork: the init moves itself in (see `CgroupManager::enter`).
     let cgroup = Cgroup::create(&layout, &cgroup_path, &limits)?;
     // SAFETY: single-threaded; the child only runs the init code and then execs or exits.
-    let forked = unsafe { nix::unistd::fork() };
-    let forked = forked.map_err(|e| {
+    let forked = unsafe { nix::unistd::fork() }.map_err(|e| {
         cgroup.remove();
         nix_err("fork", e)
     })?;

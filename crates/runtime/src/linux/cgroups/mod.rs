@@ -148,6 +148,24 @@ pub fn detect() -> crate::Result<Layout> {
     Ok(parse_mountinfo(&crate::linux::mountinfo::read()?))
 }
 
+/// The host's layout, detected once (`None`: no cgroup mounts found).
+fn host_layout() -> Option<&'static Layout> {
+    static LAYOUT: std::sync::OnceLock<Option<Layout>> = std::sync::OnceLock::new();
+    LAYOUT.get_or_init(|| detect().ok()).as_ref()
+}
+
+/// Whether moving a container's process into its cgroup takes the kernel's migration lock
+/// ([`warm_migration_lock`]): on v2 always; on v1 only for an `external_runtime` (runc
+/// writes `cgroup.procs`), as Berth's own runtime enters through `tasks`
+/// ([`CgroupManager::enter`]).
+pub fn moves_take_migration_lock(external_runtime: bool) -> bool {
+    match host_layout() {
+        Some(Layout::V2 { .. }) => true,
+        Some(Layout::V1 { .. }) => external_runtime,
+        None => false,
+    }
+}
+
 /// Take the kernel's cgroup migration lock once, moving nothing, so that a move that
 /// follows soon does not wait.
 ///
@@ -157,18 +175,12 @@ pub fn detect() -> crate::Result<Layout> {
 /// following grace period do not. Writing our own pid into the cgroup we are already in
 /// takes the lock without moving anything, so the daemon calls this (on a blocking
 /// thread) when it knows that a process will soon be moved, and pays that wait in
-/// parallel with its other work. On v1 Berth's own runtime moves processes through
-/// `tasks` ([`CgroupManager::enter`]), which does not take the lock: there only
-/// `external_runtime` (runc, which writes `cgroup.procs`) needs the head start. Best
-/// effort: a cgroup we may not write to just means no head start.
-pub fn warm_migration_lock(external_runtime: bool) -> crate::Result<()> {
-    static LAYOUT: std::sync::OnceLock<Option<Layout>> = std::sync::OnceLock::new();
-    let Some(layout) = LAYOUT.get_or_init(|| detect().ok()) else {
+/// parallel with its other work (only where [`moves_take_migration_lock`]). Best effort:
+/// a cgroup we may not write to just means no head start.
+pub fn warm_migration_lock() -> crate::Result<()> {
+    let Some(layout) = host_layout() else {
         return Ok(());
     };
-    if matches!(layout, Layout::V1 { .. }) && !external_runtime {
-        return Ok(());
-    }
     let own = std::fs::read_to_string("/proc/self/cgroup")
         .map_err(|e| crate::Error::io("reading /proc/self/cgroup", e))?;
     for line in own.lines() {
