@@ -472,20 +472,21 @@ fn first_entry(mut f: &std::fs::File, gz: bool) -> Vec<u8> {
 /// log went through since, read whole, oldest first, up to the one it goes on with
 /// (`next`, the log file opened after the rotation, which may itself have been rotated
 /// meanwhile). A follower that looks every 100 ms misses whole files otherwise when
-/// entries come fast. Nothing when its file is no longer there (more rotations than
-/// `max-file` keeps).
+/// entries come fast. When its file is no longer there (more rotations than `max-file`
+/// keeps), every rotated file left came after it: all are read.
 fn missed_rotations(path: &Path, ours: &[u8], next: &std::fs::File) -> Vec<u8> {
     let mut out = Vec::new();
     if ours.is_empty() {
         return out;
     }
     let files = open_rotated(path);
-    let Some(at) = files.iter().position(|(f, gz)| first_entry(f, *gz) == ours) else {
-        return out;
-    };
+    let after = files
+        .iter()
+        .position(|(f, gz)| first_entry(f, *gz) == ours)
+        .map_or(0, |at| at + 1);
     // Read after the list: had `next` been rotated before it, it had entries by then.
     let next = first_entry(next, false);
-    for (f, gz) in &files[at + 1..] {
+    for (f, gz) in &files[after..] {
         if !next.is_empty() && first_entry(f, *gz) == next {
             break;
         }
@@ -713,10 +714,11 @@ mod tests {
 
     /// A follower that sleeps through two rotations (the log went through a whole file
     /// between two looks) still gets every entry, in order: the file in between is read
-    /// from where rotation left it, plain or compressed.
+    /// from where rotation left it, plain or compressed, and also when its own file was
+    /// dropped meanwhile (more rotations than `max-file` keeps).
     #[tokio::test]
     async fn a_follower_gets_the_files_it_slept_through() {
-        for gz in [false, true] {
+        for (gz, dropped) in [(false, false), (true, false), (false, true)] {
             let dir = tempfile::tempdir().expect("tempdir");
             let path = dir.path().join("log");
             let line = |t: &str| {
@@ -757,6 +759,10 @@ mod tests {
             std::fs::rename(rotated_name(&path, 1, false), rotated_name(&path, 2, false))
                 .expect("rotate");
             std::fs::rename(&path, rotated_name(&path, 1, false)).expect("rotate");
+            if dropped {
+                // The follower's own file, the oldest, as `max-file=2` drops it.
+                std::fs::remove_file(rotated_name(&path, 2, false)).expect("drop");
+            }
             if gz {
                 // The one in between compressed meanwhile, as `compress=true` does.
                 let plain = rotated_name(&path, 1, false);
@@ -779,7 +785,7 @@ mod tests {
             assert_eq!(
                 String::from_utf8_lossy(&got),
                 "e3\ne4\ne5\ne6\n",
-                "gz: {gz}"
+                "gz: {gz}, dropped: {dropped}"
             );
         }
     }
